@@ -1,0 +1,72 @@
+"""tascodec: condensed, versioned storage for temporal action segmentation datasets.
+
+Public API (imported lazily, so the NumPy-only reading path never imports torch)::
+
+    tascodec.encode(dataset_dir, "out.tasz")      # condense a dataset into one archive
+    with tascodec.open("out.tasz") as archive:     # read: videos, labels, decode(video)
+        x = archive.decode(archive.videos[0])      # (T, D) float32
+    ds = tascodec.TaszDataset("out.tasz")          # a torch Dataset of (D, T) features
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .errors import (
+    DatasetLayoutError,
+    FormatError,
+    IntegrityError,
+    TascodecError,
+    UnknownCodecError,
+    UnsupportedVersionError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "encode",
+    "open",
+    "Archive",
+    "TaszDataset",
+    "collate",
+    "StandardDataset",
+    "synthesize",
+    "evaluate_segmentation",
+    "get_codec",
+    "list_codecs",
+    "TascodecError",
+    "DatasetLayoutError",
+    "FormatError",
+    "UnsupportedVersionError",
+    "UnknownCodecError",
+    "IntegrityError",
+]
+
+# name -> (module, attribute); resolved on first access.
+_LAZY = {
+    "encode": ("tascodec.encode", "encode"),
+    "open": ("tascodec.format", "open_archive"),
+    "Archive": ("tascodec.format", "Archive"),
+    "TaszDataset": ("tascodec.torch_data", "TaszDataset"),
+    "collate": ("tascodec.torch_data", "collate"),
+    "StandardDataset": ("tascodec.layout", "StandardDataset"),
+    "synthesize": ("tascodec.synth", "synthesize"),
+    "evaluate_segmentation": ("tascodec.metrics", "evaluate_segmentation"),
+    "get_codec": ("tascodec.codecs", "get_codec"),
+    "list_codecs": ("tascodec.codecs", "list_codecs"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tascodec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,60 @@
+"""Codecs, registered by a stable name (the id stored in archives)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import UnknownCodecError
+from .base import Codec
+
+__all__ = ["Codec", "register_codec", "get_codec", "list_codecs"]
+
+_REGISTRY: dict[str, type[Codec]] = {}
+
+
+def register_codec(cls: type[Codec]) -> type[Codec]:
+    """Class decorator: register a codec under ``cls.codec_id``."""
+    existing = _REGISTRY.get(cls.codec_id)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"codec id {cls.codec_id!r} already registered by {existing.__name__}")
+    _REGISTRY[cls.codec_id] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers them; kept lazy so that reading archives needs no torch.
+    from importlib import import_module
+
+    for module in _BUILTIN_MODULES:
+        try:
+            import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{module}":
+                raise
+
+
+# Each module defines and registers one codec class (see their docstrings).
+_BUILTIN_MODULES = ["raw", "mean", "coreset", "encoded", "inversion", "tca_random"]
+
+
+def get_codec(codec: str | dict[str, Any], **params: Any) -> Codec:
+    """A codec instance from its id (plus parameters) or from a ``get_config()`` dict."""
+    if not _REGISTRY:
+        _load_builtin()
+    if isinstance(codec, dict):
+        codec_id = codec.get("id")
+        cls = _REGISTRY.get(str(codec_id))
+        if cls is None:
+            raise UnknownCodecError(f"unknown codec {codec_id!r}; known: {list_codecs()}")
+        return cls.from_config({**codec, **params})
+    cls = _REGISTRY.get(codec)
+    if cls is None:
+        raise UnknownCodecError(f"unknown codec {codec!r}; known: {list_codecs()}")
+    return cls(**params)
+
+
+def list_codecs() -> list[str]:
+    """Ids of the registered codecs, sorted."""
+    if not _REGISTRY:
+        _load_builtin()
+    return sorted(_REGISTRY)

@@ -1,0 +1,144 @@
+"""In-memory content of an archive: what a codec produces, the writer stores and the reader returns.
+
+These are plain containers of NumPy arrays (no torch), shared by ``codecs/``, ``format/`` and
+``decode``. Shapes: V videos, S segments, N codes (instances), d code width, D feature width,
+H decoder hidden width, A classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import TascodecError
+from .segments import labels_to_segments, num_instances
+
+__all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind"]
+
+DecodeKind = Literal["mlp", "repeat"]
+
+
+@dataclass
+class DecoderCheckpoint:
+    """A decoder as plain arrays plus an architecture description (no pickle).
+
+    ``arch`` for the TCA decoder (``name == "tca-mlp"``)::
+
+        {"name": "tca-mlp", "latent_dim": d, "num_classes": A, "hidden_dim": H,
+         "feature_dim": D, "activation": "relu"}
+
+    ``tensors``: ``w1`` (H, d + A + 1), ``b1`` (H,), ``w2`` (D, H), ``b2`` (D,),
+    ``feature_offset`` (D,), ``feature_scale`` (D,), all float32. The decoder input of a frame
+    is ``u = [z, onehot(a), c]``; output ``x = (w2 @ relu(w1 @ u + b1) + b2) * feature_scale
+    + feature_offset``.
+    """
+
+    arch: dict[str, Any]
+    tensors: dict[str, np.ndarray]
+
+
+@dataclass
+class SegmentTable:
+    """Segments of every stored video, concatenated in video order.
+
+    ``video_num_frames`` (V,), ``video_num_segments`` (V,), ``seg_action`` (S,),
+    ``seg_length`` (S,), ``seg_num_instances`` (S,): all int64.
+    """
+
+    video_names: list[str]
+    video_num_frames: np.ndarray
+    video_num_segments: np.ndarray
+    seg_action: np.ndarray
+    seg_length: np.ndarray
+    seg_num_instances: np.ndarray
+
+    @classmethod
+    def from_labels(
+        cls, names: list[str], labels: list[np.ndarray], k: int | None
+    ) -> "SegmentTable":
+        """Build the table from per-video frame labels; ``k=None`` gives one instance per frame."""
+        segs = [labels_to_segments(y) for y in labels]
+        length = np.concatenate([s.length for s in segs]) if segs else np.zeros(0, np.int64)
+        return cls(
+            video_names=list(names),
+            video_num_frames=np.array([len(y) for y in labels], dtype=np.int64),
+            video_num_segments=np.array([len(s) for s in segs], dtype=np.int64),
+            seg_action=(np.concatenate([s.action for s in segs]) if segs else length.copy()),
+            seg_length=length,
+            seg_num_instances=num_instances(length, k),
+        )
+
+    @property
+    def num_videos(self) -> int:
+        return len(self.video_names)
+
+    @property
+    def video_first_segment(self) -> np.ndarray:
+        """(V + 1,) offsets into the segment arrays."""
+        return np.concatenate(([0], np.cumsum(self.video_num_segments))).astype(np.int64)
+
+    @property
+    def seg_first_code(self) -> np.ndarray:
+        """(S + 1,) offsets into the code rows."""
+        return np.concatenate(([0], np.cumsum(self.seg_num_instances))).astype(np.int64)
+
+    @property
+    def video_first_code(self) -> np.ndarray:
+        """(V + 1,) offsets into the code rows."""
+        return self.seg_first_code[self.video_first_segment]
+
+    @property
+    def num_codes(self) -> int:
+        return int(self.seg_num_instances.sum())
+
+    def video_slice(self, i: int) -> slice:
+        """The segment rows of video ``i``."""
+        first = self.video_first_segment
+        return slice(int(first[i]), int(first[i + 1]))
+
+    def check(self) -> None:
+        """Raise ``TascodecError`` if the table contradicts itself."""
+        v, s = len(self.video_names), self.seg_action.shape[0]
+        if len(set(self.video_names)) != v:
+            raise TascodecError("segment table: duplicate video names")
+        for name in ("video_num_frames", "video_num_segments"):
+            if getattr(self, name).shape != (v,):
+                raise TascodecError(f"segment table: {name} must have shape ({v},)")
+        for name in ("seg_length", "seg_num_instances"):
+            if getattr(self, name).shape != (s,):
+                raise TascodecError(f"segment table: {name} must have shape ({s},)")
+        if int(self.video_num_segments.sum()) != s or (self.video_num_segments < 1).any():
+            raise TascodecError("segment table: video_num_segments must be >= 1 and sum to S")
+        if (self.seg_length < 1).any():
+            raise TascodecError("segment table: seg_length must be >= 1")
+        if (self.seg_num_instances < 1).any() or (self.seg_num_instances > self.seg_length).any():
+            raise TascodecError("segment table: seg_num_instances must be in [1, seg_length]")
+        sums = np.add.reduceat(self.seg_length, self.video_first_segment[:-1]) if s else []
+        if v and not np.array_equal(sums, self.video_num_frames):
+            raise TascodecError("segment table: segment lengths do not sum to video_num_frames")
+
+
+@dataclass
+class ArchiveContent:
+    """Everything an archive holds, in memory.
+
+    ``codes``: (N, code_dim) float32, one row per instance in segment order; ``None`` when the
+    codec stores none (``tca-random`` draws them with ``tascodec.rng.random_codes`` from
+    ``codec_config["seed"]``). ``decode_kind`` says how codes become frames: ``"mlp"`` through
+    ``decoder``, ``"repeat"`` by repeating each code over its instance's frames (code_dim == D).
+    ``stats``: JSON-serialisable facts about the source and the encode (sizes, MSE, timings).
+    """
+
+    codec: str
+    codec_config: dict[str, Any]
+    decode_kind: DecodeKind
+    class_names: list[str]
+    splits: dict[str, list[str]]
+    table: SegmentTable
+    codes: np.ndarray | None
+    code_dim: int
+    feature_dim: int
+    decoder: DecoderCheckpoint | None = None
+    stats: dict[str, Any] = field(default_factory=dict)

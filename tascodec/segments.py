@@ -1,0 +1,111 @@
+"""Action segments: run-length encoding of frame labels, instances and the coherence variable.
+
+Conventions (normative, see ``spec/``):
+
+* a segment is ``(action, start, length)``; segments of a video tile ``[0, T)`` in order;
+* a segment of length ``l`` is split into ``K_eff = min(K, l)`` instances; instance ``k``
+  (0-based) covers the frames ``[floor(k * l / K_eff), floor((k + 1) * l / K_eff))`` of the
+  segment, so instance lengths sum to ``l`` and differ by at most one;
+* the coherence variable of frame ``i`` (0-based) of a segment is ``c_i = i / (l - 1)``, and
+  ``0`` when ``l == 1`` (the paper's ``(i - 1) / (l - 1)`` with 1-based ``i``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "Segments",
+    "labels_to_segments",
+    "segments_to_labels",
+    "transcript",
+    "num_instances",
+    "instance_bounds",
+    "instance_lengths",
+    "coherence",
+    "segment_coherence",
+]
+
+
+class Segments(NamedTuple):
+    """Run-length encoded labels of one video; three arrays of shape (N,)."""
+
+    action: np.ndarray  # int64 (N,)
+    start: np.ndarray  # int64 (N,)
+    length: np.ndarray  # int64 (N,)
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return int(self.action.shape[0])
+
+
+def labels_to_segments(labels: np.ndarray) -> Segments:
+    """Run-length encode frame labels (T,) into segments; an empty array gives no segments."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D (T,), got shape {labels.shape}")
+    if labels.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Segments(empty, empty.copy(), empty.copy())
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    start = np.concatenate(([0], change)).astype(np.int64)
+    end = np.concatenate((change, [labels.size])).astype(np.int64)
+    return Segments(labels[start].astype(np.int64), start, end - start)
+
+
+def segments_to_labels(action: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Frame labels (T,) int64 from per-segment actions (N,) and lengths (N,)."""
+    return np.repeat(np.asarray(action, dtype=np.int64), np.asarray(length, dtype=np.int64))
+
+
+def transcript(labels: np.ndarray) -> np.ndarray:
+    """The ordered actions of a video's segments (N,) int64."""
+    return labels_to_segments(labels).action
+
+
+def num_instances(length: np.ndarray | int, k: int | None) -> np.ndarray:
+    """``K_eff = min(K, l)`` per segment; ``k=None`` means one instance per frame (K = l)."""
+    length = np.asarray(length, dtype=np.int64)
+    if k is None:
+        return length.copy()
+    if k < 1:
+        raise ValueError(f"k must be >= 1 or None (per frame), got {k}")
+    return np.minimum(length, k)
+
+
+def instance_bounds(length: int, k_eff: int) -> np.ndarray:
+    """Start offsets of the ``k_eff`` instances of a segment plus its end: (k_eff + 1,) int64."""
+    if not 1 <= k_eff <= max(length, 1):
+        raise ValueError(f"instance count {k_eff} not in [1, {length}]")
+    return (np.arange(k_eff + 1, dtype=np.int64) * length) // k_eff
+
+
+def instance_lengths(length: np.ndarray, k_eff: np.ndarray) -> np.ndarray:
+    """Lengths of every instance of every segment, concatenated: (sum k_eff,) int64."""
+    length = np.asarray(length, dtype=np.int64)
+    k_eff = np.asarray(k_eff, dtype=np.int64)
+    seg = np.repeat(np.arange(length.size), k_eff)
+    first = np.concatenate(([0], np.cumsum(k_eff)[:-1]))
+    k = np.arange(seg.size) - first[seg]
+    lo = (k * length[seg]) // k_eff[seg]
+    hi = ((k + 1) * length[seg]) // k_eff[seg]
+    return hi - lo
+
+
+def coherence(length: int) -> np.ndarray:
+    """Coherence variable of one segment's frames: (l,) float32 in [0, 1]."""
+    if length <= 1:
+        return np.zeros(max(length, 0), dtype=np.float32)
+    return (np.arange(length, dtype=np.float64) / (length - 1)).astype(np.float32)
+
+
+def segment_coherence(length: np.ndarray) -> np.ndarray:
+    """Coherence of every frame of consecutive segments, concatenated: (sum l,) float32."""
+    length = np.asarray(length, dtype=np.int64)
+    total = int(length.sum())
+    seg = np.repeat(np.arange(length.size), length)
+    start = np.concatenate(([0], np.cumsum(length)[:-1]))
+    i = np.arange(total) - start[seg]
+    denom = np.maximum(length[seg] - 1, 1)
+    return (i / denom).astype(np.float32)
