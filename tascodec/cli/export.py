@@ -1,0 +1,74 @@
+"""``tascodec export`` (archive -> standard layout) and ``tascodec decode`` (one video -> .npy)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="decode an archive into the standard dataset layout",
+        description="Write features/<video>.npy (D, T) float32, groundTruth/<video>.txt, "
+                    "mapping.txt and splits/*.bundle decoded from ARCHIVE into OUT_DIR.",
+    )
+    p.add_argument("archive", type=Path, metavar="ARCHIVE")
+    p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    p.add_argument("--split", default=None, metavar="NAME",
+                   help="export only this split's videos and bundle (default: everything)")
+    p.add_argument("--overwrite", action="store_true", help="allow a non-empty OUT_DIR")
+    p.add_argument("--device", default=None,
+                   help="decode device: cpu (NumPy, default), cuda, cpu-torch")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_export)
+
+    d = sub.add_parser(
+        "decode",
+        help="decode one video of an archive into a .npy file",
+        description="Decode VIDEO of ARCHIVE and save its features as a float32 .npy file.",
+    )
+    d.add_argument("archive", type=Path, metavar="ARCHIVE")
+    d.add_argument("video", metavar="VIDEO")
+    d.add_argument("-o", "--output", type=Path, required=True, help="output .npy path")
+    d.add_argument("--layout", choices=("DT", "TD"), default="DT",
+                   help="DT: (D, T) as in the standard layout (default); TD: (T, D)")
+    d.add_argument("--device", default=None,
+                   help="decode device: cpu (NumPy, default), cuda, cpu-torch")
+    d.set_defaults(func=_run_decode)
+
+
+def _device(value: str | None) -> str | None:
+    return None if value in (None, "cpu", "numpy") else value
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from ..export import export_archive
+
+    out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
+                         progress=not args.quiet, device=_device(args.device))
+    print(f"exported {args.archive} -> {out}")
+    return 0
+
+
+def _run_decode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..decode import decode_video
+    from ..format import open_archive
+
+    with open_archive(args.archive) as ar:
+        video = args.video
+        if video not in set(ar.videos):
+            from ..errors import TascodecError
+
+            raise TascodecError(f"{ar.path}: no video {video!r} (try `tascodec info`)")
+        x = decode_video(ar, video, device=_device(args.device))
+    x = np.ascontiguousarray(x.T if args.layout == "DT" else x)
+    out = args.output if args.output.suffix == ".npy" else args.output.with_suffix(
+        args.output.suffix + ".npy")
+    np.save(out, x)
+    print(f"{video}: {x.shape} float32 ({args.layout}) -> {out}")
+    return 0

@@ -1,0 +1,154 @@
+"""``tascodec info`` and ``tascodec verify``: look into an archive without decoding it.
+
+``info ARCHIVE [--json]`` prints the format version, codec, classes, videos, splits, frames,
+segments, codes, bytes by part, the ratio to the float32 original and any fidelity figures
+the encoder recorded. ``verify ARCHIVE`` checks every checksum of every chunk and the tables;
+exit code 0 when clean, 1 when problems were found (2, from the main handler, when the
+archive cannot be opened at all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+__all__ = ["register", "info_dict", "format_info", "run_info", "run_verify"]
+
+# stats keys shown as fidelity figures when present (any key containing "mse" is shown too)
+_FIDELITY_KEYS = ("reconstruction_mse", "reconstruction_rmse", "relative_mse", "snr_db")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``info`` and ``verify`` subcommands."""
+    p = sub.add_parser(
+        "info",
+        help="summarise an archive: codec, videos, sizes, ratio, fidelity",
+        description="Print what a .tasz archive holds, without decoding it.",
+    )
+    p.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run_info)
+    v = sub.add_parser(
+        "verify",
+        help="check every checksum of an archive (exit 1 on problems)",
+        description="Read every chunk of every array of a .tasz archive and check "
+        "its checksum and the tables; exit 0 when clean, 1 otherwise.",
+    )
+    v.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.set_defaults(func=run_verify)
+
+
+def info_dict(archive: Any) -> dict[str, Any]:
+    """The facts ``info`` prints, as JSON-ready values."""
+    t = archive.table
+    sizes = archive.sizes()
+    stats = archive.stats
+    source = stats.get("source_bytes_float32")
+    if not isinstance(source, (int, float)) or isinstance(source, bool) or source <= 0:
+        frames = int(t.video_num_frames.sum())
+        source = frames * archive.feature_dim * 4  # the stored videos as float32 (D, T)
+        source_note = "stored videos as float32"
+    else:
+        source_note = "stats.source_bytes_float32"
+    fidelity = {
+        k: v
+        for k, v in stats.items()
+        if (k in _FIDELITY_KEYS or "mse" in k.lower()) and isinstance(v, (int, float))
+    }
+    return {
+        "path": str(archive.path),
+        "format_version": archive.format_version,
+        "library_version": archive.library_version,
+        "codec": archive.codec,
+        "codec_config": archive.codec_config,
+        "decode_kind": archive.decode_kind,
+        "classes": archive.class_names,
+        "videos": len(archive.videos),
+        "splits": {k: len(v) for k, v in archive.splits.items()},
+        "frames": int(t.video_num_frames.sum()),
+        "segments": int(t.seg_action.shape[0]),
+        "codes": int(archive.num_codes),
+        "code_dim": archive.code_dim,
+        "code_dtype": archive.code_dtype or "generated",
+        "feature_dim": archive.feature_dim,
+        "decoder": (archive.header.get("decoder") or {}).get("arch"),
+        "sizes": sizes,
+        "original_bytes_float32": int(source),
+        "original_basis": source_note,
+        "ratio": (source / sizes["total"]) if sizes["total"] else None,
+        "fidelity": fidelity,
+    }
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """Human-readable lines of :func:`info_dict`'s result."""
+    s = info["sizes"]
+    classes = info["classes"]
+    shown = ", ".join(classes[:12]) + (
+        f", ... ({len(classes)} in all)" if len(classes) > 12 else ""
+    )
+    splits = ", ".join(f"{k} ({n})" for k, n in info["splits"].items()) or "none"
+    lines = [
+        f"archive         {info['path']}",
+        f"format          tascodec {info['format_version']}"
+        f" (written by tascodec {info['library_version']})",
+        f"codec           {info['codec']} {json.dumps(info['codec_config'], sort_keys=True)}",
+        f"decode kind     {info['decode_kind']}",
+        f"classes         {len(classes)}: {shown}",
+        f"videos          {info['videos']}",
+        f"splits          {splits}",
+        f"frames          {info['frames']}",
+        f"segments        {info['segments']}",
+        f"codes           {info['codes']} x {info['code_dim']} ({info['code_dtype']}); "
+        f"feature dim {info['feature_dim']}",
+    ]
+    if info["decoder"]:
+        lines.append(f"decoder         {json.dumps(info['decoder'], sort_keys=True)}")
+    lines.append(
+        "size            "
+        + ", ".join(
+            f"{part} {_bytes(s[part])}"
+            for part in ("codes", "tables", "decoder", "overhead", "total")
+        )
+    )
+    ratio = info["ratio"]
+    lines.append(
+        f"original        {_bytes(info['original_bytes_float32'])} ({info['original_basis']})"
+        + (f"; ratio {ratio:.1f}x" if ratio else "")
+    )
+    for key, value in info["fidelity"].items():
+        lines.append(f"{key:<15} {value:.6g}")
+    return "\n".join(lines)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from ..format import open_archive
+
+    with open_archive(args.archive) as archive:
+        info = info_dict(archive)
+    print(json.dumps(info, indent=2, sort_keys=True) if args.json else format_info(info))
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from ..format import open_archive
+
+    with open_archive(args.archive) as archive:
+        problems = archive.verify(progress=not args.no_progress)
+    if problems:
+        for problem in problems:
+            print(problem)
+        print(f"{args.archive}: {len(problems)} problem(s)")
+        return 1
+    print(f"{args.archive}: OK (every checksum holds)")
+    return 0

@@ -1,0 +1,169 @@
+"""Shared machinery of the learned codecs (``encoded``, ``inversion``, ``tca-random``).
+
+* ``LearnedCodec``: parameters = a recipe name plus overrides of its fields; ``get_config``
+  after ``encode`` holds every resolved value, so the archive records what actually ran.
+* ``trained_model``: trains the TCA, or reuses one from ``source.cache`` keyed by the model and
+  training configuration, the dataset, the training videos and the seed: the codecs of one
+  benchmark run share a single model.
+* ``decoded_mse``: the per-frame MSE (original units) of the frames a reader will decode,
+  computed with ``tascodec.decode`` one video at a time.
+
+Shapes: N codes, d code width, D feature width, T frames of a video.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, is_dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..content import ArchiveContent, SegmentTable
+from ..errors import TascodecError
+from .base import Codec
+from .mean import build_table, make_content
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .source import EncodeSource
+
+__all__ = ["LearnedCodec", "trained_model", "decoded_mse", "TRAIN_KEYS"]
+
+# Recipe fields that define the trained model (and so the cache key).
+TRAIN_KEYS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "lr", "kl_weight",
+              "max_frames_per_epoch")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly copy (tuples -> lists, NumPy scalars -> Python)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def resolve_recipe(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The recipe ``name`` with ``overrides`` applied, as a flat JSON-serialisable dict."""
+    from ..recipes import get_recipe
+
+    recipe = get_recipe(name, **overrides)
+    if is_dataclass(recipe):
+        recipe = asdict(recipe)
+    elif hasattr(recipe, "as_dict"):
+        recipe = recipe.as_dict()
+    resolved = _plain(dict(recipe))
+    resolved.pop("name", None)
+    try:
+        json.dumps(resolved)
+    except TypeError as exc:  # pragma: no cover - recipes are plain values
+        raise TascodecError(f"recipe {name!r} is not JSON-serialisable: {exc}") from None
+    return resolved
+
+
+class LearnedCodec(Codec):
+    """Base of the codecs built on a trained TCA; ``params`` = ``recipe`` + overrides.
+
+    Subclasses implement ``make_codes(model, source, table, resolved) -> (codes, stats)``.
+    """
+
+    decode_kind = "mlp"
+    #: codec parameters that are not recipe fields
+    own_params: tuple[str, ...] = ()
+
+    def __init__(self, *, recipe: str = "cpu", **params: Any) -> None:
+        if not isinstance(recipe, str):
+            raise TascodecError(f"codec {self.codec_id!r}: recipe must be a name, got {recipe!r}")
+        super().__init__(recipe=recipe, **params)
+        # Validate the recipe and the overrides now, not after minutes of work.
+        self.resolved()
+
+    def overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.params.items() if k != "recipe" and k not in self.own_params}
+
+    def resolved(self) -> dict[str, Any]:
+        """Every recipe field after the overrides."""
+        try:
+            return resolve_recipe(self.params["recipe"], self.overrides())
+        except (TypeError, TascodecError) as exc:
+            raise TascodecError(f"codec {self.codec_id!r}: bad recipe or parameter ({exc})"
+                                ) from None
+
+    def k_instances(self) -> int | None:
+        """K instances per segment (``None``: one per frame); learned codecs default to 8."""
+        return self.params.get("k", 8)
+
+    def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
+                   resolved: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray, dict]:
+        """(codes to store or None, codes to decode with (N, d), stats)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def encode(self, source: "EncodeSource") -> ArchiveContent:
+        start = time.perf_counter()
+        resolved = self.resolved()
+        table = build_table(source, self.k_instances())
+        model, train_stats = trained_model(source, resolved)
+        stored, decode_codes, stats = self.make_codes(model, source, table, resolved)
+        ckpt = model.decoder_checkpoint()
+        t_mse = time.perf_counter()
+        stats["reconstruction_mse"] = decoded_mse(source, table, decode_codes, ckpt)
+        stats.update(train_stats)
+        stats["mse_seconds"] = time.perf_counter() - t_mse
+        stats["encode_seconds"] = time.perf_counter() - start
+        config = {"id": self.codec_id, **{k: self.params[k] for k in self.own_params
+                                          if k in self.params}, "recipe": self.params["recipe"],
+                  **resolved}
+        return make_content(self, source, table, stored, code_dim=int(model.latent_dim),
+                            decoder=ckpt, config=config, stats=_plain(stats))
+
+
+def _cache_key(source: "EncodeSource", train: dict[str, Any]) -> str:
+    root = str(getattr(source.dataset, "root", id(source.dataset)))
+    key = json.dumps({"train": train, "dataset": root, "videos": list(source.training_videos),
+                      "seed": source.seed, "device": source.device}, sort_keys=True)
+    return "tca:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def trained_model(source: "EncodeSource", resolved: dict[str, Any]) -> tuple[Any, dict]:
+    """The TCA for ``source`` and ``resolved``: trained now, or reused from ``source.cache``.
+
+    Returns the model and stats (``train_seconds``, ``train_reused``, the training report).
+    """
+    from ..train import train_tca
+
+    train = {k: resolved[k] for k in TRAIN_KEYS if k in resolved}
+    key = _cache_key(source, train)
+    hit = source.cache.get(key)
+    if hit is not None:
+        model, report = hit
+        return model, {"train_reused": True, "train_seconds": 0.0, "train": report}
+    start = time.perf_counter()
+    model, report = train_tca(source, **train, device=source.device, seed=source.seed,
+                              progress=source.progress)
+    report_dict = _plain(report.as_dict() if hasattr(report, "as_dict") else dict(report))
+    source.cache[key] = (model, report_dict)
+    return model, {"train_reused": False, "train_seconds": time.perf_counter() - start,
+                   "train": report_dict}
+
+
+def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
+                decoder: Any) -> float:
+    """Per-frame MSE (original units) of what a reader decodes from ``codes``: a float."""
+    from ..decode import decode_segments, prepare_decoder
+
+    prep = prepare_decoder(decoder)
+    first_seg, first_code = table.video_first_segment, table.video_first_code
+    sq_err, count = 0.0, 0
+    for v, video in enumerate(table.video_names):
+        segs = slice(int(first_seg[v]), int(first_seg[v + 1]))
+        x_hat = decode_segments("mlp", codes[first_code[v]:first_code[v + 1]],
+                                table.seg_action[segs], table.seg_length[segs],
+                                table.seg_num_instances[segs], prep)
+        x = np.asarray(source.features(video), dtype=np.float32)
+        sq_err += float(np.square(x - x_hat, dtype=np.float64).sum())
+        count += x.size
+    return sq_err / max(count, 1)

@@ -1,0 +1,51 @@
+"""``encoded`` codec: per-instance mean of the TCA encoder's mu (the paper's "Encoded").
+
+Parameters: ``k`` (instances per segment, ``None`` for one per frame), ``recipe`` (training
+recipe name, see ``tascodec.recipes``) and overrides of any recipe field (``latent_dim``,
+``hidden_dim``, ``epochs``, ...). Stores codes (N, d) and the decoder; ``decode_kind="mlp"``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..content import SegmentTable
+from ..errors import TascodecError
+from . import register_codec
+from ._tca import LearnedCodec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .source import EncodeSource
+
+__all__ = ["EncodedCodec", "check_k"]
+
+
+def check_k(codec_id: str, k: Any) -> None:
+    """``k`` must be a positive integer or ``None`` (one instance per frame)."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
+        raise TascodecError(f"codec {codec_id!r}: k must be a positive integer or None "
+                            f"(per frame), got {k!r}")
+
+
+@register_codec
+class EncodedCodec(LearnedCodec):
+    """Codes = mean of the encoder's mu over each instance's frames: (N, d)."""
+
+    codec_id = "encoded"
+    own_params = ("k",)
+
+    def __init__(self, k: int | None = 8, *, recipe: str = "cpu", **overrides: Any) -> None:
+        check_k(self.codec_id, k)
+        super().__init__(k=None if k is None else int(k), recipe=recipe, **overrides)
+
+    def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
+                   resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:
+        from ..inversion import encoded_codes
+
+        start = time.perf_counter()
+        codes = np.ascontiguousarray(encoded_codes(model, source, table, device=source.device),
+                                     dtype=np.float32)
+        return codes, codes, {"code_seconds": time.perf_counter() - start}

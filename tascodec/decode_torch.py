@@ -1,0 +1,120 @@
+"""Decoding with torch on a device (``"cuda"``, ``"cuda:1"``, ``"cpu-torch"`` = torch on the CPU).
+
+Same rules and results as ``tascodec.decode`` (within float32 rounding). Shapes: N codes
+(instances), T frames, H decoder hidden width, D feature width.
+
+The algorithm is the structured one, fully vectorised (no Python loop over instances): the
+first layer runs once per instance (``base``, (N, H)); ``P``/``Q`` of every instance come from
+one GEMM of 2N rows using the ReLU pattern at the instance's first frame; frames are
+``P + c Q``; hidden units whose sign changes later inside their instance are corrected with one
+(T, J) x (J, D) product over just those J units (J is small: a unit flips at most once per
+instance). Matmuls run in full float32: ``decode`` does not change torch's global precision
+settings, so enabling TF32 globally makes decoding less exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .content import DecoderCheckpoint
+from .decode import (
+    PreparedDecoder,
+    _check_decoder,
+    _check_table,
+    _instances,
+    archive_decoder,
+    prepare_decoder,
+    video_rows,
+)
+from .errors import TascodecError
+from .segments import instance_lengths
+
+__all__ = ["torch_device", "decode_segments_torch", "decode_video_torch"]
+
+
+def torch_device(device: Any) -> torch.device:
+    """``"cpu-torch"`` -> cpu; ``None`` -> cuda when available, else cpu; else ``torch.device``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu-torch":
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise TascodecError(f"device: not a torch device: {device!r} ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TascodecError(f"device: {device!r} requested but CUDA is not available")
+    return dev
+
+
+# (id(prepared), device) -> tensors on the device; prepared decoders live as long as their
+# checkpoint or archive, and are few, so this stays small.
+_ON_DEVICE: dict[tuple[int, str], tuple[PreparedDecoder, dict[str, torch.Tensor]]] = {}
+
+
+def _device_tensors(prep: PreparedDecoder, dev: torch.device) -> dict[str, torch.Tensor]:
+    key = (id(prep), str(dev))
+    hit = _ON_DEVICE.get(key)
+    if hit is not None and hit[0] is prep:
+        return hit[1]
+    if len(_ON_DEVICE) >= 16:
+        _ON_DEVICE.clear()
+    tensors = {k: torch.as_tensor(np.array(getattr(prep, k)), device=dev)
+               for k in ("wz_t", "wa_t", "w_c", "w2_t", "b2")}
+    _ON_DEVICE[key] = (prep, tensors)
+    return tensors
+
+
+def decode_segments_torch(
+    kind: str,
+    codes: np.ndarray | torch.Tensor,
+    seg_action: np.ndarray,
+    seg_length: np.ndarray,
+    seg_num_instances: np.ndarray,
+    decoder: DecoderCheckpoint | PreparedDecoder | None,
+    *,
+    device: Any = None,
+) -> torch.Tensor:
+    """Decode one video's codes (N, code_dim) into frames: a (T, D) float32 tensor on ``device``."""
+    dev = torch_device(device)
+    if isinstance(codes, torch.Tensor):
+        codes = codes.detach().cpu().numpy()
+    codes, action, length, k_eff = _check_table(kind, codes, seg_action, seg_length,
+                                                seg_num_instances)
+    inst_len = instance_lengths(length, k_eff)
+    z = torch.from_numpy(codes).to(dev)
+    if kind == "repeat":
+        return torch.repeat_interleave(z, torch.from_numpy(inst_len).to(dev), dim=0)
+    if decoder is None:
+        raise TascodecError("decoder: decode_kind 'mlp' needs a decoder checkpoint, got None")
+    prep = prepare_decoder(decoder)
+    _check_decoder(prep, codes, action)
+    t = _device_tensors(prep, dev)
+    seg, _, start, c_np = _instances(length, k_eff)
+    if c_np.size == 0:
+        return torch.empty((0, prep.feature_dim), dtype=torch.float32, device=dev)
+    inst = torch.from_numpy(np.repeat(np.arange(inst_len.size), inst_len)).to(dev)
+    c = torch.from_numpy(c_np).to(dev)
+    w_c = t["w_c"]
+    base = z @ t["wz_t"] + t["wa_t"][torch.from_numpy(action[seg]).to(dev)]  # (N, H)
+    on = (base + c[torch.from_numpy(start).to(dev)][:, None] * w_c) > 0  # pattern at 1st frame
+    zero = torch.zeros((), dtype=base.dtype, device=dev)
+    pq = torch.cat([torch.where(on, base, zero), torch.where(on, w_c, zero)]) @ t["w2_t"]
+    p, q = pq[: base.shape[0]] + t["b2"], pq[base.shape[0] :]
+    out = torch.addcmul(p[inst], c[:, None], q[inst])
+    h = base[inst] + c[:, None] * w_c  # (T, H), same float32 expression as the pattern test
+    diff = torch.relu(h) - torch.where(on[inst], h, zero)  # nonzero only after a flip
+    cols = torch.nonzero(diff.ne(0).any(dim=0)).flatten()
+    if cols.numel():
+        out += diff[:, cols] @ t["w2_t"][cols]
+    return out
+
+
+def decode_video_torch(archive: Any, video: str, *, device: Any = None) -> torch.Tensor:
+    """Decode one stored video of an open archive: (T, D) float32 tensor on ``device``."""
+    action, length, k_eff = video_rows(archive, video)
+    return decode_segments_torch(archive.decode_kind, archive.codes(video), action, length,
+                                 k_eff, archive_decoder(archive), device=device)

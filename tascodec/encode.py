@@ -1,0 +1,312 @@
+"""``tascodec.encode``: read a dataset, sample its videos, run a codec, write one archive.
+
+Two uses, recorded as ``stats["purpose"]`` in the archive header:
+
+* ``"condense-split"`` (``split`` given): condense a split's videos for training. A learned
+  codec trains its TCA on the whole split; sequence sampling (``gamma``) picks the stored
+  videos; the archive's splits are ``{split: stored videos}``.
+* ``"archive"`` (``split=None``): ship a whole dataset. ``gamma`` must be 1; every video is
+  stored and every split kept.
+
+A failure or Ctrl-C before the writer's final rename leaves nothing at ``out`` (and an existing
+file there untouched): the writer writes a temporary file and renames it into place.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import TascodecError
+
+__all__ = ["encode", "EncodeSummary", "resolve_device", "SAMPLING_METHODS"]
+
+SAMPLING_METHODS = ("diverse", "random", "none")
+_FLOAT32 = 4
+
+
+@dataclass
+class EncodeSummary:
+    """What ``encode`` wrote: counts, sizes (bytes), fidelity and wall times (seconds).
+
+    ``bytes``: archive parts (``codes``, ``tables``, ``decoder``, ``overhead``, ``total``);
+    ``original_bytes``: the stored videos as float32; ``source_bytes``: the whole split (or
+    dataset) as float32; ``ratio`` = ``source_bytes / bytes["total"]`` (sampling included),
+    ``ratio_stored`` = ``original_bytes / bytes["total"]``.
+    """
+
+    path: Path
+    codec: str
+    codec_config: dict[str, Any]
+    purpose: str
+    split: str | None
+    videos: int
+    source_videos: int
+    frames: int
+    segments: int
+    codes: int
+    code_dim: int
+    feature_dim: int
+    bytes: dict[str, int]
+    original_bytes: int
+    source_bytes: int
+    reconstruction_mse: float | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+
+    @property
+    def ratio(self) -> float:
+        return self.source_bytes / max(self.bytes.get("total", 0), 1)
+
+    @property
+    def ratio_stored(self) -> float:
+        return self.original_bytes / max(self.bytes.get("total", 0), 1)
+
+    def __str__(self) -> str:
+        mse = "n/a" if self.reconstruction_mse is None else f"{self.reconstruction_mse:.6g}"
+        rows = [
+            ("archive", str(self.path)),
+            ("codec", f"{self.codec} {_short_config(self.codec_config)}"),
+            ("purpose", self.purpose + (f" ({self.split})" if self.split else "")),
+            ("videos", f"{self.videos} stored of {self.source_videos}"),
+            ("frames / segments", f"{self.frames} / {self.segments}"),
+            ("codes", f"{self.codes} x {self.code_dim} (D = {self.feature_dim})"),
+        ]
+        rows += [(f"bytes: {k}", _human(v)) for k, v in self.bytes.items()]
+        rows += [
+            ("original (float32)", f"{_human(self.original_bytes)} stored videos, "
+                                   f"{_human(self.source_bytes)} all"),
+            ("ratio vs float32", f"{self.ratio:.1f}x all, {self.ratio_stored:.1f}x stored"),
+            ("reconstruction MSE", mse),
+            ("device", self.device),
+        ]
+        rows += [(f"time: {k}", f"{v:.2f} s") for k, v in self.seconds.items()]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _human(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{value:.2f} {unit} ({n} B)"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _short_config(config: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in config.items() if k != "id")
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; validates the rest."""
+    if not isinstance(device, str):
+        raise TascodecError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    if device == "auto":
+        if importlib.util.find_spec("torch") is None:  # pragma: no cover - torch is required
+            return "cpu"
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu" or device == "cuda" or (
+        device.startswith("cuda:") and device[5:].isdigit()
+    ):
+        return device
+    raise TascodecError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+
+
+def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_dtype: str,
+                 params: dict[str, Any]):
+    """The codec instance; ``k`` / ``recipe`` go to codecs that take them, dtype to ``raw``."""
+    from . import codecs as codecs_pkg
+    from .codecs import get_codec
+
+    # get_codec loads the built-in codecs only while the registry is empty, so importing one
+    # codec module first would hide the others: load them all explicitly.
+    getattr(codecs_pkg, "_load_builtin", lambda: None)()
+    if isinstance(codec, dict):
+        return get_codec(codec, **params)
+    proto = get_codec(codec)
+    accepted = inspect.signature(type(proto)).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    extra: dict[str, Any] = {}
+    if "k" in accepted:
+        extra["k"] = k
+    if "recipe" in accepted:
+        extra["recipe"] = recipe
+    if "dtype" in accepted and "dtype" not in params and code_dtype != "float32":
+        extra["dtype"] = code_dtype
+    unknown = sorted(set(params) - set(accepted)) if not takes_any else []
+    if unknown:
+        raise TascodecError(
+            f"codec {codec!r} does not take parameter(s) {unknown}; it takes "
+            f"{sorted(p for p in accepted if p != 'self')}"
+        )
+    try:
+        return get_codec(codec, **extra, **params)
+    except TypeError as exc:
+        raise TascodecError(f"codec {codec!r}: bad parameters ({exc})") from None
+
+
+def _select_videos(dataset, split: str | None, gamma: float, sampling: str, seed: int):
+    """(stored videos, training videos, splits to store, split name) for the two purposes."""
+    from .sampling import sample_size, sample_videos
+    from .segments import transcript
+
+    if sampling not in SAMPLING_METHODS:
+        raise TascodecError(f"sampling must be one of {SAMPLING_METHODS}, got {sampling!r}")
+    sample_size(1, gamma)  # validates gamma
+    if split is None:
+        if float(gamma) != 1.0:
+            raise TascodecError(
+                f"gamma={gamma!r} needs a split: archiving a whole dataset (split=None) "
+                "stores every video, so gamma must be 1"
+            )
+        videos = list(dataset.videos)
+        return videos, videos, dataset.splits(), None
+    pool = dataset.split(split)
+    # Store the split under its bundle name (``train`` means ``train.split1``).
+    name = f"{split}.split1" if split in ("train", "test") else split
+    if not pool:
+        raise TascodecError(f"split {name!r} of {dataset.root} has no videos")
+    if sampling == "none":
+        if float(gamma) != 1.0:
+            raise TascodecError(f"sampling='none' stores every video: gamma must be 1, got {gamma}")
+        stored = list(pool)
+    else:
+        picked = sample_videos(
+            [transcript(dataset.labels(v)) for v in pool], gamma, method=sampling, seed=seed
+        )
+        stored = [pool[i] for i in sorted(picked)]  # archive keeps the split's order
+    return stored, list(pool), {name: stored}, name
+
+
+def _frames(dataset, videos: list[str]) -> int:
+    return int(sum(dataset.num_frames(v) for v in videos))
+
+
+def encode(
+    dataset_dir: str | Path,
+    out: str | Path,
+    *,
+    codec: str | dict[str, Any] = "inversion",
+    k: int | None = 8,
+    gamma: float = 0.5,
+    split: str | None = "train.split1",
+    sampling: str = "diverse",
+    device: str = "auto",
+    seed: int = 0,
+    recipe: str = "cpu",
+    code_dtype: str = "float32",
+    overwrite: bool = False,
+    progress: bool = True,
+    cache: dict[str, Any] | None = None,
+    **codec_params: Any,
+) -> EncodeSummary:
+    """Condense the dataset at ``dataset_dir`` into the archive ``out``; returns a summary.
+
+    ``codec``: an id (``list_codecs()``) or a ``get_config()`` dict; ``k``: instances per
+    segment (``None``: one per frame) for codecs that take it; ``recipe``: training recipe of
+    learned codecs; ``code_dtype``: how the writer stores codes (``raw``'s ``dtype`` sets it);
+    ``cache``: shared between calls so several codecs reuse one trained TCA;
+    ``codec_params``: further codec parameters.
+    """
+    from .codecs.source import EncodeSource
+    from .format import write_archive
+    from .layout import StandardDataset
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise TascodecError(f"{out}: already exists (pass overwrite=True to replace it)")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TascodecError(f"seed must be an integer, got {seed!r}")
+    dev = resolve_device(device)
+    codec_obj = _build_codec(codec, k, recipe, code_dtype, codec_params)
+    raw_dtype = codec_obj.params.get("dtype") if codec_obj.codec_id == "raw" else None
+    if raw_dtype is not None and code_dtype not in ("float32", raw_dtype):
+        raise TascodecError(
+            f"code_dtype={code_dtype!r} contradicts the raw codec's dtype={raw_dtype!r}"
+        )
+    store_dtype = raw_dtype or code_dtype
+
+    dataset = StandardDataset(dataset_dir)
+    stored, training, splits, split_name = _select_videos(dataset, split, gamma, sampling, seed)
+    t_read = time.perf_counter()
+    source = EncodeSource(
+        dataset=dataset, videos=stored, training_videos=training, splits=splits,
+        device=dev, seed=seed, progress=progress, cache=cache if cache is not None else {},
+    )
+    content = codec_obj.encode(source)
+    t_codec = time.perf_counter()
+
+    frames, source_frames = _frames(dataset, stored), _frames(dataset, training)
+    dim = dataset.feature_dim
+    trimmed = {v: n for v, n in dataset.trimmed.items() if v in set(training)}
+    content.stats.update(
+        {
+            "purpose": "archive" if split is None else "condense-split",
+            "split": split_name,
+            "gamma": float(gamma),
+            "sampling": sampling if split is not None else "none",
+            "seed": seed,
+            "source_videos": len(stored),
+            "source_frames": frames,
+            "source_bytes_float32": frames * dim * _FLOAT32,
+            "split_videos": len(training),
+            "split_frames": source_frames,
+            "split_bytes_float32": source_frames * dim * _FLOAT32,
+            "feature_dim": dim,
+            "num_classes": dataset.num_classes,
+            "trimmed_frames": int(sum(trimmed.values())),
+            "trimmed_videos": len(trimmed),
+            "device": dev,
+            "recipe": recipe,
+            "code_dtype": store_dtype,
+            "encode_seconds": t_codec - t0,
+            "codec_seconds": t_codec - t_read,
+        }
+    )
+    if store_dtype != "float32" and raw_dtype is None and content.codes is not None:
+        content.stats["reconstruction_mse_note"] = (
+            f"measured with float32 codes, before the writer stores them as {store_dtype}"
+        )
+    path = Path(write_archive(content, out, overwrite=overwrite, code_dtype=store_dtype))
+    t_end = time.perf_counter()
+    mse = content.stats.get("reconstruction_mse")
+    return EncodeSummary(
+        path=path,
+        codec=content.codec,
+        codec_config=dict(content.codec_config),
+        purpose=content.stats["purpose"],
+        split=split_name,
+        videos=len(stored),
+        source_videos=len(training),
+        frames=frames,
+        segments=int(content.table.seg_action.shape[0]),
+        codes=content.table.num_codes,
+        code_dim=content.code_dim,
+        feature_dim=dim,
+        bytes=_archive_sizes(path),
+        original_bytes=frames * dim * _FLOAT32,
+        source_bytes=source_frames * dim * _FLOAT32,
+        reconstruction_mse=None if mse is None else float(mse),
+        seconds={"read+sample": t_read - t0, "codec": t_codec - t_read,
+                 "write": t_end - t_codec, "total": t_end - t0},
+        device=dev,
+    )
+
+
+def _archive_sizes(path: Path) -> dict[str, int]:
+    """Bytes by part from the reader; the file size alone if the reader cannot say."""
+    try:
+        from .format import open_archive
+
+        with open_archive(path) as archive:
+            return {k: int(v) for k, v in archive.sizes().items()}
+    except (ImportError, AttributeError):  # pragma: no cover - reader without sizes()
+        return {"total": path.stat().st_size}

@@ -1,0 +1,357 @@
+"""Fidelity harness: how well does an MS-TCN trained on decoded data do on the ORIGINAL test set?
+
+``evaluate_archive(archive, dataset_dir)`` trains one MS-TCN per seed on the archive's decoded
+training videos (or, with ``archive=None``, on the original training features of
+``dataset_dir``) and scores each on the original test features of ``dataset_dir``: Acc, Edit,
+F1@{10,25,50} (MS-TCN definitions, in %), mean and sample std over seeds, plus the storage
+bytes (the archive file; for the original, the float32 bytes of the training features) and
+their ratio to the float32 original.
+
+Shapes: features (D, T) float32, labels (T,) int64; decoded archive videos come out (T, D)
+and are transposed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import TascodecError
+
+__all__ = [
+    "METRIC_KEYS",
+    "FidelityResult",
+    "evaluate_archive",
+    "evaluate_items",
+    "split_names",
+    "format_results",
+]
+
+METRIC_KEYS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
+_COLUMN_NAMES = {"acc": "Acc", "edit": "Edit", "f1@10": "F1@10", "f1@25": "F1@25", "f1@50": "F1@50"}
+# Decoded training videos kept in memory up to this many bytes; past it they decode per access.
+_CACHE_LIMIT = 4 << 30
+_MSTCN_OPTIONS = {"num_stages", "num_layers", "num_f_maps", "lr", "batch_size"}
+
+
+@dataclass
+class FidelityResult:
+    """Scores of MS-TCNs trained on one training set, one per seed, on the original test set."""
+
+    name: str  # "original", or the archive file name
+    dataset: str
+    split: str
+    codec: dict[str, Any] | None  # the archive's codec configuration; None for the original
+    seeds: tuple[int, ...]
+    epochs: int
+    per_seed: list[dict[str, float]]
+    mean: dict[str, float]
+    std: dict[str, float]  # sample std over seeds (0 with one seed)
+    storage_bytes: int
+    original_bytes: int  # float32 bytes of the original training features of the split
+    train_videos: int
+    train_frames: int
+    test_videos: int
+    excluded_videos: list[str] = field(default_factory=list)  # archive videos left out
+    seconds: float = 0.0  # wall time of the whole evaluation
+    device: str = "cpu"
+    train_seconds: list[float] = field(default_factory=list)  # MS-TCN training, per seed
+
+    @property
+    def ratio(self) -> float:
+        """storage bytes / float32 original bytes (0.02 = 2% of the original)."""
+        return self.storage_bytes / self.original_bytes if self.original_bytes else math.nan
+
+    @property
+    def compression(self) -> float:
+        """float32 original bytes / storage bytes (50 = fifty times smaller)."""
+        return self.original_bytes / self.storage_bytes if self.storage_bytes else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (adds ``ratio`` and ``compression``)."""
+        out = asdict(self)
+        out["seeds"] = list(self.seeds)
+        out["ratio"] = self.ratio
+        out["compression"] = self.compression
+        return out
+
+
+def split_names(split: str) -> tuple[str, str]:
+    """``"split1"`` (or ``"train.split1"`` / ``"test.split1"``) -> ("train.split1", "test.split1")."""
+    base = split
+    for prefix in ("train.", "test."):
+        if base.startswith(prefix):
+            base = base[len(prefix) :]
+    if not base or "." in base or "/" in base:
+        raise TascodecError(f"split: expected a name like 'split1', got {split!r}")
+    return f"train.{base}", f"test.{base}"
+
+
+def _open_dataset(dataset_dir: str | os.PathLike[str]) -> Any:
+    from .layout import StandardDataset
+
+    return StandardDataset(dataset_dir)
+
+
+def _open_archive(path: Path) -> Any:
+    from .format import open_archive
+
+    return open_archive(path)
+
+
+def _seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    out = tuple(int(s) for s in seeds)
+    if not out:
+        raise TascodecError("seeds: at least one seed is needed")
+    if len(set(out)) != len(out):
+        raise TascodecError(f"seeds: repeated seed in {list(out)}")
+    return out
+
+
+def _background_ids(dataset: Any, background: Sequence[Any]) -> tuple[int, ...]:
+    """Background classes given by name or id -> ids."""
+    ids = []
+    for b in background:
+        if isinstance(b, (int, np.integer)) and 0 <= int(b) < dataset.num_classes:
+            ids.append(int(b))
+        elif isinstance(b, str) and b in dataset.class_names:
+            ids.append(dataset.class_names.index(b))
+        else:
+            raise TascodecError(
+                f"background: {b!r} is not a class of {dataset.root / 'mapping.txt'} "
+                f"({dataset.num_classes} classes)"
+            )
+    return tuple(ids)
+
+
+def _summarise(per_seed: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    mean, std = {}, {}
+    for key in METRIC_KEYS:
+        values = np.array([run[key] for run in per_seed], dtype=np.float64)
+        mean[key] = float(values.mean())
+        std[key] = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return mean, std
+
+
+class _OriginalItems(Sequence):
+    """Original training videos as (features (D, T), labels (T,)), read on access."""
+
+    def __init__(self, dataset: Any, videos: list[str]) -> None:
+        self.dataset, self.videos = dataset, videos
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
+        video = self.videos[i]
+        return np.asarray(self.dataset.features(video)), self.dataset.labels(video)
+
+
+class _DecodedItems(Sequence):
+    """Decoded archive videos as (features (D, T), labels (T,)); cached up to a byte budget."""
+
+    def __init__(self, archive: Any, videos: list[str], dim: int, name: str) -> None:
+        self.archive, self.videos, self.dim, self.name = archive, videos, dim, name
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cached_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
+        if i in self._cache:
+            return self._cache[i]
+        video = self.videos[i]
+        decoded = np.asarray(self.archive.decode(video), dtype=np.float32)
+        labels = np.asarray(self.archive.labels(video), dtype=np.int64)
+        if decoded.ndim != 2 or decoded.shape[1] != self.dim:
+            raise TascodecError(
+                f"{self.name}: video {video!r} decodes to shape {decoded.shape}, expected "
+                f"(T, {self.dim}) to match the dataset's feature width"
+            )
+        if decoded.shape[0] != labels.shape[0]:
+            raise TascodecError(
+                f"{self.name}: video {video!r} decodes to {decoded.shape[0]} frames but has "
+                f"{labels.shape[0]} labels"
+            )
+        item = (np.ascontiguousarray(decoded.T), labels)
+        if self._cached_bytes + decoded.nbytes <= _CACHE_LIMIT:
+            self._cache[i] = item
+            self._cached_bytes += decoded.nbytes
+        return item
+
+    def frames(self) -> int:
+        return int(sum(self.archive.num_frames(v) for v in self.videos))
+
+
+def evaluate_items(
+    train_items: Sequence[Any],
+    dataset: Any,
+    test_videos: list[str],
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    epochs: int = 50,
+    device: str = "auto",
+    progress: bool = True,
+    background: Sequence[Any] = (),
+    mstcn_options: Mapping[str, Any] | None = None,
+) -> tuple[list[dict[str, float]], str, list[float]]:
+    """Train one MS-TCN per seed on ``train_items``; score each on ``test_videos`` of ``dataset``.
+
+    ``mstcn_options`` passes architecture / optimiser settings to ``train_mstcn`` (keys:
+    num_stages, num_layers, num_f_maps, lr, batch_size). Returns (metrics per seed, device, training seconds per seed).
+    """
+    from .metrics import evaluate_segmentation
+    from .mstcn import predict, resolve_device, train_mstcn
+
+    options = dict(mstcn_options or {})
+    unknown = sorted(set(options) - _MSTCN_OPTIONS)
+    if unknown:
+        raise TascodecError(
+            f"mstcn_options: unknown key(s) {unknown}; allowed: {sorted(_MSTCN_OPTIONS)}"
+        )
+    dev = resolve_device(device)
+    background_ids = _background_ids(dataset, background)
+    gt = [dataset.labels(v) for v in test_videos]
+    per_seed, seconds = [], []
+    for seed in tqdm(_seeds(seeds), desc="seeds", unit="seed", disable=not progress, leave=False):
+        start = time.perf_counter()
+        model = train_mstcn(
+            train_items,
+            num_classes=dataset.num_classes,
+            epochs=epochs,
+            seed=seed,
+            device=dev,
+            progress=progress,
+            **options,
+        )
+        seconds.append(time.perf_counter() - start)
+        preds = [predict(model, np.asarray(dataset.features(v))) for v in test_videos]
+        scores = evaluate_segmentation(gt, preds, background=background_ids)
+        per_seed.append({key: float(scores[key]) for key in METRIC_KEYS})
+    return per_seed, str(dev), seconds
+
+
+def evaluate_archive(
+    archive_path: str | os.PathLike[str] | None,
+    dataset_dir: str | os.PathLike[str],
+    *,
+    split: str = "split1",
+    seeds: Sequence[int] = (0, 1, 2),
+    epochs: int = 50,
+    device: str = "auto",
+    progress: bool = True,
+    background: Sequence[Any] = (),
+    name: str | None = None,
+    mstcn_options: Mapping[str, Any] | None = None,
+) -> FidelityResult:
+    """Fidelity of an archive's decoded training set (``None``: the original) on the real test set.
+
+    Training videos of an archive are its videos outside the dataset's test split (and inside
+    its train split when the archive records one); any left out are listed in
+    ``excluded_videos``. Class names and feature width must match the dataset's.
+    """
+    started = time.perf_counter()
+    seeds = _seeds(seeds)
+    if epochs < 1:
+        raise TascodecError(f"epochs must be >= 1, got {epochs}")
+    train_key, test_key = split_names(split)
+    dataset = _open_dataset(dataset_dir)
+    train_videos = dataset.split(train_key)
+    test_videos = dataset.split(test_key)
+    if not test_videos:
+        raise TascodecError(f"{dataset.root}: split {test_key!r} has no videos")
+    dim = int(dataset.feature_dim)
+    original_bytes = int(sum(dataset.num_frames(v) for v in train_videos)) * dim * 4
+    dataset_name = Path(dataset.root).name
+
+    if archive_path is None:
+        if not train_videos:
+            raise TascodecError(f"{dataset.root}: split {train_key!r} has no videos")
+        items: Sequence[Any] = _OriginalItems(dataset, train_videos)
+        per_seed, dev, train_s = evaluate_items(
+            items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
+            progress=progress, background=background, mstcn_options=mstcn_options,
+        )
+        mean, std = _summarise(per_seed)
+        return FidelityResult(
+            name=name or "original", dataset=dataset_name, split=train_key.split(".", 1)[1],
+            codec=None, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
+            storage_bytes=original_bytes, original_bytes=original_bytes,
+            train_videos=len(train_videos), train_frames=original_bytes // (4 * dim),
+            test_videos=len(test_videos), seconds=time.perf_counter() - started, device=dev,
+            train_seconds=train_s,
+        )
+
+    path = Path(archive_path)
+    if not path.is_file():
+        raise TascodecError(f"{path}: archive not found")
+    with _open_archive(path) as archive:
+        if list(archive.class_names) != list(dataset.class_names):
+            raise TascodecError(
+                f"{path}: class names {list(archive.class_names)} differ from those of "
+                f"{dataset.root / 'mapping.txt'} {list(dataset.class_names)}"
+            )
+        test_set = set(test_videos)
+        recorded = (getattr(archive, "splits", None) or {}).get(train_key)
+        allowed = set(recorded) if recorded else None
+        used, excluded = [], []
+        for video in archive.videos:
+            if video in test_set or (allowed is not None and video not in allowed):
+                excluded.append(video)
+            else:
+                used.append(video)
+        if not used:
+            raise TascodecError(
+                f"{path}: no training videos: all {len(excluded)} stored videos are in "
+                f"{test_key!r} or outside {train_key!r}"
+            )
+        items = _DecodedItems(archive, used, dim, str(path))
+        per_seed, dev, train_s = evaluate_items(
+            items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
+            progress=progress, background=background, mstcn_options=mstcn_options,
+        )
+        config = dict(getattr(archive, "codec_config", None) or {}) or None
+        frames = items.frames()
+    mean, std = _summarise(per_seed)
+    return FidelityResult(
+        name=name or path.name, dataset=dataset_name, split=train_key.split(".", 1)[1],
+        codec=config, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
+        storage_bytes=path.stat().st_size, original_bytes=original_bytes,
+        train_videos=len(used), train_frames=frames, test_videos=len(test_videos),
+        excluded_videos=excluded, seconds=time.perf_counter() - started, device=dev,
+        train_seconds=train_s,
+    )
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n:.2f} GB"  # pragma: no cover
+
+
+def format_results(results: Sequence[FidelityResult]) -> str:
+    """A markdown table: one row per result, metrics as mean +- std over seeds."""
+    head = ["training set", *(_COLUMN_NAMES[k] for k in METRIC_KEYS), "storage", "ratio", "seeds", "epochs"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cells = [r.name]
+        cells += [f"{r.mean[k]:.1f} ± {r.std[k]:.1f}" for k in METRIC_KEYS]
+        cells += [
+            _human_bytes(r.storage_bytes),
+            f"{100 * r.ratio:.2f}% ({r.compression:.1f}x)",
+            str(len(r.seeds)),
+            str(r.epochs),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

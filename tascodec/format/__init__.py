@@ -1,0 +1,58 @@
+"""The ``.tasz`` archive format: writer, safe reader and the ``Archive`` view.
+
+``write_archive(content, path)`` stores an :class:`~tascodec.content.ArchiveContent`;
+``open_archive(path)`` returns an :class:`Archive`. The normative description is
+``spec/tasz-v1.md``. Reading never imports zarr and never lets archive metadata choose code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..content import ArchiveContent
+from .archive import DECODE_KINDS, Archive, open_archive
+from .v1 import CODE_DTYPES
+from .v1_write import write_v1
+from .version import FORMAT_NAME, FORMAT_VERSION, check_version, parse_version
+
+__all__ = [
+    "open_archive",
+    "write_archive",
+    "Archive",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "CODE_DTYPES",
+    "DECODE_KINDS",
+    "parse_version",
+    "check_version",
+]
+
+
+def write_archive(
+    content: ArchiveContent,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    code_dtype: str = "float32",
+    compression_level: int = 3,
+    codes_chunk_bytes: int = 1 << 20,
+) -> Path:
+    """Write ``content`` to ``path`` as a format-version-1 archive; returns the path.
+
+    ``code_dtype``: ``"float32"`` (exact), ``"float16"`` or ``"int8"`` (per-channel symmetric
+    scale). ``compression_level``: zstd level. ``codes_chunk_bytes``: target uncompressed
+    bytes per chunk of codes (rows of whole codes). The write is atomic; an existing file is
+    replaced only with ``overwrite=True`` (``TascodecError`` naming it otherwise).
+    """
+    if not isinstance(codes_chunk_bytes, int) or codes_chunk_bytes < 1:
+        from ..errors import TascodecError
+
+        raise TascodecError(f"codes_chunk_bytes must be a positive int, got {codes_chunk_bytes!r}")
+    return write_v1(
+        content,
+        path,
+        overwrite=overwrite,
+        code_dtype=code_dtype,
+        compression_level=compression_level,
+        codes_chunk_bytes=codes_chunk_bytes,
+    )

@@ -1,0 +1,357 @@
+"""``Archive``: a read-only, lazily decoded view of one ``.tasz`` file (NumPy only).
+
+Opening reads the header and the segment table; codes are read per video, touching only the
+chunks that hold that video's rows. The archive reopens its file in a new process (forked
+DataLoader workers never share a handle) and pickles as its path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..content import ArchiveContent, DecoderCheckpoint, SegmentTable
+from ..errors import IntegrityError, TascodecError, UnknownCodecError
+from ..rng import random_codes
+from ..segments import Segments
+from .arrays import chunk_keys, check_chunk, read_array, read_rows
+from .container import ZipReader
+from .v1 import TABLE_ARRAYS, Layout, content_decoder, read_layout
+
+__all__ = ["Archive", "open_archive", "DECODE_KINDS"]
+
+DECODE_KINDS = ("mlp", "repeat")
+
+
+class Archive:
+    """A ``.tasz`` archive opened for reading. Shapes: T frames, n codes of a video, d code_dim.
+
+    Use as a context manager or call :meth:`close`. Videos are named by their name (``str``)
+    or their index in :attr:`videos` (``int``).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._zr: ZipReader | None = None
+        self._pid = -1
+        self._open()
+        assert self._zr is not None
+        try:
+            self._layout: Layout = read_layout(self._zr)
+        except BaseException:
+            self.close()
+            raise
+        self._index = {name: i for i, name in enumerate(self._layout.table.video_names)}
+        self._decoder: DecoderCheckpoint | None = None
+        self._scale: np.ndarray | None = None
+        self._chunk_cache: dict[tuple[str, int], np.ndarray] = {}  # the last codes chunk
+
+    # -- file handle, per process -----------------------------------------------------------
+    def _open(self) -> None:
+        before = self._zr.identity if self._zr is not None else None
+        self._zr = ZipReader(self.path)
+        self._pid = os.getpid()
+        if before is not None and self._zr.identity != before:
+            raise IntegrityError(f"{self.path}: the file changed on disk since it was opened")
+
+    def _reader(self) -> ZipReader:
+        if self._pid != os.getpid():  # forked: never share the parent's file handle
+            self._open()
+        elif self._zr is None or self._zr.closed:
+            raise TascodecError(f"{self.path}: archive is closed")
+        assert self._zr is not None
+        return self._zr
+
+    def close(self) -> None:
+        """Close the file; later reads raise ``TascodecError``."""
+        if self._zr is not None and self._pid == os.getpid():
+            self._zr.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._zr is None or (self._zr.closed and self._pid == os.getpid())
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": str(self.path)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return (
+            f"Archive({str(self.path)!r}, codec={self.codec!r}, videos={len(self.videos)}, "
+            f"format_version={self.format_version!r})"
+        )
+
+    # -- header ---------------------------------------------------------------------------
+    @property
+    def header(self) -> dict[str, Any]:
+        """The header as stored (JSON values); unknown fields of newer minors included."""
+        return self._layout.header
+
+    @property
+    def format_version(self) -> str:
+        return str(self.header["format_version"])
+
+    @property
+    def library_version(self) -> str:
+        return str(self.header["library_version"])
+
+    @property
+    def codec(self) -> str:
+        return str(self.header["codec"])
+
+    @property
+    def codec_config(self) -> dict[str, Any]:
+        return dict(self.header["codec_config"])
+
+    @property
+    def decode_kind(self) -> str:
+        return str(self.header["decode_kind"])
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.header["class_names"])
+
+    @property
+    def videos(self) -> list[str]:
+        return list(self._layout.table.video_names)
+
+    @property
+    def splits(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self.header["splits"].items()}
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return dict(self.header["stats"])
+
+    @property
+    def code_dim(self) -> int:
+        return int(self.header["code_dim"])
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.header["feature_dim"])
+
+    @property
+    def num_codes(self) -> int:
+        return int(self.header["num_codes"])
+
+    @property
+    def code_dtype(self) -> str | None:
+        """``"float32"``, ``"float16"`` or ``"int8"``; ``None`` when codes are generated."""
+        codes = self.header["codes"]
+        return codes["dtype"] if codes["storage"] == "array" else None
+
+    @property
+    def table(self) -> SegmentTable:
+        """The segment table of every stored video (read at open)."""
+        return self._layout.table
+
+    # -- per video, no decoding -----------------------------------------------------------
+    def video_index(self, video: str | int) -> int:
+        """Index of ``video`` in :attr:`videos`; ``TascodecError`` naming it if absent."""
+        if isinstance(video, (int, np.integer)) and not isinstance(video, bool):
+            if 0 <= int(video) < len(self._index):
+                return int(video)
+            raise TascodecError(
+                f"{self.path}: video index {video} out of range [0, {len(self._index)})"
+            )
+        try:
+            return self._index[video]  # type: ignore[index]
+        except (KeyError, TypeError):
+            raise TascodecError(f"{self.path}: no video {video!r} in this archive") from None
+
+    def segments(self, video: str | int) -> Segments:
+        """The video's segments: ``action``, ``start``, ``length``, each (S_v,) int64."""
+        t = self.table
+        rows = t.video_slice(self.video_index(video))
+        length = t.seg_length[rows].astype(np.int64)
+        start = np.concatenate(([0], np.cumsum(length)[:-1])).astype(np.int64)
+        return Segments(t.seg_action[rows].astype(np.int64), start, length)
+
+    def num_instances(self, video: str | int) -> np.ndarray:
+        """Instances (codes) per segment of the video: (S_v,) int64."""
+        return self.table.seg_num_instances[self.table.video_slice(self.video_index(video))].copy()
+
+    def transcript(self, video: str | int) -> np.ndarray:
+        """The ordered actions of the video's segments: (S_v,) int64."""
+        return self.segments(video).action
+
+    def labels(self, video: str | int) -> np.ndarray:
+        """Frame labels: (T,) int64."""
+        s = self.segments(video)
+        return np.repeat(s.action, s.length)
+
+    def num_frames(self, video: str | int) -> int:
+        return int(self.table.video_num_frames[self.video_index(video)])
+
+    def code_rows(self, video: str | int) -> slice:
+        """The rows of the video's codes in the archive's code matrix."""
+        i = self.video_index(video)
+        fc = self._layout.video_first_code
+        return slice(int(fc[i]), int(fc[i + 1]))
+
+    # -- codes and decoder ----------------------------------------------------------------
+    def codes(self, video: str | int) -> np.ndarray:
+        """The video's codes, dequantised: (n, d) float32 (generated for ``tca-random``)."""
+        rows = self.code_rows(video)
+        h = self.header["codes"]
+        if h["storage"] == "random":
+            return random_codes(h["seed"], rows.start, rows.stop - rows.start, self.code_dim)
+        zr, meta = self._reader(), self._layout.codes
+        assert meta is not None
+        q = read_rows(zr, meta, rows.start, rows.stop, cache=self._chunk_cache)
+        return self._dequantise(q)
+
+    def _dequantise(self, q: np.ndarray) -> np.ndarray:
+        if self.code_dtype != "int8":
+            return q.astype(np.float32)
+        if self._scale is None:
+            assert self._layout.code_scale is not None
+            scale = read_array(self._reader(), self._layout.code_scale).astype(np.float32)
+            if not np.isfinite(scale).all() or (scale < 0).any():
+                raise IntegrityError(
+                    f"{self.path}: array 'code_scale' holds negative or non-finite values"
+                )
+            self._scale = scale
+        return q.astype(np.float32) * self._scale
+
+    def all_codes(self) -> np.ndarray | None:
+        """Every stored code (N, d) float32, or ``None`` when codes are generated."""
+        if self._layout.codes is None:
+            return None
+        return self._dequantise(read_array(self._reader(), self._layout.codes))
+
+    def decoder(self) -> DecoderCheckpoint | None:
+        """The decoder checkpoint (read once, then cached), or ``None``."""
+        if self._decoder is None and self._layout.decoder is not None:
+            self._decoder = content_decoder(self._reader(), self._layout)
+        if self._decoder is None:
+            return None
+        return DecoderCheckpoint(dict(self._decoder.arch), dict(self._decoder.tensors))
+
+    def decode(self, video: str | int, device: Any = None) -> np.ndarray:
+        """Decoded features of ``video``: (T, D) float32 (see ``tascodec.decode``)."""
+        if self.decode_kind not in DECODE_KINDS:
+            raise UnknownCodecError(
+                f"{self.path}: decode_kind {self.decode_kind!r} is unknown to this reader "
+                f"(known: {', '.join(DECODE_KINDS)}); tables and codes are still readable"
+            )
+        arch = (self.header.get("decoder") or {}).get("arch", {})
+        if self.decode_kind == "mlp" and arch.get("name") != "tca-mlp":
+            raise UnknownCodecError(
+                f"{self.path}: decoder architecture {arch.get('name')!r} is unknown to this reader"
+            )
+        from ..decode import decode_video
+
+        name = self._layout.table.video_names[self.video_index(video)]
+        return decode_video(self, name, device=device)
+
+    def to_content(self) -> ArchiveContent:
+        """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32)."""
+        h = self.header
+        return ArchiveContent(
+            codec=self.codec,
+            codec_config=self.codec_config,
+            decode_kind=self.decode_kind,  # type: ignore[arg-type]
+            class_names=self.class_names,
+            splits=self.splits,
+            table=self.table,
+            codes=self.all_codes(),
+            code_dim=self.code_dim,
+            feature_dim=self.feature_dim,
+            decoder=self.decoder(),
+            stats=dict(h["stats"]),
+        )
+
+    content = to_content
+
+    # -- sizes and integrity --------------------------------------------------------------
+    def sizes(self) -> dict[str, int]:
+        """Bytes by part: ``codes`` (+ scale), ``tables``, ``decoder``, ``overhead``, ``total``."""
+        zr = self._reader()
+        out = {"codes": 0, "tables": 0, "decoder": 0}
+        for name in zr.names:
+            if name.endswith("zarr.json") or "/c/" not in name:
+                continue
+            top = name.split("/", 1)[0]
+            part = {
+                "codes": "codes",
+                "code_scale": "codes",
+                "segments": "tables",
+                "videos": "tables",
+                "decoder": "decoder",
+            }.get(top)
+            if part is not None:
+                out[part] += zr.entry_size(name)
+        total = zr.file_size
+        out["overhead"] = total - sum(out.values())
+        out["total"] = total
+        return out
+
+    def _all_metas(self) -> list[Any]:
+        from .arrays import parse_array_meta
+
+        zr, lay = self._reader(), self._layout
+        metas = [parse_array_meta(zr, k, dtypes=("int64",), ndim=1) for k in TABLE_ARRAYS]
+        metas += [m for m in (lay.codes, lay.code_scale) if m is not None]
+        metas += list((lay.decoder or {}).values())
+        return metas
+
+    def verify(self, *, progress: bool = False) -> list[str]:
+        """Read every chunk of every array and check every checksum; returns the problems."""
+        from tqdm.auto import tqdm
+
+        problems: list[str] = []
+        zr = self._reader()
+        for name in zr.names:  # ZIP CRC-32 of every entry, metadata included
+            try:
+                zr.read(name)
+            except TascodecError as exc:
+                problems.append(str(exc))
+        try:
+            metas = self._all_metas()
+        except TascodecError as exc:
+            return problems + [str(exc)]
+        jobs = [(m, i) for m in metas for i in range(m.num_chunks)]
+        for meta, i in tqdm(jobs, desc="verify", unit="chunk", disable=not progress):
+            try:
+                check_chunk(zr, meta, i)
+            except TascodecError as exc:
+                problems.append(str(exc))
+        expected = {k for m in metas for k in chunk_keys(m)}
+        for name in zr.names:
+            top = name.split("/", 1)[0]
+            if (
+                "/c/" in name
+                and top in ("codes", "code_scale", "segments", "videos", "decoder")
+                and name not in expected
+            ):
+                problems.append(f"{self.path}: unexpected chunk entry {name!r}")
+        if self._layout.code_scale is not None:
+            try:
+                scale = read_array(zr, self._layout.code_scale)
+                if not np.isfinite(scale).all() or (scale < 0).any():
+                    problems.append(
+                        f"{self.path}: array 'code_scale' holds negative or non-finite values"
+                    )
+            except TascodecError as exc:
+                problems.append(str(exc))
+        return problems
+
+
+def open_archive(path: str | os.PathLike[str]) -> Archive:
+    """Open a ``.tasz`` archive for reading (header and tables are read and checked now)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TascodecError(f"open_archive: path must be a str or path, got {type(path).__name__}")
+    return Archive(path)

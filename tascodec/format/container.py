@@ -1,0 +1,296 @@
+"""The ZIP container of a ``.tasz`` archive: a hostile-input-safe reader and an atomic writer.
+
+Reading parses the central directory with :mod:`zipfile` and then reads every entry itself:
+only STORED entries, unique names, sizes and offsets inside the file, entries that do not
+overlap, and the ZIP CRC-32 of every entry checked on read. Entry data never pass through a
+decompressor here, so a ZIP bomb is impossible at this level.
+
+Writing zips the entries of a Zarr hierarchy (written by ``zarr``) in one pass into a
+temporary file beside the destination, fsyncs it and moves it into place atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import threading
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Callable, Mapping
+
+from ..errors import FormatError, IntegrityError, TascodecError
+
+__all__ = ["ZipReader", "EntryInfo", "write_zip_atomic", "MAX_ENTRIES", "MAX_ENTRY_NAME"]
+
+MAX_ENTRIES = 4_000_000  # entries in one archive
+MAX_ENTRY_NAME = 512  # bytes in one entry name
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
+_LOCAL_SIG = b"PK\x03\x04"
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """One ZIP entry as the central directory describes it, with the end its data may reach."""
+
+    name: str
+    header_offset: int
+    size: int
+    crc: int
+    limit: int  # the local header and data must end at or before this offset
+    name_len: int  # bytes of the name in the central directory
+
+
+class ZipReader:
+    """Read-only, validated access to the STORED entries of a ZIP file (thread-safe reads).
+
+    ``names`` are the entry names; :meth:`read` returns an entry's bytes after checking its
+    local header and CRC-32. Errors are :class:`FormatError` / :class:`IntegrityError` that
+    name the archive and the entry.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        except FileNotFoundError:
+            raise FormatError(f"{self.path}: no such archive") from None
+        except IsADirectoryError:
+            raise FormatError(f"{self.path}: is a directory, not a .tasz archive") from None
+        except OSError as exc:
+            raise FormatError(f"{self.path}: cannot open archive: {exc}") from None
+        try:
+            st = os.fstat(self._file.fileno())
+            self.file_size = st.st_size
+            self.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            self._entries = self._read_directory()
+        except BaseException:
+            self._file.close()
+            raise
+        self._data_offset: dict[str, int] = {}
+
+    # -- central directory ---------------------------------------------------------------
+    def _read_directory(self) -> dict[str, EntryInfo]:
+        where = str(self.path)
+        try:
+            with zipfile.ZipFile(self._file, "r") as zf:
+                infos = zf.infolist()
+                start_dir = int(getattr(zf, "start_dir", self.file_size))
+        except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            raise FormatError(f"{where}: not a ZIP container ({exc})") from None
+        except (
+            ValueError,
+            OSError,
+            EOFError,
+            struct.error,
+            NotImplementedError,
+            OverflowError,
+            IndexError,
+            KeyError,
+            RecursionError,
+        ) as exc:
+            raise FormatError(f"{where}: unreadable ZIP central directory ({exc!r})") from None
+        if len(infos) > MAX_ENTRIES:
+            raise FormatError(f"{where}: {len(infos)} ZIP entries (at most {MAX_ENTRIES})")
+        if not 0 <= start_dir <= self.file_size:
+            raise FormatError(f"{where}: ZIP central directory offset outside the file")
+        seen: set[str] = set()
+        for info in infos:
+            name = info.filename
+            if name in seen:
+                raise FormatError(f"{where}: duplicate ZIP entry {name!r}")
+            seen.add(name)
+            if len(name.encode("utf-8", "surrogateescape")) > MAX_ENTRY_NAME or not name:
+                raise FormatError(f"{where}: ZIP entry name too long or empty: {name[:80]!r}")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise FormatError(
+                    f"{where}: ZIP entry {name!r} is compressed (method {info.compress_type});"
+                    " .tasz entries must be STORED"
+                )
+            if info.flag_bits & 0x1:
+                raise FormatError(f"{where}: ZIP entry {name!r} is encrypted")
+            if info.file_size != info.compress_size:
+                raise FormatError(f"{where}: ZIP entry {name!r}: stored size mismatch")
+            if info.header_offset < 0 or info.file_size < 0:
+                raise FormatError(f"{where}: ZIP entry {name!r}: negative offset or size")
+        ordered = sorted(infos, key=lambda i: i.header_offset)
+        entries: dict[str, EntryInfo] = {}
+        for k, info in enumerate(ordered):
+            limit = ordered[k + 1].header_offset if k + 1 < len(ordered) else start_dir
+            name_len = len(
+                info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+            )
+            if info.header_offset + _LOCAL_HEADER.size + name_len + info.file_size > limit:
+                raise FormatError(
+                    f"{where}: ZIP entry {info.filename!r} overlaps the next entry or runs past"
+                    " the central directory"
+                )
+            entries[info.filename] = EntryInfo(
+                info.filename, info.header_offset, info.file_size, info.CRC, limit, name_len
+            )
+        return entries
+
+    # -- entries ---------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def info(self, name: str) -> EntryInfo:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise FormatError(f"{self.path}: missing entry {name!r}") from None
+
+    def entry_size(self, name: str) -> int:
+        return self.info(name).size
+
+    def _pread(self, offset: int, size: int) -> bytes:
+        if hasattr(os, "pread"):
+            data = os.pread(self._file.fileno(), size, offset)
+        else:  # pragma: no cover - Windows
+            with self._lock:
+                self._file.seek(offset)
+                data = self._file.read(size)
+        return data
+
+    def _parse_local(self, entry: EntryInfo, head: bytes) -> int:
+        """Check the local header at the start of ``head``; returns where the data start."""
+        where = f"{self.path}: ZIP entry {entry.name!r}"
+        if len(head) < _LOCAL_HEADER.size:
+            raise FormatError(f"{where}: truncated local header")
+        sig, _ver, flags, method, _t, _d, _crc, _cs, _us, nlen, elen = _LOCAL_HEADER.unpack_from(
+            head
+        )
+        if sig != _LOCAL_SIG:
+            raise FormatError(f"{where}: bad local header signature")
+        if method != zipfile.ZIP_STORED or flags & 0x1:
+            raise FormatError(f"{where}: local header says compressed or encrypted")
+        name = head[_LOCAL_HEADER.size : _LOCAL_HEADER.size + nlen]
+        if (
+            len(name) == nlen
+            and name.decode("utf-8", "replace") != entry.name
+            and name.decode("cp437") != entry.name
+        ):
+            raise FormatError(f"{where}: local header names a different entry")
+        start = entry.header_offset + _LOCAL_HEADER.size + nlen + elen
+        if start + entry.size > entry.limit:
+            raise FormatError(f"{where}: data overlap the next entry")
+        return start
+
+    def read(self, name: str, *, max_size: int | None = None, check_crc: bool = True) -> bytes:
+        """The bytes of entry ``name``; ``max_size`` bounds what is read.
+
+        ``check_crc`` checks the ZIP CRC-32 (chunks skip it on the hot path: they carry their
+        own, much faster, CRC-32C; ``verify`` checks both).
+        """
+        entry = self.info(name)
+        if max_size is not None and entry.size > max_size:
+            raise FormatError(
+                f"{self.path}: ZIP entry {name!r} is {entry.size} bytes (at most {max_size})"
+            )
+        start = self._data_offset.get(name)
+        if start is None:
+            # One read for header, name and data when the local header has no extra field
+            # (what tascodec writes); a second one otherwise.
+            guess = _LOCAL_HEADER.size + entry.name_len
+            raw = self._pread(
+                entry.header_offset, min(guess + entry.size, entry.limit - entry.header_offset)
+            )
+            start = self._parse_local(entry, raw)
+            self._data_offset[name] = start
+            data = raw[guess : guess + entry.size] if start == entry.header_offset + guess else None
+        else:
+            data = None
+        if data is None or len(data) != entry.size:
+            data = self._pread(start, entry.size)
+        if len(data) != entry.size:
+            raise FormatError(f"{self.path}: ZIP entry {name!r} is truncated")
+        if check_crc and zlib.crc32(data) != entry.crc:
+            raise IntegrityError(f"{self.path}: ZIP entry {name!r}: CRC-32 mismatch")
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+
+def _entry_order(name: str) -> tuple[int, int, list[object]]:
+    # Metadata first (root, then groups/arrays by depth), then chunks in numeric order.
+    parts = name.split("/")
+    if parts[-1] == "zarr.json":
+        return (0, len(parts), parts)
+    return (1, 0, [int(p) if p.isdigit() else p for p in parts])
+
+
+def write_zip_atomic(
+    entries: Mapping[str, Callable[[], bytes]], dest: Path, *, overwrite: bool = False
+) -> Path:
+    """Write ``entries`` (name -> a function giving its bytes) as a STORED ZIP at ``dest``.
+
+    One pass, each name once, metadata (``zarr.json``) first, chunks in numeric order.
+
+    The ZIP is written to a temporary file in ``dest``'s directory, fsynced and moved into
+    place; on any failure nothing is left at ``dest``. Without ``overwrite`` an existing
+    ``dest`` is never replaced (``TascodecError`` naming it).
+    """
+    dest = Path(dest)
+    if dest.exists() and not overwrite:
+        raise TascodecError(f"{dest}: file exists (pass overwrite=True to replace it)")
+    if dest.is_dir():
+        raise TascodecError(f"{dest}: is a directory")
+    names = sorted(entries, key=_entry_order)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.tmp", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+                for name in names:
+                    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+                    info.compress_type = zipfile.ZIP_STORED
+                    info.external_attr = 0o644 << 16
+                    zf.writestr(info, entries[name]())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        if overwrite:
+            os.replace(tmp, dest)
+        else:
+            try:  # link() refuses to replace an existing file: no clobber, even in a race
+                os.link(tmp, dest)
+            except FileExistsError:
+                raise TascodecError(
+                    f"{dest}: file exists (pass overwrite=True to replace it)"
+                ) from None
+            except OSError:  # no hard links on this file system
+                if dest.exists():
+                    raise TascodecError(f"{dest}: file exists") from None
+                os.replace(tmp, dest)
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(dest.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,327 @@
+"""Format version 1 of ``.tasz``: the layout and its reader (no zarr); the writer is ``v1_write``.
+
+Layout (normative text in ``spec/tasz-v1.md``)::
+
+    zarr.json                     root group; attributes["tascodec"] = header (JSON)
+    codes                         (N, d) float32 | float16 | int8, chunks (R, d)   [if stored]
+    code_scale                    (d,) float32                                      [if int8]
+    segments/{action,length,num_instances}     (S,) int64
+    videos/num_frames             (V,) int64
+    videos/{first_segment,first_code}          (V + 1,) int64
+    decoder/<tensor>              float32, one array per tensor                     [if any]
+
+Every array: regular grid, chunks spanning all dimensions but the first, codecs
+``bytes(little) -> zstd -> crc32c``, every chunk present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..content import DecoderCheckpoint, SegmentTable
+from ..errors import FormatError, IntegrityError
+from .arrays import ArrayMeta, parse_array_meta, read_array, read_json_entry
+from .container import ZipReader
+from .version import FORMAT_NAME, check_version
+
+__all__ = [
+    "Layout",
+    "read_layout",
+    "check_header",
+    "content_decoder",
+    "tca_mlp_shapes",
+    "expected_mlp",
+    "CODE_DTYPES",
+    "RANDOM_GENERATOR",
+    "TABLE_ARRAYS",
+    "TENSOR_NAME_CHARS",
+    "MAX_DIM",
+    "MAX_VIDEO_FRAMES",
+    "MAX_EXPANSION",
+]
+
+CODE_DTYPES = ("float32", "float16", "int8")
+RANDOM_GENERATOR = "splitmix64-box-muller"
+TABLE_ARRAYS = (
+    "segments/action",
+    "segments/length",
+    "segments/num_instances",
+    "videos/num_frames",
+    "videos/first_segment",
+    "videos/first_code",
+)
+TENSOR_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+MAX_DIM = 1 << 20  # code_dim, feature_dim
+MAX_VIDEO_FRAMES = 1 << 25  # frames of one video
+MAX_EXPANSION = 4096  # declared decoded bytes per archive byte (beyond a 1 GiB floor)
+
+
+def tca_mlp_shapes(arch: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Tensor shapes of a ``tca-mlp`` decoder from its architecture description."""
+    d, a, h, D = (int(arch[k]) for k in ("latent_dim", "num_classes", "hidden_dim", "feature_dim"))
+    return {
+        "w1": (h, d + a + 1),
+        "b1": (h,),
+        "w2": (D, h),
+        "b2": (D,),
+        "feature_offset": (D,),
+        "feature_scale": (D,),
+    }
+
+
+def expected_mlp(arch: dict, d: int, a: int, D: int, where: str, err: type) -> dict:
+    """Check a ``tca-mlp`` arch against the archive's widths; its tensor shapes (raises ``err``)."""
+    keys = ("latent_dim", "num_classes", "hidden_dim", "feature_dim")
+    if not all(
+        isinstance(arch.get(k), (int, np.integer)) and not isinstance(arch.get(k), bool)
+        for k in keys
+    ):
+        raise err(f"{where}: tca-mlp arch needs integer {', '.join(keys)}")
+    if (
+        (int(arch["latent_dim"]), int(arch["num_classes"]), int(arch["feature_dim"])) != (d, a, D)
+        or not 1 <= int(arch["hidden_dim"]) <= MAX_DIM
+        or arch.get("activation", "relu") != "relu"
+    ):
+        raise err(
+            f"{where}: tca-mlp arch {arch} does not match code_dim={d}, classes={a},"
+            f" feature_dim={D} (hidden_dim in [1, {MAX_DIM}], activation relu)"
+        )
+    return tca_mlp_shapes(arch)
+
+
+# ----------------------------------------------------------------------------- reading
+@dataclass
+class Layout:
+    """What opening a v1 archive reads: the header, the tables and the array metadata."""
+
+    header: dict[str, Any]
+    version: tuple[int, int]
+    table: SegmentTable
+    video_first_code: np.ndarray  # (V + 1,) int64
+    codes: ArrayMeta | None  # None for generated (random) codes
+    code_scale: ArrayMeta | None
+    decoder: dict[str, ArrayMeta] | None
+
+
+def _field(h: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in h:
+        raise FormatError(f"{where}: header field {key!r} is missing")
+    value = h[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise FormatError(f"{where}: header field {key!r} has the wrong type")
+    return value
+
+
+def _count(h: dict, key: str, where: str, low: int = 0) -> int:
+    value = _field(h, key, int, where)
+    if not low <= value < 2**53:
+        raise FormatError(f"{where}: header field {key!r} = {value} out of range")
+    return value
+
+
+def _str_list(h: dict, key: str, where: str) -> list[str]:
+    value = _field(h, key, list, where)
+    if not all(isinstance(v, str) for v in value):
+        raise FormatError(f"{where}: header field {key!r} must be a list of strings")
+    return value
+
+
+def check_header(h: Any, where: str) -> tuple[int, int]:
+    """Validate a v1 header (types, counts, codes and decoder descriptions)."""
+    if not isinstance(h, dict) or h.get("format") != FORMAT_NAME:
+        raise FormatError(f"{where}: not a tascodec archive (no header 'tascodec' with format)")
+    version = check_version(h.get("format_version"), where=where)
+    _field(h, "library_version", str, where)
+    _field(h, "codec", str, where)
+    _field(h, "codec_config", dict, where)
+    _field(h, "decode_kind", str, where)
+    classes, videos = _str_list(h, "class_names", where), _str_list(h, "videos", where)
+    if not classes:
+        raise FormatError(f"{where}: header field 'class_names' is empty")
+    if len(set(videos)) != len(videos):
+        raise FormatError(f"{where}: header field 'videos' has duplicate names")
+    splits = _field(h, "splits", dict, where)
+    if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in splits.values()):
+        raise FormatError(f"{where}: header field 'splits' must map names to lists of strings")
+    if _count(h, "num_videos", where) != len(videos):
+        raise FormatError(f"{where}: header num_videos != len(videos)")
+    for key in ("num_segments", "num_codes", "num_frames"):
+        _count(h, key, where)
+    for key in ("code_dim", "feature_dim"):
+        if not 1 <= _count(h, key, where) <= MAX_DIM:
+            raise FormatError(f"{where}: header field {key!r} out of [1, {MAX_DIM}]")
+    _field(h, "stats", dict, where)
+    codes = _field(h, "codes", dict, where)
+    if codes.get("storage") == "array":
+        if codes.get("dtype") not in CODE_DTYPES:
+            raise FormatError(f"{where}: header codes.dtype must be one of {CODE_DTYPES}")
+    elif codes.get("storage") == "random":
+        seed = codes.get("seed")
+        if (
+            codes.get("generator") != RANDOM_GENERATOR
+            or not isinstance(seed, int)
+            or isinstance(seed, bool)
+        ):
+            raise FormatError(
+                f"{where}: header codes: random storage needs generator "
+                f"{RANDOM_GENERATOR!r} and an integer seed"
+            )
+        if not -(2**63) <= seed < 2**64:
+            raise FormatError(f"{where}: header codes.seed out of range")
+    else:
+        raise FormatError(f"{where}: header codes.storage must be 'array' or 'random'")
+    dec = h.get("decoder", None)
+    if dec is not None:
+        if (
+            not isinstance(dec, dict)
+            or not isinstance(dec.get("arch"), dict)
+            or not isinstance(dec["arch"].get("name"), str)
+            or not isinstance(dec.get("tensors"), list)
+        ):
+            raise FormatError(
+                f"{where}: header decoder must hold 'arch' (with 'name') and 'tensors'"
+            )
+        names = dec["tensors"]
+        if (
+            len(set(map(str, names))) != len(names)
+            or len(names) > 1024
+            or not all(
+                isinstance(n, str) and 0 < len(n) <= 64 and not set(n) - TENSOR_NAME_CHARS
+                for n in names
+            )
+        ):
+            raise FormatError(
+                f"{where}: header decoder.tensors must be unique names [A-Za-z0-9_]{{1,64}}"
+            )
+    return version
+
+
+def _check_tables(h: dict, arrays: dict[str, np.ndarray], where: str) -> None:
+    a, ln, k = (
+        arrays["segments/action"],
+        arrays["segments/length"],
+        arrays["segments/num_instances"],
+    )
+    nf, fs, fc = (
+        arrays["videos/num_frames"],
+        arrays["videos/first_segment"],
+        arrays["videos/first_code"],
+    )
+
+    def bad(msg: str) -> IntegrityError:
+        return IntegrityError(f"{where}: tables: {msg}")
+
+    if fs[0] != 0 or fs[-1] != a.shape[0] or (np.diff(fs) < 1).any():
+        raise bad("videos/first_segment must start at 0, increase strictly and end at S")
+    if (ln < 1).any() or (k < 1).any() or (k > ln).any():
+        raise bad("segments need length >= 1 and 1 <= num_instances <= length")
+    if ln.size and ln.max() > MAX_VIDEO_FRAMES:  # also keeps the sums below from overflowing
+        raise bad(f"a segment is longer than {MAX_VIDEO_FRAMES} frames")
+    if a.size and (a.min() < 0 or a.max() >= len(h["class_names"])):
+        raise bad(f"segments/action outside [0, {len(h['class_names'])})")
+    seg_first_code = np.concatenate(([0], np.cumsum(k)))
+    sums = np.add.reduceat(ln, fs[:-1]) if nf.size else nf
+    if not np.array_equal(sums, nf):
+        raise bad("segment lengths do not sum to videos/num_frames")
+    if not np.array_equal(seg_first_code[fs], fc) or fc[-1] != h["num_codes"]:
+        raise bad("videos/first_code contradicts segments/num_instances or num_codes")
+    if int(nf.sum()) != h["num_frames"]:
+        raise bad("videos/num_frames do not sum to the header's num_frames")
+    if nf.size and nf.max() > MAX_VIDEO_FRAMES:
+        raise bad(f"a video has more than {MAX_VIDEO_FRAMES} frames")
+
+
+def read_layout(zr: ZipReader) -> Layout:
+    """Read and validate a v1 archive's header, tables and array metadata (no codes)."""
+    where = str(zr.path)
+    root = read_json_entry(zr, "zarr.json")
+    attrs = root.get("attributes")
+    if (
+        root.get("zarr_format") != 3
+        or root.get("node_type") != "group"
+        or not isinstance(attrs, dict)
+    ):
+        raise FormatError(f"{where}: zarr.json is not a Zarr v3 group")
+    h = attrs.get("tascodec")
+    version = check_header(h, where)
+    V, S, N = h["num_videos"], h["num_segments"], h["num_codes"]
+    d, D = h["code_dim"], h["feature_dim"]
+    groups = ("segments", "videos") + (("decoder",) if h.get("decoder") is not None else ())
+    for group in groups:
+        g = read_json_entry(zr, f"{group}/zarr.json")
+        if g.get("zarr_format") != 3 or g.get("node_type") != "group":
+            raise FormatError(f"{where}: {group}/zarr.json is not a Zarr v3 group")
+    budget = max(MAX_EXPANSION * zr.file_size, 1 << 30)
+    declared = 8 * (3 * S + 3 * V + 2 + h["num_frames"]) + N * d * 4
+    if declared > budget:
+        raise FormatError(
+            f"{where}: header declares {declared} bytes of tables and codes, "
+            f"implausible for a {zr.file_size}-byte archive"
+        )
+    metas = {}
+    for key in TABLE_ARRAYS:
+        meta = parse_array_meta(zr, key, dtypes=("int64",), ndim=1)
+        n = {"segments": S, "videos": V}[key.split("/")[0]] + (
+            key in ("videos/first_segment", "videos/first_code")
+        )
+        if meta.shape != (n,):
+            raise FormatError(f"{where}: array {key!r} has shape {meta.shape}, header says ({n},)")
+        metas[key] = meta
+    arrays = {k: read_array(zr, m).astype(np.int64, copy=False) for k, m in metas.items()}
+    _check_tables(h, arrays, where)
+    table = SegmentTable(
+        video_names=list(h["videos"]),
+        video_num_frames=arrays["videos/num_frames"],
+        video_num_segments=np.diff(arrays["videos/first_segment"]),
+        seg_action=arrays["segments/action"],
+        seg_length=arrays["segments/length"],
+        seg_num_instances=arrays["segments/num_instances"],
+    )
+    codes = scale = None
+    if h["codes"]["storage"] == "array":
+        dtype = h["codes"]["dtype"]
+        codes = parse_array_meta(zr, "codes", dtypes=(dtype,), ndim=2)
+        if codes.shape != (N, d):
+            raise FormatError(
+                f"{where}: array 'codes' has shape {codes.shape}, header says ({N}, {d})"
+            )
+        if dtype == "int8":
+            scale = parse_array_meta(zr, "code_scale", dtypes=("float32",), ndim=1)
+            if scale.shape != (d,):
+                raise FormatError(
+                    f"{where}: array 'code_scale' has shape {scale.shape}, want ({d},)"
+                )
+    if h["decode_kind"] == "mlp" and h.get("decoder") is None:
+        raise FormatError(f"{where}: decode_kind 'mlp' but the header describes no decoder")
+    if h["decode_kind"] == "repeat" and d != D:
+        raise FormatError(f"{where}: decode_kind 'repeat' needs code_dim == feature_dim")
+    decoder = None
+    if h.get("decoder") is not None:
+        arch = h["decoder"]["arch"]
+        decoder = {
+            n: parse_array_meta(zr, f"decoder/{n}", dtypes=("float32",))
+            for n in h["decoder"]["tensors"]
+        }
+        if sum(m.num_chunks * m.chunk_nbytes for m in decoder.values()) > budget:
+            raise FormatError(f"{where}: decoder arrays implausibly large for the archive size")
+        if arch["name"] == "tca-mlp":
+            expect = expected_mlp(
+                arch, d, len(h["class_names"]), D, f"{where}: header decoder.arch", FormatError
+            )
+            got = {n: m.shape for n, m in decoder.items()}
+            if got != expect:
+                raise FormatError(f"{where}: tca-mlp decoder arrays {got} != expected {expect}")
+    return Layout(h, version, table, arrays["videos/first_code"], codes, scale, decoder)
+
+
+def content_decoder(zr: ZipReader, layout: Layout) -> DecoderCheckpoint | None:
+    """The decoder checkpoint, every tensor read (float32)."""
+    if layout.decoder is None:
+        return None
+    tensors = {
+        n: read_array(zr, m).astype(np.float32, copy=False) for n, m in layout.decoder.items()
+    }
+    return DecoderCheckpoint(arch=dict(layout.header["decoder"]["arch"]), tensors=tensors)

@@ -1,0 +1,332 @@
+"""Writing format version 1 of ``.tasz`` (layout in ``v1.py`` and ``spec/tasz-v1.md``).
+
+The Zarr hierarchy is written with ``zarr`` (in memory, or in a scratch directory beside the
+destination for large archives), then zipped in one pass and moved into place atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..content import ArchiveContent
+from ..errors import TascodecError
+from .container import write_zip_atomic
+from .v1 import (
+    CODE_DTYPES,
+    MAX_DIM,
+    MAX_EXPANSION,
+    MAX_VIDEO_FRAMES,
+    RANDOM_GENERATOR,
+    TENSOR_NAME_CHARS,
+    expected_mlp,
+)
+from .version import FORMAT_NAME, FORMAT_VERSION
+
+__all__ = ["write_v1"]
+
+_CODES_CHUNK_BYTES = 1 << 20
+_TABLE_CHUNK_BYTES = 16 << 20
+_IN_MEMORY_BYTES = 256 << 20  # build archives up to this payload in memory
+
+
+def _jsonable(obj: Any, where: str) -> Any:
+    """Plain JSON values from ``obj`` (NumPy scalars/arrays converted, non-finite -> null)."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TascodecError(f"{where}: key {k!r} is not a string")
+            out[k] = _jsonable(v, f"{where}.{k}")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v, where) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist(), where)
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TascodecError(f"{where}: {type(obj).__name__} is not JSON-serialisable")
+
+
+def _quantise(
+    codes: np.ndarray, code_dtype: str, where: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    if code_dtype == "float32":
+        return codes, None
+    if code_dtype == "float16":
+        if codes.size and float(np.abs(codes).max()) > float(np.finfo(np.float16).max):
+            raise TascodecError(f"{where}: codes exceed the float16 range; use float32 or int8")
+        return codes.astype(np.float16), None
+    amax = np.abs(codes).max(axis=0) if codes.shape[0] else np.zeros(codes.shape[1], np.float32)
+    scale = (amax / np.float32(127)).astype(np.float32)
+    safe = np.where(scale > 0, scale, np.float32(1))
+    q = np.clip(np.rint(codes / safe), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def _header(content: ArchiveContent, code_dtype: str, where: str) -> dict[str, Any]:
+    from .. import __version__
+
+    t = content.table
+    if content.codes is None:
+        seed = content.codec_config.get("seed")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TascodecError(f"{where}: codes is None but codec_config has no integer 'seed'")
+        codes: dict[str, Any] = {
+            "storage": "random",
+            "generator": RANDOM_GENERATOR,
+            "seed": int(seed),
+        }
+    else:
+        codes = {"storage": "array", "dtype": code_dtype}
+    decoder = None
+    if content.decoder is not None:
+        decoder = {"arch": content.decoder.arch, "tensors": list(content.decoder.tensors)}
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": __version__,
+        "codec": content.codec,
+        "codec_config": content.codec_config,
+        "decode_kind": content.decode_kind,
+        "class_names": list(content.class_names),
+        "videos": list(t.video_names),
+        "splits": {k: list(v) for k, v in content.splits.items()},
+        "num_videos": t.num_videos,
+        "num_segments": int(t.seg_action.shape[0]),
+        "num_codes": t.num_codes,
+        "num_frames": int(np.asarray(t.video_num_frames).sum()),
+        "code_dim": content.code_dim,
+        "feature_dim": content.feature_dim,
+        "codes": codes,
+        "decoder": decoder,
+        "stats": content.stats,
+    }
+    return _jsonable(header, f"{where}: header")
+
+
+def _validate(content: ArchiveContent, code_dtype: str, where: str) -> None:
+    if code_dtype not in CODE_DTYPES:
+        raise TascodecError(f"code_dtype must be one of {CODE_DTYPES}, got {code_dtype!r}")
+    if not isinstance(content.codec, str) or not isinstance(content.codec_config, dict):
+        raise TascodecError(f"{where}: codec must be a str and codec_config a dict")
+    if not isinstance(content.decode_kind, str) or not content.decode_kind:
+        raise TascodecError(f"{where}: decode_kind must be a non-empty str")
+    if not content.class_names or not all(isinstance(c, str) for c in content.class_names):
+        raise TascodecError(f"{where}: class_names must be a non-empty list of str")
+    for name, value in (("code_dim", content.code_dim), ("feature_dim", content.feature_dim)):
+        if not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_DIM:
+            raise TascodecError(f"{where}: {name} must be an int in [1, {MAX_DIM}], got {value!r}")
+    t = content.table
+    if not all(isinstance(v, str) for v in t.video_names):
+        raise TascodecError(f"{where}: video names must be str")
+    try:
+        t.check()
+    except TascodecError as exc:
+        raise TascodecError(f"{where}: {exc}") from None
+    if t.video_num_frames.size and int(t.video_num_frames.max()) > MAX_VIDEO_FRAMES:
+        raise TascodecError(f"{where}: a video has more than {MAX_VIDEO_FRAMES} frames")
+    if t.seg_action.size and not 0 <= int(t.seg_action.min()) <= int(t.seg_action.max()) < len(
+        content.class_names
+    ):
+        raise TascodecError(f"{where}: segment actions outside [0, {len(content.class_names)})")
+    if content.codes is not None:
+        c = content.codes
+        if not isinstance(c, np.ndarray) or c.shape != (t.num_codes, content.code_dim):
+            raise TascodecError(
+                f"{where}: codes must have shape ({t.num_codes}, {content.code_dim}),"
+                f" got {getattr(c, 'shape', type(c).__name__)}"
+            )
+        if not np.issubdtype(c.dtype, np.floating) or not np.isfinite(c).all():
+            raise TascodecError(f"{where}: codes must be finite floating-point values")
+    if content.decode_kind == "repeat" and content.code_dim != content.feature_dim:
+        raise TascodecError(f"{where}: decode_kind 'repeat' needs code_dim == feature_dim")
+    if content.decode_kind == "mlp" and content.decoder is None:
+        raise TascodecError(f"{where}: decode_kind 'mlp' needs a decoder")
+    if content.decoder is not None:
+        _validate_decoder(content, where)
+
+
+def _validate_decoder(content: ArchiveContent, where: str) -> None:
+    dec = content.decoder
+    assert dec is not None
+    if not isinstance(dec.arch, dict) or not isinstance(dec.arch.get("name"), str):
+        raise TascodecError(f"{where}: decoder arch must be a dict with a 'name'")
+    if len(dec.tensors) > 1024:
+        raise TascodecError(f"{where}: at most 1024 decoder tensors, got {len(dec.tensors)}")
+    for name, tensor in dec.tensors.items():
+        if not isinstance(name, str) or not name or len(name) > 64 or set(name) - TENSOR_NAME_CHARS:
+            raise TascodecError(
+                f"{where}: decoder tensor name {name!r} must match [A-Za-z0-9_]{{1,64}}"
+            )
+        arr = np.asarray(tensor)
+        if not 1 <= arr.ndim <= 8 or 0 in arr.shape[1:]:
+            raise TascodecError(
+                f"{where}: decoder tensor {name!r} has unsupported shape {arr.shape}"
+            )
+    if dec.arch["name"] == "tca-mlp":
+        expect = expected_mlp(
+            dec.arch,
+            content.code_dim,
+            len(content.class_names),
+            content.feature_dim,
+            where,
+            TascodecError,
+        )
+        got = {k: tuple(np.asarray(v).shape) for k, v in dec.tensors.items()}
+        if got != expect:
+            raise TascodecError(f"{where}: tca-mlp decoder tensors {got} != expected {expect}")
+
+
+def _rows(n: int, row_bytes: int, target: int) -> int:
+    return max(1, min(n, target // max(row_bytes, 1)))
+
+
+def write_v1(
+    content: ArchiveContent,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    code_dtype: str = "float32",
+    compression_level: int = 3,
+    codes_chunk_bytes: int = _CODES_CHUNK_BYTES,
+) -> Path:
+    """Write ``content`` as a v1 archive at ``path`` (atomic; see the module docstring)."""
+    import zarr
+    from zarr.codecs import BytesCodec, Crc32cCodec, ZstdCodec
+
+    path = Path(path)
+    where = f"{path}"
+    if path.exists() and not overwrite:
+        raise TascodecError(f"{path}: file exists (pass overwrite=True to replace it)")
+    if not path.parent.is_dir():
+        raise TascodecError(f"{path}: directory {path.parent} does not exist")
+    if not isinstance(compression_level, int) or not -131072 <= compression_level <= 22:
+        raise TascodecError(
+            f"compression_level must be an int in [-131072, 22], got {compression_level!r}"
+        )
+    _validate(content, code_dtype, where)
+    header = _header(content, code_dtype, where)
+    t = content.table
+
+    def put(group: Any, name: str, data: np.ndarray, target: int) -> None:
+        row_bytes = data.itemsize * int(np.prod(data.shape[1:], dtype=np.int64))
+        rows = _rows(data.shape[0], row_bytes, target)
+        arr = group.create_array(
+            name,
+            shape=data.shape,
+            chunks=(rows, *data.shape[1:]),
+            dtype=data.dtype,
+            serializer=BytesCodec(endian="little"),
+            compressors=[ZstdCodec(level=compression_level, checksum=False), Crc32cCodec()],
+            fill_value=0,
+            config={"write_empty_chunks": True},
+        )
+        if data.size:
+            arr[...] = data
+
+    payload = sum(
+        np.asarray(x).nbytes
+        for x in (
+            content.codes if content.codes is not None else (),
+            *(content.decoder.tensors.values() if content.decoder is not None else ()),
+            t.seg_action,
+            t.seg_length,
+            t.seg_num_instances,
+        )
+    )
+    in_memory = payload <= _IN_MEMORY_BYTES
+    with contextlib.ExitStack() as stack:
+        # Small archives are built in memory (fast); large ones in a scratch directory beside
+        # the destination (removed afterwards, whatever happens).
+        mem: dict[str, Any] = {}
+        tmp = (
+            ""
+            if in_memory
+            else stack.enter_context(tempfile.TemporaryDirectory(prefix=".tasz-", dir=path.parent))
+        )
+        store = (
+            zarr.storage.MemoryStore(store_dict=mem) if in_memory else zarr.storage.LocalStore(tmp)
+        )
+        root = zarr.open_group(store, mode="w", zarr_format=3)
+        root.attrs["tascodec"] = header
+        i64 = lambda x: np.ascontiguousarray(x, dtype="<i8")  # noqa: E731
+        seg, vid = root.create_group("segments"), root.create_group("videos")
+        put(seg, "action", i64(t.seg_action), _TABLE_CHUNK_BYTES)
+        put(seg, "length", i64(t.seg_length), _TABLE_CHUNK_BYTES)
+        put(seg, "num_instances", i64(t.seg_num_instances), _TABLE_CHUNK_BYTES)
+        put(vid, "num_frames", i64(t.video_num_frames), _TABLE_CHUNK_BYTES)
+        put(vid, "first_segment", i64(t.video_first_segment), _TABLE_CHUNK_BYTES)
+        put(vid, "first_code", i64(t.video_first_code), _TABLE_CHUNK_BYTES)
+        if content.codes is not None:
+            q, scale = _quantise(np.asarray(content.codes, dtype=np.float32), code_dtype, where)
+            put(
+                root,
+                "codes",
+                np.ascontiguousarray(q, dtype=q.dtype.newbyteorder("<")),
+                codes_chunk_bytes,
+            )
+            if scale is not None:
+                put(root, "code_scale", scale.astype("<f4"), _TABLE_CHUNK_BYTES)
+        if content.decoder is not None:
+            dec = root.create_group("decoder")
+            for name, tensor in content.decoder.tensors.items():
+                put(dec, name, np.ascontiguousarray(tensor, dtype="<f4"), _TABLE_CHUNK_BYTES)
+        if in_memory:
+            entries = {k: (lambda b=b: b.to_bytes()) for k, b in mem.items()}
+        else:
+            base = Path(tmp)
+            entries = {
+                p.relative_to(base).as_posix(): (lambda p=p: p.read_bytes())
+                for p in base.rglob("*")
+                if p.is_file()
+            }
+        for key in [k for k in entries if k.split("/")[-1] == "zarr.json"]:
+            entries[key] = lambda raw=entries[key]: _compact_json(raw())
+        stored = (
+            sum(len(b) for b in mem.values())
+            if in_memory
+            else sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
+        )
+        _check_expansion(header, content, stored, where)
+        return write_zip_atomic(entries, path, overwrite=overwrite)
+
+
+def _check_expansion(
+    header: dict[str, Any], content: ArchiveContent, stored: int, where: str
+) -> None:
+    # Readers refuse archives that declare far more than they store (ZIP-bomb guard, spec 8.3).
+    budget = max(MAX_EXPANSION * stored, 1 << 30)
+    declared = (
+        8 * (3 * header["num_segments"] + 3 * header["num_videos"] + 2 + header["num_frames"])
+        + 4 * header["num_codes"] * header["code_dim"]
+    )
+    tensors = sum(
+        np.asarray(x).nbytes
+        for x in (content.decoder.tensors.values() if content.decoder is not None else ())
+    )
+    if declared > budget or tensors > budget:
+        raise TascodecError(
+            f"{where}: the content declares {max(declared, tensors)} bytes but stores {stored}:"
+            f" more than {MAX_EXPANSION}x; readers would refuse it (spec section 8)"
+        )
+
+
+def _compact_json(raw: bytes) -> bytes:
+    # zarr indents its JSON; the compact form is the same metadata in half the bytes.
+    import json
+
+    return json.dumps(
+        json.loads(raw), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")

@@ -1,0 +1,45 @@
+"""The format version: the one place that parses and checks it.
+
+A version is the string ``"MAJOR.MINOR"`` (two decimal integers, no sign, no leading zeros
+beyond ``0``). A reader of major version M reads every archive of major M whatever its minor
+(fields it does not know are ignored) and refuses a newer major with
+``UnsupportedVersionError``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import FormatError, UnsupportedVersionError
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "SUPPORTED_MAJORS", "parse_version", "check_version"]
+
+FORMAT_NAME = "tascodec"
+FORMAT_VERSION = "1.0"
+SUPPORTED_MAJORS = (1,)
+_VERSION = re.compile(r"^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$")
+
+
+def parse_version(value: Any, *, where: str = "archive") -> tuple[int, int]:
+    """``"1.0"`` -> ``(1, 0)``; anything malformed is a ``FormatError`` naming ``where``."""
+    if not isinstance(value, str) or not _VERSION.match(value):
+        raise FormatError(
+            f"{where}: malformed format_version {str(value)[:40]!r} (want 'MAJOR.MINOR')"
+        )
+    major, minor = value.split(".")
+    return int(major), int(minor)
+
+
+def check_version(value: Any, *, where: str = "archive") -> tuple[int, int]:
+    """Parse ``value`` and check that this library reads it; returns ``(major, minor)``."""
+    major, minor = parse_version(value, where=where)
+    newest = max(SUPPORTED_MAJORS)
+    if major > newest:
+        raise UnsupportedVersionError(
+            f"{where}: format version {value} is newer than this reader understands "
+            f"(major {newest}); upgrade tascodec to read it"
+        )
+    if major not in SUPPORTED_MAJORS:
+        raise FormatError(f"{where}: format version {value} is not a released version")
+    return major, minor

@@ -1,0 +1,434 @@
+"""Network inversion: latent codes whose decoded frames match the real ones, batched and cheap.
+
+Shapes: N instances (codes), n frames of a chunk, D feature width, d latent width, H hidden
+width, A classes.
+
+Every instance is an independent d-dimensional least-squares problem through the frozen
+decoder ``x_hat = W2 relu(W_z z + W_a[:, a] + w_c c + b1) + b2`` (de-normalised with the
+checkpoint's scale and offset; the objective is the L2 error in original feature units, the
+units a reader decodes to). What makes it cheap:
+
+* the first layer splits into a per-instance part ``W_z z + W_a[:, a] + b1`` (H) and a per-frame
+  ``w_c c`` (H): no ``(d + A + 1) x H`` product per frame;
+* with the linear last layer ``||S (W2 h + b2) + o - x||^2 = h^T G h - 2 h^T t + ||r||^2`` with
+  ``G = W2s^T W2s`` (H x H, ``W2s = diag(S) W2``), ``r = x - o - S b2`` and ``t = W2s^T r`` (H
+  per frame), so a forward and backward pass costs one ``n x H x H`` product instead of
+  ``n x D x H`` ones (4x fewer at D = 2048, H = 512; ``objective="auto"`` picks the direct form
+  when D <= H), and a chunk holds ``n x H`` targets instead of ``n x D``;
+* the gradient is written out (no autograd graph), Adam is per coordinate, and every instance
+  keeps its own step size and stopping state, so instances never influence each other: a subset
+  inverts to the same codes as the whole;
+* warm start from the encoder's mean code (``init="encoded"``), per-instance plateau detection
+  (relative improvement below ``tol`` over ``check_every`` iterations: the step size is cut,
+  and after ``lr_decays`` cuts the instance stops), and optional frame subsampling inside long
+  instances (``max_frames_per_instance``).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .content import SegmentTable
+from .errors import TascodecError
+from .model import TCA, TCADecoder
+from .rng import random_codes
+from .segments import instance_lengths, segment_coherence, segments_to_labels
+from .train import FrameSource
+
+__all__ = ["InversionPlan", "InversionReport", "encoded_codes", "invert"]
+
+
+@dataclass
+class InversionReport:
+    """Figures of one inversion. MSEs are means over frames and dims, original feature units."""
+
+    mse: float
+    init_mse: float
+    iterations: int  # most iterations any instance ran
+    mean_iterations: float
+    decoder_evals: int  # frame-forwards, init and final evaluation passes included
+    wall_time_s: float
+    num_codes: int
+    num_frames: int
+    chunks: int
+    stopped_by_tol: int  # instances that stopped before max_iters
+    encoder_evals: int = 0  # frames through the encoder (init="encoded": one pass)
+    history: list[tuple[int, int, float]] = field(default_factory=list)  # (iter, evals, mse)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (
+            "mse", "init_mse", "iterations", "mean_iterations", "decoder_evals", "wall_time_s",
+            "num_codes", "num_frames", "chunks", "stopped_by_tol", "encoder_evals")}
+
+
+@dataclass
+class InversionPlan:
+    """Per-instance and per-frame layout of a table's videos, in table order.
+
+    ``inst_length``/``inst_action`` (N,), ``frame_inst`` (F,) int64, ``frame_c`` (F,) float32,
+    ``video_first_frame`` (V + 1,): F = total frames.
+    """
+
+    videos: list[str]
+    inst_length: np.ndarray
+    inst_action: np.ndarray
+    frame_inst: np.ndarray
+    frame_c: np.ndarray
+    video_first_frame: np.ndarray
+
+    @classmethod
+    def build(cls, source: FrameSource, table: SegmentTable) -> InversionPlan:
+        """Check ``table`` against ``source`` (frame counts and labels) and lay it out."""
+        try:
+            table.check()
+        except TascodecError as exc:
+            raise TascodecError(f"inversion: bad segment table: {exc}") from None
+        first_seg = table.video_first_segment
+        for i, video in enumerate(table.video_names):
+            y = np.asarray(source.labels(video))
+            seg = slice(int(first_seg[i]), int(first_seg[i + 1]))
+            expect = segments_to_labels(table.seg_action[seg], table.seg_length[seg])
+            if y.shape != expect.shape or not np.array_equal(y, expect):
+                raise TascodecError(f"inversion: segment table does not match the labels of "
+                                    f"video {video!r} ({y.shape[0]} frames, table says "
+                                    f"{expect.shape[0]})")
+        inst_length = instance_lengths(table.seg_length, table.seg_num_instances)
+        n = inst_length.size
+        return cls(
+            videos=list(table.video_names), inst_length=inst_length,
+            inst_action=np.repeat(table.seg_action.astype(np.int64), table.seg_num_instances),
+            frame_inst=np.repeat(np.arange(n, dtype=np.int64), inst_length),
+            frame_c=segment_coherence(table.seg_length),
+            video_first_frame=np.concatenate(([0], np.cumsum(table.video_num_frames))),
+        )
+
+    def frames(self, source: FrameSource, f0: int, f1: int) -> np.ndarray:
+        """Real frames ``[f0, f1)`` of the concatenated videos: (f1 - f0, D) float32."""
+        out = []
+        v = int(np.searchsorted(self.video_first_frame, f0, side="right")) - 1
+        while f0 < f1:
+            base, end = int(self.video_first_frame[v]), int(self.video_first_frame[v + 1])
+            hi = min(f1, end)
+            x = source.features(self.videos[v])
+            out.append(np.asarray(x[f0 - base:hi - base], dtype=np.float32))
+            f0, v = hi, v + 1
+        return np.concatenate(out) if out else np.zeros((0, int(source.feature_dim)), np.float32)
+
+
+def _on(module: Any, dev: torch.device) -> Any:
+    """``module`` on ``dev``: itself if already there, else a copy (the caller's stays put)."""
+    if next(module.parameters()).device == dev:
+        return module
+    return copy.deepcopy(module).to(dev)
+
+
+def _encoder_model(model: TCA | TCADecoder) -> TCA:
+    if not isinstance(model, TCA):
+        raise TascodecError("inversion: init='encoded' needs a full TCA model (with encoder), "
+                            f"got {type(model).__name__}")
+    return model
+
+
+@torch.no_grad()
+def encoded_codes(model: TCA, source: FrameSource, table: SegmentTable, *,
+                  device: str | None = None, batch_frames: int = 8192,
+                  plan: InversionPlan | None = None) -> np.ndarray:
+    """The ``encoded`` baseline: per-instance mean of the encoder's mu, (N, d) float32."""
+    model = _encoder_model(model)
+    if batch_frames < 1:
+        raise TascodecError(f"encoded_codes: batch_frames must be >= 1, got {batch_frames}")
+    plan = plan or InversionPlan.build(source, table)
+    dev = torch.device(device) if device else next(model.parameters()).device
+    model = _on(model, dev)
+    total = int(plan.video_first_frame[-1])
+    sums = torch.zeros(plan.inst_length.size, model.latent_dim, dtype=torch.float64, device=dev)
+    for f0 in range(0, total, batch_frames):
+        f1 = min(total, f0 + batch_frames)
+        x = model.normalize(torch.from_numpy(plan.frames(source, f0, f1)).to(dev))
+        inst = torch.from_numpy(plan.frame_inst[f0:f1]).to(dev)
+        a = torch.from_numpy(plan.inst_action[plan.frame_inst[f0:f1]]).to(dev)
+        mu, _ = model.encode(x, a, torch.from_numpy(plan.frame_c[f0:f1]).to(dev))
+        sums.index_add_(0, inst, mu.double())
+    counts = torch.from_numpy(plan.inst_length).to(dev, torch.float64).clamp_min(1)
+    return (sums / counts[:, None]).float().cpu().numpy()
+
+
+class _Objective:
+    """Per-frame squared error (original units) and its gradient w.r.t. the hidden layer."""
+
+    def __init__(self, dec: TCADecoder, frames: Any, n: int, form: str, block: int = 4096
+                 ) -> None:
+        """``frames(a, b)`` gives real frames ``[a, b)`` of the chunk as a (b - a, D) tensor."""
+        w2s = dec.fc2.weight * dec.feature_scale[:, None]  # (D, H)
+        shift = dec.feature_offset + dec.feature_scale * dec.fc2.bias  # (D,)
+        self.form, self.w2s = form, w2s
+        if form == "gram":
+            self.g = w2s.T @ w2s  # (H, H)
+        consts, parts = [], []
+        for a in range(0, n, block):  # blocks bound the (block, D) temporaries
+            r = frames(a, min(n, a + block)) - shift
+            consts.append(r.double().pow(2).sum(1))
+            parts.append(r @ w2s if form == "gram" else r)
+        self.const = torch.cat(consts) if consts else torch.zeros(0, dtype=torch.float64)
+        target = torch.cat(parts) if parts else None
+        if form == "gram":
+            self.t = target  # (n, H)
+        else:
+            self.r = target  # (n, D)
+
+    def __call__(self, h: torch.Tensor, idx: torch.Tensor | None, grad: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Errors (m,) float64 and d err / d h (m, H) for frames ``idx`` (None: all)."""
+        if self.form == "gram":
+            t = self.t if idx is None else self.t[idx]
+            y = h @ self.g
+            err = (h * (y - 2 * t)).sum(1).double() + (self.const if idx is None else self.const[idx])
+            return err, (2 * (y - t) if grad else None)
+        r = self.r if idx is None else self.r[idx]
+        diff = h @ self.w2s.T - r
+        return diff.pow(2).sum(1).double(), (2 * diff @ self.w2s if grad else None)
+
+
+def _loss_grad(obj: _Objective, pre: torch.Tensor, fidx: torch.Tensor, local: torch.Tensor,
+               weight: torch.Tensor, wz: torch.Tensor, rows: int
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame errors (m,) and the gradient (rows, d) of ``sum_f weight_f * err_f``.
+
+    ``pre`` (m, H): first-layer pre-activations of the frames ``fidx``; ``local`` (m,): their
+    code row; ``wz`` (H, d): the code block of the first layer.
+    """
+    h = torch.relu(pre)
+    err, g_h = obj(h, fidx, True)
+    g_pre = g_h.mul_(weight.to(g_h.dtype)[:, None]).masked_fill_(pre <= 0, 0.0)
+    g_p = torch.zeros(rows, g_pre.shape[1], device=g_pre.device, dtype=g_pre.dtype)
+    g_p.index_add_(0, local, g_pre)
+    return err, g_p @ wz
+
+
+def _subsample(lengths: np.ndarray, first: np.ndarray, m: int | None) -> np.ndarray:
+    """Chunk-local frame indices, at most ``m`` evenly spaced per instance (all when None)."""
+    if m is None or int(lengths.max(initial=0)) <= m:
+        return np.arange(int(lengths.sum()))
+    take = np.minimum(lengths, m)
+    inst = np.repeat(np.arange(lengths.size), take)
+    j = np.arange(inst.size) - np.repeat(np.cumsum(take) - take, take)
+    return first[inst] + ((2 * j + 1) * lengths[inst]) // (2 * take[inst])
+
+
+def _chunks(lengths: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Consecutive instance ranges holding at most ``limit`` frames (one long instance alone)."""
+    out, start, size = [], 0, 0
+    for i, n in enumerate(lengths.tolist()):
+        if size and size + n > limit:
+            out.append((start, i))
+            start, size = i, 0
+        size += n
+    if size:
+        out.append((start, lengths.size))
+    return out
+
+
+def _chunk_reader(plan: InversionPlan, source: FrameSource, f0: int, dev: torch.device) -> Any:
+    """``read(a, b)``: real frames ``[f0 + a, f0 + b)`` as a tensor on ``dev``."""
+    def read(a: int, b: int) -> torch.Tensor:
+        return torch.from_numpy(plan.frames(source, f0 + a, f0 + b)).to(dev)
+    return read
+
+
+@dataclass
+class _Settings:
+    max_iters: int
+    tol: float  # 0: no plateau stopping
+    lr: float
+    betas: tuple[float, float]
+    check_every: int
+    lr_decays: int
+
+
+class _Chunk:
+    """The instances ``[i0, i1)`` (frames ``[f0, f1)``) of a plan, solved together."""
+
+    def __init__(self, dec: TCADecoder, obj: _Objective, plan: InversionPlan, i0: int, i1: int,
+                 f0: int, f1: int, sample: np.ndarray, dev: torch.device) -> None:
+        d = dec.latent_dim
+        w1 = dec.fc1.weight
+        self.obj, self.dev, self.n_inst, self.n_frames = obj, dev, i1 - i0, f1 - f0
+        self.wz, self.wc = w1[:, :d], w1[:, -1]
+        actions = torch.from_numpy(plan.inst_action[i0:i1]).to(dev)
+        self.base = w1[:, d:d + dec.num_classes][:, actions].T + dec.fc1.bias  # (n_inst, H)
+        self.f_inst = torch.from_numpy(plan.frame_inst[f0:f1] - i0).to(dev)
+        self.f_c = torch.from_numpy(plan.frame_c[f0:f1]).to(dev)[:, None]
+        counts = np.bincount(plan.frame_inst[f0:f1][sample] - i0, minlength=self.n_inst)
+        self.m_k = torch.from_numpy(counts).to(dev, torch.float64)  # sampled frames per instance
+        self.sample = torch.from_numpy(sample).to(dev)
+
+    def hidden(self, z: torch.Tensor, rows: torch.Tensor, local: torch.Tensor,
+               fc: torch.Tensor) -> torch.Tensor:
+        """Pre-activations (m, H): codes ``z`` of instances ``rows``, frames' rows ``local``."""
+        return (z @ self.wz.T + self.base[rows])[local] + fc * self.wc
+
+    def full_err(self, z: torch.Tensor) -> float:
+        """Summed squared error of every frame of the chunk (original units)."""
+        rows = torch.arange(self.n_inst, device=self.dev)
+        err, _ = self.obj(torch.relu(self.hidden(z, rows, self.f_inst, self.f_c)), None, False)
+        return float(err.sum())
+
+    def solve(self, z: torch.Tensor, cfg: _Settings, hist: dict[int, list[float]], bar: Any
+              ) -> tuple[torch.Tensor, torch.Tensor, int, float, float]:
+        """Per-instance Adam from ``z``; returns (codes, iterations, evals, err0, err)."""
+        dev, n_inst = self.dev, self.n_inst
+        err0, evals = self.full_err(z), self.n_frames
+        m_state, v_state = torch.zeros_like(z), torch.zeros_like(z)
+        step_lr = torch.full((n_inst,), cfg.lr, device=dev)
+        decays = torch.zeros(n_inst, dtype=torch.int64, device=dev)
+        prev = torch.full((n_inst,), float("inf"), dtype=torch.float64, device=dev)
+        active = torch.arange(n_inst, device=dev)
+        work = (self.sample, self.f_inst[self.sample], self.f_c[self.sample])
+        remap = torch.empty(n_inst, dtype=torch.int64, device=dev)
+        it_count = torch.zeros(n_inst, dtype=torch.int64, device=dev)
+        b1, b2 = cfg.betas
+        last_it = 0
+        for it in range(1, cfg.max_iters + 1):
+            fidx, finst, fc = work
+            remap[active] = torch.arange(active.numel(), device=dev)
+            local = remap[finst]
+            weight = 1.0 / self.m_k[finst]  # each instance minimises its mean frame error
+            pre = self.hidden(z[active], active, local, fc)
+            err, grad = _loss_grad(self.obj, pre, fidx, local, weight, self.wz, active.numel())
+            evals += int(fidx.numel())
+            freeze = torch.zeros(active.numel(), dtype=torch.bool, device=dev)
+            if cfg.tol > 0 and it % cfg.check_every == 0:
+                loss = torch.zeros(active.numel(), dtype=torch.float64, device=dev)
+                loss.index_add_(0, local, err * weight)
+                p = prev[active]
+                plateau = (p - loss) < cfg.tol * p.abs()
+                prev[active] = loss
+                dk = decays[active]
+                freeze = plateau & (dk >= cfg.lr_decays)
+                cut = active[plateau & (dk < cfg.lr_decays)]
+                step_lr[cut] *= 0.3
+                decays[cut] += 1
+            # Adam, one row per instance (bias correction: all active rows share the step).
+            za, ma, va = z[active], m_state[active], v_state[active]
+            ma = b1 * ma + (1 - b1) * grad
+            va = b2 * va + (1 - b2) * grad * grad
+            upd = (ma / (1 - b1**it)) / ((va / (1 - b2**it)).sqrt() + 1e-8)
+            keep = ~freeze
+            za = torch.where(keep[:, None], za - step_lr[active][:, None] * upd, za)
+            z[active], m_state[active], v_state[active] = za, ma, va
+            it_count[active] = it
+            last_it = it
+            if it in hist:  # after this iteration's update
+                hist[it][0] += evals
+                hist[it][1] += self.full_err(z)
+            if freeze.any():
+                bar.update(int(freeze.sum()))
+                active = active[keep]
+                if active.numel() == 0:
+                    break
+                alive = torch.zeros(n_inst, dtype=torch.bool, device=dev)
+                alive[active] = True
+                sel = alive[work[1]]
+                work = (work[0][sel], work[1][sel], work[2][sel])
+        err = self.full_err(z)
+        for it, acc in hist.items():  # checkpoints after this chunk stopped: its final state
+            if it > last_it:
+                acc[0] += evals
+                acc[1] += err
+        bar.update(int(active.numel()))
+        return z, it_count, evals + self.n_frames, err0, err
+
+
+def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
+           init: str | np.ndarray = "encoded", max_iters: int = 300, tol: float | None = 1e-3,
+           lr: float = 0.05, optimizer: str = "adam", betas: tuple[float, float] = (0.9, 0.999),
+           check_every: int = 10, lr_decays: int = 2, max_frames_per_instance: int | None = None,
+           chunk_frames: int = 32768, objective: str = "auto", device: str | None = None,
+           seed: int = 0, progress: bool = True, history_at: tuple[int, ...] = ()
+           ) -> tuple[np.ndarray, InversionReport]:
+    """Optimise one code per instance of ``table``; returns codes (N, d) float32 and a report.
+
+    ``init``: ``"encoded"`` (encoder mean, needs a ``TCA``), ``"random"`` (N(0, I) from
+    ``tascodec.rng.random_codes(seed, ...)``) or an (N, d) array. ``tol=None`` (or 0) runs every
+    instance for ``max_iters``. ``history_at``: iterations at which to record the MSE of all
+    frames (measurement only, not counted as decoder evaluations).
+    """
+    start_time = time.perf_counter()
+    dec: TCADecoder = model.decoder if isinstance(model, TCA) else model
+    if not isinstance(dec, TCADecoder):
+        raise TascodecError(f"invert: model must be a TCA or TCADecoder, got {type(model).__name__}")
+    if optimizer != "adam":
+        raise TascodecError(f"invert: unknown optimizer {optimizer!r}; known: ['adam']")
+    if objective not in ("auto", "gram", "direct"):
+        raise TascodecError(f"invert: objective must be 'auto', 'gram' or 'direct', got {objective!r}")
+    for name, value in (("max_iters", max_iters), ("check_every", check_every),
+                        ("chunk_frames", chunk_frames)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise TascodecError(f"invert: {name} must be a positive integer, got {value!r}")
+    if max_frames_per_instance is not None and max_frames_per_instance < 1:
+        raise TascodecError(f"invert: max_frames_per_instance must be >= 1 or None, "
+                            f"got {max_frames_per_instance}")
+    if not lr > 0 or lr_decays < 0 or (tol is not None and tol < 0):
+        raise TascodecError(f"invert: need lr > 0, lr_decays >= 0, tol >= 0; got {lr}, "
+                            f"{lr_decays}, {tol}")
+    plan = InversionPlan.build(source, table)
+    n_codes, d = plan.inst_length.size, dec.latent_dim
+    if int(source.feature_dim) != dec.feature_dim:
+        raise TascodecError(f"invert: source feature_dim {source.feature_dim} != model "
+                            f"feature_dim {dec.feature_dim}")
+    if isinstance(init, np.ndarray):
+        if init.shape != (n_codes, d):
+            raise TascodecError(f"invert: init array must be ({n_codes}, {d}), got {init.shape}")
+        codes0 = init.astype(np.float32)
+    elif init == "encoded":
+        codes0 = encoded_codes(_encoder_model(model), source, table, device=device, plan=plan)
+    elif init == "random":
+        codes0 = random_codes(seed, 0, n_codes, d).astype(np.float32)
+    else:
+        raise TascodecError(f"invert: unknown init {init!r}; known: 'encoded', 'random', array")
+    dev = torch.device(device) if device else dec.fc1.weight.device
+    dec = _on(dec, dev)
+    form = objective if objective != "auto" else ("gram" if dec.feature_dim > dec.hidden_dim
+                                                  else "direct")
+    codes = np.empty((n_codes, d), dtype=np.float32)
+    inst_first = np.concatenate(([0], np.cumsum(plan.inst_length)))
+    chunks = _chunks(plan.inst_length, chunk_frames)
+    evals, iters = 0, np.zeros(n_codes, dtype=np.int64)
+    err0_sum = err_sum = 0.0
+    hist: dict[int, list[float]] = {i: [0.0, 0.0] for i in history_at}
+    bar = tqdm(total=n_codes, desc="invert", unit="code", disable=not progress)
+    settings = _Settings(max_iters, tol if tol else 0.0, float(lr), betas, check_every,
+                         lr_decays)
+    with torch.no_grad():
+        for i0, i1 in chunks:
+            f0, f1 = int(inst_first[i0]), int(inst_first[i1])
+            obj = _Objective(dec, _chunk_reader(plan, source, f0, dev), f1 - f0, form)
+            sample = _subsample(plan.inst_length[i0:i1], inst_first[i0:i1] - f0,
+                                max_frames_per_instance)
+            prob = _Chunk(dec, obj, plan, i0, i1, f0, f1, sample, dev)
+            z, it_count, ev, e0, e1 = prob.solve(torch.from_numpy(codes0[i0:i1]).to(dev),
+                                                  settings, hist, bar)
+            evals, err0_sum, err_sum = evals + ev, err0_sum + e0, err_sum + e1
+            codes[i0:i1] = z.cpu().numpy()
+            iters[i0:i1] = it_count.cpu().numpy()
+    bar.close()
+    total_frames = int(plan.video_first_frame[-1])
+    denom = max(total_frames, 1) * dec.feature_dim
+    # History: evaluations and error sums of finished chunks are carried into later checkpoints.
+    history = [(it, int(v[0]), v[1] / denom) for it, v in sorted(hist.items())]
+    report = InversionReport(
+        mse=err_sum / denom, init_mse=err0_sum / denom, iterations=int(iters.max(initial=0)),
+        mean_iterations=float(iters.mean()) if n_codes else 0.0, decoder_evals=int(evals),
+        wall_time_s=time.perf_counter() - start_time, num_codes=n_codes,
+        num_frames=total_frames, chunks=len(chunks),
+        stopped_by_tol=int((iters < max_iters).sum()),
+        encoder_evals=total_frames if isinstance(init, str) and init == "encoded" else 0)
+    report.history = history
+    return codes, report

@@ -1,0 +1,332 @@
+"""MS-TCN (Abu Farha & Gall, CVPR 2019): the segmentation model of the fidelity harness.
+
+Shapes: B batch, D feature width, T frames, A classes, S stages, F feature maps.
+
+* ``MSTCN(...)(x, mask)``: x (B, D, T) float32, mask (B, T) (1 = real frame, 0 = padding)
+  -> logits (S, B, A, T). Stage 1 maps D -> F with a 1x1 conv, runs ``num_layers`` dilated
+  residual layers (dilation 2^i, kernel 3, ReLU, 1x1 conv, dropout, residual) and a 1x1 conv
+  F -> A; every later stage reads the softmax of the previous stage's output.
+* ``mstcn_loss``: per stage, cross-entropy (labels -100 ignored) plus ``0.15 x`` the truncated
+  smoothing term ``mean_{t,a} min(|log p_t(a) - log p_{t-1}(a)|, tau)^2`` (tau = 4, frame t-1
+  detached as in the reference code), summed over stages.
+* ``train_mstcn(items, ...)``: Adam (lr 5e-4), batch size 1 by default; ``items`` yields
+  (features (D, T), labels (T,)) pairs (extra tuple fields, e.g. a video name, are ignored).
+* ``predict(model, features (D, T)) -> labels (T,)``: argmax of the last stage.
+
+Training is deterministic for a seed on CPU and leaves torch's global RNG untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .errors import TascodecError
+
+__all__ = [
+    "MSTCN",
+    "DilatedResidualLayer",
+    "SingleStage",
+    "IGNORE_INDEX",
+    "smoothing_loss",
+    "mstcn_loss",
+    "resolve_device",
+    "train_mstcn",
+    "predict",
+]
+
+IGNORE_INDEX = -100
+
+
+class DilatedResidualLayer(nn.Module):
+    """(B, F, T) -> (B, F, T): dilated conv (k = 3), ReLU, 1x1 conv, dropout, residual, mask."""
+
+    def __init__(self, dilation: int, channels: int, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.conv_dilated = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.conv_1x1 = nn.Conv1d(channels, channels, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        out = self.dropout(self.conv_1x1(F.relu(self.conv_dilated(x))))
+        return (x + out) * mask
+
+
+class SingleStage(nn.Module):
+    """One stage: (B, D_in, T) -> logits (B, A, T)."""
+
+    def __init__(
+        self, num_layers: int, num_f_maps: int, dim: int, num_classes: int, dropout: float = 0.5
+    ) -> None:
+        super().__init__()
+        self.conv_in = nn.Conv1d(dim, num_f_maps, 1)
+        self.layers = nn.ModuleList(
+            DilatedResidualLayer(2**i, num_f_maps, dropout) for i in range(num_layers)
+        )
+        self.conv_out = nn.Conv1d(num_f_maps, num_classes, 1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # Masking the input projection too makes padded frames exact zeros, so a padded video's
+        # real frames score as they would alone (the reference masks only later layers).
+        out = self.conv_in(x) * mask
+        for layer in self.layers:
+            out = layer(out, mask)
+        return self.conv_out(out) * mask
+
+
+class MSTCN(nn.Module):
+    """Multi-stage TCN: x (B, D, T), mask (B, T) or None -> logits (S, B, A, T)."""
+
+    def __init__(
+        self,
+        num_stages: int = 4,
+        num_layers: int = 10,
+        num_f_maps: int = 64,
+        dim: int = 2048,
+        num_classes: int = 48,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        for name, value in (
+            ("num_stages", num_stages),
+            ("num_layers", num_layers),
+            ("num_f_maps", num_f_maps),
+            ("dim", dim),
+            ("num_classes", num_classes),
+        ):
+            if int(value) < 1:
+                raise TascodecError(f"MSTCN: {name} must be >= 1, got {value}")
+        self.num_classes = int(num_classes)
+        self.dim = int(dim)
+        self.stages = nn.ModuleList(
+            [SingleStage(num_layers, num_f_maps, dim, num_classes, dropout)]
+            + [
+                SingleStage(num_layers, num_f_maps, num_classes, num_classes, dropout)
+                for _ in range(num_stages - 1)
+            ]
+        )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if x.dim() != 3 or x.shape[1] != self.dim:
+            raise TascodecError(
+                f"MSTCN: input must be (B, {self.dim}, T), got {tuple(x.shape)}"
+            )
+        if mask is None:
+            m = x.new_ones(x.shape[0], 1, x.shape[2])
+        else:
+            if mask.shape != (x.shape[0], x.shape[2]):
+                raise TascodecError(
+                    f"MSTCN: mask must be (B, T) = {(x.shape[0], x.shape[2])}, "
+                    f"got {tuple(mask.shape)}"
+                )
+            m = mask.to(x.dtype).unsqueeze(1)
+        out = self.stages[0](x, m)
+        outputs = [out]
+        for stage in self.stages[1:]:
+            out = stage(F.softmax(out, dim=1) * m, m)
+            outputs.append(out)
+        return torch.stack(outputs, dim=0)
+
+
+def smoothing_loss(
+    logits: torch.Tensor, mask: torch.Tensor | None = None, tau: float = 4.0
+) -> torch.Tensor:
+    """Truncated MSE on log-probability differences over time (scalar).
+
+    logits (B, A, T); mask (B, T). Averages ``min(|log p_t - sg(log p_{t-1})|, tau)^2`` over
+    classes and over the frame pairs whose two frames are both real; 0 when there is none.
+    """
+    logp = F.log_softmax(logits, dim=1)
+    diff = logp[:, :, 1:] - logp.detach()[:, :, :-1]
+    sq = torch.clamp(diff * diff, max=tau * tau)
+    if mask is None:
+        return sq.mean() if sq.numel() else logits.sum() * 0.0
+    m = mask.to(logits.dtype)
+    pair = (m[:, 1:] * m[:, :-1]).unsqueeze(1)  # (B, 1, T-1)
+    denom = pair.sum() * logits.shape[1]
+    if float(denom) == 0.0:
+        return logits.sum() * 0.0
+    return (sq * pair).sum() / denom
+
+
+def mstcn_loss(
+    outputs: torch.Tensor,
+    labels: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    smooth_weight: float = 0.15,
+    tau: float = 4.0,
+) -> torch.Tensor:
+    """Sum over stages of CE + smooth_weight x smoothing; outputs (S, B, A, T), labels (B, T)."""
+    total = outputs.new_zeros(())
+    num_classes = outputs.shape[2]
+    for stage_logits in outputs:
+        ce = F.cross_entropy(
+            stage_logits.transpose(1, 2).reshape(-1, num_classes),
+            labels.reshape(-1),
+            ignore_index=IGNORE_INDEX,
+        )
+        total = total + ce + smooth_weight * smoothing_loss(stage_logits, mask, tau)
+    return total
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"auto"`` / None -> CUDA when available, else CPU; anything else as torch reads it."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise TascodecError(f"device: cannot use {device!r} ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TascodecError(f"device: {device!r} requested but CUDA is not available")
+    return dev
+
+
+def _as_pair(item: Any, index: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one training item -> (features (D, T) float32, labels (T,) int64)."""
+    if not isinstance(item, (tuple, list)) or len(item) < 2:
+        raise TascodecError(
+            f"train item {index}: expected (features (D, T), labels (T,)), got {type(item).__name__}"
+        )
+    x, y = item[0], item[1]
+    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if x.ndim != 2:
+        raise TascodecError(f"train item {index}: features must be (D, T), got shape {x.shape}")
+    if y.ndim != 1 or y.shape[0] != x.shape[1]:
+        raise TascodecError(
+            f"train item {index}: labels must be (T,) = ({x.shape[1]},), got shape {y.shape}"
+        )
+    if y.shape[0] == 0:
+        raise TascodecError(f"train item {index}: empty video (T = 0)")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TascodecError(f"train item {index}: labels must be integers, got {y.dtype}")
+    bad = (y != IGNORE_INDEX) & ((y < 0) | (y >= num_classes))
+    if bad.any():
+        t = int(np.flatnonzero(bad)[0])
+        raise TascodecError(
+            f"train item {index}: label {int(y[t])} at frame {t} not in [0, {num_classes})"
+        )
+    return x.astype(np.float32, copy=False), y.astype(np.int64, copy=False)
+
+
+def _batch(
+    pairs: list[tuple[np.ndarray, np.ndarray]], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad to the longest: x (B, D, T), labels (B, T) (-100 padded), mask (B, T)."""
+    t_max = max(y.shape[0] for _, y in pairs)
+    dim = pairs[0][0].shape[0]
+    x = torch.zeros(len(pairs), dim, t_max)
+    y = torch.full((len(pairs), t_max), IGNORE_INDEX, dtype=torch.int64)
+    m = torch.zeros(len(pairs), t_max)
+    for b, (xf, yl) in enumerate(pairs):
+        t = yl.shape[0]
+        if not xf.flags.writeable:  # memory-mapped features: torch wants a writable buffer
+            xf = np.array(xf)
+        x[b, :, :t] = torch.from_numpy(np.ascontiguousarray(xf))
+        y[b, :t] = torch.from_numpy(yl)
+        m[b, :t] = 1.0
+    return x.to(device), y.to(device), m.to(device)
+
+
+def train_mstcn(
+    train_items: Iterable[Any],
+    *,
+    num_classes: int,
+    epochs: int = 50,
+    lr: float = 5e-4,
+    seed: int = 0,
+    device: str | torch.device | None = "cpu",
+    progress: bool = True,
+    batch_size: int = 1,
+    num_stages: int = 4,
+    num_layers: int = 10,
+    num_f_maps: int = 64,
+    history: list[float] | None = None,
+) -> MSTCN:
+    """Train an MS-TCN on (features (D, T), labels (T,)) items; returns it in eval mode.
+
+    ``train_items`` may be a sequence (indexed afresh each epoch, so a lazily decoding dataset
+    decodes per access) or any iterable (read once into memory). Videos are shuffled each
+    epoch with a generator seeded by ``seed``. Mean loss per epoch is appended to ``history``.
+    """
+    if epochs < 1:
+        raise TascodecError(f"epochs must be >= 1, got {epochs}")
+    if batch_size < 1:
+        raise TascodecError(f"batch_size must be >= 1, got {batch_size}")
+    if lr <= 0:
+        raise TascodecError(f"lr must be > 0, got {lr}")
+    if num_classes < 1:
+        raise TascodecError(f"num_classes must be >= 1, got {num_classes}")
+    dev = resolve_device(device)
+    if isinstance(train_items, Sequence) or (
+        hasattr(train_items, "__len__") and hasattr(train_items, "__getitem__")
+    ):
+        items: Any = train_items
+    else:
+        items = list(train_items)
+    n = len(items)
+    if n == 0:
+        raise TascodecError("train_items: no training videos")
+    dim = _as_pair(items[0], 0, num_classes)[0].shape[0]
+
+    fork_devices = [dev.index or 0] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=fork_devices):
+        torch.manual_seed(seed)
+        model = MSTCN(num_stages, num_layers, num_f_maps, dim, num_classes).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        order_rng = np.random.default_rng(seed)
+        model.train()
+        bar = tqdm(range(epochs), desc="MS-TCN", unit="epoch", disable=not progress, leave=False)
+        for _ in bar:
+            order = order_rng.permutation(n)
+            total, count = 0.0, 0
+            for start in range(0, n, batch_size):
+                pairs = []
+                for i in order[start : start + batch_size]:
+                    pair = _as_pair(items[int(i)], int(i), num_classes)
+                    if pair[0].shape[0] != dim:
+                        raise TascodecError(
+                            f"train item {int(i)}: feature width {pair[0].shape[0]} differs "
+                            f"from the first item's {dim}"
+                        )
+                    pairs.append(pair)
+                x, y, m = _batch(pairs, dev)
+                loss = mstcn_loss(model(x, m), y, m)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach())
+                count += 1
+            mean = total / count
+            if history is not None:
+                history.append(mean)
+            bar.set_postfix(loss=f"{mean:.3f}")
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def predict(model: MSTCN, features: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Frame labels (T,) int64: argmax over classes of the last stage for features (D, T)."""
+    if isinstance(features, torch.Tensor):
+        x = features
+    else:
+        arr = np.ascontiguousarray(features, dtype=np.float32)
+        x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
+    if x.dim() != 2:
+        raise TascodecError(f"predict: features must be (D, T), got shape {tuple(x.shape)}")
+    was_training = model.training
+    model.eval()
+    dev = next(model.parameters()).device
+    out = model(x.to(device=dev, dtype=torch.float32).unsqueeze(0))
+    if was_training:
+        model.train()
+    return out[-1, 0].argmax(dim=0).cpu().numpy().astype(np.int64)

@@ -1,0 +1,95 @@
+"""Named settings for TCA training and network inversion.
+
+* ``"cpu"`` (default): a TCA and an inversion that finish on a laptop-class CPU in minutes for
+  a GTEA-sized dataset: 40 epochs of at most 8192 sampled frames, warm-started Adam with a large
+  step (0.05), per-instance plateau stopping (tol 1e-3, two step cuts), at most 200 iterations
+  and 16 frames per instance.
+* ``"paper"``: the paper's recipe (7.5K epochs at lr 1e-3; 10K Adam iterations at lr 1e-3, no
+  stopping). The paper starts from random codes: use it with ``init="random"`` (the init is a
+  codec parameter, not a recipe field). Meant for a GPU.
+* ``"quick"``: tiny settings for tests and smoke runs.
+
+Fields prefixed ``invert_`` are keywords of ``tascodec.inversion.invert`` without the prefix;
+the others are keywords of ``tascodec.train.train_tca``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from .errors import TascodecError
+
+__all__ = ["RECIPES", "Recipe", "get_recipe", "list_recipes"]
+
+_PREFIX = "invert_"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Training and inversion settings (see the module docstring for the field groups)."""
+
+    name: str = "cpu"
+    latent_dim: int = 256
+    hidden_dim: int = 512
+    epochs: int = 40
+    batch_size: int = 256
+    lr: float = 1e-3
+    kl_weight: float = 0.1
+    max_frames_per_epoch: int | None = 8192
+    invert_max_iters: int = 200
+    invert_tol: float | None = 1e-3
+    invert_lr: float = 0.05
+    invert_optimizer: str = "adam"
+    invert_betas: tuple[float, float] = (0.9, 0.999)
+    invert_check_every: int = 10
+    invert_lr_decays: int = 2
+    invert_max_frames_per_instance: int | None = 16
+    invert_chunk_frames: int = 32768
+
+    def train_kwargs(self) -> dict[str, Any]:
+        """Keywords for ``train_tca``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "name" and not f.name.startswith(_PREFIX)}
+
+    def invert_kwargs(self) -> dict[str, Any]:
+        """Keywords for ``invert`` (prefix stripped)."""
+        return {f.name[len(_PREFIX):]: getattr(self, f.name) for f in fields(self)
+                if f.name.startswith(_PREFIX)}
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["invert_betas"] = list(self.invert_betas)
+        return out
+
+
+RECIPES: dict[str, Recipe] = {
+    "cpu": Recipe(),
+    "paper": Recipe(name="paper", epochs=7500, max_frames_per_epoch=None,
+                    invert_max_iters=10000, invert_tol=None, invert_lr=1e-3,
+                    invert_lr_decays=0, invert_max_frames_per_instance=None),
+    "quick": Recipe(name="quick", latent_dim=16, hidden_dim=32, epochs=3, batch_size=128,
+                    invert_max_iters=30, invert_max_frames_per_instance=8,
+                    invert_chunk_frames=4096),
+}
+
+
+def list_recipes() -> list[str]:
+    return sorted(RECIPES)
+
+
+def get_recipe(name: str = "cpu", **overrides: Any) -> Recipe:
+    """The recipe ``name`` with fields replaced by ``overrides``; clear errors for bad names."""
+    recipe = RECIPES.get(name) if isinstance(name, str) else None
+    if recipe is None:
+        raise TascodecError(f"unknown recipe {name!r}; known: {list_recipes()}")
+    known = {f.name for f in fields(Recipe)} - {"name"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TascodecError(f"recipe {name!r}: unknown field(s) {unknown}; known: {sorted(known)}")
+    if "invert_betas" in overrides:
+        betas = overrides["invert_betas"]
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+            raise TascodecError(f"recipe field invert_betas must be a pair, got {betas!r}")
+        overrides["invert_betas"] = (float(betas[0]), float(betas[1]))
+    return replace(recipe, **overrides)

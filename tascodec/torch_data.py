@@ -1,0 +1,296 @@
+"""A torch ``Dataset`` over a ``.tasz`` archive that decodes lazily, plus the batch collation.
+
+Shapes: B batch, D feature width, T frames (Tmax the longest in a batch), C classes.
+
+``TaszDataset(path, split)[i]`` is ``(features, labels, name)``: features float32 (D, T)
+(``layout="TD"``: (T, D)), labels int64 (T,). The archive is opened lazily once per process
+(the handle is keyed by ``os.getpid()``, so forked DataLoader workers never share a zip handle),
+the dataset pickles as its path and options (``spawn`` works), and decoded videos are kept in a
+per-process LRU cache bounded in bytes, so epochs after the first cost about what reading the
+original features costs. Samplers stay separate from the dataset (``DistributedSampler`` and
+``LengthGroupedSampler`` take it as is).
+
+``collate`` builds what MS-TCN / ASFormer training loops consume: ``Batch(input (B, D, Tmax)
+zero-padded, target (B, Tmax) padded with -100, mask (B, C, Tmax) float, names)``. C comes from
+``num_classes``: use the bound ``dataset.collate`` (C = the archive's class count) or
+``functools.partial(collate, num_classes=C)``; without it the mask has C = 1, which broadcasts
+against (B, C, Tmax) scores.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from .decode import NUMPY_DEVICES, decode_video
+from .errors import TascodecError
+
+__all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
+           "IGNORE_INDEX"]
+
+#: Target value of padded frames (``torch.nn.CrossEntropyLoss``'s default ``ignore_index``).
+IGNORE_INDEX = -100
+
+Item = tuple[torch.Tensor, torch.Tensor, str]
+
+
+def _open(path: Path) -> Any:
+    from .format import open_archive
+
+    return open_archive(path)
+
+
+class TaszDataset(Dataset):
+    """Videos of one split of a ``.tasz`` archive, decoded on demand.
+
+    ``split``: a split name stored in the archive (e.g. ``"train.split1"``), ``"train"`` /
+    ``"test"`` for split 1 when the archive has no split of that exact name, or ``None`` for
+    every video. ``cache_bytes``: bound of the decoded-video LRU cache, per process (0
+    disables it). ``device``: ``"cpu"`` decodes with NumPy; ``"cuda"`` (and any torch device)
+    decodes with torch there and returns tensors on it (use ``num_workers=0`` then).
+    ``transform``: applied to the features tensor of each item, after the cache; it must not
+    modify its input in place. ``sample_rate``: keep every n-th frame (50Salads uses 2).
+    Cached tensors are returned as they are: treat items as read-only.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        split: str | None = "train",
+        *,
+        layout: str = "DT",
+        cache_bytes: int = 2 << 30,
+        device: Any = "cpu",
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        sample_rate: int = 1,
+    ) -> None:
+        if layout not in ("DT", "TD"):
+            raise TascodecError(f"layout: expected 'DT' or 'TD', got {layout!r}")
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
+            raise TascodecError(f"sample_rate: expected an integer >= 1, got {sample_rate!r}")
+        if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
+            raise TascodecError(f"cache_bytes: expected an integer >= 0, got {cache_bytes!r}")
+        if transform is not None and not callable(transform):
+            raise TascodecError(f"transform: expected a callable, got {type(transform).__name__}")
+        self.path = Path(path)
+        self.split = split
+        self.layout = layout
+        self.cache_bytes = cache_bytes
+        self.device = device
+        self.transform = transform
+        self.sample_rate = sample_rate
+        self._reset()
+        archive = self._archive()
+        self.videos: list[str] = self._resolve_split(archive, split)
+        self.class_names: list[str] = list(archive.class_names)
+        self.feature_dim: int = int(archive.feature_dim)
+        self._frames = [int(archive.num_frames(v)) for v in self.videos]
+
+    @staticmethod
+    def _resolve_split(archive: Any, split: str | None) -> list[str]:
+        if split is None:
+            return list(archive.videos)
+        splits = archive.splits
+        key = split
+        if key not in splits and split in ("train", "test"):
+            key = f"{split}.split1"
+        if key not in splits:
+            raise TascodecError(
+                f"{archive.path}: split {split!r} not found; available: {sorted(splits)} "
+                f"(or None for all videos)"
+            )
+        return list(splits[key])
+
+    # -- per-process state ------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._handle: Any = None
+        self._pid = -1
+        self._cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        self._cached_bytes = 0
+
+    def _archive(self) -> Any:
+        if self._handle is None or self._pid != os.getpid():
+            # a forked child drops (never closes, never uses) its parent's handle
+            self._handle = _open(self.path)
+            self._pid = os.getpid()
+        return self._handle
+
+    def close(self) -> None:
+        """Close this process's archive handle (reopened on the next read)."""
+        if self._handle is not None and self._pid == os.getpid():
+            self._handle.close()
+        self._handle = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_handle", "_pid", "_cache", "_cached_bytes")}
+        state["path"] = str(self.path)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.path = Path(state["path"])
+        self._reset()
+
+    # -- Dataset ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def num_frames(self, index: int) -> int:
+        """Frames of item ``index`` after the sample rate."""
+        return math.ceil(self._frames[index] / self.sample_rate)
+
+    def __repr__(self) -> str:
+        return (f"TaszDataset({str(self.path)!r}, split={self.split!r}, videos={len(self)}, "
+                f"layout={self.layout!r}, device={self.device!r})")
+
+    def __getitem__(self, index: int) -> Item:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"TaszDataset indices are integers, got {type(index).__name__}")
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} videos")
+        name = self.videos[int(index)]
+        hit = self._cache.get(name)
+        if hit is None:
+            hit = self._load(name)
+            self._remember(name, hit)
+        else:
+            self._cache.move_to_end(name)
+        features, labels = hit
+        if self.transform is not None:
+            features = self.transform(features)
+        return features, labels, name
+
+    def _load(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        archive = self._archive()
+        sr = self.sample_rate
+        labels = torch.from_numpy(np.ascontiguousarray(archive.labels(name)[::sr],
+                                                       dtype=np.int64))
+        if self.device in NUMPY_DEVICES:
+            x = decode_video(archive, name)[::sr]
+            x = np.ascontiguousarray(x.T if self.layout == "DT" else x)
+            return torch.from_numpy(x), labels
+        from .decode_torch import decode_video_torch
+
+        t = decode_video_torch(archive, name, device=self.device)[::sr]
+        t = (t.T if self.layout == "DT" else t).contiguous()
+        return t, labels.to(t.device)
+
+    def _remember(self, name: str, item: tuple[torch.Tensor, torch.Tensor]) -> None:
+        size = sum(t.element_size() * t.nelement() for t in item)
+        if size > self.cache_bytes:
+            return
+        self._cache[name] = item
+        self._cached_bytes += size
+        while self._cached_bytes > self.cache_bytes:
+            _, old = self._cache.popitem(last=False)
+            self._cached_bytes -= sum(t.element_size() * t.nelement() for t in old)
+
+    def collate(self, batch: Sequence[Item]) -> "Batch":
+        """``collate`` with this dataset's class count and layout (picklable, for workers)."""
+        return collate(batch, num_classes=self.num_classes, layout=self.layout)
+
+
+class Batch(NamedTuple):
+    """One padded batch: ``input`` (B, D, Tmax) float32, ``target`` (B, Tmax) int64 padded with
+    ``IGNORE_INDEX``, ``mask`` (B, C, Tmax) float32 (1 on valid frames), ``names`` (B,)."""
+
+    input: torch.Tensor
+    target: torch.Tensor
+    mask: torch.Tensor
+    names: list[str]
+
+
+def collate(batch: Sequence[Item], num_classes: int | None = None, *,
+            layout: str = "DT") -> Batch:
+    """Pad ``(features, labels, name)`` items into a ``Batch`` (see the module docstring).
+
+    ``layout`` says how the items' features are laid out (``"DT"``: (D, T), ``"TD"``: (T, D));
+    the batch input is (B, D, Tmax) either way. ``num_classes=None`` gives a mask with C = 1.
+    """
+    if len(batch) == 0:
+        raise TascodecError("collate: empty batch")
+    if layout not in ("DT", "TD"):
+        raise TascodecError(f"collate layout: expected 'DT' or 'TD', got {layout!r}")
+    if num_classes is not None and (isinstance(num_classes, bool) or num_classes < 1):
+        raise TascodecError(f"collate num_classes: expected an integer >= 1, got {num_classes!r}")
+    feats = [f if layout == "DT" else f.T for f, _, _ in batch]
+    labels = [y for _, y, _ in batch]
+    dims = {int(f.shape[0]) for f in feats}
+    if len(dims) != 1 or any(f.ndim != 2 for f in feats):
+        raise TascodecError(f"collate: features must be 2-D with one feature width, got "
+                            f"{[tuple(f.shape) for f in feats]} (layout {layout!r})")
+    for (f, y, name) in zip(feats, labels, (n for _, _, n in batch)):
+        if y.ndim != 1 or y.shape[0] != f.shape[1]:
+            raise TascodecError(f"collate: item {name!r} has {f.shape[1]} frames of features "
+                                f"but labels of shape {tuple(y.shape)}")
+    b, d = len(batch), dims.pop()
+    t_max = max(int(f.shape[1]) for f in feats)
+    dev = feats[0].device
+    x = torch.zeros((b, d, t_max), dtype=torch.float32, device=dev)
+    y = torch.full((b, t_max), IGNORE_INDEX, dtype=torch.int64, device=dev)
+    mask = torch.zeros((b, num_classes or 1, t_max), dtype=torch.float32, device=dev)
+    for i, (f, lab) in enumerate(zip(feats, labels)):
+        n = int(f.shape[1])
+        x[i, :, :n] = f
+        y[i, :n] = lab
+        mask[i, :, :n] = 1.0
+    return Batch(x, y, mask, [str(n) for _, _, n in batch])
+
+
+collate_fn = collate
+
+
+class LengthGroupedSampler(Sampler[int]):
+    """Indices ordered so that each run of ``batch_size`` holds videos of similar length.
+
+    Shuffles (seeded by ``seed + epoch``; call ``set_epoch``), splits into mega-batches of
+    ``batch_size * group`` indices, sorts each by length (longest first) and shuffles the order
+    of the resulting batches: less padding, still random. ``lengths``: frames per item, or a
+    ``TaszDataset`` (its ``num_frames``).
+    """
+
+    def __init__(self, lengths: Sequence[int] | TaszDataset, batch_size: int, *,
+                 group: int = 8, seed: int = 0, shuffle: bool = True) -> None:
+        if isinstance(lengths, TaszDataset):
+            lengths = [lengths.num_frames(i) for i in range(len(lengths))]
+        if batch_size < 1 or group < 1:
+            raise TascodecError(f"LengthGroupedSampler: batch_size {batch_size} and group "
+                                f"{group} must be >= 1")
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.batch_size, self.group, self.seed, self.shuffle = batch_size, group, seed, shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return int(self.lengths.size)
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng(self.seed + self.epoch)
+        n = self.lengths.size
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        mega = self.batch_size * self.group
+        batches: list[np.ndarray] = []
+        for s in range(0, n, mega):
+            chunk = order[s : s + mega]
+            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+            batches.extend(chunk[i : i + self.batch_size]
+                           for i in range(0, chunk.size, self.batch_size))
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        for batch in batches:
+            yield from (int(i) for i in batch)

@@ -1,0 +1,76 @@
+"""``tascodec info`` and ``tascodec verify``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from make_golden import GOLDEN_DIR, write_zip, zip_entries
+from tascodec.cli import main
+
+
+def test_info_human(capsys):
+    assert main(["info", str(GOLDEN_DIR / "mlp.tasz")]) == 0
+    out = capsys.readouterr().out
+    for text in (
+        "tascodec 1.0",
+        "inversion",
+        "classes         3: background, pour, stir",
+        "videos          3",
+        "train.split1 (2)",
+        "codes ",
+        "ratio",
+        "reconstruction_mse",
+        "decoder",
+        "overhead",
+    ):
+        assert text in out, text
+
+
+def test_info_json(capsys):
+    assert main(["info", str(GOLDEN_DIR / "mlp-int8.tasz"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format_version"] == "1.0" and info["code_dtype"] == "int8"
+    assert info["videos"] == 3 and info["classes"] == ["background", "pour", "stir"]
+    s = info["sizes"]
+    assert s["codes"] + s["tables"] + s["decoder"] + s["overhead"] == s["total"]
+    assert info["original_basis"] == "stats.source_bytes_float32"
+    assert info["ratio"] == pytest.approx(info["original_bytes_float32"] / s["total"])
+    assert info["fidelity"] == {"reconstruction_mse": 0.125}
+
+
+def test_info_random_codes(capsys):
+    assert main(["info", str(GOLDEN_DIR / "tca-random.tasz"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["code_dtype"] == "generated"
+
+
+def test_verify_clean(capsys):
+    assert main(["verify", str(GOLDEN_DIR / "raw.tasz"), "--no-progress"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_verify_reports_flipped_chunk(tmp_path, capsys):
+    entries = zip_entries(GOLDEN_DIR / "raw.tasz")
+    data = bytearray(entries["codes/c/0/0"])
+    data[len(data) // 2] ^= 0x01
+    bad = write_zip(tmp_path / "bad.tasz", {**entries, "codes/c/0/0": bytes(data)})
+    assert main(["verify", str(bad), "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "codes/c/0/0" in out and "crc32c" in out and "1 problem" in out
+
+
+def test_unreadable_is_exit_2(tmp_path, capsys):
+    junk = tmp_path / "junk.tasz"
+    junk.write_bytes(b"nope")
+    assert main(["verify", str(junk)]) == 2
+    assert main(["info", str(tmp_path / "missing.tasz")]) == 2
+    err = capsys.readouterr().err
+    assert "junk.tasz" in err and "missing.tasz" in err
+
+
+def test_copy_still_verifies(tmp_path):
+    dst = tmp_path / "copy.tasz"
+    shutil.copy(GOLDEN_DIR / "mlp-float16.tasz", dst)
+    assert main(["verify", str(dst), "--no-progress"]) == 0

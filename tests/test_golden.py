@@ -1,0 +1,81 @@
+"""Golden v1 archives (tests/data/v1): today's reader gives what they gave when written, forever.
+
+Never regenerate them to make this test pass: a failure here means the reader changed what an
+existing archive means. (``TASCODEC_REGEN_GOLDEN=1 python tests/make_golden.py`` exists for
+adding new ones.)
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+
+from make_golden import GOLDEN_DIR, NAMES
+from tascodec.format import open_archive
+
+EXPECTED_KIND = {
+    "mlp": ("mlp", "float32"),
+    "repeat": ("repeat", "float32"),
+    "raw": ("repeat", "float32"),
+    "tca-random": ("mlp", None),
+    "mlp-float16": ("mlp", "float16"),
+    "mlp-int8": ("mlp", "int8"),
+}
+
+
+def test_goldens_present():
+    for name in NAMES:
+        assert (GOLDEN_DIR / f"{name}.tasz").is_file(), name
+        assert (GOLDEN_DIR / f"{name}.npz").is_file(), name
+        assert (GOLDEN_DIR / f"{name}.tasz").stat().st_size < 16 << 10  # tiny
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_golden_reads_the_same(name):
+    expected = np.load(GOLDEN_DIR / f"{name}.npz")
+    with open_archive(GOLDEN_DIR / f"{name}.tasz") as ar:
+        assert ar.format_version == "1.0"
+        assert (ar.decode_kind, ar.code_dtype) == EXPECTED_KIND[name]
+        assert ar.videos == list(expected["videos"])
+        assert ar.verify() == []
+        for i, v in enumerate(ar.videos):
+            np.testing.assert_array_equal(ar.labels(v), expected[f"labels_{i}"])
+            np.testing.assert_array_equal(ar.codes(v), expected[f"codes_{i}"])  # bit-exact
+            if f"decoded_{i}" in expected.files:
+                decoded = ar.decode(v)
+                assert decoded.dtype == np.float32
+                np.testing.assert_allclose(decoded, expected[f"decoded_{i}"], rtol=1e-5, atol=1e-5)
+
+
+def test_golden_zip_layout():
+    with zipfile.ZipFile(GOLDEN_DIR / "mlp-int8.tasz") as zf:
+        names = zf.namelist()
+    assert names[0] == "zarr.json"
+    for key in (
+        "codes/c/0/0",
+        "code_scale/c/0",
+        "segments/action/c/0",
+        "videos/first_code/c/0",
+        "decoder/w1/c/0/0",
+        "decoder/feature_scale/c/0",
+    ):
+        assert key in names
+
+
+def test_spec_rng_vectors():
+    """The test vectors quoted in spec/tasz-v1.md section 5.1."""
+    from tascodec.rng import gaussian, random_codes, splitmix64
+
+    assert int(splitmix64(np.array([0], np.uint64))[0]) == 0xE220A8397B1DCDAF
+    assert int(splitmix64(np.array([1], np.uint64))[0]) == 0x910A2DEC89025CC1
+    np.testing.assert_allclose(
+        gaussian(12345, 0, 4),
+        [-0.8970744049798663, -0.10970906659925467, 0.3066287889890559, -0.13122391210619216],
+        rtol=1e-15,
+    )
+    np.testing.assert_array_equal(
+        random_codes(12345, 5, 1, 3)[0],
+        np.float32([-0.7267609238624573, -1.005210518836975, -0.3211902379989624]),
+    )
