@@ -179,9 +179,9 @@ class TaszDataset(Dataset):
         labels = torch.from_numpy(np.ascontiguousarray(archive.labels(name)[::sr],
                                                        dtype=np.int64))
         if self.device in NUMPY_DEVICES:
-            x = decode_video(archive, name)[::sr]
-            x = np.ascontiguousarray(x.T if self.layout == "DT" else x)
-            return torch.from_numpy(x), labels
+            x = torch.from_numpy(decode_video(archive, name))[::sr]
+            # torch's blocked transpose copy is several times faster than NumPy's here
+            return (x.T if self.layout == "DT" else x).contiguous(), labels
         from .decode_torch import decode_video_torch
 
         t = decode_video_torch(archive, name, device=self.device)[::sr]
