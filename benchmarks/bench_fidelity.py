@@ -218,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     md = [f"# Downstream fidelity (MS-TCN, {args.epochs} epochs, seeds "
           f"{list(args.seed_list)}, encode recipe {args.recipe!r})", "", machine_line(info), ""]
+    n_abl = len({_key(params) for _, _, params in ablation_rows()} - {
+        _key(MAIN_ROWS[r]) for r in args.row_list}) if args.ablations else 0
+    n_rows = len(args.row_list) * len(args.dataset_list) + n_abl
+    print(f"plan: {n_rows} training sets x {len(args.seed_list)} seeds = "
+          f"{n_rows * len(args.seed_list)} MS-TCN trainings of {args.epochs} epochs",
+          file=sys.stderr)
     for i, dname in enumerate(args.dataset_list):
         root = resolve_dataset(dname, args.out / "data", progress=args.progress)
         runner = Runner(dname.replace(":", "-"), root, args, work)

@@ -1,6 +1,7 @@
 """DataLoader epoch time: TaszDataset (first epoch, cached epoch) vs the original .npy files.
 
     python benchmarks/bench_loader.py [--quick] [--videos N] [--workers 0 2] [--batch-size B]
+                                      [--threads N]
 
 Builds a GTEA-shaped archive (segment structures of the real GTEA labels in ../shared/data
 when present, else random; D = 2048, K = 8, random TCA-shaped decoder d = 256, H = 512), exports
@@ -18,9 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch.utils.data import DataLoader, Dataset
+if "--threads" in sys.argv:  # BLAS reads these at import: set them before numpy loads
+    _n = sys.argv[sys.argv.index("--threads") + 1]
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _n
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -89,13 +95,18 @@ def main() -> int:
     ap.add_argument("--videos", type=int, default=None)
     ap.add_argument("--workers", type=int, nargs="+", default=None)
     ap.add_argument("--batch-size", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS and torch threads (default: the libraries' own choice)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     videos = args.videos or (8 if args.quick else 28)
     workers = args.workers or ([0] if args.quick else [0, 2])
     print("# DataLoader epoch benchmark (GTEA-shaped, D=2048)\n")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.2f}, torch threads {torch.get_num_threads()}, GPU: {gpu}; "
+          f"{os.getloadavg()[0]:.2f}, BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}"
+          f", torch threads {torch.get_num_threads()}, GPU: {gpu}; "
           f"batch size {args.batch_size}\n")
     with tempfile.TemporaryDirectory(prefix="tascodec-loader-") as tmp:
         archive, original, frames = build(Path(tmp), videos)

@@ -249,7 +249,8 @@ def decode_segments(
     if d_frames.size:
         out[d_frames] = y[2 * n_pq :] + prep.b2
     if n_pq:
-        _write_pieces(out, c, start[pq], inst_len[pq], b_pq, on_first, on_last, p, q, prep)
+        _write_instances(out, c, start[pq], inst_len[pq], b_pq, on_first, on_last, p, q,
+                         prep)
     return out
 
 
@@ -271,7 +272,7 @@ def _flip_frames(
     return lo
 
 
-def _write_pieces(
+def _write_instances(
     out: np.ndarray,
     c: np.ndarray,
     start: np.ndarray,
@@ -283,80 +284,41 @@ def _write_pieces(
     q: np.ndarray,
     prep: PreparedDecoder,
 ) -> None:
-    """Write frames ``P + c Q`` of instances of >= 3 frames, with rank-1 corrections for flips."""
-    r, j = np.nonzero(on_first != on_last)
+    """Write the frames of instances of >= 3 frames: ``P + c Q`` plus flip corrections.
+
+    A unit ``j`` that flips at frame ``f`` of an instance adds ``s (base_j + c w_c[j]) W2[:, j]``
+    to the frames from ``f`` on (``s = +1`` if it turns on, ``-1`` if off), so an instance's
+    block is one small matmul ``[1, c, corrections] (L, 2 + F) @ [P; Q; W2 columns] (2 + F, D)``
+    that writes the output rows once.
+    """
+    n = p.shape[0]
+    r, j = np.nonzero(on_first != on_last)  # sorted by instance
     if r.size:
         f = _flip_frames(base[r, j], prep.w_c[j], on_first[r, j], c, start[r], length[r])
-        order = np.lexsort((f, r))
-        r, j, f = r[order], j[order], f[order]
         sign = np.where(on_first[r, j], np.float32(-1), np.float32(1))
-        cols = prep.w2_t[j]  # (F, D); float32 is enough: few terms per running sum
-        dp = (sign * base[r, j])[:, None] * cols
-        dq = (sign * prep.w_c[j])[:, None] * cols
-        # running sums within each instance, one vectorised step per flip rank
-        rank = np.arange(r.size) - np.searchsorted(r, r, side="left")
-        for k in range(1, int(rank.max()) + 1):
-            sel = np.flatnonzero(rank == k)
-            dp[sel] += dp[sel - 1]
-            dq[sel] += dq[sel - 1]
-        last = np.ones(r.size, dtype=bool)  # last flip of each (instance, frame) group
-        last[:-1] = (r[1:] != r[:-1]) | (f[1:] != f[:-1])
-        piece_r, piece_f = r[last], f[last]
-        piece_p = p[piece_r] + dp[last]
-        piece_q = q[piece_r] + dq[last]
+        b_s, w_s = base[r, j] * sign, prep.w_c[j] * sign
+        bounds = np.searchsorted(r, np.arange(n + 1))
+        buf = np.empty((2 + int(np.diff(bounds).max()), out.shape[1]), dtype=np.float32)
     else:
-        piece_f = np.zeros(0, dtype=np.int64)
-        piece_r = piece_f
-        piece_p = piece_q = p[:0]
-    # Pieces in frame order: every instance's first piece, then one per distinct flip frame.
-    n = p.shape[0]
-    rows = np.concatenate([np.arange(n), n + np.arange(piece_f.size)])
-    first = np.concatenate([start, start[piece_r] + piece_f])
-    inst = np.concatenate([np.arange(n), piece_r])
-    order = np.argsort(first, kind="stable")
-    rows, first, inst = rows[order], first[order], inst[order]
-    end = np.append(first[1:], 0)
-    last_of_inst = np.append(inst[1:] != inst[:-1], True)
-    end[last_of_inst] = (start + length)[inst[last_of_inst]]
-    all_p = np.concatenate([p, piece_p]) if piece_f.size else p
-    all_q = np.concatenate([q, piece_q]) if piece_f.size else q
-    size = end - first
-    long_ = size >= _LONG
-    if long_.any():
-        pq = np.stack([all_p, all_q], axis=1)  # (pieces, 2, D)
-        one_c = np.stack([np.ones_like(c), c], axis=1)  # (T, 2): rows [1, c]
-        for row, a, b in zip(rows[long_].tolist(), first[long_].tolist(), end[long_].tolist()):
-            np.matmul(one_c[a:b], pq[row], out=out[a:b])  # one pass over the output rows
-    if not long_.all():
-        short = ~long_
-        frames = np.repeat(first[short], size[short]) + (
-            np.arange(int(size[short].sum())) - np.repeat(np.cumsum(size[short]) - size[short],
-                                                          size[short]))
-        _write_affine(out, frames, np.repeat(rows[short], size[short]), c[frames], all_p, all_q)
-
-
-_LONG = 8  # pieces of at least this many frames are written by one (L, 2) x (2, D) matmul
-_BLOCK = 64  # rows per block of short pieces: the block and its temporary stay in cache
-
-
-def _write_affine(
-    out: np.ndarray, frames: np.ndarray, piece: np.ndarray, c: np.ndarray, p: np.ndarray,
-    q: np.ndarray,
-) -> None:
-    """``out[frames[t]] = p[piece[t]] + c[t] * q[piece[t]]`` in blocks of rows."""
-    tmp = np.empty((_BLOCK, out.shape[1]), dtype=np.float32)
-    for s in range(0, frames.size, _BLOCK):
-        e = min(s + _BLOCK, frames.size)
-        t = tmp[: e - s]
-        np.take(q, piece[s:e], axis=0, out=t)
-        t *= c[s:e, None]
-        if int(frames[e - 1] - frames[s]) == e - s - 1:  # contiguous run of rows
-            blk = out[frames[s] : frames[e - 1] + 1]
-            np.take(p, piece[s:e], axis=0, out=blk)
-            blk += t
-        else:
-            t += p[piece[s:e]]
-            out[frames[s:e]] = t
+        bounds = np.zeros(n + 1, dtype=np.int64)
+    pq = np.stack([p, q], axis=1)  # (n, 2, D)
+    one_c = np.stack([np.ones_like(c), c], axis=1)  # (T, 2): rows [1, c]
+    for i, (s, size, k0, k1) in enumerate(zip(start.tolist(), length.tolist(),
+                                              bounds[:-1].tolist(), bounds[1:].tolist())):
+        blk = out[s : s + size]
+        if k0 == k1:
+            np.matmul(one_c[s : s + size], pq[i], out=blk)
+            continue
+        a = np.empty((size, 2 + k1 - k0), dtype=np.float32)
+        a[:, :2] = one_c[s : s + size]
+        corr = a[:, 2:]
+        np.multiply(c[s : s + size, None], w_s[k0:k1], out=corr)
+        corr += b_s[k0:k1]
+        corr[np.arange(size)[:, None] < f[k0:k1]] = 0
+        rows = buf[: 2 + k1 - k0]
+        rows[:2] = pq[i]
+        np.take(prep.w2_t, j[k0:k1], axis=0, out=rows[2:])
+        np.matmul(a, rows, out=blk)
 
 
 def decode_reference(

@@ -246,3 +246,22 @@ def test_real_archive_from_encode(request, tmp_path) -> None:
     assert r.train_frames == sum(ds.num_frames(v) for v in train)
     assert r.storage_bytes == path.stat().st_size and r.codec["id"] == "mean"
     assert r.original_bytes == r.train_frames * ds.feature_dim * 4
+
+
+@pytest.mark.parametrize("given", ["split2", "train.split2", "test.split2"])
+def test_split_names(given) -> None:
+    assert ev.split_names(given) == ("train.split2", "test.split2")
+
+
+@pytest.mark.parametrize("bad", ["", "train.", "a/b", "x.y"])
+def test_split_names_rejects(bad) -> None:
+    with pytest.raises(TascodecError, match="split"):
+        ev.split_names(bad)
+
+
+def test_summary_is_mean_and_sample_std() -> None:
+    runs = [{k: float(v + i) for i, k in enumerate(METRIC_KEYS)} for v in (10, 20, 60)]
+    mean, std = ev._summarise(runs)
+    assert mean["acc"] == pytest.approx(30.0) and mean["edit"] == pytest.approx(31.0)
+    assert std["f1@50"] == pytest.approx(np.std([10, 20, 60], ddof=1))
+    assert ev._summarise(runs[:1])[1] == {k: 0.0 for k in METRIC_KEYS}

@@ -10,6 +10,7 @@ from .base import Codec
 __all__ = ["Codec", "register_codec", "get_codec", "list_codecs"]
 
 _REGISTRY: dict[str, type[Codec]] = {}
+_builtin_loaded = False
 
 
 def register_codec(cls: type[Codec]) -> type[Codec]:
@@ -23,6 +24,10 @@ def register_codec(cls: type[Codec]) -> type[Codec]:
 
 def _load_builtin() -> None:
     # Importing the modules registers them; kept lazy so that reading archives needs no torch.
+    global _builtin_loaded
+    if _builtin_loaded:
+        return
+    _builtin_loaded = True
     from importlib import import_module
 
     for module in _BUILTIN_MODULES:
@@ -39,8 +44,7 @@ _BUILTIN_MODULES = ["raw", "mean", "coreset", "encoded", "inversion", "tca_rando
 
 def get_codec(codec: str | dict[str, Any], **params: Any) -> Codec:
     """A codec instance from its id (plus parameters) or from a ``get_config()`` dict."""
-    if not _REGISTRY:
-        _load_builtin()
+    _load_builtin()
     if isinstance(codec, dict):
         codec_id = codec.get("id")
         cls = _REGISTRY.get(str(codec_id))
@@ -55,6 +59,5 @@ def get_codec(codec: str | dict[str, Any], **params: Any) -> Codec:
 
 def list_codecs() -> list[str]:
     """Ids of the registered codecs, sorted."""
-    if not _REGISTRY:
-        _load_builtin()
+    _load_builtin()
     return sorted(_REGISTRY)

@@ -19,7 +19,7 @@ from tascodec.codecs import Codec, get_codec
 from tascodec.codecs.source import EncodeSource
 from tascodec.content import ArchiveContent
 
-__all__ = ["check_codec", "check_content", "reference_mse", "TINY_TCA"]
+__all__ = ["check_codec", "check_content", "reference_mse", "TINY_TCA", "FakeDataset", "fake_source"]
 
 # Tiny TCA settings (latent 16, hidden 32, 3 epochs, 30 inversion steps) for fast tests.
 TINY_TCA = {"recipe": "quick"}
@@ -86,3 +86,28 @@ def check_codec(codec: Codec, source: EncodeSource, tmp_path: Path, *, code_dtyp
     np.testing.assert_allclose(mse, content.stats["reconstruction_mse"], rtol=mse_rtol,
                                atol=1e-9)
     return content, decoded
+
+
+class FakeDataset:
+    """An in-memory stand-in for ``StandardDataset``: ``features`` (D, T), ``labels`` (T,)."""
+
+    def __init__(self, features: dict[str, np.ndarray], labels: dict[str, np.ndarray],
+                 num_classes: int, feature_dim: int | None = None) -> None:
+        self._x, self._y = features, labels
+        self.class_names = [f"a{i}" for i in range(num_classes)]
+        first = next(iter(features.values()))
+        self.feature_dim = int(first.shape[0] if feature_dim is None else feature_dim)
+        self.videos = sorted(features)
+
+    def features(self, video: str) -> np.ndarray:
+        return self._x[video]
+
+    def labels(self, video: str) -> np.ndarray:
+        return self._y[video]
+
+
+def fake_source(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], *,
+                num_classes: int = 3, feature_dim: int | None = None) -> EncodeSource:
+    ds = FakeDataset(features, labels, num_classes, feature_dim)
+    return EncodeSource(dataset=ds, videos=ds.videos, training_videos=ds.videos,
+                        splits={"train": ds.videos}, progress=False)

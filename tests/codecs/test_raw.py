@@ -38,3 +38,13 @@ def test_large_codes_are_memory_mapped(source, tmp_path, monkeypatch):
     assert isinstance(content.codes, np.memmap)
     for video, x_hat in decoded.items():
         assert np.array_equal(x_hat.astype(np.float32), np.asarray(source.features(video)))
+
+
+def test_float16_overflow_is_refused():
+    from codec_checks import fake_source
+
+    x = np.full((4, 5), 1e6, dtype=np.float32)
+    src = fake_source({"v": x}, {"v": np.zeros(5, dtype=np.int64)})
+    with pytest.raises(TascodecError, match="'v'.*float16"):
+        get_codec("raw", dtype="float16").encode(src)
+    assert get_codec("raw").encode(src).stats["reconstruction_mse"] == 0.0
