@@ -1,6 +1,7 @@
 """Decode throughput: structured fast path vs plain forward vs np.load vs the write floor.
 
     python benchmarks/bench_decode.py [--quick] [--videos N] [--repeats R] [--threads N]
+                                      [--c-scale X]
 
 Two shapes, D = 2048, K = 8, a random TCA-shaped decoder (d = 256, H = 512):
 GTEA-shaped (A = 11, ~1.1K frames, ~32 segments/video) and Breakfast-shaped (A = 48, ~2.1K
@@ -32,20 +33,32 @@ sys.path.insert(0, str(ROOT))
 
 from tascodec.content import DecoderCheckpoint  # noqa: E402
 from tascodec.decode import decode_reference, decode_segments, prepare_decoder  # noqa: E402
-from tascodec.segments import instance_lengths, labels_to_segments, num_instances  # noqa: E402
+from tascodec.segments import (  # noqa: E402
+    instance_lengths,
+    labels_to_segments,
+    num_instances,
+    segment_coherence,
+)
 
 SHARED = ROOT.parent / "shared" / "data"
 D, LATENT, HIDDEN, K = 2048, 256, 512, 8
 
 
-def tca_decoder(rng: np.random.Generator, num_classes: int) -> DecoderCheckpoint:
-    """Random weights at PyTorch's default Linear init scale, de-normalisation like I3D stats."""
+def tca_decoder(rng: np.random.Generator, num_classes: int, c_scale: float = 1.0
+                ) -> DecoderCheckpoint:
+    """Random weights at PyTorch's default Linear init scale, de-normalisation like I3D stats.
+
+    ``c_scale`` multiplies the c column of w1: more ReLU flips inside instances (a trained
+    decoder leans on c more than a random one does).
+    """
     width = LATENT + num_classes + 1
     u = lambda shape, fan: (rng.uniform(-1, 1, shape) / np.sqrt(fan)).astype(np.float32)  # noqa
+    w1 = u((HIDDEN, width), width)
+    w1[:, -1] *= c_scale
     return DecoderCheckpoint(
         arch={"name": "tca-mlp", "latent_dim": LATENT, "num_classes": num_classes,
               "hidden_dim": HIDDEN, "feature_dim": D, "activation": "relu"},
-        tensors={"w1": u((HIDDEN, width), width), "b1": u(HIDDEN, width),
+        tensors={"w1": w1, "b1": u(HIDDEN, width),
                  "w2": u((D, HIDDEN), HIDDEN), "b2": u(D, HIDDEN),
                  "feature_offset": rng.uniform(0, 0.5, D).astype(np.float32),
                  "feature_scale": rng.uniform(0.2, 1.0, D).astype(np.float32)},
@@ -162,8 +175,17 @@ def bench(shape: str, videos: list, dec: DecoderCheckpoint, repeats: int, tmp: P
     per = {k: frames / min(v) for k, v in times.items()}
     n_inst = sum(int(it[3].sum()) for it in items)
     lens = np.concatenate([instance_lengths(it[2], it[3]) for it in items])
+    flips = 0
+    for codes, action, length, k_eff in items:
+        inst_len = instance_lengths(length, k_eff)
+        first = np.concatenate(([0], np.cumsum(inst_len)[:-1]))
+        c = segment_coherence(length)
+        base = codes @ prep.wz_t + prep.wa_t[np.repeat(action, k_eff)]
+        on = lambda t: (base + c[t][:, None] * prep.w_c) > 0  # noqa: E731
+        flips += int((on(first) != on(first + inst_len - 1)).sum())
     gemm_rows = int(np.where(lens >= 3, 2, lens).sum())  # second-layer rows of the fast path
     return {"frames": frames, "videos": len(items), "instances": n_inst, "rows": gemm_rows,
+            "flips": flips,
             "segments": sum(it[1].size for it in items), "fps": per, "rel_err": err / scale}
 
 
@@ -174,6 +196,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS and torch threads (default: the libraries' own choice)")
+    ap.add_argument("--c-scale", type=float, default=1.0,
+                    help="scale of the decoder's c weights (more ReLU flips; default 1)")
     args = ap.parse_args()
     nv = args.videos or (4 if args.quick else 12)
     reps = args.repeats or (3 if args.quick else 7)
@@ -192,7 +216,8 @@ def main() -> int:
         tthreads = torch.get_num_threads()
     except ImportError:
         gpu, tthreads = "none (torch missing)", 0
-    print(f"# decode benchmark: D={D}, d={LATENT}, H={HIDDEN}, K={K}, float32\n")
+    print(f"# decode benchmark: D={D}, d={LATENT}, H={HIDDEN}, K={K}, float32, "
+          f"c-scale {args.c_scale:g}\n")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}, BLAS threads "
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, torch threads {tthreads}, "
@@ -200,7 +225,8 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="tascodec-bench-") as tmp:
         for shape, (a, videos) in shapes.items():
-            results[shape] = bench(shape, videos, tca_decoder(rng, a), reps, Path(tmp))
+            results[shape] = bench(shape, videos, tca_decoder(rng, a, args.c_scale), reps,
+                                   Path(tmp))
     names = list(next(iter(results.values()))["fps"])
     cols = list(results)
     print("| method | " + " | ".join(f"{c} frames/s" for c in cols) + " |")
@@ -224,7 +250,8 @@ def main() -> int:
     print()
     for c, r in results.items():
         print(f"- {c}: {r['videos']} videos, {r['frames']} frames, {r['segments']} segments, "
-              f"{r['instances']} instances ({r['frames'] / r['instances']:.1f} frames/instance); "
+              f"{r['instances']} instances ({r['frames'] / r['instances']:.1f} frames/instance, "
+              f"{r['flips'] / r['instances']:.1f} ReLU flips/instance); "
               f"max |structured - plain| / max |x| = {r['rel_err']:.2e}; second-layer GEMM rows "
               f"{r['rows']} vs {r['frames']} for the plain forward (bound "
               f"{r['frames'] / r['rows']:.2f}x on that GEMM)")

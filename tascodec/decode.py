@@ -16,7 +16,8 @@ action are constant and ``c`` moves linearly, so the hidden pre-activation is
 ``P = W2 (m * base) + b2`` and ``Q = W2 (m * w_c)``. ``P`` and ``Q`` of every instance come from
 one GEMM whose rows are instances, not frames; a hidden unit that changes sign inside an
 instance (at most once: the pre-activation is monotone in ``c``) adds a rank-1 correction to
-the frames after it; instances of one or two frames are decoded directly, frame by frame.
+the frames after it, so each instance is written by one small (L, 2 + F) x (2 + F, D) matmul;
+instances of one or two frames are decoded directly, frame by frame.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tascodec.content import SegmentTable
 from tascodec.errors import TascodecError
@@ -218,6 +220,24 @@ def test_subsample_indices():
     idx = _subsample(lengths, first, 3)
     assert idx.tolist() == [0, 1, 3, 5, 7, 11, 14, 16, 17]
     assert _subsample(lengths, first, None).tolist() == list(range(18))
+
+
+@settings(max_examples=50, deadline=None)
+@given(lengths=st.lists(st.integers(1, 40), min_size=1, max_size=12),
+       m=st.one_of(st.none(), st.integers(1, 12)), limit=st.integers(1, 60))
+def test_subsample_and_chunks_properties(lengths, m, limit):
+    lengths = np.array(lengths)
+    first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    idx = _subsample(lengths, first, m)
+    inst = np.searchsorted(first, idx, side="right") - 1
+    assert (np.diff(idx) > 0).all() and idx[0] >= 0 and idx[-1] < lengths.sum()
+    want = lengths if m is None or lengths.max() <= m else np.minimum(lengths, m)
+    np.testing.assert_array_equal(np.bincount(inst, minlength=lengths.size), want)
+    chunks = _chunks(lengths, limit)
+    assert chunks[0][0] == 0 and chunks[-1][1] == lengths.size
+    assert all(a < b for a, b in chunks) and all(chunks[i][1] == chunks[i + 1][0]
+                                                 for i in range(len(chunks) - 1))
+    assert all(lengths[a:b].sum() <= limit or b - a == 1 for a, b in chunks)
 
 
 @pytest.mark.parametrize("k", [1, 2, 50, None])
