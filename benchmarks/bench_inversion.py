@@ -79,14 +79,15 @@ def full_run(ds: StandardDataset, args: argparse.Namespace) -> None:
           f"K={args.k} ({table.num_codes} codes)\n")
     print(markdown_table(
         ["stage", "settings", "wall s", "result"],
-        [["train TCA", f"{rep.epochs} epochs x {rep.frames_per_epoch} frames, batch "
-          f"{recipe.batch_size}, lr {recipe.lr}, kl_weight {recipe.kl_weight}",
+        [["train TCA", (f"{rep.epochs} epochs x {rep.frames_per_epoch} frames, batch "
+                        f"{recipe.batch_size}, lr {recipe.lr}, kl_weight {recipe.kl_weight}"),
           f"{rep.wall_time_s:.1f}", f"loss {rep.loss:.4f} (recon {rep.recon:.4f})"],
-         ["invert", f"encoded init, Adam lr {recipe.invert_lr}, tol {recipe.invert_tol}, max "
-          f"{recipe.invert_max_iters} iters, <= {recipe.invert_max_frames_per_instance} "
-          f"frames/instance", f"{inv.wall_time_s:.1f}",
-          f"MSE {inv.init_mse:.5f} -> {inv.mse:.5f}; {inv.mean_iterations:.0f} mean iters, "
-          f"{inv.decoder_evals} decoder evals"],
+         ["invert", (f"encoded init, Adam lr {recipe.invert_lr}, tol {recipe.invert_tol}, max "
+                     f"{recipe.invert_max_iters} iters, <= "
+                     f"{recipe.invert_max_frames_per_instance} frames/instance"),
+          f"{inv.wall_time_s:.1f}",
+          (f"MSE {inv.init_mse:.5f} -> {inv.mse:.5f}; {inv.mean_iterations:.0f} mean iters, "
+           f"{inv.decoder_evals} decoder evals")],
          ["total", "", f"{rep.wall_time_s + inv.wall_time_s:.1f}", ""]]))
 
 

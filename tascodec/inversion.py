@@ -384,8 +384,9 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
         raise TascodecError(f"invert: source feature_dim {source.feature_dim} != model "
                             f"feature_dim {dec.feature_dim}")
     if isinstance(init, np.ndarray):
-        if init.shape != (n_codes, d):
-            raise TascodecError(f"invert: init array must be ({n_codes}, {d}), got {init.shape}")
+        if init.shape != (n_codes, d) or not np.isfinite(init).all():
+            raise TascodecError(f"invert: init array must be finite ({n_codes}, {d}), got "
+                                f"shape {init.shape}")
         codes0 = init.astype(np.float32)
     elif init == "encoded":
         codes0 = encoded_codes(_encoder_model(model), source, table, device=device, plan=plan)
@@ -429,6 +430,6 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
         wall_time_s=time.perf_counter() - start_time, num_codes=n_codes,
         num_frames=total_frames, chunks=len(chunks),
         stopped_by_tol=int((iters < max_iters).sum()),
-        encoder_evals=total_frames if isinstance(init, str) and init == "encoded" else 0)
-    report.history = history
+        encoder_evals=total_frames if isinstance(init, str) and init == "encoded" else 0,
+        history=history)
     return codes, report

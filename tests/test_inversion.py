@@ -12,6 +12,7 @@ from tascodec.content import SegmentTable
 from tascodec.errors import TascodecError
 from tascodec.inversion import (
     InversionPlan,
+    _chunks,
     _loss_grad,
     _Objective,
     _subsample,
@@ -257,6 +258,7 @@ def test_k_eff_handling(model, k):
 @pytest.mark.parametrize("kwargs, match", [
     ({"init": "zeros"}, "unknown init"),
     ({"init": np.zeros((3, 6), np.float32)}, "init array"),
+    ({"init": np.full((16, 6), np.nan, np.float32)}, "init array must be finite"),
     ({"optimizer": "lbfgs"}, "unknown optimizer"),
     ({"objective": "fast"}, "objective"),
     ({"max_iters": 0}, "max_iters"),
