@@ -9,6 +9,9 @@
   codec parameter, not a recipe field). Meant for a GPU.
 * ``"quick"``: tiny settings for tests and smoke runs.
 
+The model size defaults to ``auto_model_dims``: the paper's d = 256, H = 512 at D = 2048 and
+proportionally smaller for narrower features (d = 16, H = 256 at D = 128).
+
 Fields prefixed ``invert_`` are keywords of ``tascodec.inversion.invert`` without the prefix;
 the others are keywords of ``tascodec.train.train_tca``.
 """
@@ -20,7 +23,7 @@ from typing import Any
 
 from .errors import TascodecError
 
-__all__ = ["RECIPES", "Recipe", "get_recipe", "list_recipes"]
+__all__ = ["RECIPES", "Recipe", "auto_model_dims", "get_recipe", "list_recipes"]
 
 _PREFIX = "invert_"
 
@@ -30,8 +33,8 @@ class Recipe:
     """Training and inversion settings (see the module docstring for the field groups)."""
 
     name: str = "cpu"
-    latent_dim: int = 256
-    hidden_dim: int = 512
+    latent_dim: int | None = None  # None: auto_model_dims (256 at D = 2048)
+    hidden_dim: int | None = None  # None: auto_model_dims (512 at D = 2048)
     epochs: int = 40
     batch_size: int = 256
     lr: float = 1e-3
@@ -72,6 +75,20 @@ RECIPES: dict[str, Recipe] = {
                     invert_max_iters=30, invert_max_frames_per_instance=8,
                     invert_chunk_frames=4096),
 }
+
+
+def auto_model_dims(feature_dim: int, latent_dim: int | None = None,
+                    hidden_dim: int | None = None) -> tuple[int, int]:
+    """``(d, H)``: the given values, or ``d = min(256, max(8, D // 8))``, ``H = min(512, max(64, 2 D))``.
+
+    At D = 2048 (I3D) this is the paper's d = 256 (a D / d = 8 channel reduction) with H = 512;
+    narrower features get proportionally smaller codes and decoder, so that K codes per segment
+    stay much smaller than the frames they replace (at D = 128, d = 256 codes would be larger
+    than the features themselves).
+    """
+    d = latent_dim if latent_dim is not None else min(256, max(8, feature_dim // 8))
+    h = hidden_dim if hidden_dim is not None else min(512, max(64, 2 * feature_dim))
+    return int(d), int(h)
 
 
 def list_recipes() -> list[str]:

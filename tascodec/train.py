@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from .errors import TascodecError
 from .model import TCA
+from .recipes import auto_model_dims
 from .segments import labels_to_segments, segment_coherence
 
 __all__ = ["ArraySource", "FrameSource", "TrainReport", "feature_stats", "train_tca", "video_frames"]
@@ -189,7 +190,8 @@ def _blocks(source: FrameSource, videos: list[str], norm: tuple[np.ndarray, np.n
         yield flush()
 
 
-def train_tca(source: FrameSource, *, latent_dim: int = 256, hidden_dim: int = 512,
+def train_tca(source: FrameSource, *, latent_dim: int | None = None,
+              hidden_dim: int | None = None,
               epochs: int = 40, batch_size: int = 256, lr: float = 1e-3,
               kl_weight: float = 0.1, device: str = "cpu", seed: int = 0,
               progress: bool = True, max_frames_per_epoch: int | None = None,
@@ -215,6 +217,7 @@ def train_tca(source: FrameSource, *, latent_dim: int = 256, hidden_dim: int = 5
         if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
+        latent_dim, hidden_dim = auto_model_dims(int(source.feature_dim), latent_dim, hidden_dim)
         model = TCA(int(source.feature_dim), len(source.class_names), latent_dim, hidden_dim)
         mean, std, total = feature_stats(source, videos)
         model.set_normalization(mean, std)

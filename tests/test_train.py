@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tascodec.errors import TascodecError
 from tascodec.inversion import invert
-from tascodec.recipes import RECIPES, Recipe, get_recipe, list_recipes
+from tascodec.recipes import RECIPES, Recipe, auto_model_dims, get_recipe, list_recipes
 from tascodec.train import ArraySource, feature_stats, train_tca
 
 
@@ -177,7 +177,10 @@ def test_recipes_known_and_defaults():
     assert (paper.epochs, paper.lr, paper.invert_max_iters, paper.invert_lr) == (7500, 1e-3,
                                                                                   10000, 1e-3)
     assert paper.invert_tol is None and paper.invert_max_frames_per_instance is None
-    assert paper.latent_dim == 256
+    assert paper.latent_dim is None  # auto: the paper's d = 256 at D = 2048
+    assert auto_model_dims(2048) == (256, 512)
+    assert auto_model_dims(128) == (16, 256)
+    assert auto_model_dims(128, 32, 64) == (32, 64)
 
 
 def test_recipe_overrides_and_errors():

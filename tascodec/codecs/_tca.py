@@ -23,6 +23,7 @@ import numpy as np
 
 from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
+from ..recipes import auto_model_dims
 from .base import Codec
 from .mean import build_table, make_content
 
@@ -105,6 +106,8 @@ class LearnedCodec(Codec):
     def encode(self, source: "EncodeSource") -> ArchiveContent:
         start = time.perf_counter()
         resolved = self.resolved()
+        resolved["latent_dim"], resolved["hidden_dim"] = auto_model_dims(
+            source.feature_dim, resolved.get("latent_dim"), resolved.get("hidden_dim"))
         table = build_table(source, self.k_instances())
         model, train_stats = trained_model(source, resolved)
         stored, decode_codes, stats = self.make_codes(model, source, table, resolved)
