@@ -89,7 +89,7 @@ class Runner:
         self.done: dict[str, dict[str, Any]] = {}
         self.encode_fn = None
         try:
-            from tascodec.encode import encode
+            from tascodec.encoding import encode
 
             self.encode_fn = encode
         except ImportError as exc:

@@ -161,7 +161,7 @@ def run_peer(name: str, peer: Peer, xs: list[np.ndarray]) -> dict[str, Any]:
 def run_tascodec(name: str, params: dict[str, Any], root: Path, videos: list[str],
                  xs: list[np.ndarray], work: Path, args: argparse.Namespace,
                  cache: dict[str, Any]) -> dict[str, Any]:
-    from tascodec.encode import encode
+    from tascodec.encoding import encode
     from tascodec.format import open_archive
 
     path = work / (name.replace(" ", "_").replace("=", "") + ".tasz")
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         notes = []
         if not args.no_tascodec:
             try:
-                from tascodec.encode import encode  # noqa: F401 - import check
+                from tascodec.encoding import encode  # noqa: F401 - import check
                 from tascodec.format import open_archive  # noqa: F401
             except ImportError as exc:
                 notes.append(f"tascodec rows skipped: {exc}")

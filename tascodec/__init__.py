@@ -46,7 +46,7 @@ __all__ = [
 
 # name -> (module, attribute); resolved on first access.
 _LAZY = {
-    "encode": ("tascodec.encode", "encode"),
+    "encode": ("tascodec.encoding", "encode"),
     "open": ("tascodec.format", "open_archive"),
     "Archive": ("tascodec.format", "Archive"),
     "TaszDataset": ("tascodec.torch_data", "TaszDataset"),

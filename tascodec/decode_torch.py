@@ -29,6 +29,7 @@ from .decode import (
     prepare_decoder,
     video_rows,
 )
+from .devices import resolve_device
 from .errors import TascodecError
 from .segments import instance_lengths
 
@@ -37,17 +38,7 @@ __all__ = ["torch_device", "decode_segments_torch", "decode_video_torch"]
 
 def torch_device(device: Any) -> torch.device:
     """``"cpu-torch"`` -> cpu; ``None`` -> cuda when available, else cpu; else ``torch.device``."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu-torch":
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise TascodecError(f"device: not a torch device: {device!r} ({exc})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TascodecError(f"device: {device!r} requested but CUDA is not available")
-    return dev
+    return resolve_device(device)
 
 
 # (id(prepared), device) -> tensors on the device; prepared decoders live as long as their

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .devices import resolve_device
 from .errors import TascodecError
 
 __all__ = [
@@ -174,19 +175,6 @@ def mstcn_loss(
         )
         total = total + ce + smooth_weight * smoothing_loss(stage_logits, mask, tau)
     return total
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"`` / None -> CUDA when available, else CPU; anything else as torch reads it."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise TascodecError(f"device: cannot use {device!r} ({exc})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TascodecError(f"device: {device!r} requested but CUDA is not available")
-    return dev
 
 
 def _as_pair(item: Any, index: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

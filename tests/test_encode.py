@@ -7,7 +7,7 @@ import pytest
 
 from tascodec.cli import main
 from tascodec.codecs.mean import MeanCodec
-from tascodec.encode import EncodeSummary, encode, resolve_device
+from tascodec.encoding import EncodeSummary, encode, resolve_device
 from tascodec.errors import TascodecError, UnknownCodecError
 from tascodec.format import open_archive
 from tascodec.layout import StandardDataset
@@ -246,3 +246,10 @@ def test_non_float32_codes_note(tiny_dataset, tmp_path):
                      progress=False)
     with open_archive(summary.path) as ar:
         assert "float16" in ar.header["stats"]["reconstruction_mse_note"]
+
+
+def test_top_level_encode_stays_the_function():
+    import tascodec
+    import tascodec.encoding  # importing the module must not shadow tascodec.encode
+
+    assert tascodec.encode is tascodec.encoding.encode and callable(tascodec.encode)

@@ -228,9 +228,9 @@ def test_cli_errors(small_dataset, capsys, argv, match) -> None:
 def test_real_archive_from_encode(request, tmp_path) -> None:
     """End to end with the real encoder and reader: a ``mean`` archive of the tiny preset."""
     pytest.importorskip("tascodec.synth", reason="tascodec.synth not built yet")
-    pytest.importorskip("tascodec.encode", reason="tascodec.encode not built yet")
+    pytest.importorskip("tascodec.encoding", reason="tascodec.encoding not built yet")
     pytest.importorskip("tascodec.format", reason="tascodec.format not built yet")
-    from tascodec.encode import encode  # the submodule shadows tascodec.encode once imported
+    from tascodec.encoding import encode
     from tascodec.layout import StandardDataset
 
     tiny = request.getfixturevalue("tiny_dataset")

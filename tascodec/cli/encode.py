@@ -70,7 +70,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def run_encode(args: argparse.Namespace) -> int:
-    from ..encode import encode
+    from ..encoding import encode
 
     gamma = args.gamma if args.gamma is not None else (1.0 if args.all else 0.5)
     summary = encode(
