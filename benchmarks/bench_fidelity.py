@@ -184,6 +184,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "paths (default gtea-tcn128,synth:gtea:2048; quick gtea-tcn128)")
     p.add_argument("--rows", default=None, help="comma-separated subset of " + ",".join(MAIN_ROWS))
     p.add_argument("--no-ablations", action="store_true", help="main table only")
+    p.add_argument("--ablation-rows", default=None,
+                   help="comma-separated subset of the ablation rows by name (e.g. "
+                        "K=1,K=16,gamma=0.1,random,int8); default all")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--recipe", default=None, help="encode recipe (default cpu; quick quick)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/fidelity"))
@@ -200,6 +204,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--rows: unknown {unknown}; choose from {list(MAIN_ROWS)}")
     args.recipe = args.recipe or ("quick" if q else "cpu")
     args.ablations = not (args.no_ablations or q)
+    names = [name for _, name, _ in ablation_rows()]
+    args.ablation_names = parse_list(args.ablation_rows) if args.ablation_rows else names
+    unknown = [r for r in args.ablation_names if r not in names]
+    if unknown:
+        p.error(f"--ablation-rows: unknown {unknown}; choose from {names}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     return args
 
 
@@ -218,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     md = [f"# Downstream fidelity (MS-TCN, {args.epochs} epochs, seeds "
           f"{list(args.seed_list)}, encode recipe {args.recipe!r})", "", machine_line(info), ""]
-    n_abl = len({_key(params) for _, _, params in ablation_rows()} - {
+    n_abl = len({_key(params) for _, name, params in ablation_rows()
+                 if name in args.ablation_names} - {
         _key(MAIN_ROWS[r]) for r in args.row_list}) if args.ablations else 0
     n_rows = len(args.row_list) * len(args.dataset_list) + n_abl
     print(f"plan: {n_rows} training sets x {len(args.seed_list)} seeds = "
@@ -234,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             for group, label in (("k", "K"), ("gamma", "gamma"), ("sampling", "sampling"),
                                  ("quant", "code dtype")):
                 rows = [runner.run(name, params) for g, name, params in ablation_rows()
-                        if g == group]
+                        if g == group and name in args.ablation_names]
+                if not rows:
+                    continue
                 entry["ablations"][group] = rows
                 md += [f"### {dname}: {label} (inversion)", "", ablation_table(rows, label), ""]
         payload["datasets"][dname] = entry

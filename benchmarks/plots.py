@@ -1,6 +1,10 @@
 """PNG figures from ``bench_fidelity.py``'s ``fidelity.json``.
 
-    python benchmarks/plots.py [benchmarks/results/fidelity/fidelity.json] [--out DIR]
+    python benchmarks/plots.py [RESULTS.json ...] [--out DIR]
+
+Several results files (runs split across processes) are merged per dataset: main rows by name,
+ablation rows by group; the main ``inversion`` row (K = 8, gamma = 0.5) joins the sweeps as
+their base point.
 
 Per dataset: storage vs F1@50 for every row (log x, error bars = std over seeds); and, where
 the ablations ran, F1@50 / Acc / Edit over K and over gamma.
@@ -66,17 +70,46 @@ def sweep_plot(name: str, rows: list[dict[str, Any]], xs: list[Any], xlabel: str
     plt.close(fig)
 
 
+def merge(files: list[Path]) -> dict[str, Any]:
+    """``{"datasets": ...}`` of several results files, merged as the module docstring says."""
+    datasets: dict[str, Any] = {}
+    for path in files:
+        for name, entry in json.loads(path.read_text()).get("datasets", {}).items():
+            into = datasets.setdefault(name, {"main": [], "ablations": {}})
+            names = {r["row"] for r in into["main"]}
+            into["main"] += [r for r in entry.get("main", []) if r["row"] not in names]
+            for group, rows in entry.get("ablations", {}).items():
+                into["ablations"].setdefault(group, []).extend(rows)
+    base_points = {"k": ("K=8", 8), "gamma": ("gamma=0.5", 0.5)}
+    for entry in datasets.values():
+        base = next((r for r in entry["main"] if r["row"] == "inversion"), None)
+        for group, rows in entry["ablations"].items():
+            if base is not None and group in base_points:
+                label, _ = base_points[group]
+                if all(r["row"] != label for r in rows):
+                    rows.append(dict(base, row=label))
+            if group in base_points:
+                rows.sort(key=lambda r: _sweep_value(r["row"]))
+    return {"datasets": datasets}
+
+
+def _sweep_value(row: str) -> float:
+    value = row.split("=", 1)[-1]
+    return float("inf") if value == "l" else float(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("results", nargs="?", type=Path,
-                   default=Path("benchmarks/results/fidelity/fidelity.json"))
-    p.add_argument("--out", type=Path, default=None, help="default: beside the results file")
+    p.add_argument("results", nargs="*", type=Path,
+                   default=[Path("benchmarks/results/fidelity/fidelity.json")])
+    p.add_argument("--out", type=Path, default=None, help="default: beside the first results file")
     args = p.parse_args(argv)
-    if not args.results.is_file():
-        print(f"{args.results}: not found (run benchmarks/bench_fidelity.py first)", file=sys.stderr)
+    missing = [str(f) for f in args.results if not f.is_file()]
+    if missing:
+        print(f"{missing}: not found (run benchmarks/bench_fidelity.py first)", file=sys.stderr)
         return 2
-    data = json.loads(args.results.read_text())
-    out = args.out or args.results.parent
+    data = merge(args.results)
+    out = args.out or args.results[0].parent
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, entry in data.get("datasets", {}).items():
