@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared machines are noisy: no per-example deadline; in CI the examples are derandomised so a
+# run is reproducible (property failures are found locally, not by chance on a submission).
+settings.register_profile(
+    "tascodec",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
+settings.load_profile("tascodec")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
