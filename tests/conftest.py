@@ -42,3 +42,15 @@ def shared_dataset(name: str) -> Path:
 @pytest.fixture(scope="session")
 def gtea_tcn128() -> Path:
     return shared_dataset("gtea-tcn128")
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run a module's tiny-tensor tests on one torch thread (restored after): on a shared
+    machine OpenMP's thread handoff costs more than such small ops take."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -24,12 +24,7 @@ from tascodec.rng import random_codes
 from tascodec.train import ArraySource, train_tca
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def make_source(videos=3, frames=90, dim=24, classes=4, seed=0, lengths=(3, 30)) -> ArraySource:

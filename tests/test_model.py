@@ -13,13 +13,7 @@ from tascodec.errors import TascodecError
 from tascodec.model import TCA, TCADecoder, decoder_from_checkpoint
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: a single thread avoids OpenMP overhead on a shared machine (restored after).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def make_model(dim=12, classes=4, d=5, h=7, seed=0) -> TCA:

@@ -16,12 +16,7 @@ from tascodec.recipes import RECIPES, Recipe, auto_model_dims, get_recipe, list_
 from tascodec.train import ArraySource, feature_stats, train_tca
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def make_source(videos=3, frames=120, dim=16, classes=4, seed=0) -> ArraySource:
