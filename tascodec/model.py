@@ -215,4 +215,4 @@ def decoder_from_checkpoint(ckpt: DecoderCheckpoint) -> TCADecoder:
         dec.fc2.bias.copy_(values["b2"])
         dec.feature_offset.copy_(values["feature_offset"])
         dec.feature_scale.copy_(values["feature_scale"])
-    return dec.eval()
+    return dec.train(False)

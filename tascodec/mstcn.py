@@ -297,7 +297,7 @@ def train_mstcn(
             if history is not None:
                 history.append(mean)
             bar.set_postfix(loss=f"{mean:.3f}")
-    model.eval()
+    model.train(False)  # inference mode (dropout off)
     return model
 
 
@@ -312,7 +312,7 @@ def predict(model: MSTCN, features: np.ndarray | torch.Tensor) -> np.ndarray:
     if x.dim() != 2:
         raise TascodecError(f"predict: features must be (D, T), got shape {tuple(x.shape)}")
     was_training = model.training
-    model.eval()
+    model.train(False)  # inference mode (dropout off)
     dev = next(model.parameters()).device
     out = model(x.to(device=dev, dtype=torch.float32).unsqueeze(0))
     if was_training:

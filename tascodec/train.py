@@ -265,7 +265,7 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
             history.append(float(terms[0]))
             bar.set_postfix(loss=f"{terms[0]:.4f}", recon=f"{terms[1]:.4f}", kl=f"{terms[2]:.1f}")
         bar.close()
-    model.eval()
+    model.train(False)  # inference mode (dropout off)
     report = TrainReport(epochs=epochs, loss=float(terms[0]), recon=float(terms[1]),
                          kl=float(terms[2]), wall_time_s=time.perf_counter() - start,
                          frames=total, frames_per_epoch=int(per_epoch),
