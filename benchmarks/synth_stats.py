@@ -1,7 +1,7 @@
 """Synthetic presets against the real ground truth they imitate.
 
     python benchmarks/synth_stats.py [--quick] [--data ../shared/data]
-    python benchmarks/synth_stats.py --refit      # rewrite tascodec/synth/fitted.py from real data
+    python benchmarks/synth_stats.py --refit      # rewrite tascodec/synth/fitted.json from real data
 
 For each preset, generates a dataset (modest video counts) in a temporary directory and prints
 #classes, frames/video, segments/video and segment length mean/median next to the same
@@ -11,9 +11,9 @@ statistics measured from the real ground truth (breakfast-gt, 50salads-gt, gtea-
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-import pprint
 import sys
 import tempfile
 import time
@@ -47,25 +47,16 @@ def refit(data: Path) -> None:
         if names is not None:
             table["classes"] = names
         tables[preset] = table
-    out = ROOT / "tascodec" / "synth" / "fitted.py"
-    body = pprint.pformat(tables, width=99, compact=True, sort_dicts=True)
-    out.write_text(
-        '"""Tables fitted from real ground truth by ``benchmarks/synth_stats.py --refit``.\n\n'
-        "Generated file: do not edit. Per preset: class names; per activity its number of real\n"
-        "videos (weight), quantiles of its segment counts, and trigram counts\n"
-        "(``transitions['p2 p1'] = [[next, count], ...]``, -1 = start / end); per class the\n"
-        "quantiles of log segment length; the real statistics the tables were fitted on.\n"
-        "GTEA: source ids a01..a10 become ids 0..9 and a00 (the short gaps between actions)\n"
-        'becomes ``background`` (id 10, as in the MS-TCN mapping); the names are illustrative.\n"""\n\n'
-        f"TABLES = {body}\n"
-    )
+    out = ROOT / "tascodec" / "synth" / "fitted.json"
+    # Compact and sorted, so a refit of unchanged data rewrites the same bytes.
+    out.write_text(json.dumps(tables, sort_keys=True, separators=(",", ":")) + "\n")
     print(f"wrote {out} ({out.stat().st_size} bytes)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer videos per preset")
-    parser.add_argument("--refit", action="store_true", help="refit tascodec/synth/fitted.py")
+    parser.add_argument("--refit", action="store_true", help="refit tascodec/synth/fitted.json")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--dim", type=int, default=64, help="feature width of generated sets")
     args = parser.parse_args()

@@ -26,6 +26,7 @@ from make_golden import GOLDEN_DIR, write_zip, zip_entries
 from tascodec.errors import FormatError, IntegrityError, TascodecError, UnsupportedVersionError
 from tascodec.format import open_archive
 from tascodec.format import arrays as arrays_mod
+from tascodec.format.v1 import TABLE_ARRAYS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tascodec"
 BASE_SMALL = GOLDEN_DIR / "repeat.tasz"  # the tiniest archive: byte-level mutations
@@ -189,18 +190,7 @@ def test_deflated_entries(tmp_path, full_entries):
 
 def _json_edits():
     """(entry, description, edit(obj) -> obj) for array and group metadata."""
-    arrays = [
-        "codes",
-        "code_scale",
-        "segments/action",
-        "segments/length",
-        "segments/num_instances",
-        "videos/num_frames",
-        "videos/first_segment",
-        "videos/first_code",
-        "decoder/w1",
-        "decoder/b2",
-    ]
+    arrays = ["codes", "code_scale", *TABLE_ARRAYS, "decoder/w1", "decoder/b2"]
     bad_codecs = [
         [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "numcodecs.pickle"}],
         [{"name": "bytes"}, {"name": "zstd", "configuration": {"level": 3}}],

@@ -239,12 +239,12 @@ def test_cli(tmp_path: Path, capsys) -> None:
 
 def test_fitted_tables_match_a_refit_of_the_real_labels(gtea_tcn128: Path) -> None:
     from tascodec.synth.fit import fit_tables, read_ground_truth
-    from tascodec.synth.fitted import TABLES
+    from tascodec.synth.presets import fitted_tables
 
     names, labels = read_ground_truth(gtea_tcn128)
     table = fit_tables(names, labels, lambda v: v.split("_")[1],
                        permutation=list(range(1, 11)) + [0])
-    stored = TABLES["gtea"]
+    stored = fitted_tables()["gtea"]
     assert table["activities"] == stored["activities"]
     assert table["log_length_quantiles"] == stored["log_length_quantiles"]
     assert table["stats"] == stored["stats"] and stored["stats"]["videos"] == 28

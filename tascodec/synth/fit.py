@@ -1,7 +1,7 @@
 """Fit preset tables (trigram grammars, length quantiles) from real ground truth.
 
 Used offline by ``benchmarks/synth_stats.py --refit``; the package itself only reads the
-stored result in :mod:`tascodec.synth.fitted`, never the real data.
+stored result in ``tascodec/synth/fitted.json``, never the real data.
 """
 
 from __future__ import annotations

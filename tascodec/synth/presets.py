@@ -1,7 +1,7 @@
 """The synthetic presets: class names, grammars, video naming, folds and feature knobs.
 
 ``gtea``, ``50salads`` and ``breakfast`` are driven by tables fitted to the real ground truth
-(:mod:`tascodec.synth.fitted`); ``tiny`` is a small hand-written grammar for tests. Videos are
+(``tascodec/synth/fitted.json``); ``tiny`` is a small hand-written grammar for tests. Videos are
 named like the real ones and listed round-robin over the fold groups (subjects), so a reduced
 ``videos`` count still spreads over every fold; fold k's test set is group k - 1.
 
@@ -17,7 +17,10 @@ breakfast  48       1712    ~2.1K         ~6.8            4
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Callable
 
 import numpy as np
@@ -92,10 +95,24 @@ def _context(key: str) -> tuple[int, int]:
     return int(a), int(b)
 
 
-def _fitted(name: str) -> dict:
-    from .fitted import TABLES  # noqa: PLC0415 - loaded on first use only
+@functools.lru_cache(maxsize=1)
+def fitted_tables() -> dict:
+    """Tables fitted to the real ground truth (``fitted.json``, written by
+    ``benchmarks/synth_stats.py --refit``; see ``FITTED_TABLES_DOC``), read on first use."""
+    text = resources.files(__package__).joinpath("fitted.json").read_text(encoding="utf-8")
+    return json.loads(text)
 
-    return TABLES[name]
+
+FITTED_TABLES_DOC = """Per preset: class names; per activity its number of real videos (weight),
+quantiles of its segment counts, and trigram counts (``transitions['p2 p1'] = [[next, count],
+...]``, -1 = start / end); per class the quantiles of log segment length; the real statistics
+the tables were fitted on. GTEA: source ids a01..a10 become ids 0..9 and a00 (the short gaps
+between actions) becomes ``background`` (id 10, as in the MS-TCN mapping); the names are
+illustrative."""
+
+
+def _fitted(name: str) -> dict:
+    return fitted_tables()[name]
 
 
 # -- tiny -------------------------------------------------------------------------------------
