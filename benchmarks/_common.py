@@ -138,19 +138,27 @@ def call_supported(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> tupl
 def resolve_dataset(name: str, work_dir: Path, *, progress: bool = False) -> Path:
     """A dataset directory for a benchmark name.
 
-    ``gtea-tcn128`` (or any folder of ../shared/data): the real data; ``synth:<preset>[:D]``
-    (e.g. ``synth:gtea:2048``): a synthetic preset made once under ``work_dir``; anything else
-    is taken as a path.
+    ``gtea-tcn128`` (or any folder of ../shared/data): the real data;
+    ``synth:<preset>[:D[:videos]]`` (e.g. ``synth:gtea:2048``, or ``synth:breakfast:2048:40``
+    for the first 40 videos, spread over the folds): a synthetic preset made once under
+    ``work_dir``; anything else is taken as a path.
     """
     if name.startswith("synth:"):
         parts = name.split(":")
+        if len(parts) > 4:
+            raise SystemExit(f"dataset {name!r}: expected synth:<preset>[:D[:videos]]")
         preset = parts[1]
-        dim = int(parts[2]) if len(parts) > 2 else None
-        root = work_dir / f"synth-{preset}-{dim or 'default'}"
+        try:
+            dim = int(parts[2]) if len(parts) > 2 and parts[2] else None
+            videos = int(parts[3]) if len(parts) > 3 else None
+        except ValueError:
+            raise SystemExit(f"dataset {name!r}: D and videos must be integers") from None
+        root = work_dir / (f"synth-{preset}-{dim or 'default'}" + (f"-{videos}v" if videos else ""))
         if not (root / "mapping.txt").is_file():
             from tascodec.synth import synthesize
 
-            synthesize(root, preset=preset, dim=dim, seed=0, overwrite=True, progress=progress)
+            synthesize(root, preset=preset, dim=dim, videos=videos, seed=0, overwrite=True,
+                       progress=progress)
         return root
     if (SHARED_DATA / name).is_dir():
         return SHARED_DATA / name

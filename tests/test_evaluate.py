@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -175,6 +176,8 @@ def test_archive_errors(fake_archive, small_dataset, kwargs, match) -> None:
         ({"background": ["nope"]}, "background: 'nope'"),
         ({"background": [7]}, "background: 7"),
         ({"mstcn_options": {"depth": 3}}, "unknown key"),
+        ({"jobs": 0}, "jobs must be"),
+        ({"jobs": 1.5}, "jobs must be"),
     ],
 )
 def test_argument_errors(small_dataset, kwargs, match) -> None:
@@ -182,6 +185,33 @@ def test_argument_errors(small_dataset, kwargs, match) -> None:
                          mstcn_options=SMALL) | kwargs
     with pytest.raises(TascodecError, match=match):
         evaluate_archive(None, small_dataset, **args)
+
+
+def test_jobs_match_one_process(small_dataset, torch_one_thread) -> None:
+    """Seeds trained in two spawned workers score exactly as in this process (one thread each)."""
+    args = dict(seeds=(0, 1), epochs=2, progress=False, device="cpu", mstcn_options=SMALL)
+    serial = evaluate_archive(None, small_dataset, **args)
+    parallel = evaluate_archive(None, small_dataset, jobs=2, **args)
+    assert parallel.seeds == (0, 1) and parallel.per_seed == serial.per_seed
+    assert parallel.mean == serial.mean and parallel.std == serial.std
+    assert len(parallel.train_seconds) == 2
+
+
+def test_combine_results(small_dataset) -> None:
+    args = dict(epochs=1, progress=False, device="cpu", mstcn_options=SMALL)
+    a = evaluate_archive(None, small_dataset, seeds=(0,), **args)
+    b = evaluate_archive(None, small_dataset, seeds=(1,), **args)
+    both = ev.combine_results([a, b])
+    assert both.seeds == (0, 1) and both.per_seed == a.per_seed + b.per_seed
+    assert both.mean["acc"] == pytest.approx((a.mean["acc"] + b.mean["acc"]) / 2)
+    assert both.std["acc"] == pytest.approx(np.std([a.mean["acc"], b.mean["acc"]], ddof=1))
+    assert both.seconds == pytest.approx(a.seconds + b.seconds)
+    with pytest.raises(TascodecError, match="repeated seed"):
+        ev.combine_results([a, a])
+    with pytest.raises(TascodecError, match="epochs differs"):
+        ev.combine_results([a, dataclasses.replace(b, epochs=2)])
+    with pytest.raises(TascodecError, match="no results"):
+        ev.combine_results([])
 
 
 def test_missing_archive_and_dataset(small_dataset, tmp_path) -> None:

@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default: auto)")
     p.add_argument("--background", default="",
                    help="comma-separated background class names left out of Edit/F1")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="train the seeds in this many processes (default: 1; on a CPU, up to "
+                        "the number of cores is faster)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -64,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         progress=not args.no_progress,
         background=background,
+        jobs=args.jobs,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
