@@ -154,7 +154,7 @@ def bench(shape: str, videos: list, dec: DecoderCheckpoint, repeats: int, tmp: P
     try:
         import torch
 
-        from tascodec.decode_torch import decode_segments_torch
+        from tascodec.decode.torch import decode_segments_torch
 
         plain = torch_plain(torch, dec)
         methods["plain forward (torch cpu)"] = lambda: [plain(*it) for it in items]

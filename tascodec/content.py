@@ -15,9 +15,11 @@ import numpy as np
 from .errors import TascodecError
 from .segments import labels_to_segments, num_instances
 
-__all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind"]
+__all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind", "DECODE_KINDS"]
 
 DecodeKind = Literal["mlp", "repeat"]
+#: How codes become frames (see ``tascodec.decode``); other kinds are unknown to this reader.
+DECODE_KINDS = ("mlp", "repeat")
 
 
 @dataclass
@@ -32,11 +34,15 @@ class DecoderCheckpoint:
     ``tensors``: ``w1`` (H, d + A + 1), ``b1`` (H,), ``w2`` (D, H), ``b2`` (D,),
     ``feature_offset`` (D,), ``feature_scale`` (D,), all float32. The decoder input of a frame
     is ``u = [z, onehot(a), c]``; output ``x = (w2 @ relu(w1 @ u + b1) + b2) * feature_scale
-    + feature_offset``.
+    + feature_offset``. ``tascodec.tca_mlp`` owns this architecture (validation, folding).
+
+    ``prepared``: the folded form, held by the checkpoint once ``tca_mlp.prepare_decoder`` has
+    built it (not part of the checkpoint's value).
     """
 
     arch: dict[str, Any]
     tensors: dict[str, np.ndarray]
+    prepared: Any = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass

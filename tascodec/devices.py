@@ -1,28 +1,42 @@
-"""Choosing the torch device: ``"auto"`` means CUDA when torch sees a GPU, else the CPU."""
+"""Choosing the torch device, in one place: ``"auto"`` means CUDA when torch sees a GPU, else CPU.
+
+``device_name(device) -> str`` reads a device argument into its canonical name (``"cpu"``,
+``"cuda"``, ``"cuda:1"``) without requiring that device to exist (what ``encode`` records);
+``resolve_device(device) -> torch.device`` is that name as a ``torch.device``, checked to be
+usable here. torch is imported on first use, not with this module.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from .errors import TascodecError
 
-__all__ = ["resolve_device"]
+__all__ = ["device_name", "resolve_device"]
 
 
-def resolve_device(device: Any) -> torch.device:
-    """``None`` / ``"auto"`` -> cuda when available, else cpu; ``"cpu-torch"`` -> cpu; anything
-    else as ``torch.device`` reads it. Raises ``TascodecError`` for a name torch does not know
-    and for a CUDA device when CUDA is not available."""
+def device_name(device: Any) -> str:
+    """``None`` / ``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; ``"cpu-torch"`` ->
+    ``"cpu"``; anything else as ``torch.device`` reads it, as a str. Raises ``TascodecError``
+    for a name torch does not know."""
+    import torch
+
     if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu-torch":
-        return torch.device("cpu")
+        return "cpu"
     try:
-        dev = torch.device(device)
+        return str(torch.device(device))
     except (RuntimeError, TypeError) as exc:
         raise TascodecError(f"device: not a torch device: {device!r} ({exc})") from None
+
+
+def resolve_device(device: Any) -> Any:
+    """The ``torch.device`` of ``device_name(device)``; ``TascodecError`` for a CUDA device
+    when CUDA is not available."""
+    import torch
+
+    dev = torch.device(device_name(device))
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise TascodecError(f"device: {device!r} requested but CUDA is not available")
     return dev

@@ -14,16 +14,16 @@ file there untouched): the writer writes a temporary file and renames it into pl
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .devices import device_name
 from .errors import TascodecError
 
-__all__ = ["encode", "EncodeSummary", "resolve_device", "SAMPLING_METHODS"]
+__all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS"]
 
 SAMPLING_METHODS = ("diverse", "random", "none")
 _FLOAT32 = 4
@@ -100,23 +100,6 @@ def _human(n: int) -> str:
 
 def _short_config(config: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in config.items() if k != "id")
-
-
-def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; validates the rest."""
-    if not isinstance(device, str):
-        raise TascodecError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
-    if device == "auto":
-        if importlib.util.find_spec("torch") is None:  # pragma: no cover - torch is required
-            return "cpu"
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu" or device == "cuda" or (
-        device.startswith("cuda:") and device[5:].isdigit()
-    ):
-        return device
-    raise TascodecError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
 
 
 def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_dtype: str,
@@ -225,7 +208,7 @@ def encode(
         raise TascodecError(f"{out}: already exists (pass overwrite=True to replace it)")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
-    dev = resolve_device(device)
+    dev = device_name(device)
     codec_obj = _build_codec(codec, k, recipe, code_dtype, codec_params)
     raw_dtype = codec_obj.params.get("dtype") if codec_obj.codec_id == "raw" else None
     if raw_dtype is not None and code_dtype not in ("float32", raw_dtype):

@@ -214,7 +214,8 @@ def evaluate_items(
     num_stages, num_layers, num_f_maps, lr, batch_size). Returns (metrics per seed, device, training seconds per seed).
     """
     from .metrics import evaluate_segmentation
-    from .mstcn import predict, resolve_device, train_mstcn
+    from .devices import resolve_device
+    from .mstcn import predict, train_mstcn
 
     options = dict(mstcn_options or {})
     unknown = sorted(set(options) - _MSTCN_OPTIONS)

@@ -33,10 +33,10 @@ from torch.nn import functional as F
 
 from .content import DecoderCheckpoint
 from .errors import TascodecError
+from .tca_mlp import check_checkpoint, make_arch
 
-__all__ = ["ARCH_NAME", "SCALE_FLOOR", "TCA", "TCADecoder", "decoder_from_checkpoint"]
+__all__ = ["SCALE_FLOOR", "TCA", "TCADecoder", "decoder_from_checkpoint"]
 
-ARCH_NAME = "tca-mlp"
 SCALE_FLOOR = 1e-6  # std floor of the feature normalisation (constant dimensions)
 
 
@@ -86,9 +86,7 @@ class TCADecoder(nn.Module):
         return x * self.feature_scale + self.feature_offset
 
     def arch(self) -> dict[str, Any]:
-        return {"name": ARCH_NAME, "latent_dim": self.latent_dim, "num_classes": self.num_classes,
-                "hidden_dim": self.hidden_dim, "feature_dim": self.feature_dim,
-                "activation": "relu"}
+        return make_arch(self.latent_dim, self.num_classes, self.hidden_dim, self.feature_dim)
 
     def checkpoint(self) -> DecoderCheckpoint:
         """The decoder as plain float32 arrays (see ``DecoderCheckpoint``)."""
@@ -173,41 +171,14 @@ class TCA(nn.Module):
         return decoder_from_checkpoint(ckpt)
 
 
-def _arch_int(arch: dict[str, Any], key: str) -> int:
-    value = arch.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise TascodecError(f"decoder checkpoint: arch[{key!r}] must be a positive integer, "
-                            f"got {value!r}")
-    return int(value)
-
-
 def decoder_from_checkpoint(ckpt: DecoderCheckpoint) -> TCADecoder:
-    """Rebuild a ``TCADecoder`` from plain arrays, validating names, shapes and values."""
+    """Rebuild a ``TCADecoder`` from plain arrays, validated by ``tca_mlp.check_checkpoint``
+    (names, shapes, finite values, ``feature_scale > 0``)."""
+    tensors = check_checkpoint(ckpt, strict=True)
     arch = ckpt.arch
-    if not isinstance(arch, dict) or arch.get("name") != ARCH_NAME:
-        name = arch.get("name") if isinstance(arch, dict) else arch
-        raise TascodecError(f"decoder checkpoint: arch name must be {ARCH_NAME!r}, got {name!r}")
-    if arch.get("activation", "relu") != "relu":
-        raise TascodecError(f"decoder checkpoint: unsupported activation {arch.get('activation')!r}")
-    d, a, h, dim = (_arch_int(arch, k) for k in ("latent_dim", "num_classes", "hidden_dim",
-                                                 "feature_dim"))
-    expected = {"w1": (h, d + a + 1), "b1": (h,), "w2": (dim, h), "b2": (dim,),
-                "feature_offset": (dim,), "feature_scale": (dim,)}
-    missing = sorted(set(expected) - set(ckpt.tensors))
-    if missing:
-        raise TascodecError(f"decoder checkpoint: missing tensors {missing}")
-    dec = TCADecoder(dim, a, d, h)
-    values = {}
-    for key, shape in expected.items():
-        arr = np.asarray(ckpt.tensors[key])
-        if arr.shape != shape:
-            raise TascodecError(f"decoder checkpoint: tensor {key!r} has shape {arr.shape}, "
-                                f"expected {shape}")
-        if not np.issubdtype(arr.dtype, np.floating) or not np.isfinite(arr).all():
-            raise TascodecError(f"decoder checkpoint: tensor {key!r} must be finite floats")
-        values[key] = torch.from_numpy(np.array(arr, dtype=np.float32))
-    if (values["feature_scale"] <= 0).any():
-        raise TascodecError("decoder checkpoint: feature_scale must be > 0")
+    dec = TCADecoder(arch["feature_dim"], arch["num_classes"], arch["latent_dim"],
+                     arch["hidden_dim"])
+    values = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in tensors.items()}
     with torch.no_grad():
         dec.fc1.weight.copy_(values["w1"])
         dec.fc1.bias.copy_(values["b1"])

@@ -37,7 +37,6 @@ __all__ = [
     "IGNORE_INDEX",
     "smoothing_loss",
     "mstcn_loss",
-    "resolve_device",
     "train_mstcn",
     "predict",
 ]

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from .decode import NUMPY_DEVICES, decode_video
+from .decode import decode_video_tensor
 from .errors import TascodecError
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
@@ -178,15 +178,10 @@ class TaszDataset(Dataset):
         sr = self.sample_rate
         labels = torch.from_numpy(np.ascontiguousarray(archive.labels(name)[::sr],
                                                        dtype=np.int64))
-        if self.device in NUMPY_DEVICES:
-            x = torch.from_numpy(decode_video(archive, name))[::sr]
-            # torch's blocked transpose copy is several times faster than NumPy's here
-            return (x.T if self.layout == "DT" else x).contiguous(), labels
-        from .decode_torch import decode_video_torch
-
-        t = decode_video_torch(archive, name, device=self.device)[::sr]
-        t = (t.T if self.layout == "DT" else t).contiguous()
-        return t, labels.to(t.device)
+        x = decode_video_tensor(archive, name, device=self.device)[::sr]
+        # torch's blocked transpose copy is several times faster than NumPy's here
+        x = (x.T if self.layout == "DT" else x).contiguous()
+        return x, labels.to(x.device)
 
     def _remember(self, name: str, item: tuple[torch.Tensor, torch.Tensor]) -> None:
         size = sum(t.element_size() * t.nelement() for t in item)

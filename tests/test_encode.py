@@ -7,7 +7,8 @@ import pytest
 
 from tascodec.cli import main
 from tascodec.codecs.mean import MeanCodec
-from tascodec.encoding import EncodeSummary, encode, resolve_device
+from tascodec.devices import device_name as resolve_device
+from tascodec.encoding import EncodeSummary, encode
 from tascodec.errors import TascodecError, UnknownCodecError
 from tascodec.format import open_archive
 from tascodec.layout import StandardDataset

@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tascodec.errors import TascodecError
+from tascodec.devices import resolve_device
 from tascodec.mstcn import (
     IGNORE_INDEX,
     MSTCN,
     mstcn_loss,
     predict,
-    resolve_device,
     smoothing_loss,
     train_mstcn,
 )

@@ -40,15 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=_run_decode)
 
 
-def _device(value: str | None) -> str | None:
-    return None if value in (None, "cpu", "numpy") else value
-
-
 def _run_export(args: argparse.Namespace) -> int:
     from ..export import export_archive
 
     out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
-                         progress=not args.quiet, device=_device(args.device))
+                         progress=not args.quiet, device=args.device)
     print(f"exported {args.archive} -> {out}")
     return 0
 
@@ -65,7 +61,7 @@ def _run_decode(args: argparse.Namespace) -> int:
             from ..errors import TascodecError
 
             raise TascodecError(f"{ar.path}: no video {video!r} (try `tascodec info`)")
-        x = decode_video(ar, video, device=_device(args.device))
+        x = decode_video(ar, video, device=args.device)
     x = np.ascontiguousarray(x.T if args.layout == "DT" else x)
     out = args.output if args.output.suffix == ".npy" else args.output.with_suffix(
         args.output.suffix + ".npy")

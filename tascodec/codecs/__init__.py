@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import UnknownCodecError
+from ..errors import TascodecError, UnknownCodecError
 from .base import Codec
 
 __all__ = ["Codec", "register_codec", "get_codec", "list_codecs"]
@@ -17,7 +17,7 @@ def register_codec(cls: type[Codec]) -> type[Codec]:
     """Class decorator: register a codec under ``cls.codec_id``."""
     existing = _REGISTRY.get(cls.codec_id)
     if existing is not None and existing is not cls:
-        raise ValueError(f"codec id {cls.codec_id!r} already registered by {existing.__name__}")
+        raise TascodecError(f"codec id {cls.codec_id!r} already registered by {existing.__name__}")
     _REGISTRY[cls.codec_id] = cls
     return cls
 

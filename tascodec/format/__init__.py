@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..content import ArchiveContent
-from .archive import DECODE_KINDS, Archive, open_archive
+from ..content import DECODE_KINDS, ArchiveContent
+from .archive import Archive, open_archive
 from .v1 import CODE_DTYPES
 from .v1_write import write_v1
 from .version import FORMAT_NAME, FORMAT_VERSION, check_version, parse_version

@@ -14,16 +14,15 @@ from typing import Any
 import numpy as np
 
 from ..content import ArchiveContent, DecoderCheckpoint, SegmentTable
-from ..errors import IntegrityError, TascodecError, UnknownCodecError
+from ..errors import IntegrityError, TascodecError
 from ..rng import random_codes
 from ..segments import Segments
+from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .arrays import chunk_keys, check_chunk, read_array, read_rows
 from .container import ZipReader
 from .v1 import TABLE_ARRAYS, Layout, content_decoder, read_layout
 
-__all__ = ["Archive", "open_archive", "DECODE_KINDS"]
-
-DECODE_KINDS = ("mlp", "repeat")
+__all__ = ["Archive", "open_archive"]
 
 
 class Archive:
@@ -232,30 +231,33 @@ class Archive:
             return None
         return self._dequantise(read_array(self._reader(), self._layout.codes))
 
-    def decoder(self) -> DecoderCheckpoint | None:
-        """The decoder checkpoint (read once, then cached), or ``None``."""
+    def _checkpoint(self) -> DecoderCheckpoint | None:
         if self._decoder is None and self._layout.decoder is not None:
             self._decoder = content_decoder(self._reader(), self._layout)
-        if self._decoder is None:
+        return self._decoder
+
+    def decoder(self) -> DecoderCheckpoint | None:
+        """A copy of the decoder checkpoint (read once, then held), or ``None``."""
+        ckpt = self._checkpoint()
+        if ckpt is None:
             return None
-        return DecoderCheckpoint(dict(self._decoder.arch), dict(self._decoder.tensors))
+        return DecoderCheckpoint(dict(ckpt.arch), dict(ckpt.tensors))
+
+    def decoder_arch(self) -> dict[str, Any] | None:
+        """The decoder's architecture description from the header (no tensor read)."""
+        dec = self.header.get("decoder")
+        return dict(dec["arch"]) if dec else None
+
+    def prepared_decoder(self) -> PreparedDecoder | None:
+        """The ``tca-mlp`` decoder folded for decoding, once per archive (``None`` if none)."""
+        ckpt = self._checkpoint()
+        return prepare_decoder(ckpt) if ckpt is not None else None
 
     def decode(self, video: str | int, device: Any = None) -> np.ndarray:
-        """Decoded features of ``video``: (T, D) float32 (see ``tascodec.decode``)."""
-        if self.decode_kind not in DECODE_KINDS:
-            raise UnknownCodecError(
-                f"{self.path}: decode_kind {self.decode_kind!r} is unknown to this reader "
-                f"(known: {', '.join(DECODE_KINDS)}); tables and codes are still readable"
-            )
-        arch = (self.header.get("decoder") or {}).get("arch", {})
-        if self.decode_kind == "mlp" and arch.get("name") != "tca-mlp":
-            raise UnknownCodecError(
-                f"{self.path}: decoder architecture {arch.get('name')!r} is unknown to this reader"
-            )
+        """Decoded features of ``video``: (T, D) float32 (``tascodec.decode.decode_video``)."""
         from ..decode import decode_video
 
-        name = self._layout.table.video_names[self.video_index(video)]
-        return decode_video(self, name, device=device)
+        return decode_video(self, video, device=device)
 
     def to_content(self) -> ArchiveContent:
         """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32)."""

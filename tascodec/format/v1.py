@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import tca_mlp
 from ..content import DecoderCheckpoint, SegmentTable
 from ..errors import FormatError, IntegrityError
 from .arrays import ArrayMeta, parse_array_meta, read_array, read_json_entry
@@ -32,8 +33,6 @@ __all__ = [
     "read_layout",
     "check_header",
     "content_decoder",
-    "tca_mlp_shapes",
-    "expected_mlp",
     "CODE_DTYPES",
     "RANDOM_GENERATOR",
     "TABLE_ARRAYS",
@@ -57,39 +56,6 @@ TENSOR_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 MAX_DIM = 1 << 20  # code_dim, feature_dim
 MAX_VIDEO_FRAMES = 1 << 25  # frames of one video
 MAX_EXPANSION = 4096  # declared decoded bytes per archive byte (beyond a 1 GiB floor)
-
-
-def tca_mlp_shapes(arch: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    """Tensor shapes of a ``tca-mlp`` decoder from its architecture description."""
-    d, a, h, D = (int(arch[k]) for k in ("latent_dim", "num_classes", "hidden_dim", "feature_dim"))
-    return {
-        "w1": (h, d + a + 1),
-        "b1": (h,),
-        "w2": (D, h),
-        "b2": (D,),
-        "feature_offset": (D,),
-        "feature_scale": (D,),
-    }
-
-
-def expected_mlp(arch: dict, d: int, a: int, D: int, where: str, err: type) -> dict:
-    """Check a ``tca-mlp`` arch against the archive's widths; its tensor shapes (raises ``err``)."""
-    keys = ("latent_dim", "num_classes", "hidden_dim", "feature_dim")
-    if not all(
-        isinstance(arch.get(k), (int, np.integer)) and not isinstance(arch.get(k), bool)
-        for k in keys
-    ):
-        raise err(f"{where}: tca-mlp arch needs integer {', '.join(keys)}")
-    if (
-        (int(arch["latent_dim"]), int(arch["num_classes"]), int(arch["feature_dim"])) != (d, a, D)
-        or not 1 <= int(arch["hidden_dim"]) <= MAX_DIM
-        or arch.get("activation", "relu") != "relu"
-    ):
-        raise err(
-            f"{where}: tca-mlp arch {arch} does not match code_dim={d}, classes={a},"
-            f" feature_dim={D} (hidden_dim in [1, {MAX_DIM}], activation relu)"
-        )
-    return tca_mlp_shapes(arch)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -307,9 +273,10 @@ def read_layout(zr: ZipReader) -> Layout:
         }
         if sum(m.num_chunks * m.chunk_nbytes for m in decoder.values()) > budget:
             raise FormatError(f"{where}: decoder arrays implausibly large for the archive size")
-        if arch["name"] == "tca-mlp":
-            expect = expected_mlp(
-                arch, d, len(h["class_names"]), D, f"{where}: header decoder.arch", FormatError
+        if arch["name"] == tca_mlp.ARCH_NAME:
+            expect = tca_mlp.check_arch_widths(
+                arch, d, len(h["class_names"]), D, max_hidden=MAX_DIM,
+                where=f"{where}: header decoder.arch", err=FormatError,
             )
             got = {n: m.shape for n, m in decoder.items()}
             if got != expect:

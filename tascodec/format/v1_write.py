@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import tca_mlp
 from ..content import ArchiveContent
 from ..errors import TascodecError
 from .container import write_zip_atomic
@@ -24,7 +25,6 @@ from .v1 import (
     MAX_VIDEO_FRAMES,
     RANDOM_GENERATOR,
     TENSOR_NAME_CHARS,
-    expected_mlp,
 )
 from .version import FORMAT_NAME, FORMAT_VERSION
 
@@ -175,14 +175,10 @@ def _validate_decoder(content: ArchiveContent, where: str) -> None:
             raise TascodecError(
                 f"{where}: decoder tensor {name!r} has unsupported shape {arr.shape}"
             )
-    if dec.arch["name"] == "tca-mlp":
-        expect = expected_mlp(
-            dec.arch,
-            content.code_dim,
-            len(content.class_names),
-            content.feature_dim,
-            where,
-            TascodecError,
+    if dec.arch["name"] == tca_mlp.ARCH_NAME:
+        expect = tca_mlp.check_arch_widths(
+            dec.arch, content.code_dim, len(content.class_names), content.feature_dim,
+            max_hidden=MAX_DIM, where=where, err=TascodecError,
         )
         got = {k: tuple(np.asarray(v).shape) for k, v in dec.tensors.items()}
         if got != expect:

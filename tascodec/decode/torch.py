@@ -1,6 +1,6 @@
 """Decoding with torch on a device (``"cuda"``, ``"cuda:1"``, ``"cpu-torch"`` = torch on the CPU).
 
-Same rules and results as ``tascodec.decode`` (within float32 rounding). Shapes: N codes
+Same rules (``decode.plan``) and results as ``decode.numpy`` (within float32 rounding). Shapes: N codes
 (instances), T frames, H decoder hidden width, D feature width.
 
 The algorithm is the structured one, fully vectorised (no Python loop over instances): the
@@ -19,26 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .content import DecoderCheckpoint
-from .decode import (
-    PreparedDecoder,
-    _check_decoder,
-    _check_table,
-    _instances,
-    archive_decoder,
-    prepare_decoder,
-    video_rows,
-)
-from .devices import resolve_device
-from .errors import TascodecError
-from .segments import instance_lengths
+from ..content import DecoderCheckpoint
+from ..devices import resolve_device
+from ..segments import instance_lengths
+from ..tca_mlp import PreparedDecoder
+from .plan import archive_decoder, check_codes, check_table, instances, video_rows
 
-__all__ = ["torch_device", "decode_segments_torch", "decode_video_torch"]
-
-
-def torch_device(device: Any) -> torch.device:
-    """``"cpu-torch"`` -> cpu; ``None`` -> cuda when available, else cpu; else ``torch.device``."""
-    return resolve_device(device)
+__all__ = ["decode_segments_torch", "decode_video_torch"]
 
 
 # (id(prepared), device) -> tensors on the device; prepared decoders live as long as their
@@ -70,21 +57,18 @@ def decode_segments_torch(
     device: Any = None,
 ) -> torch.Tensor:
     """Decode one video's codes (N, code_dim) into frames: a (T, D) float32 tensor on ``device``."""
-    dev = torch_device(device)
+    dev = resolve_device(device)
     if isinstance(codes, torch.Tensor):
         codes = codes.detach().cpu().numpy()
-    codes, action, length, k_eff = _check_table(kind, codes, seg_action, seg_length,
-                                                seg_num_instances)
+    codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
+                                               seg_num_instances)
     inst_len = instance_lengths(length, k_eff)
     z = torch.from_numpy(codes).to(dev)
     if kind == "repeat":
         return torch.repeat_interleave(z, torch.from_numpy(inst_len).to(dev), dim=0)
-    if decoder is None:
-        raise TascodecError("decoder: decode_kind 'mlp' needs a decoder checkpoint, got None")
-    prep = prepare_decoder(decoder)
-    _check_decoder(prep, codes, action)
+    prep = check_codes(decoder, codes, action)
     t = _device_tensors(prep, dev)
-    seg, _, start, c_np = _instances(length, k_eff)
+    seg, _, start, c_np = instances(length, k_eff)
     if c_np.size == 0:
         return torch.empty((0, prep.feature_dim), dtype=torch.float32, device=dev)
     inst = torch.from_numpy(np.repeat(np.arange(inst_len.size), inst_len)).to(dev)

@@ -1,0 +1,179 @@
+"""Decoding codes into frames with NumPy: the structured fast path and the plain reference.
+
+Shapes: S segments, N codes (instances), d code width, A classes, H decoder hidden width,
+D feature width, T frames.
+
+Instances and coherence follow ``decode.plan``. ``"repeat"`` repeats each code
+(width D) over its instance's frames; ``"mlp"`` runs the ``tca-mlp`` decoder on
+``u = [z, onehot(a), c]``: ``x = (w2 @ relu(w1 @ u + b1) + b2) * feature_scale + feature_offset``.
+
+The fast path (``decode_segments``) uses the structure of one instance: the code and the
+action are constant and ``c`` moves linearly, so the hidden pre-activation is
+``base + c * w_c`` and, while the ReLU pattern ``m`` holds, the output is ``P + c Q`` with
+``P = W2 (m * base) + b2`` and ``Q = W2 (m * w_c)``. ``P`` and ``Q`` of every instance come from
+one GEMM whose rows are instances, not frames; a hidden unit that changes sign inside an
+instance (at most once: the pre-activation is monotone in ``c``) adds a rank-1 correction to
+the frames after it, so each instance is written by one small (L, 2 + F) x (2 + F, D) matmul;
+instances of one or two frames are decoded directly, frame by frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..content import DecoderCheckpoint
+from ..segments import instance_lengths, segment_coherence
+from ..tca_mlp import TENSORS, PreparedDecoder
+from .plan import check_codes, check_table, instances
+
+__all__ = ["decode_segments", "decode_reference"]
+
+
+def decode_segments(
+    kind: str,
+    codes: np.ndarray,
+    seg_action: np.ndarray,
+    seg_length: np.ndarray,
+    seg_num_instances: np.ndarray,
+    decoder: DecoderCheckpoint | PreparedDecoder | None,
+) -> np.ndarray:
+    """Decode one video's codes (N, code_dim) and segments (S,) into frames (T, D) float32."""
+    codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
+                                               seg_num_instances)
+    if kind == "repeat":
+        return np.repeat(codes, instance_lengths(length, k_eff), axis=0)
+    prep = check_codes(decoder, codes, action)
+    seg, inst_len, start, c = instances(length, k_eff)
+    total = c.size
+    out = np.empty((total, prep.feature_dim), dtype=np.float32)
+    if total == 0:
+        return out
+    base = codes @ prep.wz_t
+    base += prep.wa_t[action[seg]]  # (N, H): the first layer, once per instance
+    w_c = prep.w_c
+
+    direct = inst_len <= 2
+    d_inst = np.flatnonzero(direct)
+    d_len = inst_len[d_inst]
+    d_frames = np.repeat(start[d_inst], d_len) + (
+        np.arange(int(d_len.sum())) - np.repeat(np.cumsum(d_len) - d_len, d_len)
+    )
+    h_direct = base[np.repeat(d_inst, d_len)] + c[d_frames, None] * w_c
+    np.maximum(h_direct, 0, out=h_direct)
+
+    pq = np.flatnonzero(~direct)
+    b_pq = base[pq]
+    c_first = c[start[pq]]
+    c_last = c[start[pq] + inst_len[pq] - 1]
+    on_first = (b_pq + c_first[:, None] * w_c) > 0
+    on_last = (b_pq + c_last[:, None] * w_c) > 0
+    rows = np.concatenate(
+        [np.where(on_first, b_pq, 0), np.where(on_first, w_c, 0), h_direct], axis=0
+    )
+    y = rows @ prep.w2_t  # (2 N_pq + T_direct, D): the only large GEMM
+    n_pq = pq.size
+    p, q = y[:n_pq], y[n_pq : 2 * n_pq]
+    p += prep.b2
+    if d_frames.size:
+        out[d_frames] = y[2 * n_pq :] + prep.b2
+    if n_pq:
+        _write_instances(out, c, start[pq], inst_len[pq], b_pq, on_first, on_last, p, q,
+                         prep)
+    return out
+
+
+def _flip_frames(
+    b: np.ndarray, w: np.ndarray, on: np.ndarray, c: np.ndarray, s: np.ndarray, n: np.ndarray
+) -> np.ndarray:
+    """First frame offset (in [1, n)) where each flipping unit's sign differs from ``on``.
+
+    ``b`` base values, ``w`` their ``w_c``, ``s`` instance starts, ``n`` lengths (all (F,)).
+    The sign test is the float32 expression used at the instance's ends, monotone in the
+    frame, so a vectorised bisection finds the exact frame in log2(max n) steps.
+    """
+    lo, hi = np.ones_like(n), n - 1  # the answer lies in [lo, hi]; frame n - 1 has flipped
+    while (lo < hi).any():
+        mid = (lo + hi) // 2
+        flipped = ((b + c[s + mid] * w) > 0) != on
+        hi = np.where(flipped, mid, hi)
+        lo = np.where(flipped, lo, mid + 1)
+    return lo
+
+
+def _write_instances(
+    out: np.ndarray,
+    c: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    base: np.ndarray,
+    on_first: np.ndarray,
+    on_last: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    prep: PreparedDecoder,
+) -> None:
+    """Write the frames of instances of >= 3 frames: ``P + c Q`` plus flip corrections.
+
+    A unit ``j`` that flips at frame ``f`` of an instance adds ``s (base_j + c w_c[j]) W2[:, j]``
+    to the frames from ``f`` on (``s = +1`` if it turns on, ``-1`` if off), so an instance's
+    block is one small matmul ``[1, c, corrections] (L, 2 + F) @ [P; Q; W2 columns] (2 + F, D)``
+    that writes the output rows once.
+    """
+    n = p.shape[0]
+    r, j = np.nonzero(on_first != on_last)  # sorted by instance
+    if r.size:
+        f = _flip_frames(base[r, j], prep.w_c[j], on_first[r, j], c, start[r], length[r])
+        sign = np.where(on_first[r, j], np.float32(-1), np.float32(1))
+        b_s, w_s = base[r, j] * sign, prep.w_c[j] * sign
+        bounds = np.searchsorted(r, np.arange(n + 1))
+        buf = np.empty((2 + int(np.diff(bounds).max()), out.shape[1]), dtype=np.float32)
+    else:
+        bounds = np.zeros(n + 1, dtype=np.int64)
+    pq = np.stack([p, q], axis=1)  # (n, 2, D)
+    one_c = np.stack([np.ones_like(c), c], axis=1)  # (T, 2): rows [1, c]
+    for i, (s, size, k0, k1) in enumerate(zip(start.tolist(), length.tolist(),
+                                              bounds[:-1].tolist(), bounds[1:].tolist())):
+        blk = out[s : s + size]
+        if k0 == k1:
+            np.matmul(one_c[s : s + size], pq[i], out=blk)
+            continue
+        a = np.empty((size, 2 + k1 - k0), dtype=np.float32)
+        a[:, :2] = one_c[s : s + size]
+        corr = a[:, 2:]
+        np.multiply(c[s : s + size, None], w_s[k0:k1], out=corr)
+        corr += b_s[k0:k1]
+        corr[np.arange(size)[:, None] < f[k0:k1]] = 0
+        rows = buf[: 2 + k1 - k0]
+        rows[:2] = pq[i]
+        np.take(prep.w2_t, j[k0:k1], axis=0, out=rows[2:])
+        np.matmul(a, rows, out=blk)
+
+
+def decode_reference(
+    kind: str,
+    codes: np.ndarray,
+    seg_action: np.ndarray,
+    seg_length: np.ndarray,
+    seg_num_instances: np.ndarray,
+    decoder: DecoderCheckpoint | None,
+) -> np.ndarray:
+    """The plain per-frame forward pass (T, D) float32: the ground truth for tests and benchmarks.
+
+    Inflates the codes to frames, builds ``u = [z, onehot(a), c]`` (T, d + A + 1) and runs the
+    checkpoint as stored (no folding): two float32 matmuls.
+    """
+    codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
+                                               seg_num_instances)
+    inst_len = instance_lengths(length, k_eff)
+    z = np.repeat(codes, inst_len, axis=0)
+    if kind == "repeat":
+        return z
+    prep = check_codes(decoder, codes, action)  # validates
+    t = {k: np.asarray(decoder.tensors[k], dtype=np.float32) for k in TENSORS}
+    c = segment_coherence(length)
+    onehot = np.eye(prep.num_classes, dtype=np.float32)[np.repeat(action, length)]
+    u = np.concatenate([z, onehot, c[:, None]], axis=1)
+    h = np.maximum(u @ t["w1"].T + t["b1"], 0)
+    return ((h @ t["w2"].T + t["b2"]) * t["feature_scale"] + t["feature_offset"]).astype(
+        np.float32, copy=False
+    )

@@ -1,0 +1,147 @@
+"""What every decoder shares (NumPy only): table checks, instances, coherence, archive access.
+
+Shapes: S segments, N codes (instances), d code width, T frames.
+
+Decoding rules (normative, see ``spec/``): segment ``s`` has action ``a``, length ``l`` and
+``K_eff`` instances; instance ``k`` covers segment frames ``[floor(k l / K_eff),
+floor((k + 1) l / K_eff))``; frame ``i`` of a segment has coherence ``c_i = i / (l - 1)`` (0
+when ``l == 1``), computed in float64 and cast to float32.
+
+An *archive* here is anything with ``table`` (a ``SegmentTable``), ``decode_kind``,
+``codes(video)`` and ``decoder()``; ``format.Archive`` also owns its video index
+(``video_index``) and its folded decoder (``prepared_decoder``), which are used when present.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..content import DECODE_KINDS
+from ..errors import TascodecError, UnknownCodecError
+from ..segments import instance_lengths, segment_coherence
+from ..tca_mlp import ARCH_NAME, PreparedDecoder, prepare_decoder
+
+__all__ = [
+    "NUMPY_DEVICES",
+    "check_table",
+    "check_codes",
+    "instances",
+    "video_rows",
+    "archive_decoder",
+    "check_decodable",
+]
+
+#: ``device`` values that select the NumPy decoder; any other value (``"cuda"``, ``"cuda:1"``,
+#: ``"cpu-torch"`` = torch on the CPU, a ``torch.device``) selects the torch decoder.
+NUMPY_DEVICES = (None, "cpu", "numpy")
+
+
+def check_table(
+    kind: str, codes: Any, seg_action: Any, seg_length: Any, seg_num_instances: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(codes (N, d) float32, action, length, k_eff (S,) int64)``, checked against each other."""
+    if kind not in DECODE_KINDS:
+        raise TascodecError(f"decode_kind: expected 'mlp' or 'repeat', got {kind!r}")
+    action = np.asarray(seg_action, dtype=np.int64).reshape(-1)
+    length = np.asarray(seg_length, dtype=np.int64).reshape(-1)
+    k_eff = np.asarray(seg_num_instances, dtype=np.int64).reshape(-1)
+    if not action.shape == length.shape == k_eff.shape:
+        raise TascodecError(
+            f"seg_action {action.shape}, seg_length {length.shape} and seg_num_instances "
+            f"{k_eff.shape} must have the same shape (S,)"
+        )
+    if (length < 1).any():
+        raise TascodecError("seg_length: every segment needs at least one frame")
+    if (k_eff < 1).any() or (k_eff > length).any():
+        raise TascodecError("seg_num_instances: must be in [1, seg_length] for every segment")
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[0] != int(k_eff.sum()):
+        raise TascodecError(
+            f"codes: expected shape ({int(k_eff.sum())}, code_dim) (one row per instance), "
+            f"got {codes.shape}"
+        )
+    return np.ascontiguousarray(codes, dtype=np.float32), action, length, k_eff
+
+
+def check_codes(decoder: Any, codes: np.ndarray, action: np.ndarray) -> PreparedDecoder:
+    """The folded ``mlp`` decoder, checked against the codes' width and the actions."""
+    if decoder is None:
+        raise TascodecError("decoder: decode_kind 'mlp' needs a decoder checkpoint, got None")
+    prep = prepare_decoder(decoder)
+    if codes.shape[1] != prep.latent_dim:
+        raise TascodecError(
+            f"codes: code_dim {codes.shape[1]} does not match the decoder's latent_dim "
+            f"{prep.latent_dim}"
+        )
+    if action.size and (action.min() < 0 or action.max() >= prep.num_classes):
+        raise TascodecError(
+            f"seg_action: values must be in [0, {prep.num_classes}), got "
+            f"[{action.min()}, {action.max()}]"
+        )
+    return prep
+
+
+def instances(length: np.ndarray, k_eff: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per instance (N,): segment, length, first frame; per frame (T,): coherence c float32."""
+    inst_len = instance_lengths(length, k_eff)
+    start = np.concatenate(([0], np.cumsum(inst_len)[:-1])).astype(np.int64)
+    return np.repeat(np.arange(length.size), k_eff), inst_len, start, segment_coherence(length)
+
+
+def video_rows(archive: Any, video: str | int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(seg_action, seg_length, seg_num_instances)`` of one video from ``archive.table``."""
+    table = archive.table
+    index_of = getattr(archive, "video_index", None)
+    if callable(index_of):
+        index = index_of(video)
+    elif video in table.video_names:
+        index = table.video_names.index(video)
+    else:
+        where = getattr(archive, "path", "archive")
+        raise TascodecError(f"{where}: no video named {video!r} ({len(table.video_names)} stored)")
+    sl = table.video_slice(index)
+    return table.seg_action[sl], table.seg_length[sl], table.seg_num_instances[sl]
+
+
+def archive_decoder(archive: Any) -> PreparedDecoder | None:
+    """The archive's folded decoder (``None`` for ``repeat``), held by the archive.
+
+    ``format.Archive.prepared_decoder()`` folds once per archive; another archive-like object
+    keeps the folded decoder as its attribute ``_prepared_decoder``.
+    """
+    if archive.decode_kind != "mlp":
+        return None
+    own = getattr(archive, "prepared_decoder", None)
+    if callable(own):
+        return own()
+    held = vars(archive).get("_prepared_decoder")
+    if held is None:
+        ckpt = archive.decoder()
+        held = prepare_decoder(ckpt) if ckpt is not None else None
+        archive._prepared_decoder = held
+    return held
+
+
+def check_decodable(archive: Any) -> None:
+    """Raise ``UnknownCodecError`` when this reader cannot decode the archive's frames.
+
+    Every reader (``Archive.decode``, ``TaszDataset``, ``export``, ``tascodec decode``) runs
+    this through ``decode_video``: the decode kind must be known and an ``mlp`` decoder must be
+    a ``tca-mlp``. Tables and codes stay readable either way.
+    """
+    where = getattr(archive, "path", "archive")
+    kind = archive.decode_kind
+    if kind not in DECODE_KINDS:
+        raise UnknownCodecError(
+            f"{where}: decode_kind {kind!r} is unknown to this reader "
+            f"(known: {', '.join(DECODE_KINDS)}); tables and codes are still readable"
+        )
+    arch_of = getattr(archive, "decoder_arch", None)
+    if kind == "mlp" and callable(arch_of):
+        arch = arch_of() or {}
+        if arch.get("name") != ARCH_NAME:
+            raise UnknownCodecError(
+                f"{where}: decoder architecture {arch.get('name')!r} is unknown to this reader"
+            )
