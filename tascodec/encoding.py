@@ -137,6 +137,7 @@ def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_d
 
 def _select_videos(dataset, split: str | None, gamma: float, sampling: str, seed: int):
     """(stored videos, training videos, splits to store, split name) for the two purposes."""
+    from .layout import resolve_split
     from .sampling import sample_size, sample_videos
     from .segments import transcript
 
@@ -152,8 +153,7 @@ def _select_videos(dataset, split: str | None, gamma: float, sampling: str, seed
         videos = list(dataset.videos)
         return videos, videos, dataset.splits(), None
     pool = dataset.split(split)
-    # Store the split under its bundle name (``train`` means ``train.split1``).
-    name = f"{split}.split1" if split in ("train", "test") else split
+    name = resolve_split(split, dataset.splits())  # stored under its bundle name
     if not pool:
         raise TascodecError(f"split {name!r} of {dataset.root} has no videos")
     if sampling == "none":

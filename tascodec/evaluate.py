@@ -27,6 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import TascodecError
+from .layout import split_names
 
 __all__ = [
     "METRIC_KEYS",
@@ -35,7 +36,6 @@ __all__ = [
     "evaluate_items",
     "combine_results",
     "worker_pool",
-    "split_names",
     "format_results",
 ]
 
@@ -86,17 +86,6 @@ class FidelityResult:
         out["ratio"] = self.ratio
         out["compression"] = self.compression
         return out
-
-
-def split_names(split: str) -> tuple[str, str]:
-    """``"split1"`` (or ``"train.split1"`` / ``"test.split1"``) -> ("train.split1", "test.split1")."""
-    base = split
-    for prefix in ("train.", "test."):
-        if base.startswith(prefix):
-            base = base[len(prefix) :]
-    if not base or "." in base or "/" in base:
-        raise TascodecError(f"split: expected a name like 'split1', got {split!r}")
-    return f"train.{base}", f"test.{base}"
 
 
 def _open_dataset(dataset_dir: str | os.PathLike[str]) -> Any:

@@ -10,19 +10,60 @@ A dataset directory holds::
 Opening a dataset reads ``mapping.txt``, every label file, every bundle and the ``.npy``
 headers (never the feature data); features are memory-mapped on access. Every problem found
 raises :class:`~tascodec.errors.DatasetLayoutError` naming the file (and line where there is one).
+
+Split names (one meaning everywhere: datasets, archives, ``TaszDataset``, ``export``, ``encode``,
+``eval``): a split is named by its bundle stem (``train.split1``); ``"train"`` / ``"test"``
+mean ``train.split1`` / ``test.split1`` unless a split of that exact name exists
+(``resolve_split``); a *fold* ``"split1"`` names the pair ``(train.split1, test.split1)``
+(``split_names``). Writing the layout is ``layout_write``.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterable, Mapping
+from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import DatasetLayoutError
+from .errors import DatasetLayoutError, TascodecError
 
-__all__ = ["StandardDataset", "read_mapping", "read_npy_header"]
+__all__ = ["StandardDataset", "read_mapping", "read_npy_header", "resolve_split",
+           "select_split", "split_names", "DEFAULT_FOLD"]
+
+#: The fold ``"train"`` / ``"test"`` refer to.
+DEFAULT_FOLD = "split1"
+
+
+def resolve_split(name: str, available: Iterable[str] = ()) -> str:
+    """The split name ``name`` means: itself when ``available`` holds it, else ``"train"`` /
+    ``"test"`` -> ``"train.split1"`` / ``"test.split1"``, else itself."""
+    if name in ("train", "test") and name not in set(available):
+        return f"{name}.{DEFAULT_FOLD}"
+    return name
+
+
+def select_split(splits: Mapping[str, Any], name: str, where: Any,
+                 error: type[TascodecError] = TascodecError) -> str:
+    """The key of ``splits`` that ``name`` resolves to; ``error`` naming ``where`` and listing
+    the available splits when there is none."""
+    key = resolve_split(name, splits)
+    if key not in splits:
+        raise error(f"{where}: split {name!r} not found; available: {sorted(splits)}")
+    return key
+
+
+def split_names(fold: str) -> tuple[str, str]:
+    """``"split1"`` (or ``"train.split1"`` / ``"test.split1"``) -> ``("train.split1",
+    "test.split1")``."""
+    base = fold
+    for prefix in ("train.", "test."):
+        if base.startswith(prefix):
+            base = base[len(prefix) :]
+    if not base or "." in base or "/" in base:
+        raise TascodecError(f"split: expected a name like 'split1', got {fold!r}")
+    return f"train.{base}", f"test.{base}"
 
 # Frames checked for NaN/inf per step, so a long video is never copied whole.
 _FINITE_CHUNK = 4096
@@ -270,14 +311,11 @@ class StandardDataset:
         return {name: list(videos) for name, videos in self._splits.items()}
 
     def split(self, name: str) -> list[str]:
-        """Videos of a split; ``train`` / ``test`` mean ``train.split1`` / ``test.split1``."""
-        key = f"{name}.split1" if name in ("train", "test") else name
-        if key not in self._splits:
-            raise DatasetLayoutError(
-                f"{self.root / 'splits' / (key + '.bundle')}: split {name!r} not found; "
-                f"available: {sorted(self._splits)}"
-            )
-        return list(self._splits[key])
+        """Videos of a split (names as ``resolve_split`` reads them: ``train`` / ``test`` mean
+        ``train.split1`` / ``test.split1``)."""
+        key = resolve_split(name, self._splits)
+        where = self.root / "splits" / (key + ".bundle")
+        return list(self._splits[select_split(self._splits, name, where, DatasetLayoutError)])
 
     def _check_video(self, video: str) -> None:
         if video not in self._labels:

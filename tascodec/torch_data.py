@@ -32,6 +32,7 @@ from torch.utils.data import Dataset, Sampler
 
 from .decode import decode_video_tensor
 from .errors import TascodecError
+from .layout import select_split
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
            "IGNORE_INDEX"]
@@ -51,9 +52,8 @@ def _open(path: Path) -> Any:
 class TaszDataset(Dataset):
     """Videos of one split of a ``.tasz`` archive, decoded on demand.
 
-    ``split``: a split name stored in the archive (e.g. ``"train.split1"``), ``"train"`` /
-    ``"test"`` for split 1 when the archive has no split of that exact name, or ``None`` for
-    every video. ``cache_bytes``: bound of the decoded-video LRU cache, per process (0
+    ``split``: a split name stored in the archive (e.g. ``"train.split1"``; ``"train"`` /
+    ``"test"`` as ``layout.resolve_split`` reads them), or ``None`` for every video. ``cache_bytes``: bound of the decoded-video LRU cache, per process (0
     disables it). ``device``: ``"cpu"`` decodes with NumPy; ``"cuda"`` (and any torch device)
     decodes with torch there and returns tensors on it (use ``num_workers=0`` then).
     ``transform``: applied to the features tensor of each item, after the cache; it must not
@@ -98,16 +98,7 @@ class TaszDataset(Dataset):
     def _resolve_split(archive: Any, split: str | None) -> list[str]:
         if split is None:
             return list(archive.videos)
-        splits = archive.splits
-        key = split
-        if key not in splits and split in ("train", "test"):
-            key = f"{split}.split1"
-        if key not in splits:
-            raise TascodecError(
-                f"{archive.path}: split {split!r} not found; available: {sorted(splits)} "
-                f"(or None for all videos)"
-            )
-        return list(splits[key])
+        return list(archive.splits[select_split(archive.splits, split, archive.path)])
 
     # -- per-process state ------------------------------------------------------------------
     def _reset(self) -> None:

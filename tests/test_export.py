@@ -8,7 +8,8 @@ import pytest
 from tascodec.cli import main
 from tascodec.decode import decode_video
 from tascodec.errors import TascodecError
-from tascodec.export import _check_name, export_archive
+from tascodec.export import export_archive
+from tascodec.layout_write import check_file_name as _check_name
 from tascodec.format import open_archive
 from tascodec.layout import StandardDataset
 

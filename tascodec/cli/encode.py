@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fraction of the split's videos to store (default 0.5; 1 with --all)")
     sgroup = p.add_mutually_exclusive_group()
     sgroup.add_argument("--split", default="train.split1",
-                        help="condense this split for training (default train.split1)")
+                        help="condense this split for training (default train.split1; "
+                             "train / test mean train.split1 / test.split1)")
     sgroup.add_argument("--all", action="store_true",
                         help="archive every video and keep every split (gamma 1)")
     p.add_argument("--sampling", choices=("diverse", "random", "none"), default="diverse",

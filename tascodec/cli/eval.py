@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive, or 'original'")
     p.add_argument("--dataset", required=True, metavar="DATASET_DIR",
                    help="the original dataset in the standard layout")
-    p.add_argument("--split", default="split1", help="split name (default: split1)")
+    p.add_argument("--split", default="split1",
+                   help="fold: split1 trains on train.split1 and scores test.split1 (default)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")
     p.add_argument("--epochs", type=int, default=50, help="MS-TCN epochs (default: 50)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default: auto)")

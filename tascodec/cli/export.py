@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("archive", type=Path, metavar="ARCHIVE")
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--split", default=None, metavar="NAME",
-                   help="export only this split's videos and bundle (default: everything)")
+                   help="export only this split's videos and bundle (default: everything; "
+                        "train / test mean train.split1 / test.split1)")
     p.add_argument("--overwrite", action="store_true", help="allow a non-empty OUT_DIR")
     p.add_argument("--device", default=None,
                    help="decode device: cpu (NumPy, default), cuda, cpu-torch")

@@ -1,6 +1,6 @@
 """Realistic synthetic datasets in the standard layout (see :mod:`tascodec.synth.presets`).
 
-``synthesize(out_dir, "gtea")`` writes ``features/<video>.npy`` (D, T) float32,
+``synthesize(out_dir, "gtea")`` writes (with ``layout_write.LayoutWriter``) ``features/<video>.npy`` (D, T) float32,
 ``groundTruth/<video>.txt``, ``mapping.txt``, ``splits/{train,test}.split<k>.bundle`` and a
 ``synth.json`` describing how the data were made. Deterministic for a seed: video ``i`` depends
 only on the seed, the preset, D and ``i`` (not on the number of videos).
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetLayoutError, TascodecError
+from ..layout_write import LayoutWriter
 from .features import FeatureModel
 from .presets import PRESETS, Preset, VideoSpec, get_preset
 
@@ -73,9 +74,7 @@ def synthesize(
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        (tmp / "features").mkdir(parents=True)
-        (tmp / "groundTruth").mkdir()
-        (tmp / "splits").mkdir()
+        writer = LayoutWriter(tmp, p.class_names)
         iterator = _progress(list(enumerate(specs)), progress, f"synth {p.name}")
         for i, spec in iterator:
             rng = np.random.default_rng([int(seed), _SEED_DOMAIN, 1, i])
@@ -84,10 +83,8 @@ def synthesize(
                 [int(seed), _SEED_DOMAIN, 2, zlib.crc32(spec.subject.encode())]
             )
             x = model.features(rng, actions, lengths, model.subject_style(subject_rng))
-            np.save(tmp / "features" / f"{spec.name}.npy", x)
-            names = np.asarray(p.class_names)[np.repeat(actions, lengths)]
-            (tmp / "groundTruth" / f"{spec.name}.txt").write_text("\n".join(names) + "\n")
-        _write_splits(tmp / "splits", specs, p.num_folds)
+            writer.write_video(spec.name, x, np.repeat(actions, lengths))
+        _write_splits(writer, specs, p.num_folds)
         meta = {
             "generator": "tascodec.synth",
             "preset": p.name,
@@ -98,10 +95,7 @@ def synthesize(
             "confusable_pairs": [[p.class_names[a], p.class_names[b]] for a, b in model.confusable],
         }
         (tmp / "synth.json").write_text(json.dumps(meta, indent=1) + "\n")
-        # mapping.txt last: without it the directory does not open as a dataset
-        (tmp / "mapping.txt").write_text(
-            "".join(f"{i} {name}\n" for i, name in enumerate(p.class_names))
-        )
+        writer.write_mapping()  # last: without it the directory does not open as a dataset
         if out.exists():
             shutil.rmtree(out) if any(out.iterdir()) else out.rmdir()
         os.replace(tmp, out)
@@ -145,7 +139,7 @@ def _select_videos(p: Preset, n: int) -> list[VideoSpec]:
     return out
 
 
-def _write_splits(split_dir: Path, specs: list[VideoSpec], folds: int) -> None:
+def _write_splits(writer: LayoutWriter, specs: list[VideoSpec], folds: int) -> None:
     """Fold k (1-based): test = videos of group k-1, train = the rest; empty folds dropped."""
     written = 0
     for k in range(1, folds + 1):
@@ -154,8 +148,8 @@ def _write_splits(split_dir: Path, specs: list[VideoSpec], folds: int) -> None:
         if not test or not train:
             continue
         written += 1
-        (split_dir / f"train.split{k}.bundle").write_text("".join(f"{v}.txt\n" for v in train))
-        (split_dir / f"test.split{k}.bundle").write_text("".join(f"{v}.txt\n" for v in test))
+        writer.write_split(f"train.split{k}", train)
+        writer.write_split(f"test.split{k}", test)
     if not written:  # pragma: no cover - every preset puts its first two videos in two groups
         raise TascodecError("no split has both train and test videos")
 
