@@ -35,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line, markdown_table, resolve_dataset
 
 from tascodec.content import SegmentTable
-from tascodec.inversion import invert
+from tascodec.tca.invert import invert
 from tascodec.layout import StandardDataset
-from tascodec.recipes import get_recipe
+from tascodec.tca.recipes import get_recipe
 from tascodec.segments import labels_to_segments
-from tascodec.train import ArraySource, train_tca
+from tascodec.source import ArraySource
+from tascodec.tca.train import train_tca
 
 
 def subset_source(ds: StandardDataset, videos: list[str], segments: int) -> ArraySource:
@@ -72,7 +73,7 @@ def evals_to_reach(history: list[tuple[int, int, float]], final: tuple[int, floa
 
 def full_run(ds: StandardDataset, args: argparse.Namespace) -> None:
     """Train with the cpu recipe on every video, invert every video (K = args.k); print times."""
-    from tascodec.codecs.source import EncodeSource
+    from tascodec.source import EncodeSource
 
     vids = ds.videos[:args.videos] if args.videos else ds.videos
     src = EncodeSource(dataset=ds, videos=vids, training_videos=vids, splits={}, progress=False)

@@ -105,12 +105,8 @@ def _short_config(config: dict[str, Any]) -> str:
 def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_dtype: str,
                  params: dict[str, Any]):
     """The codec instance; ``k`` / ``recipe`` go to codecs that take them, dtype to ``raw``."""
-    from . import codecs as codecs_pkg
     from .codecs import get_codec
 
-    # get_codec loads the built-in codecs only while the registry is empty, so importing one
-    # codec module first would hide the others: load them all explicitly.
-    getattr(codecs_pkg, "_load_builtin", lambda: None)()
     if isinstance(codec, dict):
         return get_codec(codec, **params)
     proto = get_codec(codec)
@@ -198,7 +194,7 @@ def encode(
     ``cache``: shared between calls so several codecs reuse one trained TCA;
     ``codec_params``: further codec parameters.
     """
-    from .codecs.source import EncodeSource
+    from .source import EncodeSource
     from .format import write_archive
     from .layout import StandardDataset
 

@@ -212,12 +212,12 @@ def test_learned_codecs_share_one_model(tiny_dataset, tmp_path, tca_cache):
 
 
 def test_inversion_failure_leaves_nothing(tiny_dataset, tmp_path, monkeypatch, tca_cache):
-    import tascodec.inversion
+    import tascodec.tca.invert
 
     def broken(*args, **kwargs):
         raise RuntimeError("inversion diverged")
 
-    monkeypatch.setattr(tascodec.inversion, "invert", broken)
+    monkeypatch.setattr(tascodec.tca.invert, "invert", broken)
     out = tmp_path / "inv.tasz"
     with pytest.raises(RuntimeError, match="diverged"):
         encode(tiny_dataset, out, codec="inversion", recipe="quick", cache=tca_cache,

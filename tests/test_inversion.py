@@ -10,18 +10,19 @@ from hypothesis import strategies as st
 
 from tascodec.content import SegmentTable
 from tascodec.errors import TascodecError
-from tascodec.inversion import (
-    InversionPlan,
+from tascodec.tca.encoder import encoded_codes
+from tascodec.tca.invert import (
     _chunks,
     _loss_grad,
     _Objective,
     _subsample,
-    encoded_codes,
     invert,
 )
-from tascodec.model import TCA, decoder_from_checkpoint
+from tascodec.tca.plan import InversionPlan
+from tascodec.tca.model import TCA, decoder_from_checkpoint
 from tascodec.rng import random_codes
-from tascodec.train import ArraySource, train_tca
+from tascodec.source import ArraySource
+from tascodec.tca.train import train_tca
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tascodec.content import DecoderCheckpoint
 from tascodec.errors import TascodecError
-from tascodec.model import TCA, TCADecoder, decoder_from_checkpoint
+from tascodec.tca.model import TCA, TCADecoder, decoder_from_checkpoint
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

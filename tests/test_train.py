@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tascodec.errors import TascodecError
-from tascodec.inversion import invert
-from tascodec.recipes import RECIPES, Recipe, auto_model_dims, get_recipe, list_recipes
-from tascodec.train import ArraySource, feature_stats, train_tca
+from tascodec.tca.invert import invert
+from tascodec.tca.recipes import RECIPES, Recipe, auto_model_dims, get_recipe, list_recipes
+from tascodec.source import ArraySource
+from tascodec.tca.train import feature_stats, train_tca
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

@@ -31,11 +31,7 @@ def _load_builtin() -> None:
     from importlib import import_module
 
     for module in _BUILTIN_MODULES:
-        try:
-            import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{module}":
-                raise
+        import_module(f"{__name__}.{module}")
 
 
 # Each module defines and registers one codec class (see their docstrings).

@@ -1,23 +1,30 @@
-"""The codec base class: numcodecs-style configuration, CompressAI-style encode.
+"""The codec base class and what every codec shares.
 
-A codec turns the frames of a dataset's videos into an ``ArchiveContent`` (``encode``);
-decoding is generic (``tascodec.decode``) and driven by the content's ``decode_kind``, so a
-reader needs no codec class to decode, only the archive.
+``Codec``: numcodecs-style configuration, CompressAI-style encode. A codec turns the frames of a
+dataset's videos into an ``ArchiveContent`` (``encode``); decoding is generic
+(``tascodec.decode``) and driven by the content's ``decode_kind``, so a reader needs no codec
+class to decode, only the archive.
+
+Shared helpers: ``build_table`` (the segment table of the stored videos), ``alloc_codes`` (the
+code matrix, memory-mapped when large), ``make_content`` (the ``ArchiveContent``),
+``check_frames`` and ``progress_bar``. Shapes: N codes, D feature width, T frames.
 """
 
 from __future__ import annotations
 
+import tempfile
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..content import DecodeKind
+import numpy as np
+
+from ..content import ArchiveContent, DecodeKind, SegmentTable
 from ..errors import TascodecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..content import ArchiveContent
-    from .source import EncodeSource
+    from ..source import EncodeSource
 
-__all__ = ["Codec"]
+__all__ = ["Codec", "build_table", "alloc_codes", "make_content", "check_frames", "progress_bar"]
 
 
 class Codec(ABC):
@@ -53,3 +60,67 @@ class Codec(ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
+
+
+# Code arrays larger than this live in an unlinked temporary file (memory-mapped), so a raw
+# archive of a large dataset never needs its frames in RAM at once.
+_MEMMAP_BYTES = 512 * 2**20
+
+
+def build_table(source: "EncodeSource", k: int | None) -> SegmentTable:
+    """The segment table of ``source.videos`` with ``K = k`` instances per segment."""
+    table = SegmentTable.from_labels(
+        source.videos, [np.asarray(source.labels(v)) for v in source.videos], k
+    )
+    table.check()
+    return table
+
+
+def alloc_codes(num_codes: int, dim: int) -> np.ndarray:
+    """A writable (N, dim) float32 array; memory-mapped onto a temporary file when large."""
+    if num_codes * dim * 4 <= _MEMMAP_BYTES:
+        return np.empty((num_codes, dim), dtype=np.float32)
+    with tempfile.TemporaryFile(prefix="tascodec-codes-") as handle:
+        # The mapping outlives the (unlinked) file: it is freed with the array.
+        return np.memmap(handle, dtype=np.float32, mode="w+", shape=(num_codes, dim))
+
+
+def make_content(
+    codec: Codec,
+    source: "EncodeSource",
+    table: SegmentTable,
+    codes: np.ndarray | None,
+    *,
+    code_dim: int,
+    decoder: Any = None,
+    config: dict[str, Any] | None = None,
+    stats: dict[str, Any] | None = None,
+) -> ArchiveContent:
+    """Assemble an ``ArchiveContent`` for ``source`` (class names, splits, table, codes)."""
+    return ArchiveContent(
+        codec=codec.codec_id,
+        codec_config=dict(config if config is not None else codec.get_config()),
+        decode_kind=codec.decode_kind,
+        class_names=source.class_names,
+        splits={name: list(v) for name, v in source.splits.items()},
+        table=table,
+        codes=codes,
+        code_dim=int(code_dim),
+        feature_dim=source.feature_dim,
+        decoder=decoder,
+        stats=dict(stats or {}),
+    )
+
+
+def progress_bar(source: "EncodeSource", desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(source.videos, desc=desc, unit="video", disable=not source.progress, leave=False)
+
+
+def check_frames(x: np.ndarray, video: str, num_frames: int, dim: int) -> None:
+    if x.shape != (num_frames, dim):
+        raise TascodecError(
+            f"video {video!r}: features have shape {x.shape} (T, D), labels need "
+            f"({num_frames}, {dim})"
+        )

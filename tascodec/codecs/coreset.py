@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import register_codec
-from .mean import RepeatCodec
+from .repeat import RepeatCodec
 
 __all__ = ["CoresetCodec"]
 

@@ -1,7 +1,7 @@
 """``encoded`` codec: per-instance mean of the TCA encoder's mu (the paper's "Encoded").
 
 Parameters: ``k`` (instances per segment, ``None`` for one per frame), ``recipe`` (training
-recipe name, see ``tascodec.recipes``) and overrides of any recipe field (``latent_dim``,
+recipe name, see ``tascodec.tca.recipes``) and overrides of any recipe field (``latent_dim``,
 ``hidden_dim``, ``epochs``, ...). Stores codes (N, d) and the decoder; ``decode_kind="mlp"``.
 """
 
@@ -15,10 +15,10 @@ import numpy as np
 from ..content import SegmentTable
 from ..errors import TascodecError
 from . import register_codec
-from ._tca import LearnedCodec
+from .learned import LearnedCodec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .source import EncodeSource
+    from ..source import EncodeSource
 
 __all__ = ["EncodedCodec", "check_k"]
 
@@ -43,7 +43,7 @@ class EncodedCodec(LearnedCodec):
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
                    resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:
-        from ..inversion import encoded_codes
+        from ..tca.encoder import encoded_codes
 
         start = time.perf_counter()
         codes = np.ascontiguousarray(encoded_codes(model, source, table, device=source.device),

@@ -16,11 +16,11 @@ import numpy as np
 from ..content import SegmentTable
 from ..errors import TascodecError
 from . import register_codec
-from ._tca import LearnedCodec
+from .learned import LearnedCodec
 from .encoded import check_k
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .source import EncodeSource
+    from ..source import EncodeSource
 
 __all__ = ["InversionCodec", "INITS", "invert_kwargs"]
 
@@ -53,7 +53,7 @@ class InversionCodec(LearnedCodec):
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
                    resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:
-        from ..inversion import invert
+        from ..tca.invert import invert
 
         start = time.perf_counter()
         codes, report = invert(model, source, table, init=self.params["init"],

@@ -16,11 +16,10 @@ import numpy as np
 from ..content import ArchiveContent
 from ..errors import TascodecError
 from . import register_codec
-from .base import Codec
-from .mean import _check_frames, _progress, alloc_codes, build_table, make_content
+from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .source import EncodeSource
+    from ..source import EncodeSource
 
 __all__ = ["RawCodec", "RAW_DTYPES"]
 
@@ -53,9 +52,9 @@ class RawCodec(Codec):
         codes = alloc_codes(table.num_codes, dim)
         first = table.video_first_code
         sq_err = 0.0
-        for v, video in enumerate(_progress(source, self.codec_id)):
+        for v, video in enumerate(progress_bar(source, self.codec_id)):
             x = np.asarray(source.features(video), dtype=np.float32)
-            _check_frames(x, video, int(table.video_num_frames[v]), dim)
+            check_frames(x, video, int(table.video_num_frames[v]), dim)
             codes[first[v] : first[v + 1]] = x
             if self.code_dtype == "float16":
                 if np.abs(x).max(initial=0.0) > _FLOAT16_MAX:

@@ -16,10 +16,10 @@ from ..content import SegmentTable
 from ..errors import TascodecError
 from ..rng import random_codes
 from . import register_codec
-from ._tca import LearnedCodec
+from .learned import LearnedCodec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .source import EncodeSource
+    from ..source import EncodeSource
 
 __all__ = ["TcaRandomCodec"]
 

@@ -9,7 +9,7 @@ from importlib import import_module
 
 import pytest
 
-from tascodec.codecs.source import EncodeSource
+from tascodec.source import EncodeSource
 
 # get_codec loads the built-in codecs only while the registry is empty; a test module that
 # imports one codec module first would hide the rest, so import them all here.

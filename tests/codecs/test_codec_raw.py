@@ -31,7 +31,7 @@ def test_bad_dtype():
 
 
 def test_large_codes_are_memory_mapped(source, tmp_path, monkeypatch):
-    import tascodec.codecs.mean as mean_module
+    import tascodec.codecs.base as mean_module
 
     monkeypatch.setattr(mean_module, "_MEMMAP_BYTES", 0)
     content, decoded = check_codec(get_codec("raw"), source, tmp_path)

@@ -31,9 +31,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .content import DecoderCheckpoint
-from .errors import TascodecError
-from .tca_mlp import check_checkpoint, make_arch
+from ..content import DecoderCheckpoint
+from ..errors import TascodecError
+from ..tca_mlp import check_checkpoint, make_arch
 
 __all__ = ["SCALE_FLOOR", "TCA", "TCADecoder", "decoder_from_checkpoint"]
 

@@ -23,12 +23,12 @@ import numpy as np
 
 from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
-from ..recipes import auto_model_dims
+from ..tca.recipes import auto_model_dims
 from .base import Codec
-from .mean import build_table, make_content
+from .base import build_table, make_content
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .source import EncodeSource
+    from ..source import EncodeSource
 
 __all__ = ["LearnedCodec", "trained_model", "decoded_mse", "TRAIN_KEYS"]
 
@@ -50,7 +50,7 @@ def _plain(value: Any) -> Any:
 
 def resolve_recipe(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The recipe ``name`` with ``overrides`` applied, as a flat JSON-serialisable dict."""
-    from ..recipes import get_recipe
+    from ..tca.recipes import get_recipe
 
     recipe = get_recipe(name, **overrides)
     if is_dataclass(recipe):
@@ -136,7 +136,7 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any]) -> tuple[Any
 
     Returns the model and stats (``train_seconds``, ``train_reused``, the training report).
     """
-    from ..train import train_tca
+    from ..tca.train import train_tca
 
     train = {k: resolved[k] for k in TRAIN_KEYS if k in resolved}
     key = _cache_key(source, train)

@@ -12,8 +12,8 @@
 The model size defaults to ``auto_model_dims``: the paper's d = 256, H = 512 at D = 2048 and
 proportionally smaller for narrower features (d = 16, H = 256 at D = 128).
 
-Fields prefixed ``invert_`` are keywords of ``tascodec.inversion.invert`` without the prefix;
-the others are keywords of ``tascodec.train.train_tca``.
+Fields prefixed ``invert_`` are keywords of ``tascodec.tca.invert.invert`` without the prefix;
+the others are keywords of ``tascodec.tca.train.train_tca``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .errors import TascodecError
+from ..errors import TascodecError
 
 __all__ = ["RECIPES", "Recipe", "auto_model_dims", "get_recipe", "list_recipes"]
 

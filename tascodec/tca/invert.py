@@ -26,7 +26,6 @@ units a reader decodes to). What makes it cheap:
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,14 +34,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .content import SegmentTable
-from .errors import TascodecError
+from ..content import SegmentTable
+from ..errors import TascodecError
+from ..rng import random_codes
+from ..source import FrameSource
+from .encoder import encoded_codes
 from .model import TCA, TCADecoder
-from .rng import random_codes
-from .segments import instance_lengths, segment_coherence, segments_to_labels
-from .train import FrameSource
+from .plan import InversionPlan, on_device, require_encoder
 
-__all__ = ["InversionPlan", "InversionReport", "encoded_codes", "invert"]
+__all__ = ["InversionReport", "invert"]
 
 
 @dataclass
@@ -66,98 +66,6 @@ class InversionReport:
         return {k: getattr(self, k) for k in (
             "mse", "init_mse", "iterations", "mean_iterations", "decoder_evals", "wall_time_s",
             "num_codes", "num_frames", "chunks", "stopped_by_tol", "encoder_evals")}
-
-
-@dataclass
-class InversionPlan:
-    """Per-instance and per-frame layout of a table's videos, in table order.
-
-    ``inst_length``/``inst_action`` (N,), ``frame_inst`` (F,) int64, ``frame_c`` (F,) float32,
-    ``video_first_frame`` (V + 1,): F = total frames.
-    """
-
-    videos: list[str]
-    inst_length: np.ndarray
-    inst_action: np.ndarray
-    frame_inst: np.ndarray
-    frame_c: np.ndarray
-    video_first_frame: np.ndarray
-
-    @classmethod
-    def build(cls, source: FrameSource, table: SegmentTable) -> InversionPlan:
-        """Check ``table`` against ``source`` (frame counts and labels) and lay it out."""
-        try:
-            table.check()
-        except TascodecError as exc:
-            raise TascodecError(f"inversion: bad segment table: {exc}") from None
-        first_seg = table.video_first_segment
-        for i, video in enumerate(table.video_names):
-            y = np.asarray(source.labels(video))
-            seg = slice(int(first_seg[i]), int(first_seg[i + 1]))
-            expect = segments_to_labels(table.seg_action[seg], table.seg_length[seg])
-            if y.shape != expect.shape or not np.array_equal(y, expect):
-                raise TascodecError(f"inversion: segment table does not match the labels of "
-                                    f"video {video!r} ({y.shape[0]} frames, table says "
-                                    f"{expect.shape[0]})")
-        inst_length = instance_lengths(table.seg_length, table.seg_num_instances)
-        n = inst_length.size
-        return cls(
-            videos=list(table.video_names), inst_length=inst_length,
-            inst_action=np.repeat(table.seg_action.astype(np.int64), table.seg_num_instances),
-            frame_inst=np.repeat(np.arange(n, dtype=np.int64), inst_length),
-            frame_c=segment_coherence(table.seg_length),
-            video_first_frame=np.concatenate(([0], np.cumsum(table.video_num_frames))),
-        )
-
-    def frames(self, source: FrameSource, f0: int, f1: int) -> np.ndarray:
-        """Real frames ``[f0, f1)`` of the concatenated videos: (f1 - f0, D) float32."""
-        out = []
-        v = int(np.searchsorted(self.video_first_frame, f0, side="right")) - 1
-        while f0 < f1:
-            base, end = int(self.video_first_frame[v]), int(self.video_first_frame[v + 1])
-            hi = min(f1, end)
-            x = source.features(self.videos[v])
-            out.append(np.asarray(x[f0 - base:hi - base], dtype=np.float32))
-            f0, v = hi, v + 1
-        return np.concatenate(out) if out else np.zeros((0, int(source.feature_dim)), np.float32)
-
-
-def _on(module: Any, dev: torch.device) -> Any:
-    """``module`` on ``dev``: itself if already there, else a copy (the caller's stays put)."""
-    if next(module.parameters()).device == dev:
-        return module
-    return copy.deepcopy(module).to(dev)
-
-
-def _encoder_model(model: TCA | TCADecoder) -> TCA:
-    if not isinstance(model, TCA):
-        raise TascodecError("inversion: init='encoded' needs a full TCA model (with encoder), "
-                            f"got {type(model).__name__}")
-    return model
-
-
-@torch.no_grad()
-def encoded_codes(model: TCA, source: FrameSource, table: SegmentTable, *,
-                  device: str | None = None, batch_frames: int = 8192,
-                  plan: InversionPlan | None = None) -> np.ndarray:
-    """The ``encoded`` baseline: per-instance mean of the encoder's mu, (N, d) float32."""
-    model = _encoder_model(model)
-    if batch_frames < 1:
-        raise TascodecError(f"encoded_codes: batch_frames must be >= 1, got {batch_frames}")
-    plan = plan or InversionPlan.build(source, table)
-    dev = torch.device(device) if device else next(model.parameters()).device
-    model = _on(model, dev)
-    total = int(plan.video_first_frame[-1])
-    sums = torch.zeros(plan.inst_length.size, model.latent_dim, dtype=torch.float64, device=dev)
-    for f0 in range(0, total, batch_frames):
-        f1 = min(total, f0 + batch_frames)
-        x = model.normalize(torch.from_numpy(plan.frames(source, f0, f1)).to(dev))
-        inst = torch.from_numpy(plan.frame_inst[f0:f1]).to(dev)
-        a = torch.from_numpy(plan.inst_action[plan.frame_inst[f0:f1]]).to(dev)
-        mu, _ = model.encode(x, a, torch.from_numpy(plan.frame_c[f0:f1]).to(dev))
-        sums.index_add_(0, inst, mu.double())
-    counts = torch.from_numpy(plan.inst_length).to(dev, torch.float64).clamp_min(1)
-    return (sums / counts[:, None]).float().cpu().numpy()
 
 
 class _Objective:
@@ -389,13 +297,13 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
                                 f"shape {init.shape}")
         codes0 = init.astype(np.float32)
     elif init == "encoded":
-        codes0 = encoded_codes(_encoder_model(model), source, table, device=device, plan=plan)
+        codes0 = encoded_codes(require_encoder(model), source, table, device=device, plan=plan)
     elif init == "random":
         codes0 = random_codes(seed, 0, n_codes, d).astype(np.float32)
     else:
         raise TascodecError(f"invert: unknown init {init!r}; known: 'encoded', 'random', array")
     dev = torch.device(device) if device else dec.fc1.weight.device
-    dec = _on(dec, dev)
+    dec = on_device(dec, dev)
     form = objective if objective != "auto" else ("gram" if dec.feature_dim > dec.hidden_dim
                                                   else "direct")
     codes = np.empty((n_codes, d), dtype=np.float32)

@@ -23,74 +23,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .errors import TascodecError
+from ..errors import TascodecError
+from ..source import FrameSource
 from .model import TCA
 from .recipes import auto_model_dims
-from .segments import labels_to_segments, segment_coherence
+from ..segments import labels_to_segments, segment_coherence
 
-__all__ = ["ArraySource", "FrameSource", "TrainReport", "feature_stats", "train_tca", "video_frames"]
-
-
-class FrameSource(Protocol):
-    """What training and inversion read (``codecs.source.EncodeSource`` satisfies it)."""
-
-    training_videos: list[str]
-
-    def features(self, video: str) -> np.ndarray: ...  # (T, D) float32
-    def labels(self, video: str) -> np.ndarray: ...  # (T,) int64
-    @property
-    def class_names(self) -> list[str]: ...
-    @property
-    def feature_dim(self) -> int: ...
-
-
-class ArraySource:
-    """A ``FrameSource`` over in-memory arrays: ``features[video]`` (T, D), ``labels[video]`` (T,).
-
-    For tests, benchmarks and callers that hold their data in memory; ``training_videos``
-    defaults to every video (in ``features`` order).
-    """
-
-    def __init__(self, features: dict[str, np.ndarray], labels: dict[str, np.ndarray],
-                 class_names: list[str], training_videos: list[str] | None = None) -> None:
-        if set(features) != set(labels):
-            raise TascodecError("ArraySource: features and labels name different videos")
-        dims = {np.shape(x)[1] if np.ndim(x) == 2 else -1 for x in features.values()}
-        if len(dims) != 1 or -1 in dims:
-            raise TascodecError(f"ArraySource: features must all be (T, D) with one D, got {dims}")
-        self._x = {k: np.asarray(v, dtype=np.float32) for k, v in features.items()}
-        self._y = {k: np.asarray(v, dtype=np.int64) for k, v in labels.items()}
-        self._classes = list(class_names)
-        self.videos = list(features)
-        self.training_videos = list(training_videos) if training_videos is not None else self.videos
-        unknown = sorted(set(self.training_videos) - set(features))
-        if unknown:
-            raise TascodecError(f"ArraySource: unknown training videos {unknown}")
-
-    def _get(self, store: dict[str, np.ndarray], video: str) -> np.ndarray:
-        if video not in store:
-            raise TascodecError(f"ArraySource: unknown video {video!r}")
-        return store[video]
-
-    def features(self, video: str) -> np.ndarray:
-        return self._get(self._x, video)
-
-    def labels(self, video: str) -> np.ndarray:
-        return self._get(self._y, video)
-
-    @property
-    def class_names(self) -> list[str]:
-        return list(self._classes)
-
-    @property
-    def feature_dim(self) -> int:
-        return int(next(iter(self._x.values())).shape[1])
+__all__ = ["TrainReport", "feature_stats", "train_tca", "video_frames"]
 
 
 @dataclass
