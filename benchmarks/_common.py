@@ -23,7 +23,6 @@ __all__ = [
     "machine",
     "machine_line",
     "markdown_table",
-    "human_bytes",
     "timer",
     "timed",
     "call_supported",
@@ -93,16 +92,6 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     for row in rows:
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
     return "\n".join(lines)
-
-
-def human_bytes(n: float) -> str:
-    """1536 -> '1.50 KiB'."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{value:.2f} GiB"  # pragma: no cover
 
 
 @contextmanager

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     call_supported,
-    human_bytes,
     machine,
     machine_line,
     markdown_table,
@@ -38,6 +37,8 @@ from _common import (  # noqa: E402
     resolve_dataset,
     write_results,
 )
+
+from tascodec.units import format_bytes  # noqa: E402
 
 # name -> encode() keywords (None: the original features). Supplement Table A settings.
 MAIN_ROWS: dict[str, dict[str, Any] | None] = {
@@ -155,7 +156,7 @@ class Runner:
                 )
                 rec["encode"] = {
                     "bytes": dict(summary.bytes), "seconds": dict(summary.seconds),
-                    "videos": summary.videos, "source_videos": summary.source_videos,
+                    "videos": summary.videos, "split_videos": summary.split_videos,
                     "reconstruction_mse": summary.reconstruction_mse,
                     "codec_config": summary.codec_config, "dropped_arguments": dropped,
                 }
@@ -188,7 +189,7 @@ class Runner:
             rec["seconds"] = time.perf_counter() - job["started"]
             status = rec.get("error") or (
                 f"F1@50 {rec['fidelity']['mean']['f1@50']:.1f}, "
-                f"{human_bytes(rec['fidelity']['storage_bytes'])}"
+                f"{format_bytes(rec['fidelity']['storage_bytes'])}"
             )
             print(f"[{self.name}] {rec['row']}: {status} ({rec['seconds']:.0f} s after submit)",
                   file=sys.stderr)
@@ -206,7 +207,7 @@ def main_table(rows: list[dict[str, Any]]) -> str:
         f = r["fidelity"]
         enc = r.get("encode", {}).get("seconds", {}).get("total")
         out.append([
-            r["row"], *(_fmt(f, m) for m in METRICS), human_bytes(f["storage_bytes"]),
+            r["row"], *(_fmt(f, m) for m in METRICS), format_bytes(f["storage_bytes"]),
             f"{100 * f['ratio']:.2f}% ({f['compression']:.1f}x)",
             "-" if enc is None else f"{enc:.1f}", f"{f['train_videos']} videos",
         ])
@@ -222,7 +223,7 @@ def ablation_table(rows: list[dict[str, Any]], label: str) -> str:
             out.append([r["row"], "-", "-", "-", "-", r["error"][:80]])
             continue
         f = r["fidelity"]
-        out.append([r["row"], human_bytes(f["storage_bytes"]), f"{f['compression']:.1f}x",
+        out.append([r["row"], format_bytes(f["storage_bytes"]), f"{f['compression']:.1f}x",
                     _fmt(f, "acc"), _fmt(f, "edit"), _fmt(f, "f1@50")])
     return markdown_table([label, "storage", "compression", "Acc", "Edit", "F1@50"], out)
 

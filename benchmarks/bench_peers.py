@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     call_supported,
-    human_bytes,
     machine,
     machine_line,
     markdown_table,
@@ -37,6 +36,8 @@ from _common import (  # noqa: E402
     timed,
     write_results,
 )
+
+from tascodec.units import format_bytes  # noqa: E402
 
 # tascodec rows: name -> encode() keywords (every frame stored: gamma = 1).
 TASCODEC_ROWS: dict[str, dict[str, Any]] = {
@@ -198,7 +199,7 @@ def table(rows: list[dict[str, Any]], f32_bytes: int) -> str:
             out.append([r["name"], "-", "-", "-", "-", "-", "-", "-", r["error"][:80]])
             continue
         out.append([
-            r["name"], human_bytes(r["bytes"]), f"{f32_bytes / r['bytes']:.1f}x",
+            r["name"], format_bytes(r["bytes"]), f"{f32_bytes / r['bytes']:.1f}x",
             f"{r['mse']:.3g}", f"{r['rel_mse']:.3g}", f"{r['cosine']:.4f}",
             f"{r['encode_s']:.2f}", f"{r['decode_fps'] / 1e3:,.0f}k", r.get("note", ""),
         ])
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "frames": int(sum(x.shape[1] for x in xs)), "dim": dim,
                                       "float32_bytes": f32, "rows": rows, "notes": notes}
         md += [f"## {dname}: {len(videos)} training videos, "
-               f"{sum(x.shape[1] for x in xs)} frames, D = {dim}, float32 {human_bytes(f32)}",
+               f"{sum(x.shape[1] for x in xs)} frames, D = {dim}, float32 {format_bytes(f32)}",
                "", table(rows, f32), "", *notes]
         if not args.no_tascodec:
             md.append(f"tascodec rows: encode recipe {args.recipe!r}, gamma = 1 (every frame "

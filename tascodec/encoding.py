@@ -22,6 +22,7 @@ from typing import Any
 
 from .devices import device_name
 from .errors import TascodecError
+from .units import format_bytes
 
 __all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS"]
 
@@ -33,7 +34,10 @@ _FLOAT32 = 4
 class EncodeSummary:
     """What ``encode`` wrote: counts, sizes (bytes), fidelity and wall times (seconds).
 
-    ``bytes``: archive parts (``codes``, ``tables``, ``decoder``, ``overhead``, ``total``);
+    ``videos``: videos stored; ``split_videos``: videos of the whole split (or dataset), as
+    the header's ``stats["split_videos"]`` (the header's ``stats["source_videos"]`` counts the
+    stored videos). ``bytes``: archive parts (``codes``, ``tables``, ``decoder``, ``overhead``,
+    ``total``);
     ``original_bytes``: the stored videos as float32; ``source_bytes``: the whole split (or
     dataset) as float32; ``ratio`` = ``source_bytes / bytes["total"]`` (sampling included),
     ``ratio_stored`` = ``original_bytes / bytes["total"]``.
@@ -45,7 +49,7 @@ class EncodeSummary:
     purpose: str
     split: str | None
     videos: int
-    source_videos: int
+    split_videos: int
     frames: int
     segments: int
     codes: int
@@ -72,7 +76,7 @@ class EncodeSummary:
             ("archive", str(self.path)),
             ("codec", f"{self.codec} {_short_config(self.codec_config)}"),
             ("purpose", self.purpose + (f" ({self.split})" if self.split else "")),
-            ("videos", f"{self.videos} stored of {self.source_videos}"),
+            ("videos", f"{self.videos} stored of {self.split_videos}"),
             ("frames / segments", f"{self.frames} / {self.segments}"),
             ("codes", f"{self.codes} x {self.code_dim} (D = {self.feature_dim})"),
         ]
@@ -90,12 +94,7 @@ class EncodeSummary:
 
 
 def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{value:.2f} {unit} ({n} B)"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
+    return f"{n} B" if n < 1024 else f"{format_bytes(n)} ({n} B)"
 
 
 def _short_config(config: dict[str, Any]) -> str:
@@ -264,7 +263,7 @@ def encode(
         purpose=content.stats["purpose"],
         split=split_name,
         videos=len(stored),
-        source_videos=len(training),
+        split_videos=len(training),
         frames=frames,
         segments=int(content.table.seg_action.shape[0]),
         codes=content.table.num_codes,
@@ -281,11 +280,8 @@ def encode(
 
 
 def _archive_sizes(path: Path) -> dict[str, int]:
-    """Bytes by part from the reader; the file size alone if the reader cannot say."""
-    try:
-        from .format import open_archive
+    """Bytes by part, from the reader."""
+    from .format import open_archive
 
-        with open_archive(path) as archive:
-            return {k: int(v) for k, v in archive.sizes().items()}
-    except (ImportError, AttributeError):  # pragma: no cover - reader without sizes()
-        return {"total": path.stat().st_size}
+    with open_archive(path) as archive:
+        return {k: int(v) for k, v in archive.sizes().items()}

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from .errors import TascodecError
 from .layout import split_names
+from .units import format_bytes
 
 __all__ = [
     "METRIC_KEYS",
@@ -392,14 +393,6 @@ def combine_results(results: Sequence[FidelityResult]) -> FidelityResult:
     )
 
 
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
-        n /= 1024
-    return f"{n:.2f} GB"  # pragma: no cover
-
-
 def format_results(results: Sequence[FidelityResult]) -> str:
     """A markdown table: one row per result, metrics as mean +- std over seeds."""
     head = ["training set", *(_COLUMN_NAMES[k] for k in METRIC_KEYS), "storage", "ratio", "seeds", "epochs"]
@@ -408,7 +401,7 @@ def format_results(results: Sequence[FidelityResult]) -> str:
         cells = [r.name]
         cells += [f"{r.mean[k]:.1f} ± {r.std[k]:.1f}" for k in METRIC_KEYS]
         cells += [
-            _human_bytes(r.storage_bytes),
+            format_bytes(r.storage_bytes),
             f"{100 * r.ratio:.2f}% ({r.compression:.1f}x)",
             str(len(r.seeds)),
             str(r.epochs),

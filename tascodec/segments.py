@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .errors import TascodecError
+
 __all__ = [
     "Segments",
     "labels_to_segments",
@@ -44,7 +46,7 @@ def labels_to_segments(labels: np.ndarray) -> Segments:
     """Run-length encode frame labels (T,) into segments; an empty array gives no segments."""
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D (T,), got shape {labels.shape}")
+        raise TascodecError(f"labels must be 1-D (T,), got shape {labels.shape}")
     if labels.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Segments(empty, empty.copy(), empty.copy())
@@ -70,14 +72,14 @@ def num_instances(length: np.ndarray | int, k: int | None) -> np.ndarray:
     if k is None:
         return length.copy()
     if k < 1:
-        raise ValueError(f"k must be >= 1 or None (per frame), got {k}")
+        raise TascodecError(f"k must be >= 1 or None (per frame), got {k}")
     return np.minimum(length, k)
 
 
 def instance_bounds(length: int, k_eff: int) -> np.ndarray:
     """Start offsets of the ``k_eff`` instances of a segment plus its end: (k_eff + 1,) int64."""
     if not 1 <= k_eff <= max(length, 1):
-        raise ValueError(f"instance count {k_eff} not in [1, {length}]")
+        raise TascodecError(f"instance count {k_eff} not in [1, {length}]")
     return (np.arange(k_eff + 1, dtype=np.int64) * length) // k_eff
 
 

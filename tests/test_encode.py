@@ -25,7 +25,7 @@ def test_condense_split(tiny_dataset, tmp_path):
     expected = [pool[i] for i in sorted(picked)]
     assert isinstance(summary, EncodeSummary)
     assert summary.videos == len(expected) == round(0.5 * len(pool))
-    assert summary.source_videos == len(pool) and summary.split == "train.split1"
+    assert summary.split_videos == len(pool) and summary.split == "train.split1"
     with open_archive(out) as ar:
         assert ar.videos == expected
         assert ar.splits == {"train.split1": expected}
@@ -154,7 +154,7 @@ def test_unknown_codec_and_missing_dataset(tiny_dataset, tmp_path):
 def test_sampling_none_stores_whole_split(tiny_dataset, tmp_path):
     summary = encode(tiny_dataset, tmp_path / "n.tasz", codec="coreset", sampling="none",
                      gamma=1.0, progress=False)
-    assert summary.videos == summary.source_videos == len(StandardDataset(tiny_dataset).split("train"))
+    assert summary.videos == summary.split_videos == len(StandardDataset(tiny_dataset).split("train"))
 
 
 def test_resolve_device():
@@ -235,7 +235,7 @@ def test_learned_codec_bad_recipe(tiny_dataset, tmp_path):
 def test_real_gtea_tcn128(gtea_tcn128, tmp_path):
     summary = encode(gtea_tcn128, tmp_path / "g.tasz", codec="coreset", gamma=0.5,
                      progress=False)
-    assert summary.feature_dim == 128 and summary.source_videos == 21
+    assert summary.feature_dim == 128 and summary.split_videos == 21
     assert summary.videos == 11  # round(10.5), halves up
     with open_archive(summary.path) as ar:
         assert len(ar.class_names) == 11

@@ -13,6 +13,8 @@ import argparse
 import json
 from typing import Any
 
+from ..units import format_bytes
+
 __all__ = ["register", "info_dict", "format_info", "run_info", "run_verify"]
 
 # stats keys shown as fidelity figures when present (any key containing "mse" is shown too)
@@ -82,14 +84,6 @@ def info_dict(archive: Any) -> dict[str, Any]:
     }
 
 
-def _bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"  # pragma: no cover
-
-
 def format_info(info: dict[str, Any]) -> str:
     """Human-readable lines of :func:`info_dict`'s result."""
     s = info["sizes"]
@@ -117,13 +111,14 @@ def format_info(info: dict[str, Any]) -> str:
     lines.append(
         "size            "
         + ", ".join(
-            f"{part} {_bytes(s[part])}"
+            f"{part} {format_bytes(s[part], 1)}"
             for part in ("codes", "tables", "decoder", "overhead", "total")
         )
     )
     ratio = info["ratio"]
     lines.append(
-        f"original        {_bytes(info['original_bytes_float32'])} ({info['original_basis']})"
+        f"original        {format_bytes(info['original_bytes_float32'], 1)} "
+        f"({info['original_basis']})"
         + (f"; ratio {ratio:.1f}x" if ratio else "")
     )
     for key, value in info["fidelity"].items():

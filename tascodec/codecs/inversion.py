@@ -60,5 +60,5 @@ class InversionCodec(LearnedCodec):
                                device=source.device, seed=source.seed,
                                progress=source.progress, **invert_kwargs(resolved))
         codes = np.ascontiguousarray(codes, dtype=np.float32)
-        info = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
-        return codes, codes, {"code_seconds": time.perf_counter() - start, "inversion": info}
+        return codes, codes, {"code_seconds": time.perf_counter() - start,
+                              "inversion": report.as_dict()}

@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
+from ..jsonvalues import json_values
 from ..tca.recipes import auto_model_dims
 from .base import Codec
 from .base import build_table, make_content
@@ -37,32 +38,12 @@ TRAIN_KEYS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "lr", "kl_weig
               "max_frames_per_epoch")
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-friendly copy (tuples -> lists, NumPy scalars -> Python)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def resolve_recipe(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The recipe ``name`` with ``overrides`` applied, as a flat JSON-serialisable dict."""
     from ..tca.recipes import get_recipe
 
-    recipe = get_recipe(name, **overrides)
-    if is_dataclass(recipe):
-        recipe = asdict(recipe)
-    elif hasattr(recipe, "as_dict"):
-        recipe = recipe.as_dict()
-    resolved = _plain(dict(recipe))
+    resolved = json_values(asdict(get_recipe(name, **overrides)), f"recipe {name!r}")
     resolved.pop("name", None)
-    try:
-        json.dumps(resolved)
-    except TypeError as exc:  # pragma: no cover - recipes are plain values
-        raise TascodecError(f"recipe {name!r} is not JSON-serialisable: {exc}") from None
     return resolved
 
 
@@ -121,7 +102,7 @@ class LearnedCodec(Codec):
                                           if k in self.params}, "recipe": self.params["recipe"],
                   **resolved}
         return make_content(self, source, table, stored, code_dim=int(model.latent_dim),
-                            decoder=ckpt, config=config, stats=_plain(stats))
+                            decoder=ckpt, config=config, stats=json_values(stats, "stats"))
 
 
 def _cache_key(source: "EncodeSource", train: dict[str, Any]) -> str:
@@ -147,7 +128,7 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any]) -> tuple[Any
     start = time.perf_counter()
     model, report = train_tca(source, **train, device=source.device, seed=source.seed,
                               progress=source.progress)
-    report_dict = _plain(report.as_dict() if hasattr(report, "as_dict") else dict(report))
+    report_dict = json_values(report.as_dict(), "training report")
     source.cache[key] = (model, report_dict)
     return model, {"train_reused": False, "train_seconds": time.perf_counter() - start,
                    "train": report_dict}

@@ -216,14 +216,18 @@ class Archive:
         if self.code_dtype != "int8":
             return q.astype(np.float32)
         if self._scale is None:
-            assert self._layout.code_scale is not None
-            scale = read_array(self._reader(), self._layout.code_scale).astype(np.float32)
-            if not np.isfinite(scale).all() or (scale < 0).any():
-                raise IntegrityError(
-                    f"{self.path}: array 'code_scale' holds negative or non-finite values"
-                )
-            self._scale = scale
+            self._scale = self._code_scale()
         return q.astype(np.float32) * self._scale
+
+    def _code_scale(self) -> np.ndarray:
+        """The int8 codes' per-channel scale (d,) float32, checked finite and non-negative."""
+        assert self._layout.code_scale is not None
+        scale = read_array(self._reader(), self._layout.code_scale).astype(np.float32)
+        if not np.isfinite(scale).all() or (scale < 0).any():
+            raise IntegrityError(
+                f"{self.path}: array 'code_scale' holds negative or non-finite values"
+            )
+        return scale
 
     def all_codes(self) -> np.ndarray | None:
         """Every stored code (N, d) float32, or ``None`` when codes are generated."""
@@ -342,11 +346,7 @@ class Archive:
                 problems.append(f"{self.path}: unexpected chunk entry {name!r}")
         if self._layout.code_scale is not None:
             try:
-                scale = read_array(zr, self._layout.code_scale)
-                if not np.isfinite(scale).all() or (scale < 0).any():
-                    problems.append(
-                        f"{self.path}: array 'code_scale' holds negative or non-finite values"
-                    )
+                self._code_scale()
             except TascodecError as exc:
                 problems.append(str(exc))
         return problems

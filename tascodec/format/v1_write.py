@@ -7,7 +7,6 @@ destination for large archives), then zipped in one pass and moved into place at
 from __future__ import annotations
 
 import contextlib
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from .. import tca_mlp
 from ..content import ArchiveContent
 from ..errors import TascodecError
+from ..jsonvalues import json_values
 from .container import write_zip_atomic
 from .v1 import (
     CODE_DTYPES,
@@ -33,30 +33,6 @@ __all__ = ["write_v1"]
 _CODES_CHUNK_BYTES = 1 << 20
 _TABLE_CHUNK_BYTES = 16 << 20
 _IN_MEMORY_BYTES = 256 << 20  # build archives up to this payload in memory
-
-
-def _jsonable(obj: Any, where: str) -> Any:
-    """Plain JSON values from ``obj`` (NumPy scalars/arrays converted, non-finite -> null)."""
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            if not isinstance(k, str):
-                raise TascodecError(f"{where}: key {k!r} is not a string")
-            out[k] = _jsonable(v, f"{where}.{k}")
-        return out
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v, where) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist(), where)
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    raise TascodecError(f"{where}: {type(obj).__name__} is not JSON-serialisable")
 
 
 def _quantise(
@@ -113,7 +89,7 @@ def _header(content: ArchiveContent, code_dtype: str, where: str) -> dict[str, A
         "decoder": decoder,
         "stats": content.stats,
     }
-    return _jsonable(header, f"{where}: header")
+    return json_values(header, f"{where}: header")
 
 
 def _validate(content: ArchiveContent, code_dtype: str, where: str) -> None:
