@@ -1,8 +1,8 @@
 """The ``.tasz`` archive format: writer, safe reader and the ``Archive`` view.
 
 ``write_archive(content, path)`` stores an :class:`~tascodec.content.ArchiveContent`;
-``open_archive(path)`` returns an :class:`Archive`. The normative description is
-``spec/tasz-v1.md``. Reading never imports zarr and never lets archive metadata choose code.
+``open_archive(path)`` returns an :class:`Archive`, whose reader is picked by the archive's
+format version (``readers``). The normative description is ``spec/tasz-v1.md``. Reading never imports zarr and never lets archive metadata choose code.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..content import DECODE_KINDS, ArchiveContent
+from ..errors import TascodecError
 from .archive import Archive, open_archive
 from .v1 import CODE_DTYPES
 from .v1_write import write_v1
@@ -45,8 +46,6 @@ def write_archive(
     replaced only with ``overwrite=True`` (``TascodecError`` naming it otherwise).
     """
     if not isinstance(codes_chunk_bytes, int) or codes_chunk_bytes < 1:
-        from ..errors import TascodecError
-
         raise TascodecError(f"codes_chunk_bytes must be a positive int, got {codes_chunk_bytes!r}")
     return write_v1(
         content,

@@ -20,7 +20,8 @@ from ..segments import Segments
 from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .arrays import chunk_keys, check_chunk, read_array, read_rows
 from .container import ZipReader
-from .v1 import TABLE_ARRAYS, Layout, content_decoder, read_layout
+from .layout import Layout
+from .readers import read_layout, reader_for
 
 __all__ = ["Archive", "open_archive"]
 
@@ -43,6 +44,7 @@ class Archive:
         except BaseException:
             self.close()
             raise
+        self._format = reader_for(self._layout)
         self._index = {name: i for i, name in enumerate(self._layout.table.video_names)}
         self._decoder: DecoderCheckpoint | None = None
         self._scale: np.ndarray | None = None
@@ -237,7 +239,7 @@ class Archive:
 
     def _checkpoint(self) -> DecoderCheckpoint | None:
         if self._decoder is None and self._layout.decoder is not None:
-            self._decoder = content_decoder(self._reader(), self._layout)
+            self._decoder = self._format.read_decoder(self._reader(), self._layout)
         return self._decoder
 
     def decoder(self) -> DecoderCheckpoint | None:
@@ -291,28 +293,13 @@ class Archive:
             if name.endswith("zarr.json") or "/c/" not in name:
                 continue
             top = name.split("/", 1)[0]
-            part = {
-                "codes": "codes",
-                "code_scale": "codes",
-                "segments": "tables",
-                "videos": "tables",
-                "decoder": "decoder",
-            }.get(top)
+            part = self._format.PARTS.get(top)
             if part is not None:
                 out[part] += zr.entry_size(name)
         total = zr.file_size
         out["overhead"] = total - sum(out.values())
         out["total"] = total
         return out
-
-    def _all_metas(self) -> list[Any]:
-        from .arrays import parse_array_meta
-
-        zr, lay = self._reader(), self._layout
-        metas = [parse_array_meta(zr, k, dtypes=("int64",), ndim=1) for k in TABLE_ARRAYS]
-        metas += [m for m in (lay.codes, lay.code_scale) if m is not None]
-        metas += list((lay.decoder or {}).values())
-        return metas
 
     def verify(self, *, progress: bool = False) -> list[str]:
         """Read every chunk of every array and check every checksum; returns the problems."""
@@ -326,7 +313,7 @@ class Archive:
             except TascodecError as exc:
                 problems.append(str(exc))
         try:
-            metas = self._all_metas()
+            metas = self._format.array_metas(zr, self._layout)
         except TascodecError as exc:
             return problems + [str(exc)]
         jobs = [(m, i) for m in metas for i in range(m.num_chunks)]
@@ -340,7 +327,7 @@ class Archive:
             top = name.split("/", 1)[0]
             if (
                 "/c/" in name
-                and top in ("codes", "code_scale", "segments", "videos", "decoder")
+                and top in self._format.PARTS
                 and name not in expected
             ):
                 problems.append(f"{self.path}: unexpected chunk entry {name!r}")

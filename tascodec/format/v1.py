@@ -1,5 +1,7 @@
 """Format version 1 of ``.tasz``: the layout and its reader (no zarr); the writer is ``v1_write``.
 
+``readers`` picks this module for archives of major version 1 (``readers.READERS``).
+
 Layout (normative text in ``spec/tasz-v1.md``)::
 
     zarr.json                     root group; attributes["tascodec"] = header (JSON)
@@ -16,7 +18,6 @@ Every array: regular grid, chunks spanning all dimensions but the first, codecs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,13 +27,14 @@ from ..content import DecoderCheckpoint, SegmentTable
 from ..errors import FormatError, IntegrityError
 from .arrays import ArrayMeta, parse_array_meta, read_array, read_json_entry
 from .container import ZipReader
-from .version import FORMAT_NAME, check_version
+from .layout import Layout
 
 __all__ = [
-    "Layout",
     "read_layout",
     "check_header",
-    "content_decoder",
+    "array_metas",
+    "read_decoder",
+    "PARTS",
     "CODE_DTYPES",
     "RANDOM_GENERATOR",
     "TABLE_ARRAYS",
@@ -52,6 +54,9 @@ TABLE_ARRAYS = (
     "videos/first_segment",
     "videos/first_code",
 )
+#: Top-level entry of the archive -> the part ``Archive.sizes`` counts it in.
+PARTS = {"codes": "codes", "code_scale": "codes", "segments": "tables", "videos": "tables",
+         "decoder": "decoder"}
 TENSOR_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 MAX_DIM = 1 << 20  # code_dim, feature_dim
 MAX_VIDEO_FRAMES = 1 << 25  # frames of one video
@@ -59,19 +64,6 @@ MAX_EXPANSION = 4096  # declared decoded bytes per archive byte (beyond a 1 GiB 
 
 
 # ----------------------------------------------------------------------------- reading
-@dataclass
-class Layout:
-    """What opening a v1 archive reads: the header, the tables and the array metadata."""
-
-    header: dict[str, Any]
-    version: tuple[int, int]
-    table: SegmentTable
-    video_first_code: np.ndarray  # (V + 1,) int64
-    codes: ArrayMeta | None  # None for generated (random) codes
-    code_scale: ArrayMeta | None
-    decoder: dict[str, ArrayMeta] | None
-
-
 def _field(h: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in h:
         raise FormatError(f"{where}: header field {key!r} is missing")
@@ -95,11 +87,9 @@ def _str_list(h: dict, key: str, where: str) -> list[str]:
     return value
 
 
-def check_header(h: Any, where: str) -> tuple[int, int]:
-    """Validate a v1 header (types, counts, codes and decoder descriptions)."""
-    if not isinstance(h, dict) or h.get("format") != FORMAT_NAME:
-        raise FormatError(f"{where}: not a tascodec archive (no header 'tascodec' with format)")
-    version = check_version(h.get("format_version"), where=where)
+def check_header(h: dict[str, Any], where: str) -> None:
+    """Validate a v1 header (types, counts, codes and decoder descriptions); its format name
+    and version were checked by ``readers.read_layout``."""
     _field(h, "library_version", str, where)
     _field(h, "codec", str, where)
     _field(h, "codec_config", dict, where)
@@ -162,7 +152,6 @@ def check_header(h: Any, where: str) -> tuple[int, int]:
             raise FormatError(
                 f"{where}: header decoder.tensors must be unique names [A-Za-z0-9_]{{1,64}}"
             )
-    return version
 
 
 def _check_tables(h: dict, arrays: dict[str, np.ndarray], where: str) -> None:
@@ -200,19 +189,10 @@ def _check_tables(h: dict, arrays: dict[str, np.ndarray], where: str) -> None:
         raise bad(f"a video has more than {MAX_VIDEO_FRAMES} frames")
 
 
-def read_layout(zr: ZipReader) -> Layout:
-    """Read and validate a v1 archive's header, tables and array metadata (no codes)."""
+def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> Layout:
+    """Read and validate a v1 archive's header ``h``, tables and array metadata (no codes)."""
     where = str(zr.path)
-    root = read_json_entry(zr, "zarr.json")
-    attrs = root.get("attributes")
-    if (
-        root.get("zarr_format") != 3
-        or root.get("node_type") != "group"
-        or not isinstance(attrs, dict)
-    ):
-        raise FormatError(f"{where}: zarr.json is not a Zarr v3 group")
-    h = attrs.get("tascodec")
-    version = check_header(h, where)
+    check_header(h, where)
     V, S, N = h["num_videos"], h["num_segments"], h["num_codes"]
     d, D = h["code_dim"], h["feature_dim"]
     groups = ("segments", "videos") + (("decoder",) if h.get("decoder") is not None else ())
@@ -284,7 +264,15 @@ def read_layout(zr: ZipReader) -> Layout:
     return Layout(h, version, table, arrays["videos/first_code"], codes, scale, decoder)
 
 
-def content_decoder(zr: ZipReader, layout: Layout) -> DecoderCheckpoint | None:
+def array_metas(zr: ZipReader, layout: Layout) -> list[ArrayMeta]:
+    """Every array of the archive (tables, codes, scale, decoder tensors), for ``verify``."""
+    metas = [parse_array_meta(zr, k, dtypes=("int64",), ndim=1) for k in TABLE_ARRAYS]
+    metas += [m for m in (layout.codes, layout.code_scale) if m is not None]
+    metas += list((layout.decoder or {}).values())
+    return metas
+
+
+def read_decoder(zr: ZipReader, layout: Layout) -> DecoderCheckpoint | None:
     """The decoder checkpoint, every tensor read (float32)."""
     if layout.decoder is None:
         return None
