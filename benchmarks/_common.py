@@ -1,7 +1,7 @@
 """Shared benchmark helpers: the machine, markdown tables, timing, datasets, result files.
 
-Import from a benchmark script with ``from _common import ...`` (the scripts put their own
-directory on ``sys.path``, which Python does when a script is run directly).
+Imported by the benchmark modules as ``from ._common import ...`` (they run as
+``python -m benchmarks.<name>``).
 """
 
 from __future__ import annotations

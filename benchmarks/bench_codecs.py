@@ -7,7 +7,7 @@ so the table isolates the codecs; pass ``--gamma 0.5`` for the paper's setting).
 codecs (``encoded``, ``inversion``, ``tca-random``) share one TCA per dataset through the
 encode cache: the first learned row pays for training (``train s``), the others reuse it.
 
-    python benchmarks/bench_codecs.py [--quick] [--videos N] [--recipe cpu|paper] [--device ...]
+    python -m benchmarks.bench_codecs [--quick] [--videos N] [--recipe cpu|paper] [--device ...]
 
 Prints a markdown table and the machine.
 """

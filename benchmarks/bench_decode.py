@@ -1,6 +1,6 @@
 """Decode throughput: structured fast path vs plain forward vs np.load vs the write floor.
 
-    python benchmarks/bench_decode.py [--quick] [--videos N] [--repeats R] [--threads N]
+    python -m benchmarks.bench_decode [--quick] [--videos N] [--repeats R] [--threads N]
                                       [--c-scale X]
 
 Two shapes, D = 2048, K = 8, a random TCA-shaped decoder (d = 256, H = 512):
@@ -29,7 +29,6 @@ if "--threads" in sys.argv:  # BLAS reads these at import: set them before numpy
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from tascodec.content import DecoderCheckpoint  # noqa: E402
 from tascodec.decode import decode_reference, decode_segments, prepare_decoder  # noqa: E402

@@ -1,7 +1,7 @@
 """Downstream fidelity (the paper's Table 1 for your data): MS-TCN trained on each decoded
 training set, scored on the ORIGINAL test set.
 
-    python benchmarks/bench_fidelity.py [--quick] [--epochs N] [--seeds 0,1,2]
+    python -m benchmarks.bench_fidelity [--quick] [--epochs N] [--seeds 0,1,2]
         [--datasets gtea-tcn128,synth:gtea:2048,synth:breakfast:2048:40] [--out DIR]
         [--no-ablations] [--jobs N]
 
@@ -26,9 +26,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from ._common import (
     call_supported,
     machine,
     machine_line,
@@ -38,7 +37,7 @@ from _common import (  # noqa: E402
     write_results,
 )
 
-from tascodec.units import format_bytes  # noqa: E402
+from tascodec.units import format_bytes
 
 # name -> encode() keywords (None: the original features). Supplement Table A settings.
 MAIN_ROWS: dict[str, dict[str, Any] | None] = {

@@ -1,6 +1,6 @@
 """Network inversion: the paper's recipe against ours, loss vs decoder evaluations.
 
-    python benchmarks/bench_inversion.py [--quick] [--dataset synth:gtea] [--segments 16]
+    python -m benchmarks.bench_inversion [--quick] [--dataset synth:gtea] [--segments 16]
 
 Trains a TCA (the ``cpu`` recipe's architecture, ``--epochs`` epochs on ``--train-videos``
 videos), takes the first segments of a few videos (cut at a segment boundary) and inverts
@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_line, markdown_table, resolve_dataset
+from ._common import machine_line, markdown_table, resolve_dataset
 
 from tascodec.content import SegmentTable
 from tascodec.tca.invert import invert

@@ -1,6 +1,6 @@
 """DataLoader epoch time: TaszDataset (first epoch, cached epoch) vs the original .npy files.
 
-    python benchmarks/bench_loader.py [--quick] [--videos N] [--workers 0 2] [--batch-size B]
+    python -m benchmarks.bench_loader [--quick] [--videos N] [--workers 0 2] [--batch-size B]
                                       [--threads N]
 
 Builds a GTEA-shaped archive (segment structures of the real GTEA labels in ../shared/data
@@ -28,11 +28,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from bench_decode import LATENT, K, random_segments, real_segments, tca_decoder  # noqa: E402
+from .bench_decode import LATENT, K, random_segments, real_segments, tca_decoder  # noqa: E402
 
 from tascodec.content import ArchiveContent, SegmentTable  # noqa: E402
 from tascodec.export import export_archive  # noqa: E402

@@ -1,6 +1,6 @@
 """tascodec against what a user would pick instead, on a split's training features.
 
-    python benchmarks/bench_peers.py [--quick] [--datasets gtea-tcn128,synth:gtea:2048]
+    python -m benchmarks.bench_peers [--quick] [--datasets gtea-tcn128,synth:gtea:2048]
         [--out DIR] [--no-tascodec] [--pca-dims 256] [--recipe cpu]
 
 Peers: float32 .npy; float16 .npy; lossless zstd and blosc (numcodecs) of the float32 bytes;
@@ -24,9 +24,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from ._common import (
     call_supported,
     machine,
     machine_line,
@@ -37,7 +36,7 @@ from _common import (  # noqa: E402
     write_results,
 )
 
-from tascodec.units import format_bytes  # noqa: E402
+from tascodec.units import format_bytes
 
 # tascodec rows: name -> encode() keywords (every frame stored: gamma = 1).
 TASCODEC_ROWS: dict[str, dict[str, Any]] = {

@@ -1,6 +1,6 @@
 """Measure what float16 / int8 code storage costs (the figures quoted in spec/tasz-v1.md).
 
-    python benchmarks/bench_quantisation.py [--quick]
+    python -m benchmarks.bench_quantisation [--quick]
 
 For each source of codes it writes real archives with ``code_dtype`` float32 / float16 / int8,
 reads the codes back and reports the relative error ||c - c_hat||^2 / ||c - mean(c)||^2 and the

@@ -1,6 +1,6 @@
 """PNG figures from ``bench_fidelity.py``'s ``fidelity.json``.
 
-    python benchmarks/plots.py [RESULTS.json ...] [--out DIR]
+    python -m benchmarks.plots [RESULTS.json ...] [--out DIR]
 
 Several results files (runs split across processes) are merged per dataset: main rows by name,
 ablation rows by group; the main ``inversion`` row (K = 8, gamma = 0.5) joins the sweeps as
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     missing = [str(f) for f in args.results if not f.is_file()]
     if missing:
-        print(f"{missing}: not found (run benchmarks/bench_fidelity.py first)", file=sys.stderr)
+        print(f"{missing}: not found (run python -m benchmarks.bench_fidelity first)", file=sys.stderr)
         return 2
     data = merge(args.results)
     out = args.out or args.results[0].parent

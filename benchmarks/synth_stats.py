@@ -1,7 +1,7 @@
 """Synthetic presets against the real ground truth they imitate.
 
-    python benchmarks/synth_stats.py [--quick] [--data ../shared/data]
-    python benchmarks/synth_stats.py --refit      # rewrite tascodec/synth/fitted.json from real data
+    python -m benchmarks.synth_stats [--quick] [--data ../shared/data]
+    python -m benchmarks.synth_stats --refit      # rewrite tascodec/synth/fitted.json from real data
 
 For each preset, generates a dataset (modest video counts) in a temporary directory and prints
 #classes, frames/video, segments/video and segment length mean/median next to the same
