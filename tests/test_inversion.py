@@ -18,7 +18,7 @@ from tascodec.tca.invert import (
     _subsample,
     invert,
 )
-from tascodec.tca.plan import InversionPlan
+from tascodec.tca.instance_plan import InversionPlan
 from tascodec.tca.model import TCA, decoder_from_checkpoint
 from tascodec.rng import random_codes
 from tascodec.source import ArraySource

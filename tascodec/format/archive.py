@@ -20,7 +20,7 @@ from ..segments import Segments
 from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .arrays import chunk_keys, check_chunk, read_array, read_rows
 from .container import ZipReader
-from .layout import Layout
+from .archive_layout import Layout
 from .readers import read_layout, reader_for
 
 __all__ = ["Archive", "open_archive"]

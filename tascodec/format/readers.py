@@ -15,7 +15,7 @@ from ..errors import FormatError
 from . import v1
 from .arrays import read_json_entry
 from .container import ZipReader
-from .layout import Layout
+from .archive_layout import Layout
 from .version import FORMAT_NAME, check_version
 
 __all__ = ["READERS", "read_layout", "reader_for"]

@@ -27,7 +27,7 @@ from ..content import DecoderCheckpoint, SegmentTable
 from ..errors import FormatError, IntegrityError
 from .arrays import ArrayMeta, parse_array_meta, read_array, read_json_entry
 from .container import ZipReader
-from .layout import Layout
+from .archive_layout import Layout
 
 __all__ = [
     "read_layout",

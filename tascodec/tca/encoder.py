@@ -13,7 +13,7 @@ from ..content import SegmentTable
 from ..errors import TascodecError
 from ..source import FrameSource
 from .model import TCA
-from .plan import InversionPlan, on_device, require_encoder
+from .instance_plan import InversionPlan, on_device, require_encoder
 
 __all__ = ["encoded_codes"]
 

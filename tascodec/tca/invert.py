@@ -40,7 +40,7 @@ from ..rng import random_codes
 from ..source import FrameSource
 from .encoder import encoded_codes
 from .model import TCA, TCADecoder
-from .plan import InversionPlan, on_device, require_encoder
+from .instance_plan import InversionPlan, on_device, require_encoder
 
 __all__ = ["InversionReport", "invert"]
 
