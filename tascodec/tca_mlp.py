@@ -17,7 +17,7 @@ malformed tensors raise ``TascodecError``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -144,6 +144,8 @@ class PreparedDecoder:
     ``wz_t`` (d, H), ``wa_t`` (A, H) = ``w1[:, d:d+A].T + b1`` (one action per frame, so the bias
     rides on the action row), ``w_c`` (H,), ``w2_t`` (H, D) = ``(feature_scale[:, None] * w2).T``,
     ``b2`` (D,) = ``feature_scale * b2 + feature_offset``; all float32, C-contiguous, read-only.
+    ``on_device``: copies of these on torch devices (device name -> tensors), filled by
+    ``decode.torch`` and held here, so they live as long as the decoder.
     """
 
     wz_t: np.ndarray
@@ -151,6 +153,7 @@ class PreparedDecoder:
     w_c: np.ndarray
     w2_t: np.ndarray
     b2: np.ndarray
+    on_device: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def latent_dim(self) -> int:

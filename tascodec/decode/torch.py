@@ -28,22 +28,13 @@ from .plan import archive_decoder, check_codes, check_table, instances, video_ro
 __all__ = ["decode_segments_torch", "decode_video_torch"]
 
 
-# (id(prepared), device) -> tensors on the device; prepared decoders live as long as their
-# checkpoint or archive, and are few, so this stays small.
-_ON_DEVICE: dict[tuple[int, str], tuple[PreparedDecoder, dict[str, torch.Tensor]]] = {}
-
-
 def _device_tensors(prep: PreparedDecoder, dev: torch.device) -> dict[str, torch.Tensor]:
-    key = (id(prep), str(dev))
-    hit = _ON_DEVICE.get(key)
-    if hit is not None and hit[0] is prep:
-        return hit[1]
-    if len(_ON_DEVICE) >= 16:
-        _ON_DEVICE.clear()
-    tensors = {k: torch.as_tensor(np.array(getattr(prep, k)), device=dev)
-               for k in ("wz_t", "wa_t", "w_c", "w2_t", "b2")}
-    _ON_DEVICE[key] = (prep, tensors)
-    return tensors
+    """The folded decoder's tensors on ``dev``, copied once and held by the decoder."""
+    key = str(dev)
+    if key not in prep.on_device:
+        prep.on_device[key] = {k: torch.as_tensor(np.array(getattr(prep, k)), device=dev)
+                               for k in ("wz_t", "wa_t", "w_c", "w2_t", "b2")}
+    return prep.on_device[key]
 
 
 def decode_segments_torch(
