@@ -24,10 +24,19 @@ from .devices import device_name
 from .errors import TascodecError
 from .units import format_bytes
 
-__all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS"]
+__all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO"]
 
 SAMPLING_METHODS = ("diverse", "random", "none")
 _FLOAT32 = 4
+#: the archive size of a plain ``encode``: float32 bytes of the split / this
+DEFAULT_TARGET_RATIO = 50.0
+#: gamma of a budgeted encode (k="auto") and of a fixed-K one, when not given
+AUTO_GAMMA = 1.0
+FIXED_K_GAMMA = 0.5
+#: how a budgeted encode stores codes and decoder (quantised codes lose ~1e-4 relative
+#: error, far below the condensation error, and buy 4x more codes than float32)
+AUTO_CODE_DTYPE = "int8"
+AUTO_DECODER_DTYPE = "float32"  # TEMP
 
 
 @dataclass
@@ -112,8 +121,10 @@ def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_d
     accepted = inspect.signature(type(proto)).parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
     extra: dict[str, Any] = {}
-    if "k" in accepted:
+    if "k" in accepted and k != "auto":
         extra["k"] = k
+    elif k == "auto" and "budget_bytes" in params:
+        extra["k"] = k  # a budgeted encode; other codecs keep their own K
     if "recipe" in accepted:
         extra["recipe"] = recipe
     if "dtype" in accepted and "dtype" not in params and code_dtype != "float32":
@@ -163,6 +174,26 @@ def _select_videos(dataset, split: str | None, gamma: float, sampling: str, seed
     return stored, list(pool), {name: stored}, name
 
 
+def _takes_budget(codec: str | dict[str, Any], k: Any) -> bool:
+    """Whether this encode is budgeted: ``k="auto"`` for a codec that allocates instances."""
+    if k != "auto":
+        return False
+    codec_id = codec.get("id") if isinstance(codec, dict) else codec
+    return codec_id in ("inversion", "encoded")
+
+
+def _check_budget(target_ratio: Any, max_bytes: Any) -> None:
+    if target_ratio is not None and max_bytes is not None:
+        raise TascodecError("give target_ratio or max_bytes, not both")
+    if target_ratio is not None and (isinstance(target_ratio, bool) or not isinstance(
+            target_ratio, (int, float)) or not target_ratio > 1):
+        raise TascodecError(f"target_ratio must be a number > 1 (float32 bytes of the split "
+                            f"over the archive's), got {target_ratio!r}")
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int)
+                                  or max_bytes < 1):
+        raise TascodecError(f"max_bytes must be a positive integer, got {max_bytes!r}")
+
+
 def _frames(dataset, videos: list[str]) -> int:
     return int(sum(dataset.num_frames(v) for v in videos))
 
@@ -172,14 +203,16 @@ def encode(
     out: str | Path,
     *,
     codec: str | dict[str, Any] = "inversion",
-    k: int | None = 8,
-    gamma: float = 0.5,
+    k: int | str | None = "auto",
+    gamma: float | None = None,
     split: str | None = "train.split1",
     sampling: str = "diverse",
     device: str = "auto",
     seed: int = 0,
     recipe: str = "cpu",
-    code_dtype: str = "float32",
+    code_dtype: str | None = None,
+    target_ratio: float | None = None,
+    max_bytes: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
     cache: dict[str, Any] | None = None,
@@ -188,8 +221,14 @@ def encode(
     """Condense the dataset at ``dataset_dir`` into the archive ``out``; returns a summary.
 
     ``codec``: an id (``list_codecs()``) or a ``get_config()`` dict; ``k``: instances per
-    segment (``None``: one per frame) for codecs that take it; ``recipe``: training recipe of
-    learned codecs; ``code_dtype``: how the writer stores codes (``raw``'s ``dtype`` sets it);
+    segment for codecs that take it: ``"auto"`` (the default; rate control: K per segment
+    allocated under the byte budget, see ``tascodec.rate``), an integer, or ``None`` (one per
+    frame); ``target_ratio`` (default ``DEFAULT_TARGET_RATIO``) or ``max_bytes``: the budget
+    of ``k="auto"``, as float32 bytes of the split (or dataset) over the archive's bytes, or
+    the archive's bytes (a hard limit); ``gamma``: fraction of the split's videos stored
+    (default ``AUTO_GAMMA`` with ``k="auto"``, ``FIXED_K_GAMMA`` otherwise); ``recipe``:
+    training recipe of learned codecs; ``code_dtype``: how the writer stores codes (default
+    ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
     ``codec_params``: further codec parameters.
     """
@@ -204,6 +243,19 @@ def encode(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
     dev = device_name(device)
+    budgeted = _takes_budget(codec, k)
+    if not budgeted and (target_ratio is not None or max_bytes is not None):
+        raise TascodecError(f"target_ratio / max_bytes choose the operating point of k='auto' "
+                            f"for the learned codecs; got codec={codec!r}, k={k!r}")
+    if gamma is None:
+        gamma = AUTO_GAMMA if budgeted else FIXED_K_GAMMA
+    if code_dtype is None:
+        code_dtype = AUTO_CODE_DTYPE if budgeted else "float32"
+    if budgeted:
+        _check_budget(target_ratio, max_bytes)
+        codec_params = {**codec_params, "code_dtype": code_dtype,
+                        "decoder_dtype": codec_params.get("decoder_dtype", AUTO_DECODER_DTYPE),
+                        "budget_bytes": 1}  # validated now, set once the split is read
     codec_obj = _build_codec(codec, k, recipe, code_dtype, codec_params)
     raw_dtype = codec_obj.params.get("dtype") if codec_obj.codec_id == "raw" else None
     if raw_dtype is not None and code_dtype not in ("float32", raw_dtype):
@@ -219,11 +271,21 @@ def encode(
         dataset=dataset, videos=stored, training_videos=training, splits=splits,
         device=dev, seed=seed, progress=progress, cache=cache if cache is not None else {},
     )
+    frames, source_frames = _frames(dataset, stored), _frames(dataset, training)
+    dim = dataset.feature_dim
+    budget = None
+    if budgeted:
+        budget = int(max_bytes) if max_bytes is not None else int(
+            source_frames * dim * _FLOAT32 / (target_ratio or DEFAULT_TARGET_RATIO))
+        # The default ratio may not fit a tiny dataset (the container's fixed bytes dominate):
+        # then the budget is raised to the smallest workable one; an explicit one is a limit.
+        strict = target_ratio is not None or max_bytes is not None
+        codec_obj = _build_codec(codec, k, recipe, code_dtype,
+                                 {**codec_params, "budget_bytes": budget,
+                                  "strict_budget": strict})
     content = codec_obj.encode(source)
     t_codec = time.perf_counter()
 
-    frames, source_frames = _frames(dataset, stored), _frames(dataset, training)
-    dim = dataset.feature_dim
     trimmed = {v: n for v, n in dataset.trimmed.items() if v in set(training)}
     content.stats.update(
         {
@@ -253,7 +315,16 @@ def encode(
         content.stats["reconstruction_mse_note"] = (
             f"measured with float32 codes, before the writer stores them as {store_dtype}"
         )
-    path = Path(write_archive(content, out, overwrite=overwrite, code_dtype=store_dtype))
+    decoder_dtype = codec_obj.params.get("decoder_dtype", "float32")
+    path = Path(write_archive(content, out, overwrite=overwrite, code_dtype=store_dtype,
+                              **({"decoder_dtype": decoder_dtype} if decoder_dtype != "float32" else {})))  # TEMP
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        over = path.stat().st_size
+        path.unlink()
+        raise TascodecError(
+            f"{out}: the archive came out at {over} bytes, over max_bytes={max_bytes} (the byte "
+            f"model of tascodec.rate under-estimated this dataset's overhead); nothing was "
+            f"written: retry with max_bytes={max_bytes - (over - max_bytes) - 1024}")
     t_end = time.perf_counter()
     mse = content.stats.get("reconstruction_mse")
     return EncodeSummary(

@@ -1,11 +1,15 @@
 """``tascodec encode``: condense a dataset in the standard layout into one ``.tasz`` archive.
 
-``tascodec encode DATASET OUT [--codec ID] [-k K | --per-frame] [--gamma G]
-[--split NAME | --all] [--sampling diverse|random|none] [--device auto|cpu|cuda]
-[--seed S] [--recipe cpu|paper] [--code-dtype float32|float16|int8] [-p KEY=VALUE ...]
-[--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``--gamma`` defaults to 0.5 with
-a split and to 1 with ``--all``; ``-p`` passes further codec parameters (values parsed as JSON,
-else kept as strings), e.g. ``-p epochs=5 -p dtype=float16``.
+``tascodec encode DATASET OUT [--codec ID] [-k K|auto | --per-frame]
+[--target-ratio R | --max-bytes B] [--gamma G] [--split NAME | --all]
+[--sampling diverse|random|none] [--device auto|cpu|cuda] [--seed S]
+[--recipe cpu|paper|quick] [--code-dtype float32|float16|int8] [-p KEY=VALUE ...]
+[--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``-k`` defaults to ``auto``:
+rate control picks the code width, the decoder width and K per segment so the archive is
+``--target-ratio`` (default 50) times smaller than the split as float32, or at most
+``--max-bytes``; ``--gamma`` then defaults to 1, and to 0.5 with an explicit ``-k``.
+``-p`` passes further codec parameters (values parsed as JSON, else kept as strings), e.g.
+``-p epochs=5 -p dtype=float16``.
 """
 
 from __future__ import annotations
@@ -30,12 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--codec", default="inversion",
                    help="codec id: inversion (default), encoded, tca-random, mean, coreset, raw")
     kgroup = p.add_mutually_exclusive_group()
-    kgroup.add_argument("-k", type=int, default=8, metavar="K",
-                        help="instances (codes) per segment for encoded/inversion (default 8)")
+    kgroup.add_argument("-k", type=_k_value, default="auto", metavar="K",
+                        help="instances (codes) per segment for encoded/inversion: auto "
+                             "(default: allocated per segment under the byte budget) or an "
+                             "integer (the paper uses 8)")
     kgroup.add_argument("--per-frame", action="store_true",
                         help="one code per frame (K = segment length)")
+    bgroup = p.add_mutually_exclusive_group()
+    bgroup.add_argument("--target-ratio", type=float, default=None, metavar="R",
+                        help="with -k auto: float32 bytes of the split over the archive's "
+                             "(default 50)")
+    bgroup.add_argument("--max-bytes", type=int, default=None, metavar="B",
+                        help="with -k auto: the archive's size limit in bytes")
     p.add_argument("--gamma", type=float, default=None,
-                   help="fraction of the split's videos to store (default 0.5; 1 with --all)")
+                   help="fraction of the split's videos to store (default 1 with -k auto or "
+                        "--all, 0.5 with an explicit -k)")
     sgroup = p.add_mutually_exclusive_group()
     sgroup.add_argument("--split", default="train.split1",
                         help="condense this split for training (default train.split1; "
@@ -46,14 +59,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how gamma picks the stored videos (default diverse)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, default=0, help="seed of training and sampling")
-    p.add_argument("--recipe", default="cpu", help="training recipe of learned codecs: cpu, paper")
-    p.add_argument("--code-dtype", default="float32",
-                   help="stored code dtype: float32 (default), float16, int8")
+    p.add_argument("--recipe", default="cpu",
+                   help="training recipe of learned codecs: cpu (default), paper, quick")
+    p.add_argument("--code-dtype", default=None, choices=("float32", "float16", "int8"),
+                   help="stored code dtype (default int8 with -k auto, else float32)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a further codec parameter (repeatable; VALUE parsed as JSON)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_encode)
+
+
+def _k_value(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an integer, got {text!r}") from None
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
@@ -73,11 +96,12 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 def run_encode(args: argparse.Namespace) -> int:
     from ..encoding import encode
 
-    gamma = args.gamma if args.gamma is not None else (1.0 if args.all else 0.5)
+    gamma = args.gamma if args.gamma is not None else (1.0 if args.all else None)
     summary = encode(
         args.dataset, args.out, codec=args.codec, k=None if args.per_frame else args.k,
         gamma=gamma, split=None if args.all else args.split, sampling=args.sampling,
         device=args.device, seed=args.seed, recipe=args.recipe, code_dtype=args.code_dtype,
+        target_ratio=args.target_ratio, max_bytes=args.max_bytes,
         overwrite=args.overwrite, progress=not args.quiet, **parse_params(args.param),
     )
     print(summary)

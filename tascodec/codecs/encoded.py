@@ -15,19 +15,12 @@ import numpy as np
 from ..content import SegmentTable
 from ..errors import TascodecError
 from . import register_codec
-from .learned import LearnedCodec
+from .learned import BUDGET_PARAMS, LearnedCodec, checked_k
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
 
-__all__ = ["EncodedCodec", "check_k"]
-
-
-def check_k(codec_id: str, k: Any) -> None:
-    """``k`` must be a positive integer or ``None`` (one instance per frame)."""
-    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
-        raise TascodecError(f"codec {codec_id!r}: k must be a positive integer or None "
-                            f"(per frame), got {k!r}")
+__all__ = ["EncodedCodec"]
 
 
 @register_codec
@@ -35,11 +28,10 @@ class EncodedCodec(LearnedCodec):
     """Codes = mean of the encoder's mu over each instance's frames: (N, d)."""
 
     codec_id = "encoded"
-    own_params = ("k",)
+    own_params = ("k", *BUDGET_PARAMS)
 
-    def __init__(self, k: int | None = 8, *, recipe: str = "cpu", **overrides: Any) -> None:
-        check_k(self.codec_id, k)
-        super().__init__(k=None if k is None else int(k), recipe=recipe, **overrides)
+    def __init__(self, k: int | str | None = 8, *, recipe: str = "cpu", **overrides: Any) -> None:
+        super().__init__(k=checked_k(self.codec_id, k, overrides), recipe=recipe, **overrides)
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
                    resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:

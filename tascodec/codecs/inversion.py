@@ -16,8 +16,7 @@ import numpy as np
 from ..content import SegmentTable
 from ..errors import TascodecError
 from . import register_codec
-from .learned import LearnedCodec
-from .encoded import check_k
+from .learned import BUDGET_PARAMS, LearnedCodec, checked_k
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
@@ -41,15 +40,14 @@ class InversionCodec(LearnedCodec):
     """Codes (N, d) minimising the decoded frames' squared error, one per instance."""
 
     codec_id = "inversion"
-    own_params = ("k", "init")
+    own_params = ("k", "init", *BUDGET_PARAMS)
 
-    def __init__(self, k: int | None = 8, *, init: str = "encoded", recipe: str = "cpu",
+    def __init__(self, k: int | str | None = 8, *, init: str = "encoded", recipe: str = "cpu",
                  **overrides: Any) -> None:
-        check_k(self.codec_id, k)
+        k = checked_k(self.codec_id, k, overrides)
         if init not in INITS:
             raise TascodecError(f"codec 'inversion': init must be one of {INITS}, got {init!r}")
-        super().__init__(k=None if k is None else int(k), init=init, recipe=recipe,
-                         **overrides)
+        super().__init__(k=k, init=init, recipe=recipe, **overrides)
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
                    resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:

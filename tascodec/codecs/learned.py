@@ -31,11 +31,33 @@ from .base import build_table, make_content
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
 
-__all__ = ["LearnedCodec", "trained_model", "decoded_mse", "TRAIN_KEYS"]
+__all__ = ["BUDGET_PARAMS", "LearnedCodec", "checked_k", "trained_model", "decoded_mse",
+           "TRAIN_KEYS"]
 
 # Recipe fields that define the trained model (and so the cache key).
 TRAIN_KEYS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "lr", "kl_weight",
-              "max_frames_per_epoch")
+              "max_frames_per_epoch", "patience", "holdout")
+#: codec parameters of a budgeted encode (k="auto"): the archive's byte budget and how the
+#: writer will store codes and decoder (they decide how many codes the budget buys)
+BUDGET_PARAMS = ("budget_bytes", "code_dtype", "decoder_dtype", "strict_budget")
+
+
+def checked_k(codec_id: str, k: Any, params: dict[str, Any]) -> int | str | None:
+    """``k``: a positive integer, ``None`` (one instance per frame) or ``"auto"`` (allocated
+    under ``budget_bytes``, which only ``"auto"`` takes)."""
+    if k == "auto":
+        budget = params.get("budget_bytes")
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+            raise TascodecError(f"codec {codec_id!r}: k='auto' needs budget_bytes, a positive "
+                                f"integer (the archive's size), got {budget!r}")
+        return "auto"
+    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
+        raise TascodecError(f"codec {codec_id!r}: k must be a positive integer, None (per "
+                            f"frame) or 'auto', got {k!r}")
+    given = sorted(set(params) & {"budget_bytes"})
+    if given:
+        raise TascodecError(f"codec {codec_id!r}: {given} needs k='auto', got k={k!r}")
+    return None if k is None else int(k)
 
 
 def resolve_recipe(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -75,8 +97,9 @@ class LearnedCodec(Codec):
             raise TascodecError(f"codec {self.codec_id!r}: bad recipe or parameter ({exc})"
                                 ) from None
 
-    def k_instances(self) -> int | None:
-        """K instances per segment (``None``: one per frame); learned codecs default to 8."""
+    def k_instances(self) -> int | str | None:
+        """K instances per segment (``None``: one per frame; ``"auto"``: allocated under
+        ``budget_bytes``, see ``tascodec.rate``); learned codecs default to 8."""
         return self.params.get("k", 8)
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
@@ -87,14 +110,28 @@ class LearnedCodec(Codec):
     def encode(self, source: "EncodeSource") -> ArchiveContent:
         start = time.perf_counter()
         resolved = self.resolved()
-        resolved["latent_dim"], resolved["hidden_dim"] = auto_model_dims(
-            source.feature_dim, resolved.get("latent_dim"), resolved.get("hidden_dim"))
-        table = build_table(source, self.k_instances())
+        budgeted = self.k_instances() == "auto"
+        point = None
+        if budgeted:
+            table = build_table(source, 1)
+            point = budget_point(source, table, resolved, self.params)
+            resolved["latent_dim"], resolved["hidden_dim"] = point.latent_dim, point.hidden_dim
+        else:
+            resolved["latent_dim"], resolved["hidden_dim"] = auto_model_dims(
+                source.feature_dim, resolved.get("latent_dim"), resolved.get("hidden_dim"))
+            table = build_table(source, self.k_instances())
         model, train_stats = trained_model(source, resolved)
+        if self.params.get("decoder_dtype", "float32") == "float16":
+            model = decoder_as_stored(model)
+        if point is not None:
+            table = allocated_table(model, source, table, point.num_codes)
         stored, decode_codes, stats = self.make_codes(model, source, table, resolved)
         ckpt = model.decoder_checkpoint()
         t_mse = time.perf_counter()
         stats["reconstruction_mse"] = decoded_mse(source, table, decode_codes, ckpt)
+        stats["relative_mse"] = decoded_mse(source, table, decode_codes, ckpt, relative=True)
+        if point is not None:
+            stats["operating_point"] = point.as_dict()
         stats.update(train_stats)
         stats["mse_seconds"] = time.perf_counter() - t_mse
         stats["encode_seconds"] = time.perf_counter() - start
@@ -135,12 +172,18 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any]) -> tuple[Any
 
 
 def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
-                decoder: Any) -> float:
-    """Per-frame MSE (original units) of what a reader decodes from ``codes``: a float."""
+                decoder: Any, *, relative: bool = False) -> float:
+    """Per-frame MSE of what a reader decodes from ``codes``: a float.
+
+    In original units, or with ``relative`` divided per channel by the decoder's normalisation
+    scale squared (1.0 = an error as large as the channel's spread).
+    """
     from ..decode import decode_segments, prepare_decoder
 
     prep = prepare_decoder(decoder)
     first_seg, first_code = table.video_first_segment, table.video_first_code
+    weight = (1.0 / np.square(np.asarray(decoder.tensors["feature_scale"], np.float64))
+              if relative else None)
     sq_err, count = 0.0, 0
     for v, video in enumerate(table.video_names):
         segs = slice(int(first_seg[v]), int(first_seg[v + 1]))
@@ -148,6 +191,83 @@ def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
                                 table.seg_action[segs], table.seg_length[segs],
                                 table.seg_num_instances[segs], prep)
         x = np.asarray(source.features(video), dtype=np.float32)
-        sq_err += float(np.square(x - x_hat, dtype=np.float64).sum())
+        err = np.square(x - x_hat, dtype=np.float64)
+        sq_err += float((err @ weight).sum() if weight is not None else err.sum())
         count += x.size
     return sq_err / max(count, 1)
+
+
+def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str, Any],
+                 params: dict[str, Any]) -> Any:
+    """The ``OperatingPoint`` of a budgeted encode (``k="auto"``): d from the data unless the
+    recipe fixes it, then H and the number of codes from ``params["budget_bytes"]``."""
+    from ..rate import latent_width, operating_point
+
+    budget = params.get("budget_bytes")
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise TascodecError(f"codec k='auto' needs a positive budget_bytes, got {budget!r}")
+    d = resolved.get("latent_dim")
+    if d is None:
+        x, y = width_sample(source)
+        d = latent_width(x, y)
+    return operating_point(int(budget), feature_dim=source.feature_dim,
+                           num_classes=len(source.class_names), latent_dim=int(d),
+                           num_segments=int(table.seg_length.size),
+                           code_dtype=params.get("code_dtype", "int8"),
+                           decoder_dtype=params.get("decoder_dtype", "float16"),
+                           hidden_dim=resolved.get("hidden_dim"),
+                           strict=bool(params.get("strict_budget", True)))
+
+
+def width_sample(source: "EncodeSource") -> tuple[np.ndarray, np.ndarray]:
+    """Normalised frames (n, D) and labels (n,), evenly spaced over the training videos."""
+    from ..rate import WIDTH_SAMPLE_FRAMES
+    from ..tca.train import feature_stats, robust_scale
+
+    videos = list(source.training_videos)
+    mean, std, total = feature_stats(source, videos)
+    scale = robust_scale(mean, std)
+    step = max(1, total // WIDTH_SAMPLE_FRAMES)
+    xs, ys, offset = [], [], 0
+    for video in videos:
+        x = source.features(video)
+        first = (-offset) % step
+        xs.append((np.asarray(x[first::step], np.float64) - mean) / scale)
+        ys.append(np.asarray(source.labels(video))[first::step])
+        offset += x.shape[0]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def decoder_as_stored(model: Any) -> Any:
+    """A copy of ``model`` whose decoder weights are rounded to float16, as the archive stores
+    them (the (D,) normalisation stays float32), so inversion fits codes to the decoder a
+    reader will use."""
+    import copy
+
+    import torch
+
+    rounded = copy.deepcopy(model)
+    with torch.no_grad():
+        for tensor in rounded.decoder.parameters():  # w1, b1, w2, b2; not the normalisation
+            tensor.copy_(tensor.to(torch.float16).to(tensor.dtype))
+    return rounded
+
+
+def allocated_table(model: Any, source: "EncodeSource", table: SegmentTable,
+                    num_codes: int) -> SegmentTable:
+    """``table`` with K per segment allocated by ``tascodec.rate.allocate`` (N = ``num_codes``)."""
+    from dataclasses import replace
+
+    from ..rate import allocate, k_grid, segment_cost_table, segment_weights
+
+    grid = k_grid()
+    offset = model.feature_offset.detach().cpu().numpy()
+    scale = model.feature_scale.detach().cpu().numpy()
+    costs = np.concatenate([
+        segment_cost_table((np.asarray(source.features(video), np.float32) - offset) / scale,
+                           table.seg_length[table.video_slice(v)], grid)
+        for v, video in enumerate(table.video_names)])
+    costs *= segment_weights(table.seg_length)[:, None]
+    out = replace(table, seg_num_instances=allocate(costs, grid, table.seg_length, num_codes))
+    out.check()
+    return out

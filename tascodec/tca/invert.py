@@ -5,8 +5,11 @@ width, A classes.
 
 Every instance is an independent d-dimensional least-squares problem through the frozen
 decoder ``x_hat = W2 relu(W_z z + W_a[:, a] + w_c c + b1) + b2`` (de-normalised with the
-checkpoint's scale and offset; the objective is the L2 error in original feature units, the
-units a reader decodes to). What makes it cheap:
+checkpoint's scale and offset). The objective is the L2 error in original feature units
+(``space="original"``, the default here: large channels dominate) or in the normalised feature
+space (``space="normalized"``, what the ``cpu`` recipe uses: every channel's error relative to
+its own spread, the space the TCA was trained in, so raw channels whose units differ by orders
+of magnitude all count). What makes it cheap:
 
 * the first layer splits into a per-instance part ``W_z z + W_a[:, a] + b1`` (H) and a per-frame
   ``w_c c`` (H): no ``(d + A + 1) x H`` product per frame;
@@ -47,7 +50,7 @@ __all__ = ["InversionReport", "invert"]
 
 @dataclass
 class InversionReport:
-    """Figures of one inversion. MSEs are means over frames and dims, original feature units."""
+    """Figures of one inversion. MSEs are means over frames and dims, in the objective's ``space``."""
 
     mse: float
     init_mse: float
@@ -68,14 +71,22 @@ class InversionReport:
             "num_codes", "num_frames", "chunks", "stopped_by_tol", "encoder_evals")}
 
 
-class _Objective:
-    """Per-frame squared error (original units) and its gradient w.r.t. the hidden layer."""
+SPACES = ("normalized", "original")
 
-    def __init__(self, dec: TCADecoder, frames: Any, n: int, form: str, block: int = 4096
-                 ) -> None:
+
+class _Objective:
+    """Per-frame squared error (in ``space``) and its gradient w.r.t. the hidden layer."""
+
+    def __init__(self, dec: TCADecoder, frames: Any, n: int, form: str, block: int = 4096,
+                 space: str = "original") -> None:
         """``frames(a, b)`` gives real frames ``[a, b)`` of the chunk as a (b - a, D) tensor."""
-        w2s = dec.fc2.weight * dec.feature_scale[:, None]  # (D, H)
-        shift = dec.feature_offset + dec.feature_scale * dec.fc2.bias  # (D,)
+        if space == "normalized":
+            w2s, shift = dec.fc2.weight, dec.fc2.bias  # (D, H), (D,)
+            read = frames
+            frames = lambda a, b: dec.normalize(read(a, b))  # noqa: E731
+        else:
+            w2s = dec.fc2.weight * dec.feature_scale[:, None]  # (D, H)
+            shift = dec.feature_offset + dec.feature_scale * dec.fc2.bias  # (D,)
         self.form, self.w2s = form, w2s
         if form == "gram":
             self.g = w2s.T @ w2s  # (H, H)
@@ -258,9 +269,9 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
            init: str | np.ndarray = "encoded", max_iters: int = 300, tol: float | None = 1e-3,
            lr: float = 0.05, optimizer: str = "adam", betas: tuple[float, float] = (0.9, 0.999),
            check_every: int = 10, lr_decays: int = 2, max_frames_per_instance: int | None = None,
-           chunk_frames: int = 8192, objective: str = "auto", device: str | None = None,
-           seed: int = 0, progress: bool = True, history_at: tuple[int, ...] = ()
-           ) -> tuple[np.ndarray, InversionReport]:
+           chunk_frames: int = 8192, objective: str = "auto", space: str = "original",
+           device: str | None = None, seed: int = 0, progress: bool = True,
+           history_at: tuple[int, ...] = ()) -> tuple[np.ndarray, InversionReport]:
     """Optimise one code per instance of ``table``; returns codes (N, d) float32 and a report.
 
     ``init``: ``"encoded"`` (encoder mean, needs a ``TCA``), ``"random"`` (N(0, I) from
@@ -274,6 +285,8 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
         raise TascodecError(f"invert: model must be a TCA or TCADecoder, got {type(model).__name__}")
     if optimizer != "adam":
         raise TascodecError(f"invert: unknown optimizer {optimizer!r}; known: ['adam']")
+    if space not in SPACES:
+        raise TascodecError(f"invert: space must be one of {SPACES}, got {space!r}")
     if objective not in ("auto", "gram", "direct"):
         raise TascodecError(f"invert: objective must be 'auto', 'gram' or 'direct', got {objective!r}")
     for name, value in (("max_iters", max_iters), ("check_every", check_every),
@@ -318,7 +331,8 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
     with torch.no_grad():
         for i0, i1 in chunks:
             f0, f1 = int(inst_first[i0]), int(inst_first[i1])
-            obj = _Objective(dec, _chunk_reader(plan, source, f0, dev), f1 - f0, form)
+            obj = _Objective(dec, _chunk_reader(plan, source, f0, dev), f1 - f0, form,
+                             space=space)
             sample = _subsample(plan.inst_length[i0:i1], inst_first[i0:i1] - f0,
                                 max_frames_per_instance)
             prob = _Chunk(dec, obj, plan, i0, i1, f0, f1, sample, dev)

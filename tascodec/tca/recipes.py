@@ -1,16 +1,21 @@
 """Named settings for TCA training and network inversion.
 
 * ``"cpu"`` (default): a TCA and an inversion that finish on a laptop-class CPU in minutes for
-  a GTEA-sized dataset: 40 epochs of at most 8192 sampled frames, warm-started Adam with a large
-  step (0.05), per-instance plateau stopping (tol 1e-3, two step cuts), at most 200 iterations
-  and 16 frames per instance.
+  a GTEA-sized dataset: at most 30 passes over the training frames, stopped once the held-out
+  reconstruction (5% of the frames, in 16-frame blocks) has not improved for 3 passes, the best
+  pass kept, so training is as long as it pays for at any dataset size; warm-started Adam with
+  a large step (0.05), per-instance plateau stopping (tol 1e-3, two step cuts), at most 200
+  iterations and 16 frames per instance, the L2 error taken in the normalised feature space
+  (every channel relative to its own spread).
 * ``"paper"``: the paper's recipe (7.5K epochs at lr 1e-3; 10K Adam iterations at lr 1e-3, no
-  stopping). The paper starts from random codes: use it with ``init="random"`` (the init is a
-  codec parameter, not a recipe field). Meant for a GPU.
+  stopping, L2 in original units). The paper starts from random codes: use it with
+  ``init="random"`` (the init is a codec parameter, not a recipe field). Meant for a GPU.
 * ``"quick"``: tiny settings for tests and smoke runs.
 
-The model size defaults to ``auto_model_dims``: the paper's d = 256, H = 512 at D = 2048 and
-proportionally smaller for narrower features (d = 16, H = 256 at D = 128).
+The model size defaults to ``auto_model_dims`` with a fixed K (the paper's d = 256, H = 512 at
+D = 2048 and proportionally smaller for narrower features: d = 16, H = 256 at D = 128); a
+budgeted encode (``k="auto"``) takes d from the data and H from the budget
+(``tascodec.rate``) unless the recipe fixes them.
 
 Fields prefixed ``invert_`` are keywords of ``tascodec.tca.invert.invert`` without the prefix;
 the others are keywords of ``tascodec.tca.train.train_tca``.
@@ -35,11 +40,13 @@ class Recipe:
     name: str = "cpu"
     latent_dim: int | None = None  # None: auto_model_dims (256 at D = 2048)
     hidden_dim: int | None = None  # None: auto_model_dims (512 at D = 2048)
-    epochs: int = 40
+    epochs: int = 30  # passes over the training frames, at most
     batch_size: int = 256
     lr: float = 1e-3
     kl_weight: float = 0.1
-    max_frames_per_epoch: int | None = 8192
+    max_frames_per_epoch: int | None = None  # None: an epoch is one whole pass
+    patience: int | None = 3  # epochs without held-out improvement before stopping
+    holdout: float = 0.05  # fraction of training frames held out for that check
     invert_max_iters: int = 200
     invert_tol: float | None = 1e-3
     invert_lr: float = 0.05
@@ -48,6 +55,7 @@ class Recipe:
     invert_check_every: int = 10
     invert_lr_decays: int = 2
     invert_max_frames_per_instance: int | None = 16
+    invert_space: str = "normalized"  # the space of the inversion's L2 error
     # A chunk's (frames, H) float32 temporaries (about 7 per iteration) stay under glibc's
     # 32 MiB mmap ceiling at H = 512, so they are reused from the heap instead of mapped and
     # page-faulted anew each iteration: 1.4x faster per-frame inversion on a CPU, same codes.
@@ -71,11 +79,13 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "cpu": Recipe(),
-    "paper": Recipe(name="paper", epochs=7500, max_frames_per_epoch=None,
+    "paper": Recipe(name="paper", epochs=7500, patience=None,
                     invert_max_iters=10000, invert_tol=None, invert_lr=1e-3,
                     invert_lr_decays=0, invert_max_frames_per_instance=None,
+                    invert_space="original",
                     invert_chunk_frames=32768),  # larger batches for a GPU
     "quick": Recipe(name="quick", latent_dim=16, hidden_dim=32, epochs=3, batch_size=128,
+                    max_frames_per_epoch=8192, patience=None,
                     invert_max_iters=30, invert_max_frames_per_instance=8,
                     invert_chunk_frames=4096),
 }
