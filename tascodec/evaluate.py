@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .backbones import BACKBONES, trainer
 from .errors import TascodecError
 
 __all__ = [
@@ -46,10 +47,6 @@ METRIC_KEYS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
 _COLUMN_NAMES = {"acc": "Acc", "edit": "Edit", "f1@10": "F1@10", "f1@25": "F1@25", "f1@50": "F1@50"}
 # Decoded training videos kept in memory up to this many bytes; past it they decode per access.
 _CACHE_LIMIT = 4 << 30
-_MSTCN_OPTIONS = {"num_stages", "num_layers", "num_f_maps", "lr", "batch_size"}
-_ASFORMER_OPTIONS = {"size", "num_decoders", "num_layers", "num_f_maps", "lr", "weight_decay",
-                     "batch_size", "channel_masking_rate"}
-BACKBONES = ("mstcn", "asformer")
 
 
 @dataclass
@@ -204,33 +201,6 @@ class _DecodedItems(Sequence):
         return int(sum(self.archive.num_frames(v) for v in self.videos))
 
 
-def _trainer(backbone: str, mstcn_options: Mapping[str, Any] | None,
-             asformer_options: Mapping[str, Any] | None) -> tuple[Any, dict[str, Any]]:
-    """The training function of ``backbone`` and its validated options."""
-    if backbone not in BACKBONES:
-        raise TascodecError(f"backbone: expected one of {list(BACKBONES)}, got {backbone!r}")
-    own, other = ("mstcn", "asformer") if backbone == "mstcn" else ("asformer", "mstcn")
-    given = {"mstcn": mstcn_options, "asformer": asformer_options}
-    if given[other]:
-        raise TascodecError(
-            f"{other}_options: given with backbone={backbone!r}; use {own}_options"
-        )
-    options = dict(given[own] or {})
-    allowed = _MSTCN_OPTIONS if backbone == "mstcn" else _ASFORMER_OPTIONS
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise TascodecError(
-            f"{own}_options: unknown key(s) {unknown}; allowed: {sorted(allowed)}"
-        )
-    if backbone == "mstcn":
-        from .mstcn import train_mstcn
-
-        return train_mstcn, options
-    from .asformer import train_asformer
-
-    return train_asformer, options
-
-
 def evaluate_items(
     train_items: Sequence[Any],
     dataset: Any,
@@ -259,7 +229,7 @@ def evaluate_items(
     from .metrics import check_convention, evaluate_segmentation
     from .mstcn import predict, resolve_device
 
-    train, options = _trainer(backbone, mstcn_options, asformer_options)
+    train, options = trainer(backbone, mstcn_options, asformer_options)
     check_convention(convention)
     dev = resolve_device(device)
     background_ids = _background_ids(dataset, background)
@@ -322,7 +292,7 @@ def evaluate_archive(
         raise TascodecError(f"epochs must be >= 1, got {epochs}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise TascodecError(f"jobs must be an integer >= 1, got {jobs!r}")
-    _trainer(backbone, mstcn_options, asformer_options)  # argument errors before any work
+    trainer(backbone, mstcn_options, asformer_options)  # argument errors before any work
     from .metrics import check_convention
 
     check_convention(convention)
