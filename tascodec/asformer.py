@@ -41,18 +41,16 @@ What differs from the published setup (reference code: ChinaYi/ASFormer):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .devices import resolve_device
 from .errors import TascodecError
-from .mstcn import _as_pair, _batch, mstcn_loss, predict
+from .mstcn import check_training_args, fit, input_mask, predict
 
 __all__ = [
     "ASFormer",
@@ -196,17 +194,7 @@ class ASFormer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if x.dim() != 3 or x.shape[1] != self.dim:
-            raise TascodecError(f"ASFormer: input must be (B, {self.dim}, T), got {tuple(x.shape)}")
-        if mask is None:
-            m = x.new_ones(x.shape[0], 1, x.shape[2])
-        else:
-            if mask.shape != (x.shape[0], x.shape[2]):
-                raise TascodecError(
-                    f"ASFormer: mask must be (B, T) = {(x.shape[0], x.shape[2])}, "
-                    f"got {tuple(mask.shape)}"
-                )
-            m = mask.to(x.dtype).unsqueeze(1)
+        m = input_mask("ASFormer", self.dim, x, mask)
         out, feature = self.encoder(self.channel_dropout(x), None, m)
         outputs = [out]
         for decoder in self.decoders:
@@ -241,62 +229,19 @@ def train_asformer(
     """
     config = asformer_config(size, num_decoders=num_decoders, num_layers=num_layers,
                              num_f_maps=num_f_maps)
-    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1),
-                             ("num_classes", num_classes, 1)):
-        if int(value) < low:
-            raise TascodecError(f"{name} must be >= {low}, got {value}")
-    if lr <= 0:
-        raise TascodecError(f"lr must be > 0, got {lr}")
+    check_training_args(epochs=epochs, batch_size=batch_size, lr=lr, num_classes=num_classes)
     if weight_decay < 0:
         raise TascodecError(f"weight_decay must be >= 0, got {weight_decay}")
     dev = resolve_device(device)
-    if isinstance(train_items, Sequence) or (
-        hasattr(train_items, "__len__") and hasattr(train_items, "__getitem__")
-    ):
-        items: Any = train_items
-    else:
-        items = list(train_items)
-    n = len(items)
-    if n == 0:
-        raise TascodecError("train_items: no training videos")
-    dim = _as_pair(items[0], 0, num_classes)[0].shape[0]
 
-    fork_devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices):
-        torch.manual_seed(seed)
+    def build(dim: int) -> tuple[nn.Module, torch.optim.Optimizer, Any]:
         model = ASFormer(dim, num_classes, channel_masking_rate=channel_masking_rate,
                          **config).to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5,
                                                                patience=3)
-        order_rng = np.random.default_rng(seed)
-        model.train()
-        bar = tqdm(range(epochs), desc="ASFormer", unit="epoch", disable=not progress,
-                   leave=False)
-        for _ in bar:
-            order = order_rng.permutation(n)
-            total, count = 0.0, 0
-            for start in range(0, n, batch_size):
-                pairs = []
-                for i in order[start : start + batch_size]:
-                    pair = _as_pair(items[int(i)], int(i), num_classes)
-                    if pair[0].shape[0] != dim:
-                        raise TascodecError(
-                            f"train item {int(i)}: feature width {pair[0].shape[0]} differs "
-                            f"from the first item's {dim}"
-                        )
-                    pairs.append(pair)
-                x, y, m = _batch(pairs, dev)
-                loss = mstcn_loss(model(x, m), y, m)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach())
-                count += 1
-            scheduler.step(total)  # the reference steps on the epoch's summed loss
-            mean = total / count
-            if history is not None:
-                history.append(mean)
-            bar.set_postfix(loss=f"{mean:.3f}")
-    model.train(False)  # inference mode (dropout off)
-    return model
+        return model, opt, scheduler.step  # the reference steps on the epoch's summed loss
+
+    return fit(build, train_items, num_classes=num_classes, epochs=epochs, seed=seed,
+               device=dev, progress=progress, batch_size=batch_size, history=history,
+               desc="ASFormer")

@@ -20,6 +20,8 @@ from tascodec.asformer import (
 )
 from tascodec.errors import TascodecError
 
+from segmentation_models import assert_padding_invisible, assert_rejects_bad_input, video
+
 SMALL = dict(num_decoders=1, num_layers=3, num_f_maps=8)
 
 
@@ -31,14 +33,6 @@ def _one_thread(torch_one_thread):
 def _small_model(dim: int = 5, classes: int = 4, seed: int = 0) -> ASFormer:
     torch.manual_seed(seed)
     return ASFormer(dim, classes, **SMALL).eval()
-
-
-def _video(t: int, d: int, a: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    labels = np.sort(rng.integers(0, a, size=t)).astype(np.int64)
-    proto = rng.normal(size=(a, d)).astype(np.float32) * 2
-    x = proto[labels].T + 0.1 * rng.normal(size=(d, t)).astype(np.float32)
-    return x.astype(np.float32), labels
 
 
 def test_paper_size_and_structure() -> None:
@@ -62,7 +56,7 @@ def test_output_shape_and_predict() -> None:
     model = _small_model()
     out = model(torch.randn(2, 5, 11))
     assert out.shape == (2, 2, 4, 11)  # (1 + decoders, B, A, T)
-    x, _ = _video(9, 5, 4)
+    x, _ = video(9, 5, 4)
     pred = predict(model, x)
     assert pred.shape == (9,) and pred.dtype == np.int64
 
@@ -120,37 +114,19 @@ def test_window_attention_sees_only_its_window() -> None:
 @settings(max_examples=12, deadline=None)
 @given(st.lists(st.integers(1, 12), min_size=1, max_size=3), st.integers(0, 9))
 def test_padding_does_not_change_real_frames(lengths: list[int], extra: int) -> None:
-    model = _small_model()
-    t_max = max(lengths) + extra
-    x = torch.zeros(len(lengths), 5, t_max)
-    mask = torch.zeros(len(lengths), t_max)
-    with torch.no_grad():
-        singles = []
-        for b, t in enumerate(lengths):
-            xb = torch.randn(5, t, generator=torch.Generator().manual_seed(b))
-            x[b, :, :t] = xb
-            mask[b, :t] = 1
-            singles.append(model(xb.unsqueeze(0))[:, 0])
-        x[:, :, :] += (1 - mask[:, None]) * 3.0  # padding content must not matter either
-        out = model(x, mask)
-    for b, t in enumerate(lengths):
-        torch.testing.assert_close(out[:, b, :, :t], singles[b], rtol=1e-5, atol=1e-5)
-        assert torch.all(out[:, b, :, t:] == 0)
+    assert_padding_invisible(_small_model(), 5, lengths, extra)
 
 
 def test_errors_name_the_argument() -> None:
     model = _small_model()
-    with pytest.raises(TascodecError, match=r"\(B, 5, T\)"):
-        model(torch.randn(1, 6, 4))
-    with pytest.raises(TascodecError, match="mask"):
-        model(torch.randn(1, 5, 4), torch.ones(1, 3))
+    assert_rejects_bad_input(model, 5)
     with pytest.raises(TascodecError, match="num_classes"):
         ASFormer(3, 0)
     with pytest.raises(TascodecError, match="channel_masking_rate"):
         ASFormer(3, 2, channel_masking_rate=1.0)
     with pytest.raises(TascodecError, match="size"):
         asformer_config("huge")
-    x, y = _video(8, 5, 3)
+    x, y = video(8, 5, 3)
     for kwargs, match in [({"epochs": 0}, "epochs"), ({"lr": 0.0}, "lr"),
                           ({"weight_decay": -1.0}, "weight_decay"), ({"size": "xl"}, "size")]:
         with pytest.raises(TascodecError, match=match):
@@ -160,7 +136,7 @@ def test_errors_name_the_argument() -> None:
 
 
 def test_training_reduces_loss() -> None:
-    x, y = _video(40, 6, 3)
+    x, y = video(40, 6, 3)
     history: list[float] = []
     model = train_asformer([(x, y)], num_classes=3, epochs=40, lr=5e-3, seed=0, progress=False,
                            history=history, channel_masking_rate=0.0, **SMALL)
@@ -171,7 +147,7 @@ def test_training_reduces_loss() -> None:
 
 
 def test_deterministic_for_a_seed_and_keeps_global_rng() -> None:
-    items = [_video(20, 4, 3, seed=s) for s in range(3)]
+    items = [video(20, 4, 3, seed=s) for s in range(3)]
     torch.manual_seed(123)
     state = torch.random.get_rng_state()
     kwargs = dict(num_classes=3, epochs=2, progress=False, **SMALL)
@@ -185,7 +161,7 @@ def test_deterministic_for_a_seed_and_keeps_global_rng() -> None:
 
 
 def test_batches_train_with_padding() -> None:
-    items = [_video(t, 4, 3, seed=t) for t in (9, 15, 12)]
+    items = [video(t, 4, 3, seed=t) for t in (9, 15, 12)]
     history: list[float] = []
     model = train_asformer(items, num_classes=3, epochs=2, batch_size=2, progress=False,
                            history=history, **SMALL)
