@@ -178,7 +178,7 @@ class Runner:
 
     def collect(self, handle: dict[str, Any]) -> dict[str, Any]:
         """Wait for a submitted row's trainings; its record (with ``fidelity`` or ``error``)."""
-        from tascodec.evaluate import combine_results
+        from tascodec.fidelity_result import combine_results
 
         job = handle["shared"]
         rec = job["rec"]

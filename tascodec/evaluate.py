@@ -9,19 +9,21 @@ metric ``convention`` of ``tascodec.metrics``, ``"asformer"`` by default), mean 
 std over seeds, plus the storage bytes (the archive file; for the original, the float32
 bytes of the training features) and their ratio to the float32 original.
 
+The result type, merging runs of several seeds and the table are in
+``tascodec.fidelity_result`` (``FidelityResult``, ``combine_results``, ``format_results``).
+
 Shapes: features (D, T) float32, labels (T,) int64; decoded archive videos come out (T, D)
 and are transposed.
 """
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,67 +32,19 @@ from tqdm.auto import tqdm
 
 from .backbones import trainer
 from .errors import TascodecError
+from .fidelity_result import (
+    METRIC_KEYS,
+    FidelityResult,
+    check_seeds,
+    combine_results,
+    summarise,
+)
 from .layout import split_names
-from .units import format_bytes
 
-__all__ = [
-    "METRIC_KEYS",
-    "FidelityResult",
-    "evaluate_archive",
-    "evaluate_items",
-    "combine_results",
-    "worker_pool",
-    "format_results",
-]
+__all__ = ["evaluate_archive", "evaluate_items", "worker_pool"]
 
-METRIC_KEYS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
-_COLUMN_NAMES = {"acc": "Acc", "edit": "Edit", "f1@10": "F1@10", "f1@25": "F1@25", "f1@50": "F1@50"}
 # Decoded training videos kept in memory up to this many bytes; past it they decode per access.
 _CACHE_LIMIT = 4 << 30
-
-
-@dataclass
-class FidelityResult:
-    """Scores of models trained on one training set, one per seed, on the original test set."""
-
-    name: str  # "original", or the archive file name
-    dataset: str
-    split: str
-    codec: dict[str, Any] | None  # the archive's codec configuration; None for the original
-    seeds: tuple[int, ...]
-    epochs: int
-    per_seed: list[dict[str, float]]
-    mean: dict[str, float]
-    std: dict[str, float]  # sample std over seeds (0 with one seed)
-    storage_bytes: int
-    original_bytes: int  # float32 bytes of the original training features of the split
-    train_videos: int
-    train_frames: int
-    test_videos: int
-    excluded_videos: list[str] = field(default_factory=list)  # archive videos left out
-    seconds: float = 0.0  # wall time of the whole evaluation
-    device: str = "cpu"
-    train_seconds: list[float] = field(default_factory=list)  # model training, per seed
-    backbone: str = "mstcn"  # the segmentation model trained: "mstcn" or "asformer"
-    convention: str = "asformer"  # the metrics' last-segment end convention
-
-    @property
-    def ratio(self) -> float:
-        """storage bytes / float32 original bytes (0.02 = 2% of the original)."""
-        return self.storage_bytes / self.original_bytes if self.original_bytes else math.nan
-
-    @property
-    def compression(self) -> float:
-        """float32 original bytes / storage bytes (50 = fifty times smaller)."""
-        return self.original_bytes / self.storage_bytes if self.storage_bytes else math.nan
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (adds ``ratio`` and ``compression``)."""
-        out = asdict(self)
-        out["seeds"] = list(self.seeds)
-        out["ratio"] = self.ratio
-        out["compression"] = self.compression
-        return out
 
 
 def _open_dataset(dataset_dir: str | os.PathLike[str]) -> Any:
@@ -103,15 +57,6 @@ def _open_archive(path: Path) -> Any:
     from .format import open_archive
 
     return open_archive(path)
-
-
-def _seeds(seeds: Sequence[int]) -> tuple[int, ...]:
-    out = tuple(int(s) for s in seeds)
-    if not out:
-        raise TascodecError("seeds: at least one seed is needed")
-    if len(set(out)) != len(out):
-        raise TascodecError(f"seeds: repeated seed in {list(out)}")
-    return out
 
 
 def _background_ids(dataset: Any, background: Sequence[Any]) -> tuple[int, ...]:
@@ -128,15 +73,6 @@ def _background_ids(dataset: Any, background: Sequence[Any]) -> tuple[int, ...]:
                 f"({dataset.num_classes} classes)"
             )
     return tuple(ids)
-
-
-def _summarise(per_seed: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
-    mean, std = {}, {}
-    for key in METRIC_KEYS:
-        values = np.array([run[key] for run in per_seed], dtype=np.float64)
-        mean[key] = float(values.mean())
-        std[key] = float(values.std(ddof=1)) if values.size > 1 else 0.0
-    return mean, std
 
 
 class _OriginalItems(Sequence):
@@ -225,7 +161,7 @@ def evaluate_items(
     background_ids = _background_ids(dataset, background)
     gt = [dataset.labels(v) for v in test_videos]
     per_seed, seconds = [], []
-    for seed in tqdm(_seeds(seeds), desc="seeds", unit="seed", disable=not progress, leave=False):
+    for seed in tqdm(check_seeds(seeds), desc="seeds", unit="seed", disable=not progress, leave=False):
         start = time.perf_counter()
         model = train(
             train_items,
@@ -277,7 +213,7 @@ def evaluate_archive(
     run with the same thread count.
     """
     started = time.perf_counter()
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     if epochs < 1:
         raise TascodecError(f"epochs must be >= 1, got {epochs}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -317,7 +253,7 @@ def evaluate_archive(
             items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
             progress=progress, background=background, **model_kwargs,
         )
-        mean, std = _summarise(per_seed)
+        mean, std = summarise(per_seed)
         return FidelityResult(
             name=name or "original", dataset=dataset_name, split=train_key.split(".", 1)[1],
             codec=None, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
@@ -357,7 +293,7 @@ def evaluate_archive(
         )
         config = dict(getattr(archive, "codec_config", None) or {}) or None
         frames = items.frames()
-    mean, std = _summarise(per_seed)
+    mean, std = summarise(per_seed)
     return FidelityResult(
         name=name or path.name, dataset=dataset_name, split=train_key.split(".", 1)[1],
         codec=config, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
@@ -386,51 +322,3 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
         max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init, initargs=(threads,),
     )
-
-
-def combine_results(results: Sequence[FidelityResult]) -> FidelityResult:
-    """One result from runs of the same training set with different seeds (e.g. run in parallel).
-
-    Per-seed scores and training times are concatenated in the given order, mean and std
-    recomputed, and ``seconds`` summed. Every run must describe the same training set, test set
-    and epoch count, and no seed may repeat.
-    """
-    if not results:
-        raise TascodecError("combine_results: no results to combine")
-    first = results[0]
-    same = ("name", "dataset", "split", "codec", "epochs", "storage_bytes", "original_bytes",
-            "train_videos", "train_frames", "test_videos", "excluded_videos", "backbone",
-            "convention")
-    for r in results[1:]:
-        for attr in same:
-            if getattr(r, attr) != getattr(first, attr):
-                raise TascodecError(
-                    f"combine_results: {attr} differs between runs "
-                    f"({getattr(first, attr)!r} vs {getattr(r, attr)!r})"
-                )
-    seeds = _seeds([s for r in results for s in r.seeds])
-    per_seed = [scores for r in results for scores in r.per_seed]
-    mean, std = _summarise(per_seed)
-    return replace(
-        first, seeds=seeds, per_seed=per_seed, mean=mean, std=std,
-        seconds=float(sum(r.seconds for r in results)),
-        train_seconds=[t for r in results for t in r.train_seconds],
-    )
-
-
-def format_results(results: Sequence[FidelityResult]) -> str:
-    """A markdown table: one row per result, metrics as mean +- std over seeds."""
-    head = ["training set", "backbone", *(_COLUMN_NAMES[k] for k in METRIC_KEYS), "storage",
-            "ratio", "seeds", "epochs"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in results:
-        cells = [r.name, r.backbone]
-        cells += [f"{r.mean[k]:.1f} ± {r.std[k]:.1f}" for k in METRIC_KEYS]
-        cells += [
-            format_bytes(r.storage_bytes),
-            f"{100 * r.ratio:.2f}% ({r.compression:.1f}x)",
-            str(len(r.seeds)),
-            str(r.epochs),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)

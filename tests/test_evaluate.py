@@ -16,7 +16,9 @@ pytest.importorskip("tascodec.layout", reason="tascodec.layout (StandardDataset)
 
 from tascodec import evaluate as ev  # noqa: E402
 from tascodec.cli import main  # noqa: E402
-from tascodec.evaluate import METRIC_KEYS, FidelityResult, evaluate_archive, format_results  # noqa: E402
+from tascodec import fidelity_result as fr  # noqa: E402
+from tascodec.evaluate import evaluate_archive  # noqa: E402
+from tascodec.fidelity_result import METRIC_KEYS, FidelityResult, format_results  # noqa: E402
 
 CLASSES = ["bg", "cut", "pour"]
 TRAIN = ["t0", "t1", "t2", "t3"]
@@ -201,17 +203,17 @@ def test_combine_results(small_dataset) -> None:
     args = dict(epochs=1, progress=False, device="cpu", mstcn_options=SMALL)
     a = evaluate_archive(None, small_dataset, seeds=(0,), **args)
     b = evaluate_archive(None, small_dataset, seeds=(1,), **args)
-    both = ev.combine_results([a, b])
+    both = fr.combine_results([a, b])
     assert both.seeds == (0, 1) and both.per_seed == a.per_seed + b.per_seed
     assert both.mean["acc"] == pytest.approx((a.mean["acc"] + b.mean["acc"]) / 2)
     assert both.std["acc"] == pytest.approx(np.std([a.mean["acc"], b.mean["acc"]], ddof=1))
     assert both.seconds == pytest.approx(a.seconds + b.seconds)
     with pytest.raises(TascodecError, match="repeated seed"):
-        ev.combine_results([a, a])
+        fr.combine_results([a, a])
     with pytest.raises(TascodecError, match="epochs differs"):
-        ev.combine_results([a, dataclasses.replace(b, epochs=2)])
+        fr.combine_results([a, dataclasses.replace(b, epochs=2)])
     with pytest.raises(TascodecError, match="no results"):
-        ev.combine_results([])
+        fr.combine_results([])
 
 
 def test_missing_archive_and_dataset(small_dataset, tmp_path) -> None:
@@ -278,23 +280,12 @@ def test_real_archive_from_encode(request, tmp_path) -> None:
     assert r.original_bytes == r.train_frames * ds.feature_dim * 4
 
 
-@pytest.mark.parametrize("given", ["split2", "train.split2", "test.split2"])
-def test_split_names(given) -> None:
-    assert ev.split_names(given) == ("train.split2", "test.split2")
-
-
-@pytest.mark.parametrize("bad", ["", "train.", "a/b", "x.y"])
-def test_split_names_rejects(bad) -> None:
-    with pytest.raises(TascodecError, match="split"):
-        ev.split_names(bad)
-
-
 def test_summary_is_mean_and_sample_std() -> None:
     runs = [{k: float(v + i) for i, k in enumerate(METRIC_KEYS)} for v in (10, 20, 60)]
-    mean, std = ev._summarise(runs)
+    mean, std = fr.summarise(runs)
     assert mean["acc"] == pytest.approx(30.0) and mean["edit"] == pytest.approx(31.0)
     assert std["f1@50"] == pytest.approx(np.std([10, 20, 60], ddof=1))
-    assert ev._summarise(runs[:1])[1] == {k: 0.0 for k in METRIC_KEYS}
+    assert fr.summarise(runs[:1])[1] == {k: 0.0 for k in METRIC_KEYS}
 
 
 # -- backbones and metric conventions --------------------------------------------------------
@@ -330,7 +321,7 @@ def test_convention_changes_only_f1(small_dataset) -> None:
     assert (a.convention, m.convention, a.backbone) == ("asformer", "mstcn", "mstcn")
     assert a.mean["acc"] == m.mean["acc"] and a.mean["edit"] == m.mean["edit"]
     with pytest.raises(TascodecError, match="convention differs"):
-        ev.combine_results([a, dataclasses.replace(m, seeds=(1,))])
+        fr.combine_results([a, dataclasses.replace(m, seeds=(1,))])
 
 
 @pytest.mark.parametrize(

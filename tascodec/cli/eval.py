@@ -72,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..backbones import BACKBONES, MODEL_NAMES
-    from ..evaluate import evaluate_archive, format_results
+    from ..evaluate import evaluate_archive
+    from ..fidelity_result import format_results
     from ..metrics import CONVENTIONS
 
     seeds = parse_seeds(args.seeds)
