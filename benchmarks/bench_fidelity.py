@@ -1,9 +1,10 @@
-"""Downstream fidelity (the paper's Table 1 for your data): MS-TCN trained on each decoded
-training set, scored on the ORIGINAL test set.
+"""Downstream fidelity (the paper's Table 1 for your data): MS-TCN (and, with ``--backbones
+mstcn,asformer``, ASFormer) trained on each decoded training set, scored on the ORIGINAL test
+set.
 
     python -m benchmarks.bench_fidelity [--quick] [--epochs N] [--seeds 0,1,2]
         [--datasets gtea-tcn128,synth:gtea:2048,synth:breakfast:2048:40] [--out DIR]
-        [--no-ablations] [--jobs N]
+        [--no-ablations] [--jobs N] [--backbones mstcn,asformer]
 
 Rows: original + raw-f16, mean, coreset, tca-random, encoded, inversion, encoded-per-frame,
 inversion-per-frame (settings of the paper's supplement, Table A); columns Acc, Edit,
@@ -11,8 +12,11 @@ F1@{10,25,50} (mean +- sample std over seeds), storage bytes and ratio to float3
 (on the first dataset): K sweep, gamma sweep, diverse vs random sampling, quantised codes.
 Learned codecs share one trained TCA per dataset (``encode(cache=...)``). The MS-TCN epoch
 count is reported with the figures (the paper trains 50 epochs; CPU budgets use fewer).
-Every row is encoded here while ``--jobs`` worker processes train the MS-TCNs (one task per
-row and seed), so both cores of a small machine stay busy. Writes ``fidelity.json`` and ``fidelity.md`` under ``--out``; ``plots.py`` draws them.
+Every row is encoded here while ``--jobs`` worker processes train the models (one task per
+row, backbone and seed), so both cores of a small machine stay busy. Each row is trained with
+every backbone of ``--backbones`` (``tascodec.asformer``'s CPU size for ASFormer); every table
+has a backbone column, and a row's record keeps each backbone's result under ``by_backbone``
+(``fidelity`` is the first backbone's). Writes ``fidelity.json`` and ``fidelity.md`` under ``--out``; ``plots.py`` draws them.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from ._common import (
     write_results,
 )
 
+from tascodec.backbones import BACKBONES, MODEL_NAMES
 from tascodec.units import format_bytes
 
 # name -> encode() keywords (None: the original features). Supplement Table A settings.
@@ -93,12 +98,12 @@ def _fmt(fid: dict[str, Any], key: str) -> str:
 
 
 def _train_seed(archive: Path | None, root: Path, seed: int, epochs: int, device: str,
-                name: str) -> Any:
-    """One MS-TCN training and test (runs in a worker process when ``--jobs`` > 1)."""
+                name: str, backbone: str = "mstcn") -> Any:
+    """One model training and test (runs in a worker process when ``--jobs`` > 1)."""
     from tascodec.evaluate import evaluate_archive
 
     return evaluate_archive(archive, root, split="split1", seeds=(seed,), epochs=epochs,
-                            device=device, progress=False, name=name)
+                            device=device, progress=False, name=name, backbone=backbone)
 
 
 class _Inline:
@@ -117,8 +122,8 @@ class _Inline:
 
 
 class Runner:
-    """Encodes rows of one dataset here and trains their MS-TCNs (one task per seed) on
-    ``pool``; rows with identical settings share one result."""
+    """Encodes rows of one dataset here and trains their models (one task per backbone and
+    seed) on ``pool``; rows with identical settings share one result."""
 
     def __init__(self, name: str, root: Path, args: argparse.Namespace, work: Path,
                  pool: Any) -> None:
@@ -140,7 +145,7 @@ class Runner:
         if key in self.pending:
             return {"row": row, "shared": self.pending[key]}
         rec: dict[str, Any] = {"row": row, "params": params}
-        job: dict[str, Any] = {"rec": rec, "archive": None, "futures": [],
+        job: dict[str, Any] = {"rec": rec, "archive": None, "futures": {},
                                "started": time.perf_counter()}
         self.pending[key] = job
         try:
@@ -159,26 +164,32 @@ class Runner:
                     "reconstruction_mse": summary.reconstruction_mse,
                     "codec_config": summary.codec_config, "dropped_arguments": dropped,
                 }
-            job["futures"] = [
-                self.pool.submit(_train_seed, job["archive"], self.root, seed, self.args.epochs,
-                                 self.args.device, row)
-                for seed in self.args.seed_list
-            ]
+            job["futures"] = {
+                backbone: [
+                    self.pool.submit(_train_seed, job["archive"], self.root, seed,
+                                     self.args.epochs, self.args.device, row, backbone)
+                    for seed in self.args.seed_list
+                ]
+                for backbone in self.args.backbone_list
+            }
         except Exception as exc:  # a codec that fails is a row with its error, not a crash
             rec["error"] = f"{type(exc).__name__}: {exc}"
         return {"row": row, "shared": job}
 
     def collect(self, handle: dict[str, Any]) -> dict[str, Any]:
         """Wait for a submitted row's trainings; its record (with ``fidelity`` or ``error``)."""
-        from tascodec.evaluate import combine_results
+        from tascodec.fidelity_result import combine_results
 
         job = handle["shared"]
         rec = job["rec"]
         if "seconds" not in rec:
             try:
                 if "error" not in rec:
-                    parts = [f.result() for f in job["futures"]]
-                    rec["fidelity"] = combine_results(parts).to_dict()
+                    rec["by_backbone"] = {
+                        backbone: combine_results([f.result() for f in futures]).to_dict()
+                        for backbone, futures in job["futures"].items()
+                    }
+                    rec["fidelity"] = rec["by_backbone"][self.args.backbone_list[0]]
             except Exception as exc:  # noqa: BLE001
                 rec["error"] = f"{type(exc).__name__}: {exc}"
             finally:
@@ -186,10 +197,10 @@ class Runner:
                 if archive is not None and archive.exists() and not self.args.keep_archives:
                     archive.unlink()
             rec["seconds"] = time.perf_counter() - job["started"]
-            status = rec.get("error") or (
-                f"F1@50 {rec['fidelity']['mean']['f1@50']:.1f}, "
-                f"{format_bytes(rec['fidelity']['storage_bytes'])}"
-            )
+            status = rec.get("error") or ", ".join(
+                f"{backbone} F1@50 {f['mean']['f1@50']:.1f}"
+                for backbone, f in rec["by_backbone"].items()
+            ) + f", {format_bytes(rec['fidelity']['storage_bytes'])}"
             print(f"[{self.name}] {rec['row']}: {status} ({rec['seconds']:.0f} s after submit)",
                   file=sys.stderr)
         if rec["row"] == handle["row"]:
@@ -197,34 +208,44 @@ class Runner:
         return rec | {"row": handle["row"], "shared_with": rec["row"]}
 
 
+def _by_backbone(r: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(backbone, fidelity) pairs of a row record (older records: MS-TCN only)."""
+    if "by_backbone" in r:
+        return list(r["by_backbone"].items())
+    return [(r["fidelity"].get("backbone", "mstcn"), r["fidelity"])]
+
+
 def main_table(rows: list[dict[str, Any]]) -> str:
     out = []
     for r in rows:
         if "error" in r:
-            out.append([r["row"], *(["-"] * 5), "-", "-", "-", r["error"][:80]])
+            out.append([r["row"], "-", *(["-"] * 5), "-", "-", "-", r["error"][:80]])
             continue
-        f = r["fidelity"]
         enc = r.get("encode", {}).get("seconds", {}).get("total")
-        out.append([
-            r["row"], *(_fmt(f, m) for m in METRICS), format_bytes(f["storage_bytes"]),
-            f"{100 * f['ratio']:.2f}% ({f['compression']:.1f}x)",
-            "-" if enc is None else f"{enc:.1f}", f"{f['train_videos']} videos",
-        ])
+        for backbone, f in _by_backbone(r):
+            out.append([
+                r["row"], backbone, *(_fmt(f, m) for m in METRICS),
+                format_bytes(f["storage_bytes"]),
+                f"{100 * f['ratio']:.2f}% ({f['compression']:.1f}x)",
+                "-" if enc is None else f"{enc:.1f}", f"{f['train_videos']} videos",
+            ])
     return markdown_table(
-        ["training set", "Acc", "Edit", "F1@10", "F1@25", "F1@50", "storage", "ratio",
-         "encode s", "notes"], out)
+        ["training set", "backbone", "Acc", "Edit", "F1@10", "F1@25", "F1@50", "storage",
+         "ratio", "encode s", "notes"], out)
 
 
 def ablation_table(rows: list[dict[str, Any]], label: str) -> str:
     out = []
     for r in rows:
         if "error" in r:
-            out.append([r["row"], "-", "-", "-", "-", r["error"][:80]])
+            out.append([r["row"], "-", "-", "-", "-", "-", r["error"][:80]])
             continue
-        f = r["fidelity"]
-        out.append([r["row"], format_bytes(f["storage_bytes"]), f"{f['compression']:.1f}x",
-                    _fmt(f, "acc"), _fmt(f, "edit"), _fmt(f, "f1@50")])
-    return markdown_table([label, "storage", "compression", "Acc", "Edit", "F1@50"], out)
+        for backbone, f in _by_backbone(r):
+            out.append([r["row"], backbone, format_bytes(f["storage_bytes"]),
+                        f"{f['compression']:.1f}x", _fmt(f, "acc"), _fmt(f, "edit"),
+                        _fmt(f, "f1@50")])
+    return markdown_table([label, "backbone", "storage", "compression", "Acc", "Edit", "F1@50"],
+                          out)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -232,7 +253,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="minutes: 2 epochs, seeds 0,1, rows " + ",".join(QUICK_ROWS)
                    + ", the 'quick' encode recipe, no ablations, gtea-tcn128 only")
-    p.add_argument("--epochs", type=int, default=None, help=f"MS-TCN epochs (default {DEFAULT_EPOCHS}; quick 2)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"training epochs of each model (default {DEFAULT_EPOCHS}; quick 2)")
+    p.add_argument("--backbones", default="mstcn",
+                   help="comma-separated models trained on every row: " + ",".join(BACKBONES)
+                        + " (default mstcn)")
     p.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick 0,1)")
     p.add_argument("--datasets", default=None,
                    help="comma-separated: shared data folder names, synth:<preset>[:D[:videos]], "
@@ -244,7 +269,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "K=1,K=16,gamma=0.1,random,int8); default all")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--jobs", type=int, default=None,
-                   help="MS-TCN trainings run at once, in worker processes (default: the "
+                   help="model trainings run at once, in worker processes (default: the "
                         "usable cores on a CPU-only machine, 1 with a GPU)")
     p.add_argument("--recipe", default=None, help="encode recipe (default cpu; quick quick)")
     p.add_argument("--device", default="auto")
@@ -264,6 +289,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [r for r in args.row_list if r not in MAIN_ROWS]
     if unknown:
         p.error(f"--rows: unknown {unknown}; choose from {list(MAIN_ROWS)}")
+    args.backbone_list = parse_list(args.backbones)
+    bad = [b for b in args.backbone_list if b not in BACKBONES]
+    if bad or not args.backbone_list or len(set(args.backbone_list)) != len(args.backbone_list):
+        p.error(f"--backbones: expected distinct names from {list(BACKBONES)}, "
+                f"got {args.backbones!r}")
     args.recipe = args.recipe or ("quick" if q else "cpu")
     args.ablations = not (args.no_ablations or q)
     names = [name for _, name, _ in ablation_rows()]
@@ -294,18 +324,21 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "config": {"epochs": args.epochs, "seeds": list(args.seed_list), "recipe": args.recipe,
                    "device": args.device, "quick": args.quick, "split": "split1",
-                   "rows": args.rows_of, "ablations": args.ablations, "jobs": args.jobs},
+                   "rows": args.rows_of, "ablations": args.ablations, "jobs": args.jobs,
+                   "backbones": list(args.backbone_list)},
         "datasets": {},
     }
-    md = [f"# Downstream fidelity (MS-TCN, {args.epochs} epochs, seeds "
+    models = " and ".join(MODEL_NAMES[b] for b in args.backbone_list)
+    md = [f"# Downstream fidelity ({models}, {args.epochs} epochs, seeds "
           f"{list(args.seed_list)}, encode recipe {args.recipe!r})", "", machine_line(info), ""]
     n_abl = len({_key(params) for _, name, params in ablation_rows()
                  if name in args.ablation_names} - {
         _key(MAIN_ROWS[r]) for r in args.row_list}) if args.ablations else 0
     n_rows = sum(len(rows) for rows in args.rows_of.values()) + n_abl
-    print(f"plan: {n_rows} training sets x {len(args.seed_list)} seeds = "
-          f"{n_rows * len(args.seed_list)} MS-TCN trainings of {args.epochs} epochs",
-          file=sys.stderr)
+    n_models = len(args.backbone_list)
+    print(f"plan: {n_rows} training sets x {n_models} backbones x {len(args.seed_list)} seeds = "
+          f"{n_rows * n_models * len(args.seed_list)} trainings ({models}) of {args.epochs} "
+          "epochs", file=sys.stderr)
     pool = worker_pool(args.jobs) if args.jobs > 1 else _Inline()
     if args.jobs > 1:  # the workers take a core each; encoding here gets what is left
         import torch

@@ -1,11 +1,16 @@
-"""Fidelity harness: how well does an MS-TCN trained on decoded data do on the ORIGINAL test set?
+"""Fidelity harness: how well does a segmentation model trained on decoded data do on the
+ORIGINAL test set?
 
-``evaluate_archive(archive, dataset_dir)`` trains one MS-TCN per seed on the archive's decoded
-training videos (or, with ``archive=None``, on the original training features of
-``dataset_dir``) and scores each on the original test features of ``dataset_dir``: Acc, Edit,
-F1@{10,25,50} (MS-TCN definitions, in %), mean and sample std over seeds, plus the storage
-bytes (the archive file; for the original, the float32 bytes of the training features) and
-their ratio to the float32 original.
+``evaluate_archive(archive, dataset_dir)`` trains one model per seed (``backbone="mstcn"``,
+the default, or ``"asformer"``) on the archive's decoded training videos (or, with
+``archive=None``, on the original training features of ``dataset_dir``) and scores each on
+the original test features of ``dataset_dir``: Acc, Edit, F1@{10,25,50} (in %, with the
+metric ``convention`` of ``tascodec.metrics``, ``"asformer"`` by default), mean and sample
+std over seeds, plus the storage bytes (the archive file; for the original, the float32
+bytes of the training features) and their ratio to the float32 original.
+
+The result type, merging runs of several seeds and the table are in
+``tascodec.fidelity_result`` (``FidelityResult``, ``combine_results``, ``format_results``).
 
 Shapes: features (D, T) float32, labels (T,) int64; decoded archive videos come out (T, D)
 and are transposed.
@@ -13,80 +18,33 @@ and are transposed.
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from .backbones import trainer
 from .errors import TascodecError
+from .fidelity_result import (
+    METRIC_KEYS,
+    FidelityResult,
+    check_seeds,
+    combine_results,
+    summarise,
+)
 from .layout import split_names
-from .units import format_bytes
 
-__all__ = [
-    "METRIC_KEYS",
-    "FidelityResult",
-    "evaluate_archive",
-    "evaluate_items",
-    "combine_results",
-    "worker_pool",
-    "format_results",
-]
+__all__ = ["evaluate_archive", "evaluate_items", "worker_pool"]
 
-METRIC_KEYS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
-_COLUMN_NAMES = {"acc": "Acc", "edit": "Edit", "f1@10": "F1@10", "f1@25": "F1@25", "f1@50": "F1@50"}
 # Decoded training videos kept in memory up to this many bytes; past it they decode per access.
 _CACHE_LIMIT = 4 << 30
-_MSTCN_OPTIONS = {"num_stages", "num_layers", "num_f_maps", "lr", "batch_size"}
-
-
-@dataclass
-class FidelityResult:
-    """Scores of MS-TCNs trained on one training set, one per seed, on the original test set."""
-
-    name: str  # "original", or the archive file name
-    dataset: str
-    split: str
-    codec: dict[str, Any] | None  # the archive's codec configuration; None for the original
-    seeds: tuple[int, ...]
-    epochs: int
-    per_seed: list[dict[str, float]]
-    mean: dict[str, float]
-    std: dict[str, float]  # sample std over seeds (0 with one seed)
-    storage_bytes: int
-    original_bytes: int  # float32 bytes of the original training features of the split
-    train_videos: int
-    train_frames: int
-    test_videos: int
-    excluded_videos: list[str] = field(default_factory=list)  # archive videos left out
-    seconds: float = 0.0  # wall time of the whole evaluation
-    device: str = "cpu"
-    train_seconds: list[float] = field(default_factory=list)  # MS-TCN training, per seed
-
-    @property
-    def ratio(self) -> float:
-        """storage bytes / float32 original bytes (0.02 = 2% of the original)."""
-        return self.storage_bytes / self.original_bytes if self.original_bytes else math.nan
-
-    @property
-    def compression(self) -> float:
-        """float32 original bytes / storage bytes (50 = fifty times smaller)."""
-        return self.original_bytes / self.storage_bytes if self.storage_bytes else math.nan
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (adds ``ratio`` and ``compression``)."""
-        out = asdict(self)
-        out["seeds"] = list(self.seeds)
-        out["ratio"] = self.ratio
-        out["compression"] = self.compression
-        return out
 
 
 def _open_dataset(dataset_dir: str | os.PathLike[str]) -> Any:
@@ -99,15 +57,6 @@ def _open_archive(path: Path) -> Any:
     from .format import open_archive
 
     return open_archive(path)
-
-
-def _seeds(seeds: Sequence[int]) -> tuple[int, ...]:
-    out = tuple(int(s) for s in seeds)
-    if not out:
-        raise TascodecError("seeds: at least one seed is needed")
-    if len(set(out)) != len(out):
-        raise TascodecError(f"seeds: repeated seed in {list(out)}")
-    return out
 
 
 def _background_ids(dataset: Any, background: Sequence[Any]) -> tuple[int, ...]:
@@ -124,15 +73,6 @@ def _background_ids(dataset: Any, background: Sequence[Any]) -> tuple[int, ...]:
                 f"({dataset.num_classes} classes)"
             )
     return tuple(ids)
-
-
-def _summarise(per_seed: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
-    mean, std = {}, {}
-    for key in METRIC_KEYS:
-        values = np.array([run[key] for run in per_seed], dtype=np.float64)
-        mean[key] = float(values.mean())
-        std[key] = float(values.std(ddof=1)) if values.size > 1 else 0.0
-    return mean, std
 
 
 class _OriginalItems(Sequence):
@@ -197,29 +137,33 @@ def evaluate_items(
     progress: bool = True,
     background: Sequence[Any] = (),
     mstcn_options: Mapping[str, Any] | None = None,
+    backbone: str = "mstcn",
+    convention: str = "asformer",
+    asformer_options: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, float]], str, list[float]]:
-    """Train one MS-TCN per seed on ``train_items``; score each on ``test_videos`` of ``dataset``.
+    """Train one model per seed on ``train_items``; score each on ``test_videos`` of ``dataset``.
 
-    ``mstcn_options`` passes architecture / optimiser settings to ``train_mstcn`` (keys:
-    num_stages, num_layers, num_f_maps, lr, batch_size). Returns (metrics per seed, device, training seconds per seed).
+    ``backbone``: ``"mstcn"`` (``mstcn.train_mstcn``) or ``"asformer"``
+    (``asformer.train_asformer``). ``mstcn_options`` passes architecture / optimiser settings
+    to ``train_mstcn`` (keys: num_stages, num_layers, num_f_maps, lr, batch_size),
+    ``asformer_options`` to ``train_asformer`` (keys: size, num_decoders, num_layers,
+    num_f_maps, lr, weight_decay, batch_size, channel_masking_rate); each only with its
+    backbone. ``convention``: the metrics' (``tascodec.metrics``). Returns (metrics per seed,
+    device, training seconds per seed).
     """
-    from .metrics import evaluate_segmentation
     from .devices import resolve_device
-    from .mstcn import predict, train_mstcn
+    from .metrics import check_convention, evaluate_segmentation
+    from .mstcn import predict
 
-    options = dict(mstcn_options or {})
-    unknown = sorted(set(options) - _MSTCN_OPTIONS)
-    if unknown:
-        raise TascodecError(
-            f"mstcn_options: unknown key(s) {unknown}; allowed: {sorted(_MSTCN_OPTIONS)}"
-        )
+    train, options = trainer(backbone, mstcn_options, asformer_options)
+    check_convention(convention)
     dev = resolve_device(device)
     background_ids = _background_ids(dataset, background)
     gt = [dataset.labels(v) for v in test_videos]
     per_seed, seconds = [], []
-    for seed in tqdm(_seeds(seeds), desc="seeds", unit="seed", disable=not progress, leave=False):
+    for seed in tqdm(check_seeds(seeds), desc="seeds", unit="seed", disable=not progress, leave=False):
         start = time.perf_counter()
-        model = train_mstcn(
+        model = train(
             train_items,
             num_classes=dataset.num_classes,
             epochs=epochs,
@@ -230,7 +174,8 @@ def evaluate_items(
         )
         seconds.append(time.perf_counter() - start)
         preds = [predict(model, np.asarray(dataset.features(v))) for v in test_videos]
-        scores = evaluate_segmentation(gt, preds, background=background_ids)
+        scores = evaluate_segmentation(gt, preds, background=background_ids,
+                                       convention=convention)
         per_seed.append({key: float(scores[key]) for key in METRIC_KEYS})
     return per_seed, str(dev), seconds
 
@@ -248,6 +193,9 @@ def evaluate_archive(
     name: str | None = None,
     mstcn_options: Mapping[str, Any] | None = None,
     jobs: int = 1,
+    backbone: str = "mstcn",
+    convention: str = "asformer",
+    asformer_options: Mapping[str, Any] | None = None,
 ) -> FidelityResult:
     """Fidelity of an archive's decoded training set (``None``: the original) on the real test set.
 
@@ -255,22 +203,34 @@ def evaluate_archive(
     its train split when the archive records one); any left out are listed in
     ``excluded_videos``. Class names and feature width must match the dataset's.
 
+    ``backbone`` (``"mstcn"`` or ``"asformer"``, with ``mstcn_options`` / ``asformer_options``)
+    is the model trained per seed, ``convention`` (``"asformer"`` or ``"mstcn"``) the metrics'
+    last-segment end convention (``tascodec.metrics``); both are recorded in the result.
+
     ``jobs > 1`` trains the seeds in that many worker processes (spawned, each with an equal
     share of torch's CPU threads): on a CPU, batch-size-1 MS-TCN training uses one core well
     and several poorly, so seeds in parallel finish sooner. Results equal those of ``jobs=1``
     run with the same thread count.
     """
     started = time.perf_counter()
-    seeds = _seeds(seeds)
+    seeds = check_seeds(seeds)
     if epochs < 1:
         raise TascodecError(f"epochs must be >= 1, got {epochs}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise TascodecError(f"jobs must be an integer >= 1, got {jobs!r}")
+    trainer(backbone, mstcn_options, asformer_options)  # argument errors before any work
+    from .metrics import check_convention
+
+    check_convention(convention)
     train_key, test_key = split_names(split)
+    model_kwargs = dict(
+        backbone=backbone, convention=convention,
+        mstcn_options=dict(mstcn_options) if mstcn_options else None,
+        asformer_options=dict(asformer_options) if asformer_options else None,
+    )
     if jobs > 1 and len(seeds) > 1:
         kwargs = dict(split=split, epochs=epochs, device=device, progress=False,
-                      background=tuple(background), name=name,
-                      mstcn_options=dict(mstcn_options) if mstcn_options else None)
+                      background=tuple(background), name=name, **model_kwargs)
         with worker_pool(min(jobs, len(seeds))) as pool:
             futures = [pool.submit(evaluate_archive, archive_path, dataset_dir, seeds=(seed,),
                                    **kwargs) for seed in seeds]
@@ -291,16 +251,16 @@ def evaluate_archive(
         items: Sequence[Any] = _OriginalItems(dataset, train_videos)
         per_seed, dev, train_s = evaluate_items(
             items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
-            progress=progress, background=background, mstcn_options=mstcn_options,
+            progress=progress, background=background, **model_kwargs,
         )
-        mean, std = _summarise(per_seed)
+        mean, std = summarise(per_seed)
         return FidelityResult(
             name=name or "original", dataset=dataset_name, split=train_key.split(".", 1)[1],
             codec=None, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
             storage_bytes=original_bytes, original_bytes=original_bytes,
             train_videos=len(train_videos), train_frames=original_bytes // (4 * dim),
             test_videos=len(test_videos), seconds=time.perf_counter() - started, device=dev,
-            train_seconds=train_s,
+            train_seconds=train_s, backbone=backbone, convention=convention,
         )
 
     path = Path(archive_path)
@@ -329,18 +289,18 @@ def evaluate_archive(
         items = _DecodedItems(archive, used, dim, str(path))
         per_seed, dev, train_s = evaluate_items(
             items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
-            progress=progress, background=background, mstcn_options=mstcn_options,
+            progress=progress, background=background, **model_kwargs,
         )
         config = dict(getattr(archive, "codec_config", None) or {}) or None
         frames = items.frames()
-    mean, std = _summarise(per_seed)
+    mean, std = summarise(per_seed)
     return FidelityResult(
         name=name or path.name, dataset=dataset_name, split=train_key.split(".", 1)[1],
         codec=config, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
         storage_bytes=path.stat().st_size, original_bytes=original_bytes,
         train_videos=len(used), train_frames=frames, test_videos=len(test_videos),
         excluded_videos=excluded, seconds=time.perf_counter() - started, device=dev,
-        train_seconds=train_s,
+        train_seconds=train_s, backbone=backbone, convention=convention,
     )
 
 
@@ -362,49 +322,3 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
         max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init, initargs=(threads,),
     )
-
-
-def combine_results(results: Sequence[FidelityResult]) -> FidelityResult:
-    """One result from runs of the same training set with different seeds (e.g. run in parallel).
-
-    Per-seed scores and training times are concatenated in the given order, mean and std
-    recomputed, and ``seconds`` summed. Every run must describe the same training set, test set
-    and epoch count, and no seed may repeat.
-    """
-    if not results:
-        raise TascodecError("combine_results: no results to combine")
-    first = results[0]
-    same = ("name", "dataset", "split", "codec", "epochs", "storage_bytes", "original_bytes",
-            "train_videos", "train_frames", "test_videos", "excluded_videos")
-    for r in results[1:]:
-        for attr in same:
-            if getattr(r, attr) != getattr(first, attr):
-                raise TascodecError(
-                    f"combine_results: {attr} differs between runs "
-                    f"({getattr(first, attr)!r} vs {getattr(r, attr)!r})"
-                )
-    seeds = _seeds([s for r in results for s in r.seeds])
-    per_seed = [scores for r in results for scores in r.per_seed]
-    mean, std = _summarise(per_seed)
-    return replace(
-        first, seeds=seeds, per_seed=per_seed, mean=mean, std=std,
-        seconds=float(sum(r.seconds for r in results)),
-        train_seconds=[t for r in results for t in r.train_seconds],
-    )
-
-
-def format_results(results: Sequence[FidelityResult]) -> str:
-    """A markdown table: one row per result, metrics as mean +- std over seeds."""
-    head = ["training set", *(_COLUMN_NAMES[k] for k in METRIC_KEYS), "storage", "ratio", "seeds", "epochs"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in results:
-        cells = [r.name]
-        cells += [f"{r.mean[k]:.1f} ± {r.std[k]:.1f}" for k in METRIC_KEYS]
-        cells += [
-            format_bytes(r.storage_bytes),
-            f"{100 * r.ratio:.2f}% ({r.compression:.1f}x)",
-            str(len(r.seeds)),
-            str(r.epochs),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)

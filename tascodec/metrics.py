@@ -1,4 +1,4 @@
-"""Segmentation metrics with the definitions of the MS-TCN evaluation code (``eval.py``).
+"""Segmentation metrics with the definitions of the MS-TCN / ASFormer evaluation code (``eval.py``).
 
 * Acc: frame accuracy pooled over all frames of all videos (background frames included).
 * Edit: ``(1 - Levenshtein(P, Y) / max(|P|, |Y|)) * 100`` per video between the predicted and
@@ -9,19 +9,28 @@
   ground-truth segments are false negatives. tp/fp/fn are summed over videos, then
   ``F1 = 2PR / (P + R) * 100`` (0 when there is no true positive).
 
-Segment end convention (kept from the reference so figures agree exactly): segment ends are
-*exclusive* (the index of the next segment's first frame) for every segment but the video's
-last, whose end is ``T - 1``, i.e. inclusive (the reference's loop variable after the loop).
-IoU is ``(min(ends) - max(starts)) / (max(ends) - min(starts))``. With exclusive ends
-everywhere, IoUs would differ only for pairs touching the last frame (the reference shortens
-both last segments by one frame); a purely exclusive or purely inclusive convention gives the
-same IoU as each other (adding 1 to both ends cancels in the differences), but not the same
-as the reference's mix. Hence :func:`eval_segments` reproduces the mix.
+Segment end conventions. The two reference ``eval.py`` files differ in one place, the end of
+the video's last segment (``convention=``):
+
+* ``"asformer"`` (the default): ends are *exclusive* (the index of the next segment's first
+  frame) for every segment but the video's last, whose end is ``T - 1`` (the reference's loop
+  variable after its loop, ``ends.append(i)``). This is ASFormer's ``eval.py`` (Yi et al.,
+  BMVC 2021; ChinaYi/ASFormer), identical to MS-TCN's ``eval.py`` before its end-label fix;
+  ASFormer's published figures were computed with it.
+* ``"mstcn"``: every end exclusive, the last segment ending at ``T`` (``ends.append(i + 1)``),
+  as in MS-TCN's current ``eval.py`` (yabufarha/ms-tcn).
+
+IoU is ``(min(ends) - max(starts)) / (max(ends) - min(starts))`` in both; the conventions
+differ only for pairs touching the last frame, which ``"asformer"`` shortens by one frame. A
+one-frame last segment thus has zero extent there, and when both last segments are one frame
+long the IoU is 0/0 = NaN, which the reference's ``argmax`` picks and never matches (a false
+positive and a false negative): on a short video this costs tens of F1 points, which is why
+``"mstcn"`` exists. The default is ``"asformer"`` so that figures stay comparable with those
+already recorded (RESULTS.md) and with ASFormer's published ones.
 
 Degenerate cases, where the reference divides by zero: Edit of two empty transcripts (only
 background) is 100 here; F1 with no predicted or no ground-truth segment gives 0 (not an
-error). When both last segments are one frame long the reference's IoU is 0/0 = NaN, which
-its ``argmax`` picks and never matches; this module does the same.
+error). With ``"asformer"``, NaN IoUs are kept as the reference has them (see above).
 """
 
 from __future__ import annotations
@@ -41,9 +50,23 @@ __all__ = [
     "f1_counts",
     "f1_from_counts",
     "evaluate_segmentation",
+    "CONVENTIONS",
+    "DEFAULT_CONVENTION",
+    "check_convention",
 ]
 
 DEFAULT_OVERLAPS = (0.1, 0.25, 0.5)
+CONVENTIONS = ("asformer", "mstcn")
+DEFAULT_CONVENTION = "asformer"
+
+
+def check_convention(convention: str) -> str:
+    """Validate ``convention`` (one of :data:`CONVENTIONS`); returns it."""
+    if convention not in CONVENTIONS:
+        raise TascodecError(
+            f"convention: expected one of {list(CONVENTIONS)}, got {convention!r}"
+        )
+    return convention
 
 
 def _as_labels(labels: np.ndarray | Sequence, what: str) -> np.ndarray:
@@ -54,19 +77,25 @@ def _as_labels(labels: np.ndarray | Sequence, what: str) -> np.ndarray:
 
 
 def eval_segments(
-    labels: np.ndarray | Sequence, background: Sequence = ()
+    labels: np.ndarray | Sequence,
+    background: Sequence = (),
+    *,
+    convention: str = DEFAULT_CONVENTION,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Non-background segments of frame labels (T,) as ``(labels, starts, ends)`` (N,) each.
 
-    Ends follow the reference: exclusive, except the last segment of the video ends at T - 1.
+    Ends are exclusive, except that with ``convention="asformer"`` the last segment of the
+    video ends at T - 1; with ``"mstcn"`` it ends at T.
     """
+    check_convention(convention)
     y = _as_labels(labels, "labels")
     if y.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return y[:0], empty, empty.copy()
     change = np.flatnonzero(y[1:] != y[:-1]) + 1
     starts = np.concatenate(([0], change)).astype(np.int64)
-    ends = np.concatenate((change, [y.size - 1])).astype(np.int64)
+    last_end = y.size - 1 if convention == "asformer" else y.size
+    ends = np.concatenate((change, [last_end])).astype(np.int64)
     seg_labels = y[starts]
     if len(background):
         bg = np.asarray(list(background))
@@ -134,10 +163,11 @@ def f1_counts(
     overlap: float,
     *,
     background: Sequence = (),
+    convention: str = DEFAULT_CONVENTION,
 ) -> tuple[int, int, int]:
     """``(tp, fp, fn)`` of one video at IoU threshold ``overlap`` (a fraction, e.g. 0.5)."""
-    p_labels, p_start, p_end = eval_segments(pred, background)
-    y_labels, y_start, y_end = eval_segments(gt, background)
+    p_labels, p_start, p_end = eval_segments(pred, background, convention=convention)
+    y_labels, y_start, y_end = eval_segments(gt, background, convention=convention)
     if y_labels.size == 0:
         return 0, int(p_labels.size), 0
     # IoU of every predicted (rows) with every ground-truth segment (columns): (P, Y)
@@ -178,13 +208,17 @@ def evaluate_segmentation(
     *,
     background: Sequence = (),
     overlaps: Sequence[float] = DEFAULT_OVERLAPS,
+    convention: str = DEFAULT_CONVENTION,
 ) -> dict[str, float]:
     """Acc, Edit and F1 at each overlap over V videos, in percent.
 
     ``gt[v]``, ``pred[v]``: frame labels (T_v,) of video v (int arrays or sequences of names,
     both of the same kind as ``background``). Returns ``{"acc", "edit", "f1@10", "f1@25",
-    "f1@50"}`` for the default overlaps (keys ``f1@<100 * overlap>``).
+    "f1@50"}`` for the default overlaps (keys ``f1@<100 * overlap>``). ``convention``:
+    ``"asformer"`` (default) or ``"mstcn"``, the last segment's end (module docstring); Acc
+    and Edit are the same under both.
     """
+    check_convention(convention)
     if len(gt) != len(pred):
         raise TascodecError(f"gt has {len(gt)} videos but pred has {len(pred)}")
     if len(gt) == 0:
@@ -203,7 +237,8 @@ def evaluate_segmentation(
         correct, total = correct + c, total + t
         edit += edit_score(y, p, background=background)
         for k, o in enumerate(overlaps):
-            counts[k] += f1_counts(y, p, float(o), background=background)
+            counts[k] += f1_counts(y, p, float(o), background=background,
+                                   convention=convention)
     out = {"acc": 100.0 * correct / total if total else 0.0, "edit": edit / len(gt)}
     for k, o in enumerate(overlaps):
         out[_f1_key(float(o))] = f1_from_counts(*counts[k].tolist())

@@ -12,13 +12,16 @@ Shapes: B batch, D feature width, T frames, A classes, S stages, F feature maps.
 * ``train_mstcn(items, ...)``: Adam (lr 5e-4), batch size 1 by default; ``items`` yields
   (features (D, T), labels (T,)) pairs (extra tuple fields, e.g. a video name, are ignored).
 * ``predict(model, features (D, T)) -> labels (T,)``: argmax of the last stage.
+* ``fit(build, items, ...)``: the training loop ``train_mstcn`` and ``asformer.train_asformer``
+  share (``build(D) -> (model, optimiser, after_epoch)``), with ``input_mask`` and
+  ``check_training_args`` the checks both models run.
 
 Training is deterministic for a seed on CPU and leaves torch's global RNG untouched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,10 +41,27 @@ __all__ = [
     "smoothing_loss",
     "mstcn_loss",
     "train_mstcn",
+    "fit",
+    "check_training_args",
+    "input_mask",
     "predict",
 ]
 
 IGNORE_INDEX = -100
+
+
+def input_mask(model: str, dim: int, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Check a model's input x (B, dim, T) and mask (B, T) | None; the mask as (B, 1, T) in
+    x's dtype (all ones when None). Errors name ``model``."""
+    if x.dim() != 3 or x.shape[1] != dim:
+        raise TascodecError(f"{model}: input must be (B, {dim}, T), got {tuple(x.shape)}")
+    if mask is None:
+        return x.new_ones(x.shape[0], 1, x.shape[2])
+    if mask.shape != (x.shape[0], x.shape[2]):
+        raise TascodecError(
+            f"{model}: mask must be (B, T) = {(x.shape[0], x.shape[2])}, got {tuple(mask.shape)}"
+        )
+    return mask.to(x.dtype).unsqueeze(1)
 
 
 class DilatedResidualLayer(nn.Module):
@@ -113,19 +133,7 @@ class MSTCN(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if x.dim() != 3 or x.shape[1] != self.dim:
-            raise TascodecError(
-                f"MSTCN: input must be (B, {self.dim}, T), got {tuple(x.shape)}"
-            )
-        if mask is None:
-            m = x.new_ones(x.shape[0], 1, x.shape[2])
-        else:
-            if mask.shape != (x.shape[0], x.shape[2]):
-                raise TascodecError(
-                    f"MSTCN: mask must be (B, T) = {(x.shape[0], x.shape[2])}, "
-                    f"got {tuple(mask.shape)}"
-                )
-            m = mask.to(x.dtype).unsqueeze(1)
+        m = input_mask("MSTCN", self.dim, x, mask)
         out = self.stages[0](x, m)
         outputs = [out]
         for stage in self.stages[1:]:
@@ -244,15 +252,53 @@ def train_mstcn(
     decodes per access) or any iterable (read once into memory). Videos are shuffled each
     epoch with a generator seeded by ``seed``. Mean loss per epoch is appended to ``history``.
     """
-    if epochs < 1:
-        raise TascodecError(f"epochs must be >= 1, got {epochs}")
-    if batch_size < 1:
-        raise TascodecError(f"batch_size must be >= 1, got {batch_size}")
+    check_training_args(epochs=epochs, batch_size=batch_size, lr=lr, num_classes=num_classes)
+    dev = resolve_device(device)
+
+    def build(dim: int) -> tuple[nn.Module, torch.optim.Optimizer, None]:
+        model = MSTCN(num_stages, num_layers, num_f_maps, dim, num_classes).to(dev)
+        return model, torch.optim.Adam(model.parameters(), lr=lr), None
+
+    return fit(build, train_items, num_classes=num_classes, epochs=epochs, seed=seed,
+               device=dev, progress=progress, batch_size=batch_size, history=history,
+               desc="MS-TCN")
+
+
+def check_training_args(*, epochs: int, batch_size: int, lr: float, num_classes: int) -> None:
+    """The arguments every harness model's training takes: epochs, batch_size and num_classes
+    >= 1, lr > 0; an error naming the first that is not."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if value < 1:
+            raise TascodecError(f"{name} must be >= 1, got {value}")
     if lr <= 0:
         raise TascodecError(f"lr must be > 0, got {lr}")
     if num_classes < 1:
         raise TascodecError(f"num_classes must be >= 1, got {num_classes}")
-    dev = resolve_device(device)
+
+
+def fit(
+    build: Callable[[int], tuple[Any, torch.optim.Optimizer, Callable[[float], Any] | None]],
+    train_items: Iterable[Any],
+    *,
+    num_classes: int,
+    epochs: int,
+    seed: int,
+    device: torch.device,
+    progress: bool,
+    batch_size: int,
+    history: list[float] | None,
+    desc: str,
+) -> Any:
+    """The training loop of the harness's models (``train_mstcn``, ``asformer.train_asformer``).
+
+    ``build(D) -> (model, optimiser, after_epoch)`` runs once torch is seeded with ``seed``
+    (inside a forked RNG, so torch's global state is left as it was); ``after_epoch(summed
+    loss)``, when given, runs after every epoch (a learning-rate schedule). ``train_items`` may
+    be a sequence (indexed afresh each epoch, so a lazily decoding dataset decodes per access)
+    or any iterable (read once into memory); videos are shuffled each epoch with a generator
+    seeded by ``seed`` and batched padded to the longest (``mstcn_loss`` on the mask). Mean
+    loss per epoch is appended to ``history``. Returns the model in inference mode.
+    """
     if isinstance(train_items, Sequence) or (
         hasattr(train_items, "__len__") and hasattr(train_items, "__getitem__")
     ):
@@ -264,14 +310,13 @@ def train_mstcn(
         raise TascodecError("train_items: no training videos")
     dim = _as_pair(items[0], 0, num_classes)[0].shape[0]
 
-    fork_devices = [dev.index or 0] if dev.type == "cuda" else []
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(seed)
-        model = MSTCN(num_stages, num_layers, num_f_maps, dim, num_classes).to(dev)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        model, opt, after_epoch = build(dim)
         order_rng = np.random.default_rng(seed)
         model.train()
-        bar = tqdm(range(epochs), desc="MS-TCN", unit="epoch", disable=not progress, leave=False)
+        bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
         for _ in bar:
             order = order_rng.permutation(n)
             total, count = 0.0, 0
@@ -285,13 +330,15 @@ def train_mstcn(
                             f"from the first item's {dim}"
                         )
                     pairs.append(pair)
-                x, y, m = _batch(pairs, dev)
+                x, y, m = _batch(pairs, device)
                 loss = mstcn_loss(model(x, m), y, m)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total += float(loss.detach())
                 count += 1
+            if after_epoch is not None:
+                after_epoch(total)
             mean = total / count
             if history is not None:
                 history.append(mean)

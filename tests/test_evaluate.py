@@ -16,7 +16,9 @@ pytest.importorskip("tascodec.layout", reason="tascodec.layout (StandardDataset)
 
 from tascodec import evaluate as ev  # noqa: E402
 from tascodec.cli import main  # noqa: E402
-from tascodec.evaluate import METRIC_KEYS, FidelityResult, evaluate_archive, format_results  # noqa: E402
+from tascodec import fidelity_result as fr  # noqa: E402
+from tascodec.evaluate import evaluate_archive  # noqa: E402
+from tascodec.fidelity_result import METRIC_KEYS, FidelityResult, format_results  # noqa: E402
 
 CLASSES = ["bg", "cut", "pour"]
 TRAIN = ["t0", "t1", "t2", "t3"]
@@ -201,17 +203,17 @@ def test_combine_results(small_dataset) -> None:
     args = dict(epochs=1, progress=False, device="cpu", mstcn_options=SMALL)
     a = evaluate_archive(None, small_dataset, seeds=(0,), **args)
     b = evaluate_archive(None, small_dataset, seeds=(1,), **args)
-    both = ev.combine_results([a, b])
+    both = fr.combine_results([a, b])
     assert both.seeds == (0, 1) and both.per_seed == a.per_seed + b.per_seed
     assert both.mean["acc"] == pytest.approx((a.mean["acc"] + b.mean["acc"]) / 2)
     assert both.std["acc"] == pytest.approx(np.std([a.mean["acc"], b.mean["acc"]], ddof=1))
     assert both.seconds == pytest.approx(a.seconds + b.seconds)
     with pytest.raises(TascodecError, match="repeated seed"):
-        ev.combine_results([a, a])
+        fr.combine_results([a, a])
     with pytest.raises(TascodecError, match="epochs differs"):
-        ev.combine_results([a, dataclasses.replace(b, epochs=2)])
+        fr.combine_results([a, dataclasses.replace(b, epochs=2)])
     with pytest.raises(TascodecError, match="no results"):
-        ev.combine_results([])
+        fr.combine_results([])
 
 
 def test_missing_archive_and_dataset(small_dataset, tmp_path) -> None:
@@ -278,20 +280,95 @@ def test_real_archive_from_encode(request, tmp_path) -> None:
     assert r.original_bytes == r.train_frames * ds.feature_dim * 4
 
 
-@pytest.mark.parametrize("given", ["split2", "train.split2", "test.split2"])
-def test_split_names(given) -> None:
-    assert ev.split_names(given) == ("train.split2", "test.split2")
-
-
-@pytest.mark.parametrize("bad", ["", "train.", "a/b", "x.y"])
-def test_split_names_rejects(bad) -> None:
-    with pytest.raises(TascodecError, match="split"):
-        ev.split_names(bad)
-
-
 def test_summary_is_mean_and_sample_std() -> None:
     runs = [{k: float(v + i) for i, k in enumerate(METRIC_KEYS)} for v in (10, 20, 60)]
-    mean, std = ev._summarise(runs)
+    mean, std = fr.summarise(runs)
     assert mean["acc"] == pytest.approx(30.0) and mean["edit"] == pytest.approx(31.0)
     assert std["f1@50"] == pytest.approx(np.std([10, 20, 60], ddof=1))
-    assert ev._summarise(runs[:1])[1] == {k: 0.0 for k in METRIC_KEYS}
+    assert fr.summarise(runs[:1])[1] == {k: 0.0 for k in METRIC_KEYS}
+
+
+# -- backbones and metric conventions --------------------------------------------------------
+
+ASF_SMALL = {"num_decoders": 1, "num_layers": 3, "num_f_maps": 8}
+
+
+def test_asformer_backbone_on_hand_made_dataset(small_dataset) -> None:
+    r = evaluate_archive(None, small_dataset, seeds=(0,), epochs=2, progress=False, device="cpu",
+                         backbone="asformer", asformer_options=ASF_SMALL)
+    _check_result(r, (0,))
+    assert r.backbone == "asformer" and r.convention == "asformer"
+    assert r.to_dict()["backbone"] == "asformer"
+    assert "| original | asformer |" in format_results([r])
+    again = evaluate_archive(None, small_dataset, seeds=(0,), epochs=2, progress=False,
+                             device="cpu", backbone="asformer", asformer_options=ASF_SMALL)
+    assert again.per_seed == r.per_seed  # deterministic per seed
+
+
+def test_asformer_backbone_on_an_archive(fake_archive, small_dataset) -> None:
+    path, holder = fake_archive
+    holder["kwargs"] = {"videos": TRAIN}
+    r = evaluate_archive(path, small_dataset, seeds=(1,), epochs=1, progress=False,
+                         device="cpu", backbone="asformer", asformer_options=ASF_SMALL)
+    _check_result(r, (1,))
+    assert r.backbone == "asformer" and r.train_videos == 4
+
+
+def test_convention_changes_only_f1(small_dataset) -> None:
+    args = dict(seeds=(0,), epochs=2, progress=False, device="cpu", mstcn_options=SMALL)
+    a = evaluate_archive(None, small_dataset, convention="asformer", **args)
+    m = evaluate_archive(None, small_dataset, convention="mstcn", **args)
+    assert (a.convention, m.convention, a.backbone) == ("asformer", "mstcn", "mstcn")
+    assert a.mean["acc"] == m.mean["acc"] and a.mean["edit"] == m.mean["edit"]
+    with pytest.raises(TascodecError, match="convention differs"):
+        fr.combine_results([a, dataclasses.replace(m, seeds=(1,))])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"backbone": "tcn"}, "backbone"),
+        ({"backbone": "asformer", "mstcn_options": SMALL}, "mstcn_options"),
+        ({"asformer_options": ASF_SMALL}, "asformer_options"),
+        ({"backbone": "asformer", "asformer_options": {"num_stages": 2}}, "unknown key"),
+        ({"convention": "tcn"}, "convention"),
+    ],
+)
+def test_backbone_and_convention_errors(small_dataset, kwargs, match) -> None:
+    args = dict(seeds=(0,), epochs=1, progress=False, device="cpu") | kwargs
+    with pytest.raises(TascodecError, match=match):
+        evaluate_archive(None, small_dataset, **args)
+
+
+def test_cli_backbone_and_convention(small_dataset, capsys) -> None:
+    rc = main(["eval", "original", "--dataset", str(small_dataset), "--seeds", "0",
+               "--epochs", "1", "--device", "cpu", "--backbone", "asformer",
+               "--convention", "mstcn", "--json", "--no-progress"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["backbone"] == "asformer" and out["convention"] == "mstcn"
+
+
+def test_cli_parses_backbone_and_convention(monkeypatch, capsys) -> None:
+    seen = {}
+
+    def fake_evaluate(archive, dataset, **kwargs):
+        seen.update(kwargs)
+        raise TascodecError("stop here")
+
+    monkeypatch.setattr(ev, "evaluate_archive", fake_evaluate)
+    assert main(["eval", "original", "--dataset", "d", "--backbone", "ASFormer",
+                 "--convention", "mstcn"]) == 2
+    assert (seen["backbone"], seen["convention"]) == ("asformer", "mstcn")
+    seen.clear()
+    assert main(["eval", "original", "--dataset", "d"]) == 2
+    assert (seen["backbone"], seen["convention"]) == ("mstcn", "asformer")
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv, match", [(["--backbone", "tcn"], "--backbone"),
+                                         (["--convention", "x"], "--convention")])
+def test_cli_backbone_errors(small_dataset, capsys, argv, match) -> None:
+    rc = main(["eval", "original", "--dataset", str(small_dataset), "--no-progress", *argv])
+    assert rc == 2
+    assert match in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""Metrics: hand-computed cases, agreement with a plain-loop port of the MS-TCN evaluation,
-and properties."""
+"""Metrics: hand-computed cases, agreement with plain-loop ports of the two reference
+evaluations (ASFormer's ``eval.py`` and MS-TCN's current one), and properties."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from tascodec.metrics import (
 # -- an independent plain-Python port of the reference evaluation (the oracle) ----------------
 
 
-def ref_segments(y, bg):
+def _ref_loop(y, bg):
+    """The loop both references share; returns the lists and the loop variable after it."""
     labels, starts, ends = [], [], []
     last = y[0]
     if y[0] not in bg:
@@ -39,9 +40,30 @@ def ref_segments(y, bg):
             if last not in bg:
                 ends.append(i)
             last = y[i]
+    return labels, starts, ends, last, i
+
+
+def ref_segments_asformer(y, bg):
+    """ChinaYi/ASFormer eval.py (and MS-TCN's before its fix): the last end is ``i`` = T - 1."""
+    labels, starts, ends, last, i = _ref_loop(y, bg)
     if last not in bg:
         ends.append(i)
     return labels, starts, ends
+
+
+def ref_segments_mstcn(y, bg):
+    """yabufarha/ms-tcn eval.py today: the last end is ``i + 1`` = T."""
+    labels, starts, ends, last, i = _ref_loop(y, bg)
+    if last not in bg:
+        ends.append(i + 1)
+    return labels, starts, ends
+
+
+REF_SEGMENTS = {"asformer": ref_segments_asformer, "mstcn": ref_segments_mstcn}
+
+
+def ref_segments(y, bg, convention="asformer"):
+    return REF_SEGMENTS[convention](y, bg)
 
 
 def ref_lev(p, y):
@@ -57,9 +79,9 @@ def ref_lev(p, y):
     return d[-1][-1]
 
 
-def ref_f(pred, gt, overlap, bg):
-    pl, ps, pe = ref_segments(pred, bg)
-    yl, ys, ye = ref_segments(gt, bg)
+def ref_f(pred, gt, overlap, bg, convention="asformer"):
+    pl, ps, pe = ref_segments(pred, bg, convention)
+    yl, ys, ye = ref_segments(gt, bg, convention)
     tp = fp = 0
     hits = [False] * len(yl)
     for j in range(len(pl)):
@@ -81,7 +103,7 @@ def ref_f(pred, gt, overlap, bg):
     return tp, fp, len(yl) - sum(hits)
 
 
-def ref_eval(gts, preds, bg, overlaps=(0.1, 0.25, 0.5)):
+def ref_eval(gts, preds, bg, overlaps=(0.1, 0.25, 0.5), convention="asformer"):
     correct = total = 0
     edit = 0.0
     counts = [[0, 0, 0] for _ in overlaps]
@@ -92,7 +114,7 @@ def ref_eval(gts, preds, bg, overlaps=(0.1, 0.25, 0.5)):
         P, Y = ref_segments(p, bg)[0], ref_segments(y, bg)[0]
         edit += (1 - ref_lev(P, Y) / max(len(P), len(Y))) * 100 if max(len(P), len(Y)) else 100.0
         for k, o in enumerate(overlaps):
-            for i, c in enumerate(ref_f(p, y, o, bg)):
+            for i, c in enumerate(ref_f(p, y, o, bg, convention)):
                 counts[k][i] += c
     out = {"acc": 100.0 * correct / total, "edit": edit / len(gts)}
     for k, o in enumerate(overlaps):
@@ -116,6 +138,72 @@ def test_segments_end_convention() -> None:
     assert eval_segments(np.zeros(0, dtype=np.int64))[0].size == 0
 
 
+def test_segments_mstcn_convention_is_fully_exclusive() -> None:
+    labels, starts, ends = eval_segments(np.array([0, 0, 1, 1, 1, 2]), convention="mstcn")
+    assert labels.tolist() == [0, 1, 2] and starts.tolist() == [0, 2, 5]
+    assert ends.tolist() == [2, 5, 6]  # the last segment ends at T
+    _, _, ends = eval_segments(np.array([3]), convention="mstcn")
+    assert ends.tolist() == [1]
+    assert eval_segments(np.array([3]), convention="asformer")[2].tolist() == [0]
+    # background at the end: the last kept segment ends where the background starts, in both
+    for conv in ("asformer", "mstcn"):
+        assert eval_segments(np.array([1, 1, 0]), [0], convention=conv)[2].tolist() == [2]
+
+
+def test_one_frame_last_segment_costs_f1_points_only_under_asformer() -> None:
+    # a perfect prediction of a video whose last segment is one frame long
+    gt = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
+    pred = gt.copy()
+    # asformer: both last segments are [9, 9], IoU 0/0 = NaN: one fp and one fn
+    assert f1_counts(gt, pred, 0.5, convention="asformer") == (3, 1, 1)
+    assert f1_counts(gt, pred, 0.5, convention="mstcn") == (4, 0, 0)
+    a = evaluate_segmentation([gt], [pred], convention="asformer")
+    m = evaluate_segmentation([gt], [pred], convention="mstcn")
+    assert a["acc"] == m["acc"] == 100.0 and a["edit"] == m["edit"] == 100.0
+    for key in ("f1@10", "f1@25", "f1@50"):
+        assert a[key] == pytest.approx(75.0, abs=1e-9)  # P = R = 3/4
+        assert m[key] == pytest.approx(100.0, abs=1e-9)
+    # two segments, the second one frame: 50 F1 points apart on this video
+    gt2 = np.array([5, 5, 5, 5, 5, 7])
+    a2 = evaluate_segmentation([gt2], [gt2.copy()], convention="asformer")
+    m2 = evaluate_segmentation([gt2], [gt2.copy()], convention="mstcn")
+    assert a2["f1@50"] == pytest.approx(50.0, abs=1e-9) and m2["f1@50"] == 100.0
+
+
+def test_one_frame_predicted_last_segment_against_a_longer_one() -> None:
+    gt = np.array([1, 1, 1, 2, 2, 2, 3, 3])
+    pred = np.array([1, 1, 1, 2, 2, 2, 2, 3])
+    # class 3: asformer gt [6, 7], pred [7, 7]: IoU 0 / 1 = 0; mstcn [6, 8) vs [7, 8): 1/2
+    # class 2: gt [3, 6), pred [3, 7): IoU 3/4 under both
+    assert f1_counts(gt, pred, 0.5, convention="asformer") == (2, 1, 1)
+    assert f1_counts(gt, pred, 0.5, convention="mstcn") == (3, 0, 0)
+    assert f1_counts(gt, pred, 0.51, convention="mstcn") == (2, 1, 1)
+    assert f1_counts(gt, pred, 0.5, convention="asformer") == ref_f(
+        list(pred), list(gt), 0.5, [], "asformer")
+    assert f1_counts(gt, pred, 0.5, convention="mstcn") == ref_f(
+        list(pred), list(gt), 0.5, [], "mstcn")
+    a = evaluate_segmentation([gt], [pred], overlaps=(0.5,), convention="asformer")["f1@50"]
+    m = evaluate_segmentation([gt], [pred], overlaps=(0.5,), convention="mstcn")["f1@50"]
+    assert a == pytest.approx(200 / 3, abs=1e-9) and m == pytest.approx(100.0, abs=1e-9)
+
+
+def test_unknown_convention_is_an_error_naming_it() -> None:
+    with pytest.raises(TascodecError, match="convention"):
+        evaluate_segmentation([np.zeros(3)], [np.zeros(3)], convention="tcn")
+    with pytest.raises(TascodecError, match="convention"):
+        eval_segments(np.zeros(3), convention="MSTCN")
+    with pytest.raises(TascodecError, match="convention"):
+        f1_counts(np.zeros(3), np.zeros(3), 0.5, convention="")
+
+
+def test_default_convention_is_asformer() -> None:
+    from tascodec.metrics import DEFAULT_CONVENTION
+
+    assert DEFAULT_CONVENTION == "asformer"
+    y = np.array([0, 0, 1])
+    assert eval_segments(y)[2].tolist() == eval_segments(y, convention="asformer")[2].tolist()
+
+
 def test_last_segment_end_differs_from_a_purely_exclusive_convention() -> None:
     gt = np.array([1, 1, 1, 1, 1, 1, 1, 1, 2, 2])
     pred = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2])
@@ -123,6 +211,8 @@ def test_last_segment_end_differs_from_a_purely_exclusive_convention() -> None:
     # A purely exclusive convention ([8, 10) vs [9, 10)) would give 1/2 and match at 0.5.
     assert f1_counts(gt, pred, 0.5, background=[1]) == (0, 1, 1)
     assert ref_f(list(pred), list(gt), 0.5, [1]) == (0, 1, 1)
+    assert f1_counts(gt, pred, 0.5, background=[1], convention="mstcn") == (1, 0, 0)
+    assert ref_f(list(pred), list(gt), 0.5, [1], "mstcn") == (1, 0, 0)
     # class 1 segments are not last: exclusive ends, IoU 8/9
     assert f1_counts(gt, pred, 0.85, background=[2]) == (1, 0, 0)
 
@@ -233,24 +323,27 @@ def _pair(draw_len, data):
     return gt, pred
 
 
+@pytest.mark.parametrize("convention", ["asformer", "mstcn"])
 @settings(max_examples=150, deadline=None)
 @given(st.integers(1, 50), st.data(), st.sampled_from([(), (0,), (0, 3)]))
-def test_matches_reference_port(length: int, data, bg) -> None:
+def test_matches_reference_port(convention, length: int, data, bg) -> None:
     gt, pred = _pair(length, data)
-    ours = evaluate_segmentation([np.array(gt)], [np.array(pred)], background=bg)
-    ref = ref_eval([gt], [pred], list(bg))
+    ours = evaluate_segmentation([np.array(gt)], [np.array(pred)], background=bg,
+                                 convention=convention)
+    ref = ref_eval([gt], [pred], list(bg), convention=convention)
     assert ours.keys() == ref.keys()
     for k in ours:
         assert ours[k] == pytest.approx(ref[k], abs=1e-9), k
 
 
+@pytest.mark.parametrize("convention", ["asformer", "mstcn"])
 @settings(max_examples=60, deadline=None)
 @given(st.lists(label_seqs, min_size=1, max_size=4), st.randoms(use_true_random=False))
-def test_matches_reference_over_several_videos(gts, rnd) -> None:
+def test_matches_reference_over_several_videos(convention, gts, rnd) -> None:
     preds = [[x if rnd.random() < 0.8 else rnd.randrange(4) for x in g] for g in gts]
     ours = evaluate_segmentation([np.array(g) for g in gts], [np.array(p) for p in preds],
-                                 background=[0])
-    ref = ref_eval(gts, preds, [0])
+                                 background=[0], convention=convention)
+    ref = ref_eval(gts, preds, [0], convention=convention)
     for k in ours:
         assert ours[k] == pytest.approx(ref[k], abs=1e-9), k
 
@@ -263,6 +356,15 @@ def test_perfect_prediction(gt) -> None:
         # the reference's NaN quirk only bites when the last segment is a single frame
         y = np.append(y, y[-1])
     res = evaluate_segmentation([y], [y.copy()])
+    assert res == pytest.approx({"acc": 100.0, "edit": 100.0, "f1@10": 100.0,
+                                 "f1@25": 100.0, "f1@50": 100.0})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=80))
+def test_perfect_prediction_mstcn_has_no_quirk(gt) -> None:
+    y = np.array(gt)
+    res = evaluate_segmentation([y], [y.copy()], convention="mstcn")
     assert res == pytest.approx({"acc": 100.0, "edit": 100.0, "f1@10": 100.0,
                                  "f1@25": 100.0, "f1@50": 100.0})
 
@@ -288,7 +390,11 @@ def test_shift_by_one_frame(lengths) -> None:
     iou = [(lengths[0]) / (lengths[0] + 1)]
     iou += [(m - 1) / (m + 1) for m in lengths[1:-1]]
     iou.append((lengths[-1] - 2) / (lengths[-1] - 1))
+    # With every end exclusive (mstcn), the last segment shrinks from l to l - 1 frames.
+    iou_mstcn = iou[:-1] + [(lengths[-1] - 1) / lengths[-1]]
     for tau in (0.1, 0.25, 0.5):
         expected_tp = sum(v >= tau for v in iou)
         assert f1_counts(gt, pred, tau) == (expected_tp, n - expected_tp, n - expected_tp)
+        tp = sum(v >= tau for v in iou_mstcn)
+        assert f1_counts(gt, pred, tau, convention="mstcn") == (tp, n - tp, n - tp)
     assert edit_score(gt, pred) == 100.0

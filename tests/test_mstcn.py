@@ -20,21 +20,14 @@ from tascodec.mstcn import (
     train_mstcn,
 )
 
+from segmentation_models import assert_padding_invisible, assert_rejects_bad_input, video
+
 SMALL = dict(num_stages=2, num_layers=3, num_f_maps=8)
 
 
 def _small_model(dim: int = 5, classes: int = 4, seed: int = 0) -> MSTCN:
     torch.manual_seed(seed)
     return MSTCN(dim=dim, num_classes=classes, **SMALL).eval()
-
-
-def _video(t: int, d: int, a: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Features (d, t) whose class is readable from the frame, and labels in three segments."""
-    rng = np.random.default_rng(seed)
-    labels = np.sort(rng.integers(0, a, size=t)).astype(np.int64)
-    proto = rng.normal(size=(a, d)).astype(np.float32) * 2
-    x = proto[labels].T + 0.1 * rng.normal(size=(d, t)).astype(np.float32)
-    return x.astype(np.float32), labels
 
 
 def test_default_architecture_matches_the_paper() -> None:
@@ -56,29 +49,12 @@ def test_output_shape() -> None:
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.integers(1, 12), min_size=1, max_size=3), st.integers(0, 10))
 def test_padding_does_not_change_real_frames(lengths: list[int], extra: int) -> None:
-    model = _small_model()
-    t_max = max(lengths) + extra
-    x = torch.zeros(len(lengths), 5, t_max)
-    mask = torch.zeros(len(lengths), t_max)
-    singles = []
-    for b, t in enumerate(lengths):
-        xb = torch.randn(5, t, generator=torch.Generator().manual_seed(b))
-        x[b, :, :t] = xb
-        mask[b, :t] = 1
-        singles.append(model(xb.unsqueeze(0))[:, 0])
-    with torch.no_grad():
-        out = model(x, mask)
-    for b, t in enumerate(lengths):
-        torch.testing.assert_close(out[:, b, :, :t], singles[b].detach(), rtol=1e-5, atol=1e-5)
-        assert torch.all(out[:, b, :, t:] == 0)
+    assert_padding_invisible(_small_model(), 5, lengths, extra)
 
 
 def test_model_rejects_bad_shapes() -> None:
     model = _small_model()
-    with pytest.raises(TascodecError, match=r"\(B, 5, T\)"):
-        model(torch.randn(1, 6, 4))
-    with pytest.raises(TascodecError, match="mask"):
-        model(torch.randn(1, 5, 4), torch.ones(1, 3))
+    assert_rejects_bad_input(model, 5)
     with pytest.raises(TascodecError, match="num_classes"):
         MSTCN(dim=3, num_classes=0)
 
@@ -134,7 +110,7 @@ def test_mstcn_loss_is_ce_plus_weighted_smoothing_over_stages() -> None:
 
 
 def test_training_overfits_one_short_video_and_loss_falls() -> None:
-    x, y = _video(48, 6, 3)
+    x, y = video(48, 6, 3)
     history: list[float] = []
     model = train_mstcn(
         [(x, y)], num_classes=3, epochs=60, lr=5e-3, seed=0, progress=False,
@@ -148,7 +124,7 @@ def test_training_overfits_one_short_video_and_loss_falls() -> None:
 
 
 def test_training_is_deterministic_for_a_seed_and_keeps_global_rng() -> None:
-    items = [_video(20, 4, 3, seed=s) for s in range(3)]
+    items = [video(20, 4, 3, seed=s) for s in range(3)]
     torch.manual_seed(123)
     before = torch.get_rng_state()
     kw = dict(num_classes=3, epochs=2, progress=False, **SMALL)
@@ -162,7 +138,7 @@ def test_training_is_deterministic_for_a_seed_and_keeps_global_rng() -> None:
 
 
 def test_training_takes_any_source_and_batches() -> None:
-    items = [_video(t, 4, 3, seed=t) for t in (9, 15, 12)]
+    items = [video(t, 4, 3, seed=t) for t in (9, 15, 12)]
     gen = ((torch.from_numpy(x), torch.from_numpy(y), f"v{i}") for i, (x, y) in enumerate(items))
     history: list[float] = []
     train_mstcn(gen, num_classes=3, epochs=2, progress=False, batch_size=2, history=history, **SMALL)
@@ -201,7 +177,7 @@ def test_training_rejects_bad_items(items: list, match: str) -> None:
 def test_training_rejects_bad_arguments(kwargs: dict, match: str) -> None:
     args = dict(num_classes=3, epochs=1, progress=False) | kwargs
     with pytest.raises(TascodecError, match=match):
-        train_mstcn([_video(5, 3, 3)], **args, **SMALL)
+        train_mstcn([video(5, 3, 3)], **args, **SMALL)
 
 
 def test_resolve_device_and_predict_errors() -> None:

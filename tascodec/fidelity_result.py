@@ -1,0 +1,143 @@
+"""The fidelity harness's result: ``FidelityResult`` (scores per seed, their mean and sample
+std, storage bytes and ratio to the float32 original), ``combine_results`` (runs of one
+training set with different seeds -> one result) and ``format_results`` (a markdown table).
+
+Metrics are ``METRIC_KEYS`` (Acc, Edit, F1@{10,25,50} in %); ``evaluate.evaluate_archive``
+produces the results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import TascodecError
+from .units import format_bytes
+
+__all__ = [
+    "METRIC_KEYS",
+    "FidelityResult",
+    "check_seeds",
+    "summarise",
+    "combine_results",
+    "format_results",
+]
+
+METRIC_KEYS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
+_COLUMN_NAMES = {"acc": "Acc", "edit": "Edit", "f1@10": "F1@10", "f1@25": "F1@25", "f1@50": "F1@50"}
+
+
+@dataclass
+class FidelityResult:
+    """Scores of models trained on one training set, one per seed, on the original test set."""
+
+    name: str  # "original", or the archive file name
+    dataset: str
+    split: str
+    codec: dict[str, Any] | None  # the archive's codec configuration; None for the original
+    seeds: tuple[int, ...]
+    epochs: int
+    per_seed: list[dict[str, float]]
+    mean: dict[str, float]
+    std: dict[str, float]  # sample std over seeds (0 with one seed)
+    storage_bytes: int
+    original_bytes: int  # float32 bytes of the original training features of the split
+    train_videos: int
+    train_frames: int
+    test_videos: int
+    excluded_videos: list[str] = field(default_factory=list)  # archive videos left out
+    seconds: float = 0.0  # wall time of the whole evaluation
+    device: str = "cpu"
+    train_seconds: list[float] = field(default_factory=list)  # model training, per seed
+    backbone: str = "mstcn"  # the segmentation model trained: "mstcn" or "asformer"
+    convention: str = "asformer"  # the metrics' last-segment end convention
+
+    @property
+    def ratio(self) -> float:
+        """storage bytes / float32 original bytes (0.02 = 2% of the original)."""
+        return self.storage_bytes / self.original_bytes if self.original_bytes else math.nan
+
+    @property
+    def compression(self) -> float:
+        """float32 original bytes / storage bytes (50 = fifty times smaller)."""
+        return self.original_bytes / self.storage_bytes if self.storage_bytes else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (adds ``ratio`` and ``compression``)."""
+        out = asdict(self)
+        out["seeds"] = list(self.seeds)
+        out["ratio"] = self.ratio
+        out["compression"] = self.compression
+        return out
+
+
+def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    """``seeds`` as a tuple of ints; an error when empty or when a seed repeats."""
+    out = tuple(int(s) for s in seeds)
+    if not out:
+        raise TascodecError("seeds: at least one seed is needed")
+    if len(set(out)) != len(out):
+        raise TascodecError(f"seeds: repeated seed in {list(out)}")
+    return out
+
+
+def summarise(per_seed: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and sample std (0 with one run) of every metric over per-seed scores."""
+    mean, std = {}, {}
+    for key in METRIC_KEYS:
+        values = np.array([run[key] for run in per_seed], dtype=np.float64)
+        mean[key] = float(values.mean())
+        std[key] = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return mean, std
+
+
+def combine_results(results: Sequence[FidelityResult]) -> FidelityResult:
+    """One result from runs of the same training set with different seeds (e.g. run in parallel).
+
+    Per-seed scores and training times are concatenated in the given order, mean and std
+    recomputed, and ``seconds`` summed. Every run must describe the same training set, test set
+    and epoch count, and no seed may repeat.
+    """
+    if not results:
+        raise TascodecError("combine_results: no results to combine")
+    first = results[0]
+    same = ("name", "dataset", "split", "codec", "epochs", "storage_bytes", "original_bytes",
+            "train_videos", "train_frames", "test_videos", "excluded_videos", "backbone",
+            "convention")
+    for r in results[1:]:
+        for attr in same:
+            if getattr(r, attr) != getattr(first, attr):
+                raise TascodecError(
+                    f"combine_results: {attr} differs between runs "
+                    f"({getattr(first, attr)!r} vs {getattr(r, attr)!r})"
+                )
+    seeds = check_seeds([s for r in results for s in r.seeds])
+    per_seed = [scores for r in results for scores in r.per_seed]
+    mean, std = summarise(per_seed)
+    return replace(
+        first, seeds=seeds, per_seed=per_seed, mean=mean, std=std,
+        seconds=float(sum(r.seconds for r in results)),
+        train_seconds=[t for r in results for t in r.train_seconds],
+    )
+
+
+def format_results(results: Sequence[FidelityResult]) -> str:
+    """A markdown table: one row per result, metrics as mean +- std over seeds."""
+    head = ["training set", "backbone", *(_COLUMN_NAMES[k] for k in METRIC_KEYS), "storage",
+            "ratio", "seeds", "epochs"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cells = [r.name, r.backbone]
+        cells += [f"{r.mean[k]:.1f} ± {r.std[k]:.1f}" for k in METRIC_KEYS]
+        cells += [
+            format_bytes(r.storage_bytes),
+            f"{100 * r.ratio:.2f}% ({r.compression:.1f}x)",
+            str(len(r.seeds)),
+            str(r.epochs),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
