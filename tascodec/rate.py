@@ -1,7 +1,7 @@
 """Rate control: what a byte budget buys, and how many codes each segment gets (NumPy only).
 
 Shapes: S segments, l frames of a segment, T frames, D feature width, d code width, H decoder
-hidden width, A classes, G candidate instance counts.
+hidden width, A classes.
 
 Three steps, each its own function, used by ``tascodec.encode(..., k="auto")``:
 
@@ -11,14 +11,14 @@ Three steps, each its own function, used by ``tascodec.encode(..., k="auto")``:
 * ``operating_point(budget, ...)``: the decoder's hidden width H (the largest that keeps the
   decoder, a fixed cost, within ``DECODER_SHARE`` of the budget) and the number of codes N that
   fit beside it, the tables and the container's fixed overhead.
-* ``allocate(costs, grid, lengths, total)``: K per segment, minimising a distortion proxy
-  under ``sum K <= N``. The proxy (``segment_cost_table``) is the squared error of the best
-  per-instance affine-in-time fit with K equal instances (the TCA decoder is linear in c inside
-  an instance between ReLU breakpoints, so a steady segment gains nothing from a second code
-  and a varied one keeps gaining). Each segment's error is weighted half per frame (frame
-  accuracy counts frames) and half per segment (Edit and F1 count segments, whatever their
-  length): ``w_n = 0.5 * mean_l / l_n + 0.5``. The minimisation is Lagrangian: every segment
-  picks ``argmin w cost(K) + lam K`` and ``lam`` is bisected until the total fits.
+* ``allocate(lengths, total)``: K per segment under ``sum K <= N`` by water-filling on
+  lengths: ``K_n = min(l_n, C)`` with the cap C as large as the budget allows (the segments at
+  the cap, longest first, take what is left one code each). Short segments keep one code per
+  frame, long ones share the rest evenly: the paper's ``K_eff = min(K, l)`` with K set by the
+  budget instead of fixed. An allocation by a reconstruction-error proxy (best affine fit per
+  instance, weighted per frame or per segment) was measured against it on the four GTEA folds
+  (``benchmarks/RESULTS.md``, section 7): lower MSE, but it keeps less of Edit and F1, which
+  count segments and their boundaries, not squared error.
 """
 
 from __future__ import annotations
@@ -35,11 +35,8 @@ __all__ = [
     "allocate",
     "decoder_params",
     "minimum_budget",
-    "k_grid",
     "latent_width",
     "operating_point",
-    "segment_cost_table",
-    "segment_weights",
 ]
 
 #: fraction of the within-class variance a code width must span
@@ -59,15 +56,6 @@ FIXED_BYTES = 14 * 1024
 TABLE_BYTES_PER_SEGMENT = 3
 CODE_VALUE_BYTES = {"float32": 4, "float16": 2, "int8": 1}
 DECODER_VALUE_BYTES = {"float32": 4, "float16": 2}
-_GRID = np.array([*range(1, 17), 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192,
-                  224, 256], dtype=np.int64)
-
-
-def k_grid() -> np.ndarray:
-    """Candidate instance counts (G,): every K up to 16, then roughly geometric up to 256."""
-    return _GRID.copy()
-
-
 def latent_width(x_norm: np.ndarray, labels: np.ndarray) -> int:
     """d for frames ``x_norm`` (T, D) normalised and their labels (T,); see the module docstring."""
     x = np.asarray(x_norm, dtype=np.float64)
@@ -163,83 +151,29 @@ def minimum_budget(*, feature_dim: int, num_classes: int, latent_dim: int, num_s
                + MIN_CODES_PER_SEGMENT * num_segments * latent_dim * CODE_VALUE_BYTES[code_dtype])
 
 
-def _piece_sse(prefix: tuple[np.ndarray, np.ndarray, np.ndarray], bounds: np.ndarray) -> float:
-    """Summed SSE of the best affine-in-time fit of each piece ``[bounds[i], bounds[i+1])``."""
-    s_x, s_tx, s_xx = prefix
-    lo, hi = bounds[:-1], bounds[1:]
-    n = (hi - lo).astype(np.float64)
-    sx, stx, sxx = s_x[hi] - s_x[lo], s_tx[hi] - s_tx[lo], s_xx[hi] - s_xx[lo]
-    st = (hi * (hi - 1) - lo * (lo - 1)) / 2.0  # sums of t and t^2 over [lo, hi)
-    stt = ((hi - 1) * hi * (2 * hi - 1) - (lo - 1) * lo * (2 * lo - 1)) / 6.0
-    centred = sxx - np.einsum("pd,pd->p", sx, sx) / n
-    stt_c = stt - st * st / n
-    stx_c = stx - sx * (st / n)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.where(stt_c > 1e-9, np.einsum("pd,pd->p", stx_c, stx_c) / stt_c, 0.0)
-    return float(np.maximum(centred - slope, 0.0).sum())
+def allocate(lengths: np.ndarray, total: int) -> np.ndarray:
+    """K per segment (S,) int64: ``1 <= K_n <= l_n``, ``sum K = min(max(total, S), sum l)``.
 
-
-def segment_cost_table(x_norm: np.ndarray, lengths: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """(S, G) float64 proxy errors of one video's segments; ``x_norm`` (T, D), ``lengths`` (S,).
-
-    Entry (n, g): the summed squared error of the best affine-in-time fit of each of ``grid[g]``
-    equal instances of segment n (0 once every frame has its own code).
-    """
-    x = np.asarray(x_norm, dtype=np.float64)
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if x.ndim != 2 or x.shape[0] != int(lengths.sum()):
-        raise TascodecError(f"segment_cost_table: {x.shape} frames for {int(lengths.sum())} labels")
-    out = np.zeros((lengths.size, grid.size))
-    zero = np.zeros((1, x.shape[1]))
-    start = 0
-    for s, length in enumerate(lengths.tolist()):
-        seg = x[start:start + length]
-        start += length
-        t = np.arange(length, dtype=np.float64)[:, None]
-        prefix = (np.concatenate([zero, np.cumsum(seg, 0)]),
-                  np.concatenate([zero, np.cumsum(t * seg, 0)]),
-                  np.concatenate([[0.0], np.cumsum(np.einsum("td,td->t", seg, seg))]))
-        for g, k in enumerate(grid.tolist()):
-            if k >= length:
-                break
-            out[s, g] = _piece_sse(prefix, (np.arange(k + 1, dtype=np.int64) * length) // k)
-    return out
-
-
-def segment_weights(lengths: np.ndarray) -> np.ndarray:
-    """(S,) weights of each segment's error: half per frame, half per segment."""
-    length = np.asarray(lengths, dtype=np.float64)
-    return 0.5 * length.mean() / length + 0.5
-
-
-def _choice(costs: np.ndarray, grid: np.ndarray, lengths: np.ndarray, lam: float) -> np.ndarray:
-    """K per segment minimising cost + lam K among grid values <= l (capped at l)."""
-    penal = np.where(grid[None, :] <= np.maximum(lengths, 1)[:, None],
-                     costs + lam * grid[None, :], np.inf)
-    best = np.argmin(penal, axis=1)
-    return np.minimum(grid[best], lengths)
-
-
-def allocate(costs: np.ndarray, grid: np.ndarray, lengths: np.ndarray, total: int) -> np.ndarray:
-    """K per segment (S,) int64, 1 <= K <= l, ``sum K <= max(total, S)``; ``costs`` (S, G) weighted.
-
-    Segments longer than the grid's end are still capped at its last value.
+    Water-filling: the largest cap C with ``sum min(l, C) <= total``; then the segments longer
+    than C, longest first, take one more code each while codes are left.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
-    if costs.shape != (lengths.size, grid.size):
-        raise TascodecError(f"allocate: costs {costs.shape} for {lengths.size} segments and "
-                            f"{grid.size} candidates")
+    if lengths.ndim != 1 or (lengths < 1).any():
+        raise TascodecError("allocate: segment lengths must be a 1-D array of positive integers")
     if lengths.size == 0:
         return np.zeros(0, np.int64)
-    if int(_choice(costs, grid, lengths, 0.0).sum()) <= total:
-        return _choice(costs, grid, lengths, 0.0).astype(np.int64)
-    if total <= lengths.size:
-        return np.ones(lengths.size, np.int64)
-    lo, hi = 0.0, float(costs[:, 0].max()) + 1.0  # at hi every segment takes K = 1
-    for _ in range(64):
-        mid = 0.5 * (lo + hi)
-        if int(_choice(costs, grid, lengths, mid).sum()) > total:
+    total = int(min(max(total, lengths.size), lengths.sum()))
+    lo, hi = 1, int(lengths.max())  # sum min(l, lo) <= total always holds (total >= S)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if int(np.minimum(lengths, mid).sum()) <= total:
             lo = mid
         else:
-            hi = mid
-    return _choice(costs, grid, lengths, hi).astype(np.int64)
+            hi = mid - 1
+    k = np.minimum(lengths, lo)
+    spare = total - int(k.sum())
+    if spare > 0:
+        longer = np.flatnonzero(lengths > lo)
+        order = longer[np.argsort(-lengths[longer], kind="stable")][:spare]
+        k[order] += 1
+    return k

@@ -116,6 +116,7 @@ class LearnedCodec(Codec):
             table = build_table(source, 1)
             point = budget_point(source, table, resolved, self.params)
             resolved["latent_dim"], resolved["hidden_dim"] = point.latent_dim, point.hidden_dim
+            table = allocated_table(table, point.num_codes)
         else:
             resolved["latent_dim"], resolved["hidden_dim"] = auto_model_dims(
                 source.feature_dim, resolved.get("latent_dim"), resolved.get("hidden_dim"))
@@ -123,8 +124,6 @@ class LearnedCodec(Codec):
         model, train_stats = trained_model(source, resolved)
         if self.params.get("decoder_dtype", "float32") == "float16":
             model = decoder_as_stored(model)
-        if point is not None:
-            table = allocated_table(model, source, table, point.num_codes)
         stored, decode_codes, stats = self.make_codes(model, source, table, resolved)
         ckpt = model.decoder_checkpoint()
         t_mse = time.perf_counter()
@@ -253,21 +252,12 @@ def decoder_as_stored(model: Any) -> Any:
     return rounded
 
 
-def allocated_table(model: Any, source: "EncodeSource", table: SegmentTable,
-                    num_codes: int) -> SegmentTable:
-    """``table`` with K per segment allocated by ``tascodec.rate.allocate`` (N = ``num_codes``)."""
+def allocated_table(table: SegmentTable, num_codes: int) -> SegmentTable:
+    """``table`` with K per segment from ``tascodec.rate.allocate`` (N = ``num_codes``)."""
     from dataclasses import replace
 
-    from ..rate import allocate, k_grid, segment_cost_table, segment_weights
+    from ..rate import allocate
 
-    grid = k_grid()
-    offset = model.feature_offset.detach().cpu().numpy()
-    scale = model.feature_scale.detach().cpu().numpy()
-    costs = np.concatenate([
-        segment_cost_table((np.asarray(source.features(video), np.float32) - offset) / scale,
-                           table.seg_length[table.video_slice(v)], grid)
-        for v, video in enumerate(table.video_names)])
-    costs *= segment_weights(table.seg_length)[:, None]
-    out = replace(table, seg_num_instances=allocate(costs, grid, table.seg_length, num_codes))
+    out = replace(table, seg_num_instances=allocate(table.seg_length, num_codes))
     out.check()
     return out
