@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import TascodecError
 
-__all__ = ["device_name", "resolve_device"]
+__all__ = ["cuda_rng_devices", "device_name", "resolve_device"]
 
 
 def device_name(device: Any) -> str:
@@ -33,10 +33,22 @@ def device_name(device: Any) -> str:
 
 def resolve_device(device: Any) -> Any:
     """The ``torch.device`` of ``device_name(device)``; ``TascodecError`` for a CUDA device
-    when CUDA is not available."""
+    when CUDA is not available or its index is beyond the visible devices."""
     import torch
 
     dev = torch.device(device_name(device))
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise TascodecError(f"device: {device!r} requested but CUDA is not available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise TascodecError(f"device: {device!r} requested but only "
+                            f"{torch.cuda.device_count()} CUDA device(s) are visible")
     return dev
+
+
+def cuda_rng_devices() -> list[int]:
+    """Every visible CUDA device's index, for ``torch.random.fork_rng(devices=...)``: seeding
+    inside the fork touches every device's generator, so all of them are saved and restored
+    (empty without CUDA)."""
+    import torch
+
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .devices import device_name
+from .devices import resolve_device
 from .errors import TascodecError
 from .units import format_bytes
 
@@ -242,7 +242,7 @@ def encode(
         raise TascodecError(f"{out}: already exists (pass overwrite=True to replace it)")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
-    dev = device_name(device)
+    dev = str(resolve_device(device))  # checked before any data is read
     budgeted = _takes_budget(codec, k)
     if not budgeted and (target_ratio is not None or max_bytes is not None):
         raise TascodecError(f"target_ratio / max_bytes choose the operating point of k='auto' "

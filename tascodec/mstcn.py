@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .devices import resolve_device
+from .devices import cuda_rng_devices, resolve_device
 from .errors import TascodecError
 
 __all__ = [
@@ -310,8 +310,7 @@ def fit(
         raise TascodecError("train_items: no training videos")
     dim = _as_pair(items[0], 0, num_classes)[0].shape[0]
 
-    fork_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices):
+    with torch.random.fork_rng(devices=cuda_rng_devices()):
         torch.manual_seed(seed)
         model, opt, after_epoch = build(dim)
         order_rng = np.random.default_rng(seed)

@@ -117,3 +117,15 @@ def test_encode_budget_errors_write_nothing(tiny_dataset, tmp_path, kwargs, matc
     with pytest.raises(TascodecError, match=match):
         _budgeted(tiny_dataset, out, **kwargs)
     assert not out.exists()
+
+
+def test_encode_checks_the_device_before_reading_data(tmp_path) -> None:
+    from tascodec.encoding import encode
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    # the dataset folder does not exist: the device error must come first
+    with pytest.raises(TascodecError, match="CUDA is not available"):
+        encode(tmp_path / "no-such-dataset", tmp_path / "x.tasz", device="cuda")

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..content import SegmentTable
+from ..devices import resolve_device
 from ..errors import TascodecError
 from ..source import FrameSource
 from .model import TCA
@@ -27,7 +28,7 @@ def encoded_codes(model: TCA, source: FrameSource, table: SegmentTable, *,
     if batch_frames < 1:
         raise TascodecError(f"encoded_codes: batch_frames must be >= 1, got {batch_frames}")
     plan = plan or InversionPlan.build(source, table)
-    dev = torch.device(device) if device else next(model.parameters()).device
+    dev = resolve_device(device) if device else next(model.parameters()).device
     model = on_device(model, dev)
     total = int(plan.video_first_frame[-1])
     sums = torch.zeros(plan.inst_length.size, model.latent_dim, dtype=torch.float64, device=dev)

@@ -38,6 +38,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..content import SegmentTable
+from ..devices import resolve_device
 from ..errors import TascodecError
 from ..rng import random_codes
 from ..source import FrameSource
@@ -315,7 +316,7 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
         codes0 = random_codes(seed, 0, n_codes, d).astype(np.float32)
     else:
         raise TascodecError(f"invert: unknown init {init!r}; known: 'encoded', 'random', array")
-    dev = torch.device(device) if device else dec.fc1.weight.device
+    dev = resolve_device(device) if device else dec.fc1.weight.device
     dec = on_device(dec, dev)
     form = objective if objective != "auto" else ("gram" if dec.feature_dim > dec.hidden_dim
                                                   else "direct")

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..devices import cuda_rng_devices, resolve_device
 from ..errors import TascodecError
 from ..source import FrameSource
 from .model import TCA
@@ -210,10 +211,8 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
     if not videos:
         raise TascodecError("train_tca: source.training_videos is empty")
     start = time.perf_counter()
-    dev = torch.device(device)
-    cuda = [dev.index if dev.index is not None else torch.cuda.current_device()] \
-        if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
+    dev = resolve_device(device)
+    with torch.random.fork_rng(devices=cuda_rng_devices()):
         torch.manual_seed(seed)
         latent_dim, hidden_dim = auto_model_dims(int(source.feature_dim), latent_dim, hidden_dim)
         model = TCA(int(source.feature_dim), len(source.class_names), latent_dim, hidden_dim)
