@@ -297,3 +297,25 @@ def test_feature_dim_mismatch(model):
     src = make_source(dim=5)
     with pytest.raises(TascodecError, match="feature_dim"):
         invert(model, src, table_of(src, 2), init="random", progress=False)
+
+
+def test_normalized_space_is_blind_to_channel_units(src):
+    """Scaling each channel (units of raw sensors) and refitting gives the same codes in the
+    normalised space; in original units the large channels would take over the fit."""
+    rng = np.random.default_rng(5)
+    scale = (10.0 ** rng.uniform(-3, 3, src.feature_dim)).astype(np.float32)
+    scaled = ArraySource({v: src.features(v) * scale for v in src.videos},
+                         {v: src.labels(v) for v in src.videos}, src.class_names)
+    table = SegmentTable.from_labels(src.videos, [src.labels(v) for v in src.videos], 4)
+    codes = []
+    for source in (src, scaled):
+        model, _ = train_tca(source, latent_dim=4, hidden_dim=16, epochs=2, progress=False)
+        c, rep = invert(model, source, table, space="normalized", max_iters=40, progress=False)
+        codes.append(c)
+    np.testing.assert_allclose(codes[0], codes[1], rtol=2e-3, atol=2e-3)
+
+
+def test_space_must_be_known(model, src):
+    table = SegmentTable.from_labels(src.videos, [src.labels(v) for v in src.videos], 2)
+    with pytest.raises(TascodecError, match="space"):
+        invert(model, src, table, space="pixels", progress=False)

@@ -210,3 +210,27 @@ def test_quick_recipe_runs_end_to_end():
     table = SegmentTable.from_labels(src.videos, [src.labels(v) for v in src.videos], 2)
     codes, rep = invert(model, src, table, progress=False, **recipe.invert_kwargs())
     assert codes.shape == (table.num_codes, 4) and rep.mse <= rep.init_mse
+
+
+def test_robust_scale_floors_constant_channels_relative_to_their_size():
+    from tascodec.tca.train import RELATIVE_SCALE_FLOOR, robust_scale
+
+    mean = np.array([0.0, 1000.0, 5.0, 1e-4])
+    std = np.array([2.0, 1e-5, 0.0, 1e-5])
+    scale = robust_scale(mean, std)
+    assert scale[0] == 2.0 and scale[3] == 1e-5  # a real spread is kept, however small
+    assert scale[1] == pytest.approx(RELATIVE_SCALE_FLOOR * 1000.0)  # rounding noise is not
+    assert scale[2] == pytest.approx(RELATIVE_SCALE_FLOOR * 5.0)
+
+
+def test_early_stopping_keeps_the_best_epoch_and_stops():
+    src = make_source()
+    _, rep = train_tca(src, epochs=60, patience=2, holdout=0.1, **KW)
+    assert rep.heldout and rep.epochs == len(rep.heldout) <= 60
+    assert rep.best_heldout == pytest.approx(min(rep.heldout))
+    if rep.epochs < 60:  # stopped: the last `patience` epochs did not improve on the best
+        assert min(rep.heldout[-2:]) >= rep.best_heldout * (1 - 1e-3)
+    with pytest.raises(TascodecError, match="holdout"):
+        train_tca(src, epochs=1, patience=2, holdout=0.7, **KW)
+    with pytest.raises(TascodecError, match="patience"):
+        train_tca(src, epochs=1, patience=0, **KW)
