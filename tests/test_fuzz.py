@@ -533,6 +533,47 @@ def test_decompression_never_exceeds_chunk(tmp_path, full_entries):
         open_archive(_with(tmp_path, entries))
 
 
+def _crc_chunk(body: bytes) -> bytes:
+    import google_crc32c
+
+    return body + google_crc32c.value(body).to_bytes(4, "little")
+
+
+def test_short_chunks_are_integrity_errors(tmp_path, full_entries):
+    """A chunk decompressing to fewer bytes than its array needs, with a valid CRC, is refused.
+
+    (numcodecs' ``decompress(body, out)`` returns ``out`` itself, so a reader comparing
+    ``len(result)`` zero-pads short chunks silently: issue 12.)
+    """
+    from numcodecs import zstd
+
+    chunks = [k for k in full_entries if "/c/" in k]
+    assert len(chunks) >= 10
+    for key in chunks:
+        raw = zstd.decompress(full_entries[key][:-4])
+        for short in (raw[:-1], raw[: len(raw) // 2], b""):
+            entries = {**full_entries, key: _crc_chunk(zstd.compress(short, 3))}
+            path = _with(tmp_path, entries)
+            assert consume(path) == "IntegrityError", (key, len(short))
+            with pytest.raises(IntegrityError, match="decompressed bytes"):
+                with open_archive(path) as ar:
+                    problems = ar.verify()
+                    raise IntegrityError("; ".join(problems))
+
+
+def test_forged_content_size_is_caught(tmp_path, full_entries):
+    """A frame claiming the full size over shorter content fails inside zstd, not silently."""
+    from numcodecs import zstd
+
+    key = "segments/length/c/0"
+    raw = zstd.decompress(full_entries[key][:-4])
+    body = bytearray(zstd.compress(raw[:-8], 3))
+    assert body[4] == 0x20 and len(raw) < 256  # single segment, 1-byte content size
+    body[5] = len(raw)
+    with pytest.raises(IntegrityError, match="do not decode"):
+        open_archive(_with(tmp_path, {**full_entries, key: _crc_chunk(bytes(body))}))
+
+
 # --------------------------------------------------------------------- no code from data
 _FORBIDDEN_NAMES = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
 
