@@ -204,3 +204,14 @@ def write_zip(
                 info.compress_type = zipfile.ZIP_STORED if compress_type is None else compress_type
                 zf.writestr(info, data)
     return Path(path)
+
+
+def with_manifest(entries: dict[str, bytes]) -> dict[str, bytes]:
+    """``entries`` of a 1.1 archive with its root manifest recomputed (as a writer would)."""
+    import json
+
+    from tascodec.format.manifest import MANIFEST_KEY, build_manifest
+
+    root = json.loads(entries["zarr.json"])
+    root["attributes"][MANIFEST_KEY] = build_manifest(entries.items())
+    return {**entries, "zarr.json": json.dumps(root).encode()}

@@ -574,6 +574,30 @@ def test_forged_content_size_is_caught(tmp_path, full_entries):
         open_archive(_with(tmp_path, {**full_entries, key: _crc_chunk(bytes(body))}))
 
 
+def test_every_entry_swap_is_caught_in_1_1(tmp_path):
+    """Format 1.1: any two entries with different bytes swapped is an error, never a read."""
+    from make_golden import build
+    from tascodec.format import write_archive
+
+    content, _ = build("mlp")
+    path = write_archive(content, tmp_path / "b.tasz", code_dtype="int8", codes_chunk_bytes=40)
+    entries = zip_entries(path)
+    names = [k for k in entries if k != "zarr.json"]
+    swaps = 0
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if entries[a] == entries[b]:
+                continue
+            swapped = _with(tmp_path, {**entries, a: entries[b], b: entries[a]})
+            outcome = consume(swapped)
+            if outcome == "ok":  # decoding is the one read consume() leaves out
+                with open_archive(swapped) as ar:
+                    ar.decode(0)
+            assert outcome in ("FormatError", "IntegrityError"), (a, b)
+            swaps += 1
+    assert swaps > 300
+
+
 # --------------------------------------------------------------------- no code from data
 _FORBIDDEN_NAMES = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
 

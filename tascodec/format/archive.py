@@ -57,6 +57,9 @@ class Archive:
         self._pid = os.getpid()
         if before is not None and self._zr.identity != before:
             raise IntegrityError(f"{self.path}: the file changed on disk since it was opened")
+        layout = getattr(self, "_layout", None)
+        if layout is not None:  # reopened (forked): the manifest read at open still applies
+            self._zr.manifest = layout.manifest
 
     def _reader(self) -> ZipReader:
         if self._pid != os.getpid():  # forked: never share the parent's file handle
@@ -102,6 +105,12 @@ class Archive:
     @property
     def format_version(self) -> str:
         return str(self.header["format_version"])
+
+    @property
+    def identity(self) -> str:
+        """The digest of the root document (header and, since 1.1, the entry manifest, so it
+        changes with any entry): what readers pin to notice a replaced file."""
+        return self._layout.identity
 
     @property
     def library_version(self) -> str:
@@ -212,7 +221,12 @@ class Archive:
         zr, meta = self._reader(), self._layout.codes
         assert meta is not None
         q = read_rows(zr, meta, rows.start, rows.stop, cache=self._chunk_cache)
-        return self._dequantise(q)
+        return self._finite(self._dequantise(q))
+
+    def _finite(self, codes: np.ndarray) -> np.ndarray:
+        if not np.isfinite(codes).all():  # writers refuse them; float16 may hold inf or NaN
+            raise IntegrityError(f"{self.path}: array 'codes' holds NaN or infinite values")
+        return codes
 
     def _dequantise(self, q: np.ndarray) -> np.ndarray:
         if self.code_dtype != "int8":
@@ -235,7 +249,7 @@ class Archive:
         """Every stored code (N, d) float32, or ``None`` when codes are generated."""
         if self._layout.codes is None:
             return None
-        return self._dequantise(read_array(self._reader(), self._layout.codes))
+        return self._finite(self._dequantise(read_array(self._reader(), self._layout.codes)))
 
     def _checkpoint(self) -> DecoderCheckpoint | None:
         if self._decoder is None and self._layout.decoder is not None:

@@ -200,13 +200,17 @@ def _decode_chunk(zr: ZipReader, meta: ArrayMeta, i: int) -> np.ndarray:
     if key not in zr:
         raise IntegrityError(f"{where}: missing")
     raw = zr.read(
-        key, max_size=meta.chunk_nbytes + (meta.chunk_nbytes >> 3) + 1024, check_crc=False
+        key,
+        max_size=meta.chunk_nbytes + (meta.chunk_nbytes >> 3) + 1024,
+        check_crc=False,
+        check_digest=False,
     )
     if len(raw) < 5:
         raise IntegrityError(f"{where}: too short ({len(raw)} bytes)")
     body, stored = raw[:-4], int.from_bytes(raw[-4:], "little")
     if _crc32c(body) != stored:
         raise IntegrityError(f"{where}: crc32c checksum mismatch")
+    zr.check_digest(key, raw)  # format 1.1: this chunk belongs to this array and position
     # numcodecs' decompress(body, out) returns ``out`` itself, whatever it wrote: the length
     # is checked on the frame's declared content size, which zstd enforces while decoding.
     declared = frame_content_size(body)
