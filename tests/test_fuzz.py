@@ -598,6 +598,33 @@ def test_every_entry_swap_is_caught_in_1_1(tmp_path):
     assert swaps > 300
 
 
+@pytest.mark.parametrize("name", ["mlp-f16dec", "mlp-int8"])
+def test_byte_mutants_of_1_1_are_never_silent(tmp_path, name):
+    """Format 1.1: a mutated archive fails with a TascodecError, or reads exactly as the
+    original (labels, codes, decoded features): 0 silent wrong outputs."""
+    from make_golden import GOLDEN_DIR_1_1
+
+    data = (GOLDEN_DIR_1_1 / f"{name}.tasz").read_bytes()
+    expected = np.load(GOLDEN_DIR_1_1 / f"{name}.npz")
+    outcomes: dict[str, int] = {}
+    for mutant in mutants(data, 600, seed=1):
+        path = tmp_path / "m.tasz"
+        path.write_bytes(mutant)
+        try:
+            with open_archive(path) as ar:
+                for i, v in enumerate(ar.videos):
+                    np.testing.assert_array_equal(ar.labels(v), expected[f"labels_{i}"])
+                    np.testing.assert_array_equal(ar.codes(v), expected[f"codes_{i}"])
+                    np.testing.assert_allclose(ar.decode(v), expected[f"decoded_{i}"],
+                                               rtol=1e-5, atol=1e-5)
+                outcome = "verify" if ar.verify() else "ok"  # e.g. a ZIP CRC field hit
+        except TascodecError as exc:
+            assert str(path) in str(exc)
+            outcome = type(exc).__name__
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert outcomes.get("IntegrityError", 0) > 50, outcomes
+
+
 # --------------------------------------------------------------------- no code from data
 _FORBIDDEN_NAMES = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
 
