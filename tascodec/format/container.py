@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import threading
 import zipfile
 import zlib
@@ -22,6 +21,7 @@ from pathlib import Path
 from collections.abc import Callable, Mapping
 
 from ..errors import FormatError, IntegrityError, TascodecError
+from ..tempfiles import clean_stale, mkstemp_beside
 from .manifest import entry_digest
 
 __all__ = ["ZipReader", "EntryInfo", "write_zip_atomic", "MAX_ENTRIES", "MAX_ENTRY_NAME"]
@@ -263,8 +263,10 @@ def write_zip_atomic(
 
     One pass, each name once, metadata (``zarr.json``) first, chunks in numeric order.
 
-    The ZIP is written to a temporary file in ``dest``'s directory, fsynced and moved into
-    place; on any failure nothing is left at ``dest``. Without ``overwrite`` an existing
+    The ZIP is written to a temporary file in ``dest``'s directory
+    (``.tascodec-tmp-<name>.<pid>.<random>``, ``tascodec.tempfiles``), fsynced and moved into
+    place; on any failure nothing is left at ``dest`` and the temporary is removed (those of
+    killed runs are removed by the next write to ``dest``). Without ``overwrite`` an existing
     ``dest`` is never replaced (``TascodecError`` naming it).
     """
     dest = Path(dest)
@@ -273,8 +275,8 @@ def write_zip_atomic(
     if dest.is_dir():
         raise TascodecError(f"{dest}: is a directory")
     names = sorted(entries, key=_entry_order)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.tmp", dir=dest.parent)
-    tmp = Path(tmp_name)
+    clean_stale(dest.parent, dest.name)  # what killed runs to this path left behind
+    fd, tmp = mkstemp_beside(dest)
     try:
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:

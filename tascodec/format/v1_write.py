@@ -9,7 +9,7 @@ into the root document.
 from __future__ import annotations
 
 import contextlib
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from .. import tca_mlp
 from ..content import ArchiveContent
 from ..errors import TascodecError
 from ..jsonvalues import json_values
+from ..tempfiles import mkdtemp_beside
 from .container import write_zip_atomic
 from .v1 import (
     CODE_DTYPES,
@@ -272,7 +273,7 @@ def write_v1(
         tmp = (
             ""
             if in_memory
-            else stack.enter_context(tempfile.TemporaryDirectory(prefix=".tasz-", dir=path.parent))
+            else _scratch_dir(stack, path)
         )
         store = (
             zarr.storage.MemoryStore(store_dict=mem) if in_memory else zarr.storage.LocalStore(tmp)
@@ -321,6 +322,13 @@ def write_v1(
         if format_version != "1.0":  # the manifest last: every other entry is final
             entries = _with_manifest(entries)
         return write_zip_atomic(entries, path, overwrite=overwrite)
+
+
+def _scratch_dir(stack: contextlib.ExitStack, path: Path) -> str:
+    """A scratch directory beside ``path`` (``tempfiles`` naming), removed when ``stack`` ends."""
+    scratch = mkdtemp_beside(path)
+    stack.callback(shutil.rmtree, scratch, ignore_errors=True)
+    return str(scratch)
 
 
 def _with_manifest(entries: dict[str, Any]) -> dict[str, Any]:
