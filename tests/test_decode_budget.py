@@ -143,7 +143,7 @@ def test_grouped_decode_matches_one_shot(name, device, monkeypatch):
     def one_segment_room(kind, length, k_eff, **kw):
         p = real(kind, length, k_eff, **{**kw, "limit": 1 << 30})
         largest = int(max(_segment_temporaries(kind, length, k_eff, kw["hidden_dim"],
-                                               kw["feature_dim"])))
+                                               kw["feature_dim"], kw["backend"])))
         out = real(kind, length, k_eff,
                    **{**kw, "limit": p.output + p.codes + p.decoder + largest})
         groups.append(len(out.groups))
@@ -155,6 +155,31 @@ def test_grouped_decode_matches_one_shot(name, device, monkeypatch):
         for v, x in zip(ar.videos, whole):
             np.testing.assert_allclose(ar.decode(v, device), x, rtol=1e-5, atol=1e-5)
     assert max(groups) > 1
+
+
+def test_numpy_estimate_covers_measured_peak():
+    """The NumPy decoder's traced peak stays under the plan's output + temporaries."""
+    import tracemalloc
+
+    from tascodec.decode import decode_segments, prepare_decoder
+
+    rng = np.random.default_rng(0)
+    for lmax, kfrac, H, D in ((300, 0.1, 64, 32), (300, 1.0, 64, 32), (900, 0.01, 32, 256),
+                              (50, 0.5, 128, 8)):
+        length = rng.integers(1, lmax, 60)
+        k = np.maximum(1, (length * kfrac).astype(np.int64))
+        prep = prepare_decoder(mlp_decoder(rng, d=8, a=3, h=H, D=D))
+        codes = rng.normal(size=(int(k.sum()), 8)).astype(np.float32)
+        action = rng.integers(0, 3, length.size)
+        tracemalloc.start()
+        try:
+            decode_segments("mlp", codes, action, length, k, prep)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        p = plan_decode("mlp", length, k, code_dim=8, feature_dim=D, hidden_dim=H,
+                        limit=1 << 40)
+        assert peak <= p.output + p.temporaries, (peak, p)
 
 
 def test_golden_contents_decode_under_the_default(tmp_path):

@@ -75,5 +75,5 @@ def decode_video_tensor(archive: Any, video: str | int, *, device: Any = None,
 
     check_decodable(archive)
     action, length, k_eff = video_rows(archive, video)
-    plan = video_plan(archive, video, length, k_eff, limit)
+    plan = video_plan(archive, video, length, k_eff, limit, device)
     return decode_video_torch(archive, video, device=device, plan=plan)

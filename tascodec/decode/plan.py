@@ -150,13 +150,13 @@ def check_decodable(archive: Any) -> None:
 
 
 def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.ndarray,
-               limit: Any = None) -> DecodePlan:
+               limit: Any = None, device: Any = None) -> DecodePlan:
     """The decode budget of one video (``budget.plan_decode``), from the header and tables.
 
     Widths come from the archive's header (``code_dim``, ``feature_dim``, ``decoder_arch()``)
     so that nothing is read before the check; an archive-like object without them gives them
     through its decoder and codes. ``limit``: else the archive's ``decode_limit``, else the
-    default (``budget.resolve_limit``).
+    default (``budget.resolve_limit``). ``device``: NumPy devices or torch (temporaries differ).
     """
     kind = archive.decode_kind
     arch_of = getattr(archive, "decoder_arch", None)
@@ -178,4 +178,5 @@ def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.nda
         limit = getattr(archive, "decode_limit", None)
     return plan_decode(kind, length, k_eff, code_dim=d, feature_dim=D, hidden_dim=H,
                        decoder_floats=floats, limit=limit,
-                       where=str(getattr(archive, "path", "archive")), video=video)
+                       where=str(getattr(archive, "path", "archive")), video=video,
+                       backend="numpy" if device in NUMPY_DEVICES else "torch")
