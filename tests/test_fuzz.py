@@ -669,3 +669,35 @@ def test_the_scanner_catches_things(tmp_path):
     )
     found = _violations(src)
     assert len(found) == 4, found
+
+
+def _adversarial(mutants: int, bombs: int, names: int) -> None:
+    from adversarial import run
+
+    results = run(mutants, bombs, names, echo=True)
+    total = results["all"]
+    assert total["silent"] == 0 and total["foreign"] == 0, results
+    assert results["names"]["ok"] > 0 and results["swaps"]["ok"] == 0
+
+
+def test_adversarial_run():
+    """A small standing run of tests/adversarial.py: 0 silent, 0 foreign exceptions."""
+    _adversarial(mutants=200, bombs=10, names=40)
+
+
+@pytest.mark.slow
+def test_adversarial_run_full_scale_slow():
+    """Issue 12's bar: 5,000 mutants, 50 bombs, 100 hostile names."""
+    _adversarial(mutants=5000, bombs=50, names=100)
+
+
+def test_writer_refuses_names_that_are_not_unicode(tmp_path):
+    from make_golden import build
+    from tascodec.format import write_archive
+
+    content, _ = build("repeat")
+    content.table.video_names = ["ok", "bad\ud800", content.table.video_names[2]]
+    content.splits = {}
+    with pytest.raises(TascodecError, match="not valid Unicode"):
+        write_archive(content, tmp_path / "a.tasz")
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ into the root document.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,16 @@ def _header(
         "decoder": decoder,
         "stats": content.stats,
     }
-    return json_values(header, f"{where}: header")
+    header = json_values(header, f"{where}: header")
+    try:  # names with lone surrogates cannot be stored: JSON documents are UTF-8
+        json.dumps(header, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[max(exc.start - 40, 0) : exc.end + 10]
+        raise TascodecError(
+            f"{where}: the header holds text that is not valid Unicode (near {bad!r}): "
+            "names must be encodable as UTF-8"
+        ) from None
+    return header
 
 
 def _validate(
@@ -333,8 +343,6 @@ def _scratch_dir(stack: contextlib.ExitStack, path: Path) -> str:
 
 def _with_manifest(entries: dict[str, Any]) -> dict[str, Any]:
     """``entries`` with the root ``zarr.json`` holding the manifest of every other entry."""
-    import json
-
     manifest = build_manifest((k, f()) for k, f in entries.items() if k != "zarr.json")
     root = json.loads(entries["zarr.json"]())
     root["attributes"][MANIFEST_KEY] = manifest
@@ -364,8 +372,6 @@ def _check_expansion(
 
 def _compact_json(raw: bytes) -> bytes:
     # zarr indents its JSON; the compact form is the same metadata in half the bytes.
-    import json
-
     return json.dumps(
         json.loads(raw), separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
