@@ -89,3 +89,14 @@ def test_info_survives_non_finite_stats(tmp_path, capsys, value):
     assert "stored videos as float32" in out and "reconstruction_mse" not in out
     assert main(["info", str(path), "--json"]) == 0
     json.loads(capsys.readouterr().out)
+
+
+def test_info_shows_1_1_and_decoder_dtype(capsys):
+    from make_golden import GOLDEN_DIR_1_1
+
+    assert main(["info", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format_version"] == "1.1" and info["decoder_dtype"] == "float16"
+    assert main(["info", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz")]) == 0
+    assert "tascodec 1.1" in capsys.readouterr().out
+    assert main(["verify", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz"), "--no-progress"]) == 0

@@ -86,6 +86,8 @@ def info_dict(archive: Any) -> dict[str, Any]:
         "code_dtype": archive.code_dtype or "generated",
         "feature_dim": archive.feature_dim,
         "decoder": (archive.header.get("decoder") or {}).get("arch"),
+        "decoder_dtype": ((archive.header.get("decoder") or {}).get("dtype", "float32")
+                          if archive.header.get("decoder") else None),
         "sizes": sizes,
         "original_bytes_float32": int(source),
         "original_basis": source_note,
@@ -117,7 +119,8 @@ def format_info(info: dict[str, Any]) -> str:
         f"feature dim {info['feature_dim']}",
     ]
     if info["decoder"]:
-        lines.append(f"decoder         {json.dumps(info['decoder'], sort_keys=True)}")
+        lines.append(f"decoder         {json.dumps(info['decoder'], sort_keys=True)} "
+                     f"({info['decoder_dtype']})")
     lines.append(
         "size            "
         + ", ".join(
