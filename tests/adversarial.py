@@ -106,9 +106,10 @@ def _structural(workdir: Path, family: str, bombs: int):
                     variants.append(with_manifest({**entries, key: _crc_chunk(
                         zstd.compress(short, 3))}))
         elif family == "bombs":
-            for j, key in enumerate(chunks):
+            for j in range(-(-bombs // len(NAMES_1_1))):
                 if made >= bombs:
                     break
+                key = chunks[j % len(chunks)]
                 size = (1 << 20) << (j % 9)  # 1 MiB .. 256 MiB of zeros
                 body = zstd.compress(bytes(size), 19)
                 variants.append(with_manifest({**entries, key: _crc_chunk(body)}))
