@@ -45,6 +45,7 @@ def export_archive(
     overwrite: bool = False,
     progress: bool = True,
     device: Any = None,
+    decode_limit: Any = None,
 ) -> Path:
     """Decode every video of ``split`` (``None``: all) into ``out_dir`` in the standard layout.
 
@@ -57,7 +58,8 @@ def export_archive(
     A non-empty ``out_dir`` is refused unless ``overwrite`` (every file rewritten; other files
     left alone) or it holds a partial export of the same archive (same identity) and split,
     which is resumed: videos already written are kept. ``device``: as in
-    ``tascodec.decode.decode_video``. Videos a split names but the archive does not store are
+    ``tascodec.decode.decode_video``. ``decode_limit``: the decode budget per video
+    (``tascodec.decode.budget``). Videos a split names but the archive does not store are
     left out of the export and its bundles. Returns ``out_dir``.
     """
     from .format import open_archive
@@ -65,7 +67,7 @@ def export_archive(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TascodecError(f"{out}: exists and is not a directory")
-    with open_archive(archive_path) as ar:
+    with open_archive(archive_path, decode_limit=decode_limit) as ar:
         stored = set(ar.videos)
         videos, splits = split_videos(ar, split)
         videos = [v for v in videos if v in stored]

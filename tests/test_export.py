@@ -198,3 +198,24 @@ def test_duplicate_class_names_refused():
 
     with pytest.raises(TascodecError, match="duplicate class names"):
         check_class_names(["a", "b", "a"], "a.tasz")
+
+
+def test_unstored_split_videos_and_decode_limit(tmp_path, capsys):
+    from tascodec.format import write_archive
+
+    path = write_small_archive(tmp_path / "a.tasz", seed=8, videos=4)
+    with open_archive(path) as ar:
+        content = ar.to_content()
+    stored = content.table.video_names
+    content.splits = {"train.split1": [stored[0], "elsewhere", stored[1]],
+                      "test.split1": stored[2:]}
+    write_archive(content, path, overwrite=True)
+    out = export_archive(path, tmp_path / "out", progress=False)
+    ds = StandardDataset(out)
+    assert ds.split("train.split1") == [stored[0], stored[1]] and len(ds.videos) == 4
+    assert main(["export", str(path), str(tmp_path / "o2"), "--quiet",
+                 "--decode-limit", "100"]) == 2
+    assert "decode limit" in capsys.readouterr().err
+    assert main(["decode", str(path), stored[0], "-o", str(tmp_path / "x.npy"),
+                 "--decode-limit", "100"]) == 2
+    assert "decode limit" in capsys.readouterr().err
