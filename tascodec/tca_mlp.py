@@ -30,6 +30,7 @@ __all__ = [
     "ACTIVATION",
     "TENSORS",
     "DIMS",
+    "TENSOR_DTYPES",
     "make_arch",
     "tensor_shapes",
     "check_arch_widths",
@@ -42,6 +43,9 @@ ARCH_NAME = "tca-mlp"
 ACTIVATION = "relu"
 TENSORS = ("w1", "b1", "w2", "b2", "feature_offset", "feature_scale")
 DIMS = ("latent_dim", "num_classes", "hidden_dim", "feature_dim")
+#: data types a stored ``tca-mlp`` decoder's tensors may have (format 1.1; 1.0: float32 only);
+#: readers upcast to float32, which is exact
+TENSOR_DTYPES = ("float32", "float16")
 
 
 def make_arch(latent_dim: int, num_classes: int, hidden_dim: int, feature_dim: int) -> dict:
