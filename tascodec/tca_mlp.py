@@ -31,6 +31,8 @@ __all__ = [
     "TENSORS",
     "DIMS",
     "TENSOR_DTYPES",
+    "FLOAT32_TENSORS",
+    "stored_dtype",
     "make_arch",
     "tensor_shapes",
     "check_arch_widths",
@@ -46,6 +48,15 @@ DIMS = ("latent_dim", "num_classes", "hidden_dim", "feature_dim")
 #: data types a stored ``tca-mlp`` decoder's tensors may have (format 1.1; 1.0: float32 only);
 #: readers upcast to float32, which is exact
 TENSOR_DTYPES = ("float32", "float16")
+#: tensors always stored as float32, whatever the decoder's dtype: the (D,) normalisation is
+#: tiny, and a float16 offset can miss by more than a raw channel's whole spread (an offset of
+#: 1000 rounds to a multiple of 0.5)
+FLOAT32_TENSORS = ("feature_offset", "feature_scale")
+
+
+def stored_dtype(arch_name: Any, tensor: str, dtype: str) -> str:
+    """The data type ``tensor`` of a decoder is stored as when the decoder's dtype is ``dtype``."""
+    return "float32" if arch_name == ARCH_NAME and tensor in FLOAT32_TENSORS else dtype
 
 
 def make_arch(latent_dim: int, num_classes: int, hidden_dim: int, feature_dim: int) -> dict:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+from tascodec.tca_mlp import FLOAT32_TENSORS
 import pytest
 
 from make_golden import GOLDEN_DIR, build, with_manifest, write_zip, zip_entries
@@ -122,13 +124,26 @@ def test_float16_decoder_round_trip(tmp_path):
         dec = ar.decoder()
         for k, t in content.decoder.tensors.items():
             assert dec.tensors[k].dtype == np.float32
-            np.testing.assert_array_equal(dec.tensors[k], t.astype(np.float16).astype(np.float32))
+            stored = t if k in FLOAT32_TENSORS else t.astype(np.float16).astype(np.float32)
+            np.testing.assert_array_equal(dec.tensors[k], stored)
         assert ar.verify() == []
         assert ar.decode(0).dtype == np.float32
     full = write_archive(content, tmp_path / "f.tasz")
     with open_archive(full) as ar:
         assert ar.header["decoder"]["dtype"] == "float32"
         assert ar.sizes()["decoder"] > 0
+
+
+def test_float16_decoder_keeps_the_normalisation_float32(tmp_path):
+    """Raw channels: an offset of 1e6 (beyond float16) and one float16 would round by 0.5."""
+    content, _ = build("mlp")
+    offset = content.decoder.tensors["feature_offset"].copy()
+    offset[:2] = (1e6, 1000.1)
+    content.decoder.tensors["feature_offset"] = offset
+    entries = zip_entries(write_archive(content, tmp_path / "n.tasz", decoder_dtype="float16"))
+    assert json.loads(entries["decoder/feature_offset/zarr.json"])["data_type"] == "float32"
+    with open_archive(tmp_path / "n.tasz") as ar:
+        np.testing.assert_array_equal(ar.decoder().tensors["feature_offset"], offset)
 
 
 def test_float16_decoder_refused_where_it_cannot_be(tmp_path):

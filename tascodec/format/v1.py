@@ -255,7 +255,8 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
         arch = h["decoder"]["arch"]
         dtype = decoder_dtype(h, version, where)
         decoder = {
-            n: parse_array_meta(zr, f"decoder/{n}", dtypes=(dtype,))
+            n: parse_array_meta(
+                zr, f"decoder/{n}", dtypes=(tca_mlp.stored_dtype(arch.get("name"), n, dtype),))
             for n in h["decoder"]["tensors"]
         }
         as_float32 = sum(m.num_chunks * m.chunk_nbytes // m.itemsize * 4 for m in decoder.values())

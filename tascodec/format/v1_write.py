@@ -198,15 +198,17 @@ def _decoder_arrays(content: ArchiveContent, dtype: str, where: str) -> dict[str
     """
     assert content.decoder is not None
     out = {}
+    arch_name = content.decoder.arch.get("name")
     for name, tensor in content.decoder.tensors.items():
+        dtype_of = tca_mlp.stored_dtype(arch_name, name, dtype)
         arr = np.asarray(tensor)
         if not np.issubdtype(arr.dtype, np.floating) or not np.isfinite(arr).all():
             raise TascodecError(f"{where}: decoder tensor {name!r} must hold finite floats")
         with np.errstate(over="ignore"):
-            stored = np.ascontiguousarray(arr, dtype=np.dtype(DTYPES[dtype]))
+            stored = np.ascontiguousarray(arr, dtype=np.dtype(DTYPES[dtype_of]))
         if not np.isfinite(stored).all():
             raise TascodecError(
-                f"{where}: decoder tensor {name!r} exceeds the {dtype} range; use float32"
+                f"{where}: decoder tensor {name!r} exceeds the {dtype_of} range; use float32"
             )
         out[name] = stored
     return out
