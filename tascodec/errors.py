@@ -13,6 +13,7 @@ __all__ = [
     "UnsupportedVersionError",
     "UnknownCodecError",
     "IntegrityError",
+    "DecodeBudgetError",
 ]
 
 
@@ -38,3 +39,8 @@ class UnknownCodecError(TascodecError):
 
 class IntegrityError(FormatError):
     """A checksum does not match, or stored data contradict the archive's own tables."""
+
+
+class DecodeBudgetError(TascodecError):
+    """Decoding a video would need more memory than the decode limit allows (names the video,
+    the bytes needed and the limit; ``tascodec.decode.budget``)."""

@@ -30,6 +30,9 @@ __all__ = [
     "ACTIVATION",
     "TENSORS",
     "DIMS",
+    "TENSOR_DTYPES",
+    "FLOAT32_TENSORS",
+    "stored_dtype",
     "make_arch",
     "tensor_shapes",
     "check_arch_widths",
@@ -42,6 +45,18 @@ ARCH_NAME = "tca-mlp"
 ACTIVATION = "relu"
 TENSORS = ("w1", "b1", "w2", "b2", "feature_offset", "feature_scale")
 DIMS = ("latent_dim", "num_classes", "hidden_dim", "feature_dim")
+#: data types a stored ``tca-mlp`` decoder's tensors may have (format 1.1; 1.0: float32 only);
+#: readers upcast to float32, which is exact
+TENSOR_DTYPES = ("float32", "float16")
+#: tensors always stored as float32, whatever the decoder's dtype: the (D,) normalisation is
+#: tiny, and a float16 offset can miss by more than a raw channel's whole spread (an offset of
+#: 1000 rounds to a multiple of 0.5)
+FLOAT32_TENSORS = ("feature_offset", "feature_scale")
+
+
+def stored_dtype(arch_name: Any, tensor: str, dtype: str) -> str:
+    """The data type ``tensor`` of a decoder is stored as when the decoder's dtype is ``dtype``."""
+    return "float32" if arch_name == ARCH_NAME and tensor in FLOAT32_TENSORS else dtype
 
 
 def make_arch(latent_dim: int, num_classes: int, hidden_dim: int, feature_dim: int) -> dict:

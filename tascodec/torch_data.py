@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from .decode import decode_video_tensor
-from .errors import TascodecError
+from .errors import IntegrityError, TascodecError
 from .layout import select_split
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
@@ -43,10 +43,10 @@ IGNORE_INDEX = -100
 Item = tuple[torch.Tensor, torch.Tensor, str]
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path, decode_limit: Any = None) -> Any:
     from .format import open_archive
 
-    return open_archive(path)
+    return open_archive(path, decode_limit=decode_limit)
 
 
 class TaszDataset(Dataset):
@@ -58,7 +58,15 @@ class TaszDataset(Dataset):
     decodes with torch there and returns tensors on it (use ``num_workers=0`` then).
     ``transform``: applied to the features tensor of each item, after the cache; it must not
     modify its input in place. ``sample_rate``: keep every n-th frame (50Salads uses 2).
-    Cached tensors are returned as they are: treat items as read-only.
+    Cached tensors are returned as they are: treat items as read-only. ``decode_limit``: the
+    decode budget per video (``tascodec.decode.budget``; default ``$TASCODEC_DECODE_LIMIT`` or
+    ``min(8 GiB, half the RAM)``). Videos a split names but the archive does not store (the
+    spec allows it) are left out.
+
+    The dataset pins the archive it opened (``Archive.fingerprint``: the root digest, which
+    covers every entry through the 1.1 manifest; for 1.0 also size and mtime): a process that
+    reopens the path (a DataLoader worker, after ``close``) and finds another file raises
+    ``IntegrityError`` instead of mixing items of two archives.
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class TaszDataset(Dataset):
         device: Any = "cpu",
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         sample_rate: int = 1,
+        decode_limit: Any = None,
     ) -> None:
         if layout not in ("DT", "TD"):
             raise TascodecError(f"layout: expected 'DT' or 'TD', got {layout!r}")
@@ -87,8 +96,11 @@ class TaszDataset(Dataset):
         self.device = device
         self.transform = transform
         self.sample_rate = sample_rate
+        self.decode_limit = decode_limit
+        self._fingerprint: tuple[Any, ...] | None = None
         self._reset()
         archive = self._archive()
+        self._fingerprint = archive.fingerprint
         self.videos: list[str] = self._resolve_split(archive, split)
         self.class_names: list[str] = list(archive.class_names)
         self.feature_dim: int = int(archive.feature_dim)
@@ -98,7 +110,9 @@ class TaszDataset(Dataset):
     def _resolve_split(archive: Any, split: str | None) -> list[str]:
         if split is None:
             return list(archive.videos)
-        return list(archive.splits[select_split(archive.splits, split, archive.path)])
+        stored = set(archive.videos)
+        names = archive.splits[select_split(archive.splits, split, archive.path)]
+        return [v for v in names if v in stored]
 
     # -- per-process state ------------------------------------------------------------------
     def _reset(self) -> None:
@@ -110,7 +124,14 @@ class TaszDataset(Dataset):
     def _archive(self) -> Any:
         if self._handle is None or self._pid != os.getpid():
             # a forked child drops (never closes, never uses) its parent's handle
-            self._handle = _open(self.path)
+            handle = _open(self.path, self.decode_limit)
+            if self._fingerprint is not None and handle.fingerprint != self._fingerprint:
+                handle.close()
+                raise IntegrityError(
+                    f"{self.path}: the archive was replaced since this dataset opened it "
+                    "(reopen the dataset to read the new one)"
+                )
+            self._handle = handle
             self._pid = os.getpid()
         return self._handle
 

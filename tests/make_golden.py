@@ -1,7 +1,9 @@
-"""Golden ``.tasz`` v1 archives: tiny, one per decode situation, written once and kept forever.
+"""Golden ``.tasz`` archives: tiny, one per decode situation, written once and kept forever.
 
-``TASCODEC_REGEN_GOLDEN=1 python tests/make_golden.py`` (re)writes ``tests/data/v1/<name>.tasz``
-and ``<name>.npz`` (the arrays the archive must give: labels, codes and, when
+``tests/data/v1/`` holds format 1.0 (:data:`NAMES`), ``tests/data/v1_1/`` format 1.1
+(:data:`NAMES_1_1`: float16 and float32 decoders, int8 codes, repeat).
+``TASCODEC_REGEN_GOLDEN=1 python tests/make_golden.py [v1|v1_1]`` (re)writes a set's
+``<name>.tasz`` and ``<name>.npz`` (the arrays the archive must give: labels, codes and, when
 ``tascodec.decode.decode_reference`` is importable, the decoded features of every video).
 Without the variable it refuses to touch existing files. The builders here are also the tiny
 contents the format tests use.
@@ -18,6 +20,7 @@ import numpy as np
 from tascodec.content import ArchiveContent, DecoderCheckpoint, SegmentTable
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "data" / "v1"
+GOLDEN_DIR_1_1 = Path(__file__).resolve().parent / "data" / "v1_1"
 CLASSES = ["background", "pour", "stir"]  # A = 3
 D_CODE, HIDDEN, D_FEAT = 8, 16, 12  # d, H, D
 
@@ -62,7 +65,9 @@ def mlp_decoder(
 
 
 def build(name: str, seed: int = 0) -> tuple[ArchiveContent, str]:
-    """The content and code dtype of golden archive ``name`` (see :data:`NAMES`)."""
+    """The content and code dtype of golden archive ``name`` (see :data:`NAMES`; the
+    ``-f16dec`` names of :data:`NAMES_1_1` are their base content)."""
+    name = name.removesuffix("-f16dec")
     rng = np.random.default_rng(seed)
     videos = ["S1_Cheese_C1", "S2_Tea_C1", "S3_Coffee_C1"]
     labels = _labels(rng, len(videos))
@@ -124,6 +129,14 @@ def build(name: str, seed: int = 0) -> tuple[ArchiveContent, str]:
 
 
 NAMES = ("mlp", "repeat", "raw", "tca-random", "mlp-float16", "mlp-int8")
+#: format 1.1 goldens; ``-f16dec``: the decoder stored as float16
+NAMES_1_1 = ("mlp-f16dec", "mlp", "mlp-int8", "repeat")
+#: set -> (directory, names, format version)
+GOLDEN_SETS = {"v1": (GOLDEN_DIR, NAMES, "1.0"), "v1_1": (GOLDEN_DIR_1_1, NAMES_1_1, "1.1")}
+
+
+def decoder_dtype(name: str) -> str:
+    return "float16" if name.endswith("-f16dec") else "float32"
 
 
 def expected_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -163,13 +176,17 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
-    for name in NAMES:
-        content, code_dtype = build(name)
-        path = GOLDEN_DIR / f"{name}.tasz"
-        write_archive(content, path, overwrite=True, code_dtype=code_dtype)
-        np.savez(GOLDEN_DIR / f"{name}.npz", **expected_arrays(path))
-        print(f"{path.name}: {path.stat().st_size} bytes")
+    sets = sys.argv[1:] or list(GOLDEN_SETS)
+    for key in sets:
+        directory, names, version = GOLDEN_SETS[key]
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            content, code_dtype = build(name)
+            path = directory / f"{name}.tasz"
+            write_archive(content, path, overwrite=True, code_dtype=code_dtype,
+                          decoder_dtype=decoder_dtype(name), format_version=version)
+            np.savez(directory / f"{name}.npz", **expected_arrays(path))
+            print(f"{key}/{path.name}: {path.stat().st_size} bytes")
     return 0
 
 
@@ -204,3 +221,14 @@ def write_zip(
                 info.compress_type = zipfile.ZIP_STORED if compress_type is None else compress_type
                 zf.writestr(info, data)
     return Path(path)
+
+
+def with_manifest(entries: dict[str, bytes]) -> dict[str, bytes]:
+    """``entries`` of a 1.1 archive with its root manifest recomputed (as a writer would)."""
+    import json
+
+    from tascodec.format.manifest import MANIFEST_KEY, build_manifest
+
+    root = json.loads(entries["zarr.json"])
+    root["attributes"][MANIFEST_KEY] = build_manifest(entries.items())
+    return {**entries, "zarr.json": json.dumps(root).encode()}

@@ -74,3 +74,29 @@ def test_copy_still_verifies(tmp_path):
     dst = tmp_path / "copy.tasz"
     shutil.copy(GOLDEN_DIR / "mlp-float16.tasz", dst)
     assert main(["verify", str(dst), "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_info_survives_non_finite_stats(tmp_path, capsys, value):
+    entries = zip_entries(GOLDEN_DIR / "mlp.tasz")
+    text = entries["zarr.json"].decode()
+    text = text.replace('"reconstruction_mse":0.125', f'"reconstruction_mse":{value}')
+    text = text.replace('"source_bytes_float32":', f'"source_bytes_float32":{value},"x":')
+    assert value in text
+    path = write_zip(tmp_path / "n.tasz", {**entries, "zarr.json": text.encode()})
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "stored videos as float32" in out and "reconstruction_mse" not in out
+    assert main(["info", str(path), "--json"]) == 0
+    json.loads(capsys.readouterr().out)
+
+
+def test_info_shows_1_1_and_decoder_dtype(capsys):
+    from make_golden import GOLDEN_DIR_1_1
+
+    assert main(["info", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format_version"] == "1.1" and info["decoder_dtype"] == "float16"
+    assert main(["info", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz")]) == 0
+    assert "tascodec 1.1" in capsys.readouterr().out
+    assert main(["verify", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz"), "--no-progress"]) == 0

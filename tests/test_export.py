@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,139 @@ def test_cli_export_and_decode(archive, tmp_path, capsys):
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), ref)
     assert main(["decode", str(archive), "nope", "-o", str(tmp_path / "z.npy")]) == 2
     assert "no video 'nope'" in capsys.readouterr().err
+
+
+# --- killed, partial and resumed exports (issue 12) ----------------------------------------
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_interrupted_export_is_not_a_dataset_and_resumes(archive, tmp_path, monkeypatch):
+    import json
+
+    import tascodec.export as export_mod
+    from tascodec.errors import DatasetLayoutError
+
+    out = tmp_path / "out"
+    calls: list[str] = []
+    real = export_mod.decode_video
+
+    def dies_at_third(ar, v, device=None):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # a handled stop half way
+        calls.append(v)
+        return real(ar, v, device=device)
+
+    monkeypatch.setattr(export_mod, "decode_video", dies_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        export_archive(archive, out, progress=False)
+    assert json.loads((out / ".tascodec-export.json").read_text())["complete"] is False
+    assert not (out / "mapping.txt").exists()
+    with pytest.raises((DatasetLayoutError, TascodecError)):
+        StandardDataset(out)
+    assert not [p for p in out.rglob("*") if p.name.startswith(".tascodec-tmp-")]
+
+    done = list(calls)
+    calls.clear()
+    monkeypatch.setattr(export_mod, "decode_video",
+                        lambda ar, v, device=None: calls.append(v) or real(ar, v, device=device))
+    export_archive(archive, out, progress=False)  # resumes: same archive, same split
+    assert not set(calls) & set(done) and len(calls) + len(done) == 5
+    assert json.loads((out / ".tascodec-export.json").read_text())["complete"] is True
+    ref = export_archive(archive, tmp_path / "fresh", progress=False)
+    ds, fresh = StandardDataset(out), StandardDataset(ref)
+    assert ds.videos == fresh.videos and ds.splits() == fresh.splits()
+    for v in ds.videos:
+        np.testing.assert_array_equal(ds.features(v), fresh.features(v))
+
+
+def test_partial_export_of_another_archive_is_refused(archive, tmp_path, monkeypatch):
+    import tascodec.export as export_mod
+
+    other = write_small_archive(tmp_path / "other.tasz", seed=5, videos=3)
+    out = tmp_path / "out"
+    monkeypatch.setattr(export_mod, "decode_video",
+                        lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        export_archive(other, out, progress=False)
+    monkeypatch.undo()
+    with pytest.raises(TascodecError, match="not empty.*partial export"):
+        export_archive(archive, out, progress=False)
+    with pytest.raises(TascodecError, match="not empty.*partial export"):
+        export_archive(other, out, split="test", progress=False)
+    export_archive(archive, out, overwrite=True, progress=False)
+    assert len(StandardDataset(out).videos) == 5
+
+
+def test_stale_temporaries_are_cleaned(archive, tmp_path):
+    from tascodec.format import write_archive
+
+    out = tmp_path / "out"
+    (out / "features").mkdir(parents=True)
+    dead, alive = _dead_pid(), os.getppid()
+    stale = out / "features" / f".tascodec-tmp-vid00.npy.{dead}.x1y2"
+    kept = out / "features" / f".tascodec-tmp-vid00.npy.{alive}.x1y2"
+    stale.write_bytes(b"half")
+    kept.write_bytes(b"someone else's")
+    export_archive(archive, out, progress=False)
+    assert not stale.exists() and kept.exists()
+    # archives: a killed write of a.tasz left its temporary; the next write removes it
+    with open_archive(archive) as ar:
+        content = ar.to_content()
+    left = tmp_path / f".tascodec-tmp-a.tasz.{dead}.abcd1234"
+    left.write_bytes(b"PK")
+    write_archive(content, tmp_path / "a.tasz")
+    assert not left.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tascodec-tmp-a.tasz.")
+                and str(os.getpid()) in p.name]
+
+
+def test_failed_archive_write_leaves_no_temporary(tmp_path):
+    from tascodec.format.container import write_zip_atomic
+
+    def boom() -> bytes:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_zip_atomic({"zarr.json": lambda: b"{}", "x/c/0": boom}, tmp_path / "z.tasz")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["a\rb", "a\vb", "a\fb", "a\x1cb", "a\x85b", "a\u2028b",
+                                  " lead", "trail ", "x" * 201, "tab\tin"])
+def test_names_that_would_not_read_back_are_refused(name):
+    with pytest.raises(TascodecError, match="cannot be used as a file name"):
+        _check_name(name, "a.tasz")
+
+
+def test_duplicate_class_names_refused():
+    from tascodec.layout_write import check_class_names
+
+    with pytest.raises(TascodecError, match="duplicate class names"):
+        check_class_names(["a", "b", "a"], "a.tasz")
+
+
+def test_unstored_split_videos_and_decode_limit(tmp_path, capsys):
+    from tascodec.format import write_archive
+
+    path = write_small_archive(tmp_path / "a.tasz", seed=8, videos=4)
+    with open_archive(path) as ar:
+        content = ar.to_content()
+    stored = content.table.video_names
+    content.splits = {"train.split1": [stored[0], "elsewhere", stored[1]],
+                      "test.split1": stored[2:]}
+    write_archive(content, path, overwrite=True)
+    out = export_archive(path, tmp_path / "out", progress=False)
+    ds = StandardDataset(out)
+    assert ds.split("train.split1") == [stored[0], stored[1]] and len(ds.videos) == 4
+    assert main(["export", str(path), str(tmp_path / "o2"), "--quiet",
+                 "--decode-limit", "100"]) == 2
+    assert "decode limit" in capsys.readouterr().err
+    assert main(["decode", str(path), stored[0], "-o", str(tmp_path / "x.npy"),
+                 "--decode-limit", "100"]) == 2
+    assert "decode limit" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from make_golden import build, mlp_decoder, write_zip, zip_entries
+from make_golden import build, mlp_decoder, with_manifest, write_zip, zip_entries
 from tascodec.content import ArchiveContent, SegmentTable
 from tascodec.errors import (
     FormatError,
@@ -47,7 +47,7 @@ def test_round_trip_api(mlp):
     t = content.table
     with open_archive(path) as ar:
         assert isinstance(ar, Archive)
-        assert ar.format_version == FORMAT_VERSION == "1.0"
+        assert ar.format_version == FORMAT_VERSION == "1.1"
         assert ar.videos == t.video_names
         assert ar.class_names == content.class_names
         assert ar.splits == content.splits
@@ -104,7 +104,7 @@ def test_readable_by_plain_zarr(mlp):
     zarr = pytest.importorskip("zarr")
     content, path = mlp
     g = zarr.open_group(zarr.storage.ZipStore(path, mode="r"), mode="r")
-    assert g.attrs["tascodec"]["format_version"] == "1.0"
+    assert g.attrs["tascodec"]["format_version"] == "1.1"
     np.testing.assert_array_equal(g["codes"][:], content.codes)
     np.testing.assert_array_equal(g["segments/length"][:], content.table.seg_length)
     np.testing.assert_array_equal(g["videos/first_code"][:], content.table.video_first_code)
@@ -452,7 +452,7 @@ def test_newer_minor_with_unknown_fields_is_read(mlp, tmp_path):
     newer = _edit_header(path, tmp_path / "v13.tasz", edit)
     entries = zip_entries(newer)
     entries["future/zarr.json"] = b'{"zarr_format":3,"node_type":"group","attributes":{}}'
-    write_zip(newer, entries)
+    write_zip(newer, with_manifest(entries))  # a 1.3 writer lists its new entries too
     with open_archive(newer) as ar:
         assert ar.format_version == "1.3" and ar.header["future_field"]["anything"] == [1, 2]
         np.testing.assert_array_equal(ar.codes(ar.videos[0]), content.codes[ar.code_rows(0)])
@@ -551,10 +551,15 @@ def test_zip_crc_mismatch_is_integrity_error(mlp, tmp_path):
 
 
 def test_missing_chunk_is_reported(mlp, tmp_path):
-    _, path = mlp
+    content, path = mlp
     entries = zip_entries(path)
     del entries["decoder/w2/c/0/0"]
     bad = write_zip(tmp_path / "m.tasz", entries)
+    with pytest.raises(IntegrityError, match="decoder/w2/c/0/0"):  # 1.1: the manifest says
+        open_archive(bad)
+    entries = zip_entries(write_archive(content, tmp_path / "v10.tasz", format_version="1.0"))
+    del entries["decoder/w2/c/0/0"]
+    bad = write_zip(tmp_path / "m10.tasz", entries)
     with open_archive(bad) as ar:
         with pytest.raises(IntegrityError, match="missing"):
             ar.decoder()
@@ -563,7 +568,7 @@ def test_missing_chunk_is_reported(mlp, tmp_path):
 
 def test_unexpected_chunk_and_bad_scale_reported(tmp_path):
     content, _ = build("mlp")
-    path = write_archive(content, tmp_path / "q.tasz", code_dtype="int8")
+    path = write_archive(content, tmp_path / "q.tasz", code_dtype="int8", format_version="1.0")
     entries = zip_entries(path)
     entries["codes/c/7/0"] = entries["codes/c/0/0"]
     scale = np.frombuffer(

@@ -533,6 +533,98 @@ def test_decompression_never_exceeds_chunk(tmp_path, full_entries):
         open_archive(_with(tmp_path, entries))
 
 
+def _crc_chunk(body: bytes) -> bytes:
+    import google_crc32c
+
+    return body + google_crc32c.value(body).to_bytes(4, "little")
+
+
+def test_short_chunks_are_integrity_errors(tmp_path, full_entries):
+    """A chunk decompressing to fewer bytes than its array needs, with a valid CRC, is refused.
+
+    (numcodecs' ``decompress(body, out)`` returns ``out`` itself, so a reader comparing
+    ``len(result)`` zero-pads short chunks silently: issue 12.)
+    """
+    from numcodecs import zstd
+
+    chunks = [k for k in full_entries if "/c/" in k]
+    assert len(chunks) >= 10
+    for key in chunks:
+        raw = zstd.decompress(full_entries[key][:-4])
+        for short in (raw[:-1], raw[: len(raw) // 2], b""):
+            entries = {**full_entries, key: _crc_chunk(zstd.compress(short, 3))}
+            path = _with(tmp_path, entries)
+            assert consume(path) == "IntegrityError", (key, len(short))
+            with pytest.raises(IntegrityError, match="decompressed bytes"):
+                with open_archive(path) as ar:
+                    problems = ar.verify()
+                    raise IntegrityError("; ".join(problems))
+
+
+def test_forged_content_size_is_caught(tmp_path, full_entries):
+    """A frame claiming the full size over shorter content fails inside zstd, not silently."""
+    from numcodecs import zstd
+
+    key = "segments/length/c/0"
+    raw = zstd.decompress(full_entries[key][:-4])
+    body = bytearray(zstd.compress(raw[:-8], 3))
+    assert body[4] == 0x20 and len(raw) < 256  # single segment, 1-byte content size
+    body[5] = len(raw)
+    with pytest.raises(IntegrityError, match="do not decode"):
+        open_archive(_with(tmp_path, {**full_entries, key: _crc_chunk(bytes(body))}))
+
+
+def test_every_entry_swap_is_caught_in_1_1(tmp_path):
+    """Format 1.1: any two entries with different bytes swapped is an error, never a read."""
+    from make_golden import build
+    from tascodec.format import write_archive
+
+    content, _ = build("mlp")
+    path = write_archive(content, tmp_path / "b.tasz", code_dtype="int8", codes_chunk_bytes=40)
+    entries = zip_entries(path)
+    names = [k for k in entries if k != "zarr.json"]
+    swaps = 0
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if entries[a] == entries[b]:
+                continue
+            swapped = _with(tmp_path, {**entries, a: entries[b], b: entries[a]})
+            outcome = consume(swapped)
+            if outcome == "ok":  # decoding is the one read consume() leaves out
+                with open_archive(swapped) as ar:
+                    ar.decode(0)
+            assert outcome in ("FormatError", "IntegrityError"), (a, b)
+            swaps += 1
+    assert swaps > 300
+
+
+@pytest.mark.parametrize("name", ["mlp-f16dec", "mlp-int8"])
+def test_byte_mutants_of_1_1_are_never_silent(tmp_path, name):
+    """Format 1.1: a mutated archive fails with a TascodecError, or reads exactly as the
+    original (labels, codes, decoded features): 0 silent wrong outputs."""
+    from make_golden import GOLDEN_DIR_1_1
+
+    data = (GOLDEN_DIR_1_1 / f"{name}.tasz").read_bytes()
+    expected = np.load(GOLDEN_DIR_1_1 / f"{name}.npz")
+    outcomes: dict[str, int] = {}
+    for mutant in mutants(data, 600, seed=1):
+        path = tmp_path / "m.tasz"
+        path.write_bytes(mutant)
+        try:
+            with open_archive(path) as ar:
+                for i, v in enumerate(ar.videos):
+                    np.testing.assert_array_equal(ar.labels(v), expected[f"labels_{i}"])
+                    np.testing.assert_array_equal(ar.codes(v), expected[f"codes_{i}"])
+                    np.testing.assert_allclose(ar.decode(v), expected[f"decoded_{i}"],
+                                               rtol=1e-5, atol=1e-5)
+                outcome = "verify" if ar.verify() else "ok"  # e.g. a ZIP CRC field hit
+        except TascodecError as exc:
+            assert str(path) in str(exc)
+            outcome = type(exc).__name__
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert outcomes.get("IntegrityError", 0) > 50, outcomes
+
+
 # --------------------------------------------------------------------- no code from data
 _FORBIDDEN_NAMES = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
 
@@ -577,3 +669,35 @@ def test_the_scanner_catches_things(tmp_path):
     )
     found = _violations(src)
     assert len(found) == 4, found
+
+
+def _adversarial(mutants: int, bombs: int, names: int) -> None:
+    from adversarial import run
+
+    results = run(mutants, bombs, names, echo=True)
+    total = results["all"]
+    assert total["silent"] == 0 and total["foreign"] == 0, results
+    assert results["names"]["ok"] > 0 and results["swaps"]["ok"] == 0
+
+
+def test_adversarial_run():
+    """A small standing run of tests/adversarial.py: 0 silent, 0 foreign exceptions."""
+    _adversarial(mutants=200, bombs=10, names=40)
+
+
+@pytest.mark.slow
+def test_adversarial_run_full_scale_slow():
+    """Issue 12's bar: 5,000 mutants, 50 bombs, 100 hostile names."""
+    _adversarial(mutants=5000, bombs=50, names=100)
+
+
+def test_writer_refuses_names_that_are_not_unicode(tmp_path):
+    from make_golden import build
+    from tascodec.format import write_archive
+
+    content, _ = build("repeat")
+    content.table.video_names = ["ok", "bad\ud800", content.table.video_names[2]]
+    content.splits = {}
+    with pytest.raises(TascodecError, match="not valid Unicode"):
+        write_archive(content, tmp_path / "a.tasz")
+    assert list(tmp_path.iterdir()) == []

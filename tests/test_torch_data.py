@@ -210,3 +210,47 @@ def test_cuda_items(archive):
     assert x.device.type == "cuda" and y.device.type == "cuda"
     batch = ds.collate([ds[0], ds[1]])
     assert batch.input.device.type == "cuda"
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_replaced_archive_raises_in_workers_never_mixes(tmp_path, version):
+    """Issue 12: a file replaced under a dataset (encode --overwrite) raises IntegrityError in
+    every process that reopens it; items of two archives are never mixed."""
+    import shutil
+
+    from tascodec.errors import IntegrityError
+    from tascodec.format import open_archive, write_archive
+
+    path = write_small_archive(tmp_path / "a.tasz", seed=3, videos=4)
+    with open_archive(path) as ar:
+        content = ar.to_content()
+    other = write_small_archive(tmp_path / "b.tasz", seed=4, videos=4)
+    if version == "1.0":
+        write_archive(content, path, overwrite=True, format_version="1.0")
+    ds = TaszDataset(path, None, cache_bytes=0)
+    ds[0]
+    shutil.copyfile(other, tmp_path / "new.tasz")
+    (tmp_path / "new.tasz").replace(path)
+    loader = DataLoader(ds, batch_size=1, num_workers=1, collate_fn=ds.collate,
+                        multiprocessing_context="fork")
+    with pytest.raises(Exception, match="replaced") as err:
+        list(loader)
+    assert "IntegrityError" in str(err.value) or isinstance(err.value, IntegrityError)
+    ds.close()  # this process reopening sees it too
+    with pytest.raises(IntegrityError, match="replaced"):
+        ds[1]
+
+
+def test_split_naming_unstored_videos(tmp_path):
+    """The spec lets a split name videos the archive does not store: they are left out."""
+    from tascodec.format import open_archive, write_archive
+
+    path = write_small_archive(tmp_path / "a.tasz", seed=3, videos=4)
+    with open_archive(path) as ar:
+        content = ar.to_content()
+    stored = content.table.video_names
+    content.splits = {"train.split1": [stored[0], "not_stored", stored[2]]}
+    write_archive(content, path, overwrite=True)
+    ds = TaszDataset(path, "train")
+    assert ds.videos == [stored[0], stored[2]] and len(ds) == 2
+    assert ds[1][2] == stored[2]

@@ -20,10 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default=None, metavar="NAME",
                    help="export only this split's videos and bundle (default: everything; "
                         "train / test mean train.split1 / test.split1)")
-    p.add_argument("--overwrite", action="store_true", help="allow a non-empty OUT_DIR")
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow a non-empty OUT_DIR (a partial export of the same archive and "
+                        "split is resumed without it)")
     p.add_argument("--device", default=None,
                    help="decode device: cpu (NumPy, default), cuda, cpu-torch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _limit_option(p)
     p.set_defaults(func=_run_export)
 
     d = sub.add_parser(
@@ -38,14 +41,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="DT: (D, T) as in the standard layout (default); TD: (T, D)")
     d.add_argument("--device", default=None,
                    help="decode device: cpu (NumPy, default), cuda, cpu-torch")
+    _limit_option(d)
     d.set_defaults(func=_run_decode)
+
+
+def _limit_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--decode-limit", default=None, metavar="BYTES",
+                   help="refuse a video whose decode needs more (e.g. 4GiB; default "
+                        "$TASCODEC_DECODE_LIMIT or min(8 GiB, half the RAM))")
 
 
 def _run_export(args: argparse.Namespace) -> int:
     from ..export import export_archive
 
     out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
-                         progress=not args.quiet, device=args.device)
+                         progress=not args.quiet, device=args.device,
+                         decode_limit=args.decode_limit)
     print(f"exported {args.archive} -> {out}")
     return 0
 
@@ -56,7 +67,7 @@ def _run_decode(args: argparse.Namespace) -> int:
     from ..decode import decode_video
     from ..format import open_archive
 
-    with open_archive(args.archive) as ar:
+    with open_archive(args.archive, decode_limit=args.decode_limit) as ar:
         video = args.video
         if video not in set(ar.videos):
             from ..errors import TascodecError

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 from ..units import format_bytes
@@ -42,13 +43,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=run_verify)
 
 
+def _finite_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 2**63
+    )
+
+
 def info_dict(archive: Any) -> dict[str, Any]:
     """The facts ``info`` prints, as JSON-ready values."""
     t = archive.table
     sizes = archive.sizes()
     stats = archive.stats
     source = stats.get("source_bytes_float32")
-    if not isinstance(source, (int, float)) or isinstance(source, bool) or source <= 0:
+    if not _finite_number(source) or source <= 0:  # a header may hold 1e999 or NaN
         frames = int(t.video_num_frames.sum())
         source = frames * archive.feature_dim * 4  # the stored videos as float32 (D, T)
         source_note = "stored videos as float32"
@@ -57,7 +67,7 @@ def info_dict(archive: Any) -> dict[str, Any]:
     fidelity = {
         k: v
         for k, v in stats.items()
-        if (k in _FIDELITY_KEYS or "mse" in k.lower()) and isinstance(v, (int, float))
+        if (k in _FIDELITY_KEYS or "mse" in k.lower()) and _finite_number(v)
     }
     return {
         "path": str(archive.path),
@@ -76,6 +86,8 @@ def info_dict(archive: Any) -> dict[str, Any]:
         "code_dtype": archive.code_dtype or "generated",
         "feature_dim": archive.feature_dim,
         "decoder": (archive.header.get("decoder") or {}).get("arch"),
+        "decoder_dtype": ((archive.header.get("decoder") or {}).get("dtype", "float32")
+                          if archive.header.get("decoder") else None),
         "sizes": sizes,
         "original_bytes_float32": int(source),
         "original_basis": source_note,
@@ -107,7 +119,8 @@ def format_info(info: dict[str, Any]) -> str:
         f"feature dim {info['feature_dim']}",
     ]
     if info["decoder"]:
-        lines.append(f"decoder         {json.dumps(info['decoder'], sort_keys=True)}")
+        lines.append(f"decoder         {json.dumps(info['decoder'], sort_keys=True)} "
+                     f"({info['decoder_dtype']})")
     lines.append(
         "size            "
         + ", ".join(

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .numpy import decode_reference, decode_segments
-from .plan import NUMPY_DEVICES, archive_decoder, check_decodable, video_rows
+from .budget import group_slices
+from .plan import NUMPY_DEVICES, archive_decoder, check_decodable, video_plan, video_rows
 
 __all__ = [
     "decode_video",
@@ -33,30 +34,46 @@ __all__ = [
 ]
 
 
-def decode_video(archive: Any, video: str | int, *, device: Any = None) -> np.ndarray:
+def decode_video(archive: Any, video: str | int, *, device: Any = None,
+                 limit: Any = None) -> np.ndarray:
     """Decode one stored video of an open archive: (T, D) float32 in host memory.
 
     Every reader goes through here (or ``decode_video_tensor``), so every reader runs the same
-    checks (``plan.check_decodable``: known decode kind, known decoder architecture).
+    checks (``plan.check_decodable``: known decode kind, known decoder architecture) and the
+    same decode budget (``budget``: ``DecodeBudgetError`` before allocating anything over
+    ``limit``; segment groups when only the temporaries would not fit).
     """
-    if device in NUMPY_DEVICES:
-        check_decodable(archive)
-        action, length, k_eff = video_rows(archive, video)
-        return decode_segments(archive.decode_kind, archive.codes(video), action, length, k_eff,
-                               archive_decoder(archive))
-    return decode_video_tensor(archive, video, device=device).cpu().numpy()
+    if device not in NUMPY_DEVICES:
+        return decode_video_tensor(archive, video, device=device, limit=limit).cpu().numpy()
+    check_decodable(archive)
+    action, length, k_eff = video_rows(archive, video)
+    plan = video_plan(archive, video, length, k_eff, limit)
+    kind, codes, dec = archive.decode_kind, archive.codes(video), archive_decoder(archive)
+    if len(plan.groups) == 1:
+        return decode_segments(kind, codes, action, length, k_eff, dec)
+    out = None
+    for seg, frames, rows in group_slices(plan, length, k_eff):
+        part = decode_segments(kind, codes[rows], action[seg], length[seg], k_eff[seg], dec)
+        if out is None:
+            out = np.empty((int(length.sum()), part.shape[1]), dtype=np.float32)
+        out[frames] = part
+    return out
 
 
-def decode_video_tensor(archive: Any, video: str | int, *, device: Any = None) -> Any:
+def decode_video_tensor(archive: Any, video: str | int, *, device: Any = None,
+                        limit: Any = None) -> Any:
     """Decode one stored video: a (T, D) float32 ``torch.Tensor`` on ``device``.
 
-    NumPy devices decode with NumPy and wrap the result (CPU tensor, shared memory).
+    NumPy devices decode with NumPy and wrap the result (CPU tensor, shared memory). The
+    decode budget applies as in ``decode_video``.
     """
     if device in NUMPY_DEVICES:
         import torch
 
-        return torch.from_numpy(decode_video(archive, video, device=device))
+        return torch.from_numpy(decode_video(archive, video, device=device, limit=limit))
     from .torch import decode_video_torch
 
     check_decodable(archive)
-    return decode_video_torch(archive, video, device=device)
+    action, length, k_eff = video_rows(archive, video)
+    plan = video_plan(archive, video, length, k_eff, limit, device)
+    return decode_video_torch(archive, video, device=device, plan=plan)

@@ -21,7 +21,8 @@ import numpy as np
 from ..content import DECODE_KINDS
 from ..errors import TascodecError, UnknownCodecError
 from ..segments import instance_lengths, segment_coherence
-from ..tca_mlp import ARCH_NAME, PreparedDecoder, prepare_decoder
+from ..tca_mlp import ARCH_NAME, PreparedDecoder, prepare_decoder, tensor_shapes
+from .budget import DecodePlan, plan_decode
 
 __all__ = [
     "NUMPY_DEVICES",
@@ -31,6 +32,7 @@ __all__ = [
     "video_rows",
     "archive_decoder",
     "check_decodable",
+    "video_plan",
 ]
 
 #: ``device`` values that select the NumPy decoder; any other value (``"cuda"``, ``"cuda:1"``,
@@ -145,3 +147,36 @@ def check_decodable(archive: Any) -> None:
             raise UnknownCodecError(
                 f"{where}: decoder architecture {arch.get('name')!r} is unknown to this reader"
             )
+
+
+def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.ndarray,
+               limit: Any = None, device: Any = None) -> DecodePlan:
+    """The decode budget of one video (``budget.plan_decode``), from the header and tables.
+
+    Widths come from the archive's header (``code_dim``, ``feature_dim``, ``decoder_arch()``)
+    so that nothing is read before the check; an archive-like object without them gives them
+    through its decoder and codes. ``limit``: else the archive's ``decode_limit``, else the
+    default (``budget.resolve_limit``). ``device``: NumPy devices or torch (temporaries differ).
+    """
+    kind = archive.decode_kind
+    arch_of = getattr(archive, "decoder_arch", None)
+    arch = arch_of() if callable(arch_of) else None
+    if kind == "mlp" and not arch:
+        prep = archive_decoder(archive)
+        arch = {"latent_dim": prep.latent_dim, "num_classes": prep.num_classes,
+                "hidden_dim": int(prep.wz_t.shape[1]), "feature_dim": prep.feature_dim}
+    d = getattr(archive, "code_dim", None)
+    D = getattr(archive, "feature_dim", None)
+    if d is None or D is None:
+        d = int(np.shape(archive.codes(video))[1])
+        D = int(arch["feature_dim"]) if kind == "mlp" and arch else d
+    H = floats = 0
+    if kind == "mlp" and arch:
+        H = int(arch.get("hidden_dim", 0))
+        floats = sum(int(np.prod(s, dtype=object)) for s in tensor_shapes(arch).values())
+    if limit is None:
+        limit = getattr(archive, "decode_limit", None)
+    return plan_decode(kind, length, k_eff, code_dim=d, feature_dim=D, hidden_dim=H,
+                       decoder_floats=floats, limit=limit,
+                       where=str(getattr(archive, "path", "archive")), video=video,
+                       backend="numpy" if device in NUMPY_DEVICES else "torch")

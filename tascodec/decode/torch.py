@@ -23,6 +23,7 @@ from ..content import DecoderCheckpoint
 from ..devices import resolve_device
 from ..segments import instance_lengths
 from ..tca_mlp import PreparedDecoder
+from .budget import DecodePlan, group_slices
 from .plan import archive_decoder, check_codes, check_table, instances, video_rows
 
 __all__ = ["decode_segments_torch", "decode_video_torch"]
@@ -79,8 +80,23 @@ def decode_segments_torch(
     return out
 
 
-def decode_video_torch(archive: Any, video: str, *, device: Any = None) -> torch.Tensor:
-    """Decode one stored video of an open archive: (T, D) float32 tensor on ``device``."""
+def decode_video_torch(archive: Any, video: str, *, device: Any = None,
+                       plan: DecodePlan | None = None) -> torch.Tensor:
+    """Decode one stored video of an open archive: (T, D) float32 tensor on ``device``.
+
+    ``plan`` (``budget.DecodePlan``, checked by the caller): its segment groups are decoded
+    one by one into the output, so the (frames, H) temporaries stay within the budget.
+    """
     action, length, k_eff = video_rows(archive, video)
-    return decode_segments_torch(archive.decode_kind, archive.codes(video), action, length,
-                                 k_eff, archive_decoder(archive), device=device)
+    kind, codes, dec = archive.decode_kind, archive.codes(video), archive_decoder(archive)
+    if plan is None or len(plan.groups) == 1:
+        return decode_segments_torch(kind, codes, action, length, k_eff, dec, device=device)
+    out = None
+    for seg, frames, rows in group_slices(plan, length, k_eff):
+        part = decode_segments_torch(kind, codes[rows], action[seg], length[seg], k_eff[seg],
+                                     dec, device=device)
+        if out is None:
+            out = torch.empty((int(length.sum()), part.shape[1]), dtype=torch.float32,
+                              device=part.device)
+        out[frames] = part
+    return out

@@ -37,12 +37,16 @@ def write_archive(
     code_dtype: str = "float32",
     compression_level: int = 3,
     codes_chunk_bytes: int = 1 << 20,
+    decoder_dtype: str = "float32",
+    format_version: str = FORMAT_VERSION,
 ) -> Path:
-    """Write ``content`` to ``path`` as a format-version-1 archive; returns the path.
+    """Write ``content`` to ``path`` as a format-version-1 archive (1.1 unless
+    ``format_version="1.0"``); returns the path.
 
     ``code_dtype``: ``"float32"`` (exact), ``"float16"`` or ``"int8"`` (per-channel symmetric
     scale). ``compression_level``: zstd level. ``codes_chunk_bytes``: target uncompressed
-    bytes per chunk of codes (rows of whole codes). The write is atomic; an existing file is
+    bytes per chunk of codes (rows of whole codes). ``decoder_dtype``: ``"float32"`` or
+    ``"float16"`` (1.1 only; rounded to nearest, read back as float32). The write is atomic; an existing file is
     replaced only with ``overwrite=True`` (``TascodecError`` naming it otherwise).
     """
     if not isinstance(codes_chunk_bytes, int) or codes_chunk_bytes < 1:
@@ -54,4 +58,6 @@ def write_archive(
         code_dtype=code_dtype,
         compression_level=compression_level,
         codes_chunk_bytes=codes_chunk_bytes,
+        decoder_dtype=decoder_dtype,
+        format_version=format_version,
     )

@@ -33,8 +33,14 @@ class Archive:
     or their index in :attr:`videos` (``int``).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, decode_limit: Any = None) -> None:
         self.path = Path(path)
+        if decode_limit is not None:
+            from ..decode.budget import resolve_limit
+
+            resolve_limit(decode_limit)  # a bad value fails now, not at the first decode
+        #: bytes (or e.g. ``"4GiB"``) a decode may use (``decode.budget``); ``None``: default
+        self.decode_limit = decode_limit
         self._zr: ZipReader | None = None
         self._pid = -1
         self._open()
@@ -57,6 +63,9 @@ class Archive:
         self._pid = os.getpid()
         if before is not None and self._zr.identity != before:
             raise IntegrityError(f"{self.path}: the file changed on disk since it was opened")
+        layout = getattr(self, "_layout", None)
+        if layout is not None:  # reopened (forked): the manifest read at open still applies
+            self._zr.manifest = layout.manifest
 
     def _reader(self) -> ZipReader:
         if self._pid != os.getpid():  # forked: never share the parent's file handle
@@ -82,10 +91,10 @@ class Archive:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": str(self.path)}
+        return {"path": str(self.path), "decode_limit": self.decode_limit}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        self.__init__(state["path"], decode_limit=state.get("decode_limit"))  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return (
@@ -102,6 +111,21 @@ class Archive:
     @property
     def format_version(self) -> str:
         return str(self.header["format_version"])
+
+    @property
+    def identity(self) -> str:
+        """The digest of the root document (header and, since 1.1, the entry manifest, so it
+        changes with any entry): what readers pin to notice a replaced file."""
+        return self._layout.identity
+
+    @property
+    def fingerprint(self) -> tuple[Any, ...]:
+        """What pins this archive for readers that reopen its path: ``(identity,)`` for 1.1
+        (the manifest covers every entry), ``(identity, size, mtime_ns)`` for 1.0."""
+        if self._layout.manifest is not None:
+            return (self.identity,)
+        assert self._zr is not None
+        return (self.identity, self._zr.identity[2], self._zr.identity[3])
 
     @property
     def library_version(self) -> str:
@@ -212,7 +236,12 @@ class Archive:
         zr, meta = self._reader(), self._layout.codes
         assert meta is not None
         q = read_rows(zr, meta, rows.start, rows.stop, cache=self._chunk_cache)
-        return self._dequantise(q)
+        return self._finite(self._dequantise(q))
+
+    def _finite(self, codes: np.ndarray) -> np.ndarray:
+        if not np.isfinite(codes).all():  # writers refuse them; float16 may hold inf or NaN
+            raise IntegrityError(f"{self.path}: array 'codes' holds NaN or infinite values")
+        return codes
 
     def _dequantise(self, q: np.ndarray) -> np.ndarray:
         if self.code_dtype != "int8":
@@ -235,7 +264,7 @@ class Archive:
         """Every stored code (N, d) float32, or ``None`` when codes are generated."""
         if self._layout.codes is None:
             return None
-        return self._dequantise(read_array(self._reader(), self._layout.codes))
+        return self._finite(self._dequantise(read_array(self._reader(), self._layout.codes)))
 
     def _checkpoint(self) -> DecoderCheckpoint | None:
         if self._decoder is None and self._layout.decoder is not None:
@@ -259,11 +288,16 @@ class Archive:
         ckpt = self._checkpoint()
         return prepare_decoder(ckpt) if ckpt is not None else None
 
-    def decode(self, video: str | int, device: Any = None) -> np.ndarray:
-        """Decoded features of ``video``: (T, D) float32 (``tascodec.decode.decode_video``)."""
+    def decode(self, video: str | int, device: Any = None, *, limit: Any = None) -> np.ndarray:
+        """Decoded features of ``video``: (T, D) float32 (``tascodec.decode.decode_video``).
+
+        ``limit``: the decode budget in bytes (default: the archive's ``decode_limit``, else
+        ``$TASCODEC_DECODE_LIMIT``, else ``min(8 GiB, half the RAM)``); a decode needing more
+        raises ``DecodeBudgetError`` before allocating.
+        """
         from ..decode import decode_video
 
-        return decode_video(self, video, device=device)
+        return decode_video(self, video, device=device, limit=limit)
 
     def to_content(self) -> ArchiveContent:
         """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32)."""
@@ -339,8 +373,11 @@ class Archive:
         return problems
 
 
-def open_archive(path: str | os.PathLike[str]) -> Archive:
-    """Open a ``.tasz`` archive for reading (header and tables are read and checked now)."""
+def open_archive(path: str | os.PathLike[str], *, decode_limit: Any = None) -> Archive:
+    """Open a ``.tasz`` archive for reading (header and tables are read and checked now).
+
+    ``decode_limit``: the decode budget of this archive's decodes (``Archive.decode``).
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TascodecError(f"open_archive: path must be a str or path, got {type(path).__name__}")
-    return Archive(path)
+    return Archive(path, decode_limit=decode_limit)

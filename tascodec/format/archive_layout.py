@@ -28,3 +28,7 @@ class Layout:
     codes: ArrayMeta | None  # None for generated (random) codes
     code_scale: ArrayMeta | None
     decoder: dict[str, ArrayMeta] | None
+    #: entry name -> digest (format >= 1.1; ``None`` for 1.0), checked on every read
+    manifest: dict[str, str] | None = None
+    #: digest of the root document (header and manifest): the archive's identity
+    identity: str = ""

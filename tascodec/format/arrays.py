@@ -29,6 +29,7 @@ __all__ = [
     "read_array",
     "chunk_keys",
     "check_chunk",
+    "frame_content_size",
     "MAX_CHUNK_BYTES",
     "MAX_JSON_BYTES",
     "DTYPES",
@@ -199,22 +200,57 @@ def _decode_chunk(zr: ZipReader, meta: ArrayMeta, i: int) -> np.ndarray:
     if key not in zr:
         raise IntegrityError(f"{where}: missing")
     raw = zr.read(
-        key, max_size=meta.chunk_nbytes + (meta.chunk_nbytes >> 3) + 1024, check_crc=False
+        key,
+        max_size=meta.chunk_nbytes + (meta.chunk_nbytes >> 3) + 1024,
+        check_crc=False,
+        check_digest=False,
     )
     if len(raw) < 5:
         raise IntegrityError(f"{where}: too short ({len(raw)} bytes)")
     body, stored = raw[:-4], int.from_bytes(raw[-4:], "little")
     if _crc32c(body) != stored:
         raise IntegrityError(f"{where}: crc32c checksum mismatch")
+    zr.check_digest(key, raw)  # format 1.1: this chunk belongs to this array and position
+    # numcodecs' decompress(body, out) returns ``out`` itself, whatever it wrote: the length
+    # is checked on the frame's declared content size, which zstd enforces while decoding.
+    declared = frame_content_size(body)
+    if declared != meta.chunk_nbytes:
+        raise IntegrityError(
+            f"{where}: zstd frame declares {declared} decompressed bytes, "
+            f"expected exactly {meta.chunk_nbytes}"
+        )
     out = bytearray(meta.chunk_nbytes)
     try:
-        got = zstd.decompress(body, out)
+        zstd.decompress(body, out)
     except Exception as exc:  # noqa: BLE001 - any decoder failure on untrusted bytes
         raise IntegrityError(f"{where}: zstd data do not decode ({exc})") from None
-    if len(got) != meta.chunk_nbytes:
-        raise IntegrityError(f"{where}: decodes to {len(got)} bytes, expected {meta.chunk_nbytes}")
     arr = np.frombuffer(out, dtype=DTYPES[meta.dtype])
     return arr.reshape((meta.chunk_rows, *meta.row_shape))
+
+
+_ZSTD_MAGIC = 0xFD2FB528
+_FCS_BYTES = (0, 2, 4, 8)  # by Frame_Content_Size_flag (flag 0: 1 byte if single segment)
+
+
+def frame_content_size(body: bytes) -> int | None:
+    """The decompressed size a zstd frame declares in its header (RFC 8878 section 3.1.1.1).
+
+    ``None`` when ``body`` is not a zstd frame or the frame does not declare its size (a
+    ``.tasz`` chunk always does). zstd checks while decoding that the frame produces exactly
+    this many bytes, so a frame declaring the chunk's size cannot decode short.
+    """
+    if len(body) < 6 or int.from_bytes(body[:4], "little") != _ZSTD_MAGIC:
+        return None
+    desc = body[4]
+    fcs_flag, single, dict_flag = desc >> 6, (desc >> 5) & 1, desc & 3
+    size = _FCS_BYTES[fcs_flag] or (1 if single else 0)
+    if size == 0:
+        return None
+    pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag]
+    if len(body) < pos + size:
+        return None
+    value = int.from_bytes(body[pos : pos + size], "little")
+    return value + 256 if size == 2 else value
 
 
 def check_chunk(zr: ZipReader, meta: ArrayMeta, i: int) -> None:

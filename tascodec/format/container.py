@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import threading
 import zipfile
 import zlib
@@ -22,6 +21,8 @@ from pathlib import Path
 from collections.abc import Callable, Mapping
 
 from ..errors import FormatError, IntegrityError, TascodecError
+from ..tempfiles import clean_stale, mkstemp_beside
+from .manifest import entry_digest
 
 __all__ = ["ZipReader", "EntryInfo", "write_zip_atomic", "MAX_ENTRIES", "MAX_ENTRY_NAME"]
 
@@ -48,7 +49,7 @@ class ZipReader:
     """Read-only, validated access to the STORED entries of a ZIP file (thread-safe reads).
 
     ``names`` are the entry names; :meth:`read` returns an entry's bytes after checking its
-    local header and CRC-32. Errors are :class:`FormatError` / :class:`IntegrityError` that
+    local header, CRC-32 and, once ``manifest`` is set (format 1.1), its digest. Errors are :class:`FormatError` / :class:`IntegrityError` that
     name the archive and the entry.
     """
 
@@ -72,6 +73,9 @@ class ZipReader:
             self._file.close()
             raise
         self._data_offset: dict[str, int] = {}
+        #: entry name -> digest (format 1.1, ``manifest``): set once the root is read, then
+        #: every read of a listed entry checks its digest.
+        self.manifest: dict[str, str] | None = None
 
     # -- central directory ---------------------------------------------------------------
     def _read_directory(self) -> dict[str, EntryInfo]:
@@ -184,11 +188,20 @@ class ZipReader:
             raise FormatError(f"{where}: data overlap the next entry")
         return start
 
-    def read(self, name: str, *, max_size: int | None = None, check_crc: bool = True) -> bytes:
+    def read(
+        self,
+        name: str,
+        *,
+        max_size: int | None = None,
+        check_crc: bool = True,
+        check_digest: bool = True,
+    ) -> bytes:
         """The bytes of entry ``name``; ``max_size`` bounds what is read.
 
         ``check_crc`` checks the ZIP CRC-32 (chunks skip it on the hot path: they carry their
-        own, much faster, CRC-32C; ``verify`` checks both).
+        own, much faster, CRC-32C; ``verify`` checks both). ``check_digest`` checks the
+        manifest digest (chunks check it with :meth:`check_digest` after their CRC-32C, so a
+        flipped bit reads as corruption and a moved entry as a swap).
         """
         entry = self.info(name)
         if max_size is not None and entry.size > max_size:
@@ -214,7 +227,18 @@ class ZipReader:
             raise FormatError(f"{self.path}: ZIP entry {name!r} is truncated")
         if check_crc and zlib.crc32(data) != entry.crc:
             raise IntegrityError(f"{self.path}: ZIP entry {name!r}: CRC-32 mismatch")
+        if check_digest:
+            self.check_digest(name, data)
         return data
+
+    def check_digest(self, name: str, data: bytes) -> None:
+        """``IntegrityError`` unless ``data`` match entry ``name``'s manifest digest (1.1)."""
+        if self.manifest is not None and name in self.manifest:
+            if entry_digest(data) != self.manifest[name]:
+                raise IntegrityError(
+                    f"{self.path}: ZIP entry {name!r} does not match its manifest digest "
+                    "(an entry swapped, moved or replaced)"
+                )
 
     def close(self) -> None:
         self._file.close()
@@ -239,8 +263,10 @@ def write_zip_atomic(
 
     One pass, each name once, metadata (``zarr.json``) first, chunks in numeric order.
 
-    The ZIP is written to a temporary file in ``dest``'s directory, fsynced and moved into
-    place; on any failure nothing is left at ``dest``. Without ``overwrite`` an existing
+    The ZIP is written to a temporary file in ``dest``'s directory
+    (``.tascodec-tmp-<name>.<pid>.<random>``, ``tascodec.tempfiles``), fsynced and moved into
+    place; on any failure nothing is left at ``dest`` and the temporary is removed (those of
+    killed runs are removed by the next write to ``dest``). Without ``overwrite`` an existing
     ``dest`` is never replaced (``TascodecError`` naming it).
     """
     dest = Path(dest)
@@ -249,8 +275,8 @@ def write_zip_atomic(
     if dest.is_dir():
         raise TascodecError(f"{dest}: is a directory")
     names = sorted(entries, key=_entry_order)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.tmp", dir=dest.parent)
-    tmp = Path(tmp_name)
+    clean_stale(dest.parent, dest.name)  # what killed runs to this path left behind
+    fd, tmp = mkstemp_beside(dest)
     try:
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:

@@ -10,7 +10,9 @@ Layout (normative text in ``spec/tasz-v1.md``)::
     segments/{action,length,num_instances}     (S,) int64
     videos/num_frames             (V,) int64
     videos/{first_segment,first_code}          (V + 1,) int64
-    decoder/<tensor>              float32, one array per tensor                     [if any]
+    decoder/<tensor>              float32 (since 1.1 also float16), one per tensor  [if any]
+
+Since 1.1 the root also holds the entry manifest (``manifest``), checked by ``readers``.
 
 Every array: regular grid, chunks spanning all dimensions but the first, codecs
 ``bytes(little) -> zstd -> crc32c``, every chunk present.
@@ -28,6 +30,7 @@ from ..errors import FormatError, IntegrityError
 from .arrays import ArrayMeta, parse_array_meta, read_array, read_json_entry
 from .container import ZipReader
 from .archive_layout import Layout
+from .version import MANIFEST_SINCE
 
 __all__ = [
     "read_layout",
@@ -36,6 +39,8 @@ __all__ = [
     "read_decoder",
     "PARTS",
     "CODE_DTYPES",
+    "DECODER_DTYPES",
+    "decoder_dtype",
     "RANDOM_GENERATOR",
     "TABLE_ARRAYS",
     "TENSOR_NAME_CHARS",
@@ -45,6 +50,7 @@ __all__ = [
 ]
 
 CODE_DTYPES = ("float32", "float16", "int8")
+DECODER_DTYPES = tca_mlp.TENSOR_DTYPES  # since 1.1; 1.0: float32 only
 RANDOM_GENERATOR = "splitmix64-box-muller"
 TABLE_ARRAYS = (
     "segments/action",
@@ -247,11 +253,14 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
     decoder = None
     if h.get("decoder") is not None:
         arch = h["decoder"]["arch"]
+        dtype = decoder_dtype(h, version, where)
         decoder = {
-            n: parse_array_meta(zr, f"decoder/{n}", dtypes=("float32",))
+            n: parse_array_meta(
+                zr, f"decoder/{n}", dtypes=(tca_mlp.stored_dtype(arch.get("name"), n, dtype),))
             for n in h["decoder"]["tensors"]
         }
-        if sum(m.num_chunks * m.chunk_nbytes for m in decoder.values()) > budget:
+        as_float32 = sum(m.num_chunks * m.chunk_nbytes // m.itemsize * 4 for m in decoder.values())
+        if as_float32 > budget:
             raise FormatError(f"{where}: decoder arrays implausibly large for the archive size")
         if arch["name"] == tca_mlp.ARCH_NAME:
             expect = tca_mlp.check_arch_widths(
@@ -264,6 +273,20 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
     return Layout(h, version, table, arrays["videos/first_code"], codes, scale, decoder)
 
 
+def decoder_dtype(h: dict[str, Any], version: tuple[int, int], where: str) -> str:
+    """The data type of the decoder tensors: ``"float32"``; since 1.1 header ``decoder.dtype``
+    (``"float32"`` when absent, or ``"float16"``). A 1.0 archive's tensors are float32 whatever
+    its header says (the field is unknown to 1.0)."""
+    if version < MANIFEST_SINCE:
+        return "float32"
+    dtype = h["decoder"].get("dtype", "float32")
+    if dtype not in DECODER_DTYPES:
+        raise FormatError(
+            f"{where}: header decoder.dtype {str(dtype)[:40]!r} not one of {DECODER_DTYPES}"
+        )
+    return str(dtype)
+
+
 def array_metas(zr: ZipReader, layout: Layout) -> list[ArrayMeta]:
     """Every array of the archive (tables, codes, scale, decoder tensors), for ``verify``."""
     metas = [parse_array_meta(zr, k, dtypes=("int64",), ndim=1) for k in TABLE_ARRAYS]
@@ -273,10 +296,14 @@ def array_metas(zr: ZipReader, layout: Layout) -> list[ArrayMeta]:
 
 
 def read_decoder(zr: ZipReader, layout: Layout) -> DecoderCheckpoint | None:
-    """The decoder checkpoint, every tensor read (float32)."""
+    """The decoder checkpoint, every tensor read and upcast to float32 (exact for float16);
+    non-finite values are an ``IntegrityError`` (writers refuse them)."""
     if layout.decoder is None:
         return None
     tensors = {
         n: read_array(zr, m).astype(np.float32, copy=False) for n, m in layout.decoder.items()
     }
+    for n, t in tensors.items():
+        if not np.isfinite(t).all():
+            raise IntegrityError(f"{zr.path}: decoder tensor {n!r} holds NaN or infinite values")
     return DecoderCheckpoint(arch=dict(layout.header["decoder"]["arch"]), tensors=tensors)

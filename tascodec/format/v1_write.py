@@ -1,13 +1,16 @@
 """Writing format version 1 of ``.tasz`` (layout in ``v1.py`` and ``spec/tasz-v1.md``).
 
 The Zarr hierarchy is written with ``zarr`` (in memory, or in a scratch directory beside the
-destination for large archives), then zipped in one pass and moved into place atomically.
+destination for large archives), then zipped in one pass and moved into place atomically. Format 1.1 (the default) computes
+the entry manifest (``manifest``) last, over the final bytes of every other entry, and puts it
+into the root document.
 """
 
 from __future__ import annotations
 
 import contextlib
-import tempfile
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +20,20 @@ from .. import tca_mlp
 from ..content import ArchiveContent
 from ..errors import TascodecError
 from ..jsonvalues import json_values
+from ..tempfiles import mkdtemp_beside
 from .container import write_zip_atomic
 from .v1 import (
     CODE_DTYPES,
+    DECODER_DTYPES,
     MAX_DIM,
     MAX_EXPANSION,
     MAX_VIDEO_FRAMES,
     RANDOM_GENERATOR,
     TENSOR_NAME_CHARS,
 )
-from .version import FORMAT_NAME, FORMAT_VERSION
+from .arrays import DTYPES
+from .manifest import MANIFEST_KEY, build_manifest
+from .version import FORMAT_NAME, FORMAT_VERSION, WRITABLE_VERSIONS
 
 __all__ = ["write_v1"]
 
@@ -51,7 +58,9 @@ def _quantise(
     return q, scale
 
 
-def _header(content: ArchiveContent, code_dtype: str, where: str) -> dict[str, Any]:
+def _header(
+    content: ArchiveContent, code_dtype: str, decoder_dtype: str, version: str, where: str
+) -> dict[str, Any]:
     from .. import __version__
 
     t = content.table
@@ -69,9 +78,11 @@ def _header(content: ArchiveContent, code_dtype: str, where: str) -> dict[str, A
     decoder = None
     if content.decoder is not None:
         decoder = {"arch": content.decoder.arch, "tensors": list(content.decoder.tensors)}
+        if version != "1.0":
+            decoder["dtype"] = decoder_dtype
     header = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": version,
         "library_version": __version__,
         "codec": content.codec,
         "codec_config": content.codec_config,
@@ -89,12 +100,30 @@ def _header(content: ArchiveContent, code_dtype: str, where: str) -> dict[str, A
         "decoder": decoder,
         "stats": content.stats,
     }
-    return json_values(header, f"{where}: header")
+    header = json_values(header, f"{where}: header")
+    try:  # names with lone surrogates cannot be stored: JSON documents are UTF-8
+        json.dumps(header, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[max(exc.start - 40, 0) : exc.end + 10]
+        raise TascodecError(
+            f"{where}: the header holds text that is not valid Unicode (near {bad!r}): "
+            "names must be encodable as UTF-8"
+        ) from None
+    return header
 
 
-def _validate(content: ArchiveContent, code_dtype: str, where: str) -> None:
+def _validate(
+    content: ArchiveContent, code_dtype: str, decoder_dtype: str, version: str, where: str
+) -> None:
     if code_dtype not in CODE_DTYPES:
         raise TascodecError(f"code_dtype must be one of {CODE_DTYPES}, got {code_dtype!r}")
+    if version not in WRITABLE_VERSIONS:
+        raise TascodecError(f"format_version must be one of {WRITABLE_VERSIONS}, got {version!r}")
+    allowed = DECODER_DTYPES if version != "1.0" else ("float32",)
+    if decoder_dtype not in allowed:
+        raise TascodecError(
+            f"decoder_dtype must be one of {allowed} for format {version}, got {decoder_dtype!r}"
+        )
     if not isinstance(content.codec, str) or not isinstance(content.codec_config, dict):
         raise TascodecError(f"{where}: codec must be a str and codec_config a dict")
     if not isinstance(content.decode_kind, str) or not content.decode_kind:
@@ -132,6 +161,7 @@ def _validate(content: ArchiveContent, code_dtype: str, where: str) -> None:
         raise TascodecError(f"{where}: decode_kind 'mlp' needs a decoder")
     if content.decoder is not None:
         _validate_decoder(content, where)
+        _decoder_arrays(content, decoder_dtype, where)  # refuses what the dtype cannot hold
 
 
 def _validate_decoder(content: ArchiveContent, where: str) -> None:
@@ -161,6 +191,29 @@ def _validate_decoder(content: ArchiveContent, where: str) -> None:
             raise TascodecError(f"{where}: tca-mlp decoder tensors {got} != expected {expect}")
 
 
+def _decoder_arrays(content: ArchiveContent, dtype: str, where: str) -> dict[str, np.ndarray]:
+    """The decoder tensors as stored: little-endian ``dtype``, rounded to nearest for float16.
+
+    Non-finite values, and values beyond float16's range (65504) for float16, are refused.
+    """
+    assert content.decoder is not None
+    out = {}
+    arch_name = content.decoder.arch.get("name")
+    for name, tensor in content.decoder.tensors.items():
+        dtype_of = tca_mlp.stored_dtype(arch_name, name, dtype)
+        arr = np.asarray(tensor)
+        if not np.issubdtype(arr.dtype, np.floating) or not np.isfinite(arr).all():
+            raise TascodecError(f"{where}: decoder tensor {name!r} must hold finite floats")
+        with np.errstate(over="ignore"):
+            stored = np.ascontiguousarray(arr, dtype=np.dtype(DTYPES[dtype_of]))
+        if not np.isfinite(stored).all():
+            raise TascodecError(
+                f"{where}: decoder tensor {name!r} exceeds the {dtype_of} range; use float32"
+            )
+        out[name] = stored
+    return out
+
+
 def _rows(n: int, row_bytes: int, target: int) -> int:
     return max(1, min(n, target // max(row_bytes, 1)))
 
@@ -173,8 +226,14 @@ def write_v1(
     code_dtype: str = "float32",
     compression_level: int = 3,
     codes_chunk_bytes: int = _CODES_CHUNK_BYTES,
+    decoder_dtype: str = "float32",
+    format_version: str = FORMAT_VERSION,
 ) -> Path:
-    """Write ``content`` as a v1 archive at ``path`` (atomic; see the module docstring)."""
+    """Write ``content`` as a v1 archive at ``path`` (atomic; see the module docstring).
+
+    ``format_version`` ``"1.1"`` (default) adds the entry manifest and allows
+    ``decoder_dtype="float16"``; ``"1.0"`` writes what 1.0 writers wrote.
+    """
     import zarr
     from zarr.codecs import BytesCodec, Crc32cCodec, ZstdCodec
 
@@ -188,8 +247,8 @@ def write_v1(
         raise TascodecError(
             f"compression_level must be an int in [-131072, 22], got {compression_level!r}"
         )
-    _validate(content, code_dtype, where)
-    header = _header(content, code_dtype, where)
+    _validate(content, code_dtype, decoder_dtype, format_version, where)
+    header = _header(content, code_dtype, decoder_dtype, format_version, where)
     t = content.table
 
     def put(group: Any, name: str, data: np.ndarray, target: int) -> None:
@@ -226,7 +285,7 @@ def write_v1(
         tmp = (
             ""
             if in_memory
-            else stack.enter_context(tempfile.TemporaryDirectory(prefix=".tasz-", dir=path.parent))
+            else _scratch_dir(stack, path)
         )
         store = (
             zarr.storage.MemoryStore(store_dict=mem) if in_memory else zarr.storage.LocalStore(tmp)
@@ -253,8 +312,8 @@ def write_v1(
                 put(root, "code_scale", scale.astype("<f4"), _TABLE_CHUNK_BYTES)
         if content.decoder is not None:
             dec = root.create_group("decoder")
-            for name, tensor in content.decoder.tensors.items():
-                put(dec, name, np.ascontiguousarray(tensor, dtype="<f4"), _TABLE_CHUNK_BYTES)
+            for name, tensor in _decoder_arrays(content, decoder_dtype, where).items():
+                put(dec, name, tensor, _TABLE_CHUNK_BYTES)
         if in_memory:
             entries = {k: (lambda b=b: b.to_bytes()) for k, b in mem.items()}
         else:
@@ -272,7 +331,25 @@ def write_v1(
             else sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
         )
         _check_expansion(header, content, stored, where)
+        if format_version != "1.0":  # the manifest last: every other entry is final
+            entries = _with_manifest(entries)
         return write_zip_atomic(entries, path, overwrite=overwrite)
+
+
+def _scratch_dir(stack: contextlib.ExitStack, path: Path) -> str:
+    """A scratch directory beside ``path`` (``tempfiles`` naming), removed when ``stack`` ends."""
+    scratch = mkdtemp_beside(path)
+    stack.callback(shutil.rmtree, scratch, ignore_errors=True)
+    return str(scratch)
+
+
+def _with_manifest(entries: dict[str, Any]) -> dict[str, Any]:
+    """``entries`` with the root ``zarr.json`` holding the manifest of every other entry."""
+    manifest = build_manifest((k, f()) for k, f in entries.items() if k != "zarr.json")
+    root = json.loads(entries["zarr.json"]())
+    root["attributes"][MANIFEST_KEY] = manifest
+    data = json.dumps(root, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return {**entries, "zarr.json": lambda b=data.encode("utf-8"): b}
 
 
 def _check_expansion(
@@ -297,8 +374,6 @@ def _check_expansion(
 
 def _compact_json(raw: bytes) -> bytes:
     # zarr indents its JSON; the compact form is the same metadata in half the bytes.
-    import json
-
     return json.dumps(
         json.loads(raw), separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")

@@ -1,7 +1,7 @@
 """The format version: the one place that parses and checks it.
 
 A version is the string ``"MAJOR.MINOR"`` (two decimal integers, no sign, no leading zeros
-beyond ``0``). A reader of major version M reads every archive of major M whatever its minor
+beyond ``0``, nothing before or after: ``"1.0\n"`` is malformed). A reader of major version M reads every archive of major M whatever its minor
 (fields it does not know are ignored) and refuses a newer major with
 ``UnsupportedVersionError``.
 """
@@ -13,17 +13,29 @@ from typing import Any
 
 from ..errors import FormatError, UnsupportedVersionError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "SUPPORTED_MAJORS", "parse_version", "check_version"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "WRITABLE_VERSIONS",
+    "MANIFEST_SINCE",
+    "SUPPORTED_MAJORS",
+    "parse_version",
+    "check_version",
+]
 
 FORMAT_NAME = "tascodec"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # what writers write by default
+WRITABLE_VERSIONS = ("1.0", "1.1")
+#: the first version whose root holds an entry manifest (``manifest``) and whose decoder
+#: tensors may be float16; every later minor of major 1 keeps both
+MANIFEST_SINCE = (1, 1)
 SUPPORTED_MAJORS = (1,)
-_VERSION = re.compile(r"^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$")
+_VERSION = re.compile(r"(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})")  # fullmatch: no "1.0\n"
 
 
 def parse_version(value: Any, *, where: str = "archive") -> tuple[int, int]:
     """``"1.0"`` -> ``(1, 0)``; anything malformed is a ``FormatError`` naming ``where``."""
-    if not isinstance(value, str) or not _VERSION.match(value):
+    if not isinstance(value, str) or not _VERSION.fullmatch(value):
         raise FormatError(
             f"{where}: malformed format_version {str(value)[:40]!r} (want 'MAJOR.MINOR')"
         )

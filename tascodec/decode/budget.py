@@ -1,0 +1,170 @@
+"""The decode budget (NumPy only): what a decode will allocate, checked before allocating.
+
+Shapes: T frames, S segments, N codes (instances) of one video, d code width, D feature width,
+H decoder hidden width.
+
+A few-KB archive can declare a video of 2^25 frames or a decoder 2^20 units wide: its tables
+are honest, its decode is not affordable. Before reading codes, ``plan_decode`` estimates from
+the tables and the header alone:
+
+* ``output``: the (T, D) float32 result;
+* ``codes``: the video's (N, d) float32 codes;
+* ``decoder``: the decoder's float32 tensors, ``3 x`` for reading and folding;
+* ``temporaries``: what decoding holds besides (``mlp``: per instance ``4 (6 H + 6 D) + 64``
+  bytes for the first layer, ReLU patterns and the P/Q rows; per frame ``4 (3 H + 4 D) + 64``
+  with NumPy (hidden activations of one- and two-frame instances, their products, the group's
+  own output) and ``4 (7 H + 4 D) + 64`` with torch (its (T, H) activations, masks and
+  corrections); ``repeat``: ``64`` per instance). Measured NumPy peaks stay within the
+  estimate (a factor 2 to 7 below it).
+
+When everything fits under the limit the video decodes in one go. When the output, codes and
+decoder fit but not the temporaries, the segments are split into consecutive groups whose
+temporaries fit in what is left (segments decode independently: coherence and instances are
+per segment). Otherwise ``DecodeBudgetError`` names the video and the figures.
+
+The limit: an explicit ``limit`` (bytes, or a string such as ``"4GiB"``), else the environment
+variable ``TASCODEC_DECODE_LIMIT``, else ``min(8 GiB, half the physical memory)``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import DecodeBudgetError, TascodecError
+from ..units import format_bytes
+
+__all__ = [
+    "ENV_VAR",
+    "DEFAULT_CAP",
+    "default_limit",
+    "resolve_limit",
+    "DecodePlan",
+    "plan_decode",
+    "group_slices",
+]
+
+ENV_VAR = "TASCODEC_DECODE_LIMIT"
+DEFAULT_CAP = 8 << 30
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1000, "m": 1 << 20, "mib": 1 << 20,
+          "mb": 10**6, "g": 1 << 30, "gib": 1 << 30, "gb": 10**9, "t": 1 << 40, "tib": 1 << 40,
+          "tb": 10**12}
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*")
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory (``os.sysconf``), or ``None`` where unknown."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+    return int(pages) * int(size) if pages > 0 and size > 0 else None
+
+
+def default_limit() -> int:
+    """``min(8 GiB, half the physical memory)`` (8 GiB where the memory is unknown)."""
+    phys = physical_memory()
+    return DEFAULT_CAP if phys is None else min(DEFAULT_CAP, phys // 2)
+
+
+def _parse(value: Any, where: str) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        n = int(value)
+    elif isinstance(value, str) and (m := _SIZE.fullmatch(value)) and m[2].lower() in _UNITS:
+        n = int(float(m[1]) * _UNITS[m[2].lower()])
+    else:
+        raise TascodecError(f"{where}: a decode limit must be bytes (e.g. 4294967296 or '4GiB'),"
+                            f" got {str(value)[:40]!r}")
+    if n < 1:
+        raise TascodecError(f"{where}: a decode limit must be positive, got {value!r}")
+    return n
+
+
+def resolve_limit(limit: Any = None) -> int:
+    """The decode limit in bytes: ``limit``, else ``$TASCODEC_DECODE_LIMIT``, else the default."""
+    if limit is not None:
+        return _parse(limit, "decode limit")
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return _parse(env, ENV_VAR)
+    return default_limit()
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """What a decode of one video needs (bytes) and its segment groups ``[(s0, s1), ...]``."""
+
+    output: int
+    codes: int
+    decoder: int
+    temporaries: int
+    limit: int
+    groups: tuple[tuple[int, int], ...]
+
+    @property
+    def total(self) -> int:
+        return self.output + self.codes + self.decoder + self.temporaries
+
+
+def _segment_temporaries(kind: str, length: np.ndarray, k_eff: np.ndarray, H: int,
+                         D: int, backend: str = "numpy") -> np.ndarray:
+    """Bytes of temporaries per segment (S,) (Python ints: no overflow for huge values)."""
+    if kind != "mlp":
+        return k_eff.astype(object) * 64
+    per_inst = 4 * (6 * H + 6 * D) + 64
+    per_frame = 4 * ((7 if backend == "torch" else 3) * H + 4 * D) + 64
+    return k_eff.astype(object) * per_inst + length.astype(object) * per_frame
+
+
+def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: int,
+                feature_dim: int, hidden_dim: int = 0, decoder_floats: int = 0,
+                limit: Any = None, where: str = "archive", video: Any = "?",
+                backend: str = "numpy") -> DecodePlan:
+    """Check one video's decode against the limit before anything is allocated.
+
+    ``length``, ``k_eff`` (S,): the video's segment lengths and instances. Returns the plan
+    (one group when everything fits at once); raises ``DecodeBudgetError`` naming ``video``
+    and the figures when even the output, codes and decoder with the largest segment's
+    temporaries exceed the limit. ``backend``: ``"numpy"`` or ``"torch"`` (temporaries differ).
+    """
+    lim = resolve_limit(limit)
+    length = np.asarray(length, dtype=np.int64)
+    k_eff = np.asarray(k_eff, dtype=np.int64)
+    T, N = int(length.sum(dtype=object)), int(k_eff.sum(dtype=object))  # exact, no overflow
+    output, codes = 4 * T * int(feature_dim), 4 * N * int(code_dim)
+    decoder = 3 * 4 * int(decoder_floats)
+    seg = _segment_temporaries(kind, length, k_eff, int(hidden_dim), int(feature_dim), backend)
+    temps = int(sum(seg)) if seg.size else 0
+    fixed = output + codes + decoder
+    if fixed + temps <= lim:
+        return DecodePlan(output, codes, decoder, temps, lim, ((0, int(length.size)),))
+    largest = int(max(seg)) if seg.size else 0
+    if fixed + largest > lim:
+        raise DecodeBudgetError(
+            f"{where}: decoding video {video!r} needs {format_bytes(fixed + largest, 1)} "
+            f"({fixed + largest} bytes: output {T} x {feature_dim} float32 = {output}, codes "
+            f"{codes}, decoder {decoder}, temporaries of its largest segment {largest}; "
+            f"all at once {fixed + temps}), over the decode limit of {format_bytes(lim, 1)} "
+            f"({lim} bytes; set it with limit= / decode_limit= or ${ENV_VAR})"
+        )
+    room, groups, start, used = lim - fixed, [], 0, 0
+    for s, need in enumerate(seg):
+        if used + need > room and s > start:
+            groups.append((start, s))
+            start, used = s, 0
+        used += need
+    groups.append((start, int(length.size)))
+    return DecodePlan(output, codes, decoder, max(int(sum(seg[a:b])) for a, b in groups), lim,
+                      tuple(groups))
+
+
+def group_slices(plan: DecodePlan, length: np.ndarray, k_eff: np.ndarray):
+    """Per group of ``plan``: ``(segments, frames, code rows)`` as three slices of the video."""
+    frame = np.concatenate(([0], np.cumsum(length))).tolist()
+    code = np.concatenate(([0], np.cumsum(k_eff))).tolist()
+    return [(slice(a, b), slice(frame[a], frame[b]), slice(code[a], code[b]))
+            for a, b in plan.groups]

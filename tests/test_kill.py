@@ -1,0 +1,107 @@
+"""kill -9 at random points of an export and of an archive write: a killed run never leaves
+something that reads as complete, and the next run resumes or cleans up (issue 12)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tascodec.errors import TascodecError
+from tascodec.export import export_archive
+from tascodec.format import open_archive
+from tascodec.layout import StandardDataset
+
+try:
+    from test_decode import write_small_archive  # noqa: E402
+except ImportError:  # pragma: no cover
+    from tests.test_decode import write_small_archive  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _spawn(code: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.Popen([sys.executable, "-c", code], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill_after(proc: subprocess.Popen, seconds: float, started=None) -> bool:
+    """SIGKILL ``proc`` ``seconds`` after ``started()`` holds (or after its start) unless it
+    ended first; whether it was killed."""
+    deadline = time.monotonic() + 60
+    while started is not None and not started() and proc.poll() is None:
+        if time.monotonic() > deadline:  # pragma: no cover
+            break
+        time.sleep(0.002)
+    try:
+        proc.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.03, 0.1])
+def test_killed_export_never_reads_as_complete(tmp_path, delay):
+    archive = write_small_archive(tmp_path / "a.tasz", seed=2, videos=300)
+    out = tmp_path / "out"
+    proc = _spawn(f"from tascodec.export import export_archive\n"
+                  f"export_archive({str(archive)!r}, {str(out)!r}, progress=False)")
+    marker = out / ".tascodec-export.json"
+    killed = _kill_after(proc, delay, started=marker.exists)
+    complete = marker.exists() and json.loads(marker.read_text())["complete"] is True
+    if not complete:
+        assert killed
+        try:  # a killed export must not open as a dataset holding some of the videos
+            StandardDataset(out)
+            opened = True
+        except TascodecError:
+            opened = False
+        assert not opened
+    if not complete:
+        export_archive(archive, out, progress=False)  # resumes the killed export
+    ds = StandardDataset(out)
+    with open_archive(archive) as ar:
+        assert ds.videos == sorted(ar.videos)
+        for v in ar.videos[::37]:
+            np.testing.assert_array_equal(ds.features(v), ar.decode(v).T)
+    assert not [p for p in out.rglob("*") if p.name.startswith(".tascodec-tmp-")]
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05])
+def test_killed_archive_write_leaves_nothing_under_the_final_name(tmp_path, delay):
+    src = write_small_archive(tmp_path / "src.tasz", seed=1, videos=4)
+    dest = tmp_path / "big.tasz"
+    code = (f"import numpy as np\n"
+            f"from tascodec.format import open_archive, write_archive\n"
+            f"from tascodec.content import SegmentTable\n"
+            f"c = open_archive({str(src)!r}).to_content()\n"
+            f"n = 400_000\n"
+            f"c.table = SegmentTable(['v'], np.array([n]), np.array([1]), np.zeros(1, np.int64),"
+            f" np.array([n]), np.array([n]))\n"
+            f"c.splits = {{}}\n"
+            f"c.codes = np.random.default_rng(0).normal(size=(n, c.code_dim)).astype('f4')\n"
+            f"write_archive(c, {str(dest)!r}, codes_chunk_bytes=1 << 14)\n")
+    def writing() -> bool:
+        return any(p.name.startswith(".tascodec-tmp-big.tasz.") for p in tmp_path.iterdir())
+
+    killed = _kill_after(_spawn(code), delay, started=writing)
+    if dest.exists():  # finished before the kill: a whole, valid archive
+        with open_archive(dest) as ar:
+            assert ar.verify() == []
+        return
+    assert killed and writing()  # the dead run's temporary is there
+    content = open_archive(src).to_content()
+    from tascodec.format import write_archive
+
+    write_archive(content, dest)  # the next write to the path removes the dead run's files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.tasz", "src.tasz"]
