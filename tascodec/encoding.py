@@ -36,7 +36,7 @@ FIXED_K_GAMMA = 0.5
 #: how a budgeted encode stores codes and decoder (quantised codes lose ~1e-4 relative
 #: error, far below the condensation error, and buy 4x more codes than float32)
 AUTO_CODE_DTYPE = "int8"
-AUTO_DECODER_DTYPE = "float32"  # TEMP
+AUTO_DECODER_DTYPE = "float16"
 
 
 @dataclass
@@ -174,6 +174,45 @@ def _select_videos(dataset, split: str | None, gamma: float, sampling: str, seed
     return stored, list(pool), {name: stored}, name
 
 
+#: re-encodes allowed when an archive comes out over ``max_bytes``
+_SIZE_ATTEMPTS = 3
+
+
+def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budget: int,
+                  condense: Any, writing: dict[str, str]) -> tuple[Any, Path]:
+    """Write ``content`` to ``out`` only once the file is at most ``max_bytes``.
+
+    The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
+    archive (written beside ``out``, never over it) comes out larger, the budget shrinks by the
+    excess plus 1% and the codec runs again (a trained TCA is reused from the cache).
+    """
+    import os
+    import shutil
+
+    from .format import write_archive
+    from .tempfiles import mkdtemp_beside
+
+    scratch = mkdtemp_beside(out)
+    try:
+        for _ in range(_SIZE_ATTEMPTS):
+            trial = Path(write_archive(content, scratch / out.name, overwrite=True, **writing))
+            size = trial.stat().st_size
+            if size <= max_bytes:
+                if out.exists() and not overwrite:
+                    raise TascodecError(f"{out}: already exists (pass overwrite=True, or "
+                                        f"--overwrite, to replace it)")
+                os.replace(trial, out)
+                return content, out
+            budget -= (size - max_bytes) + max(256, size // 100)
+            content, _ = condense(budget)
+        raise TascodecError(
+            f"{out}: max_bytes={max_bytes} not met after {_SIZE_ATTEMPTS} attempts (the last "
+            f"came out at {size} bytes); nothing was written: lower max_bytes' target or raise "
+            f"it")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _takes_budget(codec: str | dict[str, Any], k: Any) -> bool:
     """Whether this encode is budgeted: ``k="auto"`` for a codec that allocates instances."""
     if k != "auto":
@@ -273,58 +312,67 @@ def encode(
     )
     frames, source_frames = _frames(dataset, stored), _frames(dataset, training)
     dim = dataset.feature_dim
+    trimmed = {v: n for v, n in dataset.trimmed.items() if v in set(training)}
+
+    def condense(budget: int | None) -> tuple[Any, Any]:
+        """(content with its stats, the codec that made it), under ``budget`` when given."""
+        codec_now = codec_obj
+        if budget is not None:
+            # The default ratio may not fit a tiny dataset (the container's fixed bytes
+            # dominate): then the budget is raised to the smallest workable one; an explicit
+            # ratio or size is a limit.
+            strict = target_ratio is not None or max_bytes is not None
+            codec_now = _build_codec(codec, k, recipe, code_dtype,
+                                     {**codec_params, "budget_bytes": budget,
+                                      "strict_budget": strict})
+        made = codec_now.encode(source)
+        t_codec = time.perf_counter()
+        made.stats.update(
+            {
+                "purpose": "archive" if split is None else "condense-split",
+                "split": split_name,
+                "gamma": float(gamma),
+                "sampling": sampling if split is not None else "none",
+                "seed": seed,
+                "source_videos": len(stored),
+                "source_frames": frames,
+                "source_bytes_float32": frames * dim * _FLOAT32,
+                "split_videos": len(training),
+                "split_frames": source_frames,
+                "split_bytes_float32": source_frames * dim * _FLOAT32,
+                "feature_dim": dim,
+                "num_classes": dataset.num_classes,
+                "trimmed_frames": int(sum(trimmed.values())),
+                "trimmed_videos": len(trimmed),
+                "device": dev,
+                "recipe": recipe,
+                "code_dtype": store_dtype,
+                "target_ratio": (None if budget is None or max_bytes is not None
+                                 else float(target_ratio or DEFAULT_TARGET_RATIO)),
+                "max_bytes": max_bytes,
+                "encode_seconds": t_codec - t0,
+                "codec_seconds": t_codec - t_read,
+            }
+        )
+        if store_dtype != "float32" and raw_dtype is None and made.codes is not None:
+            made.stats["reconstruction_mse_note"] = (
+                f"measured with float32 codes, before the writer stores them as {store_dtype}"
+            )
+        return made, codec_now
+
     budget = None
     if budgeted:
         budget = int(max_bytes) if max_bytes is not None else int(
             source_frames * dim * _FLOAT32 / (target_ratio or DEFAULT_TARGET_RATIO))
-        # The default ratio may not fit a tiny dataset (the container's fixed bytes dominate):
-        # then the budget is raised to the smallest workable one; an explicit one is a limit.
-        strict = target_ratio is not None or max_bytes is not None
-        codec_obj = _build_codec(codec, k, recipe, code_dtype,
-                                 {**codec_params, "budget_bytes": budget,
-                                  "strict_budget": strict})
-    content = codec_obj.encode(source)
+    content, codec_obj = condense(budget)
     t_codec = time.perf_counter()
-
-    trimmed = {v: n for v, n in dataset.trimmed.items() if v in set(training)}
-    content.stats.update(
-        {
-            "purpose": "archive" if split is None else "condense-split",
-            "split": split_name,
-            "gamma": float(gamma),
-            "sampling": sampling if split is not None else "none",
-            "seed": seed,
-            "source_videos": len(stored),
-            "source_frames": frames,
-            "source_bytes_float32": frames * dim * _FLOAT32,
-            "split_videos": len(training),
-            "split_frames": source_frames,
-            "split_bytes_float32": source_frames * dim * _FLOAT32,
-            "feature_dim": dim,
-            "num_classes": dataset.num_classes,
-            "trimmed_frames": int(sum(trimmed.values())),
-            "trimmed_videos": len(trimmed),
-            "device": dev,
-            "recipe": recipe,
-            "code_dtype": store_dtype,
-            "encode_seconds": t_codec - t0,
-            "codec_seconds": t_codec - t_read,
-        }
-    )
-    if store_dtype != "float32" and raw_dtype is None and content.codes is not None:
-        content.stats["reconstruction_mse_note"] = (
-            f"measured with float32 codes, before the writer stores them as {store_dtype}"
-        )
-    decoder_dtype = codec_obj.params.get("decoder_dtype", "float32")
-    path = Path(write_archive(content, out, overwrite=overwrite, code_dtype=store_dtype,
-                              **({"decoder_dtype": decoder_dtype} if decoder_dtype != "float32" else {})))  # TEMP
-    if max_bytes is not None and path.stat().st_size > max_bytes:
-        over = path.stat().st_size
-        path.unlink()
-        raise TascodecError(
-            f"{out}: the archive came out at {over} bytes, over max_bytes={max_bytes} (the byte "
-            f"model of tascodec.rate under-estimated this dataset's overhead); nothing was "
-            f"written: retry with max_bytes={max_bytes - (over - max_bytes) - 1024}")
+    writing = {"code_dtype": store_dtype,
+               "decoder_dtype": codec_obj.params.get("decoder_dtype", "float32")}
+    if max_bytes is None:
+        path = Path(write_archive(content, out, overwrite=overwrite, **writing))
+    else:
+        content, path = _write_within(out, max_bytes, overwrite, content, budget, condense,
+                                      writing)
     t_end = time.perf_counter()
     mse = content.stats.get("reconstruction_mse")
     return EncodeSummary(
