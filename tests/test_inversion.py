@@ -319,3 +319,35 @@ def test_space_must_be_known(model, src):
     table = SegmentTable.from_labels(src.videos, [src.labels(v) for v in src.videos], 2)
     with pytest.raises(TascodecError, match="space"):
         invert(model, src, table, space="pixels", progress=False)
+
+
+def test_host_syncs_only_on_check_iterations(model, src, monkeypatch):
+    """The plateau decision is the one host sync of the loop, every ``check_every`` iterations
+    (a GPU then runs the other iterations without waiting)."""
+    table = SegmentTable.from_labels(src.videos, [src.labels(v) for v in src.videos], 4)
+    calls = {"n": 0}
+    real_bool = torch.Tensor.__bool__
+
+    def counting_bool(self):
+        calls["n"] += 1
+        return real_bool(self)
+
+    monkeypatch.setattr(torch.Tensor, "__bool__", counting_bool)
+    invert(model, src, table, max_iters=60, tol=1e-12, check_every=10, lr_decays=100,
+           progress=False)
+    assert calls["n"] <= 60 // 10  # one per check, none on the 54 other iterations
+
+
+def test_mstcn_smoothing_needs_no_host_sync(monkeypatch):
+    from tascodec.mstcn import smoothing_loss
+
+    logits = torch.randn(2, 3, 7)
+    mask = torch.ones(2, 7)
+    mask[1, 4:] = 0
+    expect = smoothing_loss(logits, mask)
+    for name in ("__bool__", "__float__", "item"):
+        monkeypatch.setattr(torch.Tensor, name, lambda self: pytest.fail(f"host sync: {name}"))
+    assert torch.equal(smoothing_loss(logits, mask), expect)
+    monkeypatch.undo()
+    empty = torch.zeros(1, 7)
+    assert float(smoothing_loss(logits[:1], empty)) == 0.0

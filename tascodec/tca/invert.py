@@ -223,7 +223,7 @@ class _Chunk:
             pre = self.hidden(z[active], active, local, fc)
             err, grad = _loss_grad(self.obj, pre, fidx, local, weight, self.wz, active.numel())
             evals += int(fidx.numel())
-            freeze = torch.zeros(active.numel(), dtype=torch.bool, device=dev)
+            freeze = None  # instances stopping now; decided only on check iterations
             if cfg.tol > 0 and it % cfg.check_every == 0:
                 loss = torch.zeros(active.numel(), dtype=torch.float64, device=dev)
                 loss.index_add_(0, local, err * weight)
@@ -240,15 +240,19 @@ class _Chunk:
             ma = b1 * ma + (1 - b1) * grad
             va = b2 * va + (1 - b2) * grad * grad
             upd = (ma / (1 - b1**it)) / ((va / (1 - b2**it)).sqrt() + 1e-8)
-            keep = ~freeze
-            za = torch.where(keep[:, None], za - step_lr[active][:, None] * upd, za)
+            if freeze is None:
+                za = za - step_lr[active][:, None] * upd
+            else:
+                keep = ~freeze
+                za = torch.where(keep[:, None], za - step_lr[active][:, None] * upd, za)
             z[active], m_state[active], v_state[active] = za, ma, va
             it_count[active] = it
             last_it = it
             if it in hist:  # after this iteration's update
                 hist[it][0] += evals
                 hist[it][1] += self.full_err(z)
-            if freeze.any():
+            # The one host sync of an iteration, and only every check_every iterations.
+            if freeze is not None and bool(freeze.any()):
                 bar.update(int(freeze.sum()))
                 active = active[keep]
                 if active.numel() == 0:
