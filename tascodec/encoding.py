@@ -248,7 +248,7 @@ def encode(
     sampling: str = "diverse",
     device: str = "auto",
     seed: int = 0,
-    recipe: str = "cpu",
+    recipe: str = "auto",
     code_dtype: str | None = None,
     target_ratio: float | None = None,
     max_bytes: int | None = None,
@@ -266,7 +266,7 @@ def encode(
     of ``k="auto"``, as float32 bytes of the split (or dataset) over the archive's bytes, or
     the archive's bytes (a hard limit); ``gamma``: fraction of the split's videos stored
     (default ``AUTO_GAMMA`` with ``k="auto"``, ``FIXED_K_GAMMA`` otherwise); ``recipe``:
-    training recipe of learned codecs; ``code_dtype``: how the writer stores codes (default
+    training recipe of learned codecs (``"auto"``: ``gpu`` on CUDA, else ``cpu``); ``code_dtype``: how the writer stores codes (default
     ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
     ``codec_params``: further codec parameters.
@@ -282,6 +282,9 @@ def encode(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
     dev = str(resolve_device(device))  # checked before any data is read
+    from .tca.recipes import recipe_for_device
+
+    recipe = recipe_for_device(recipe, dev)
     budgeted = _takes_budget(codec, k)
     if not budgeted and (target_ratio is not None or max_bytes is not None):
         raise TascodecError(f"target_ratio / max_bytes choose the operating point of k='auto' "

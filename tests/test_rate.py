@@ -141,3 +141,15 @@ def test_max_bytes_never_touches_an_existing_archive_when_it_fails(tiny_dataset,
         _budgeted(tiny_dataset, out, max_bytes=2_000, overwrite=True)
     assert out.read_bytes() == b"user data"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.tasz"]  # no temporary left
+
+
+def test_auto_recipe_follows_the_device():
+    from tascodec.tca.recipes import get_recipe, recipe_for_device
+
+    assert recipe_for_device("auto", "cpu") == "cpu"
+    assert recipe_for_device("auto", "cuda:1") == "gpu"
+    assert recipe_for_device("paper", "cuda") == "paper"
+    gpu = get_recipe("gpu")
+    assert gpu.invert_chunk_frames > get_recipe("cpu").invert_chunk_frames
+    assert gpu.memory_budget > get_recipe("cpu").memory_budget
+    assert get_recipe("cpu", memory_budget=123).train_kwargs()["memory_budget"] == 123

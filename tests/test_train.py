@@ -167,7 +167,7 @@ def test_array_source_errors():
 
 
 def test_recipes_known_and_defaults():
-    assert list_recipes() == ["cpu", "paper", "quick"]
+    assert list_recipes() == ["cpu", "gpu", "paper", "quick"]
     assert get_recipe() == RECIPES["cpu"]
     paper = get_recipe("paper")
     assert (paper.epochs, paper.lr, paper.invert_max_iters, paper.invert_lr) == (7500, 1e-3,

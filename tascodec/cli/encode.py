@@ -3,7 +3,7 @@
 ``tascodec encode DATASET OUT [--codec ID] [-k K|auto | --per-frame]
 [--target-ratio R | --max-bytes B] [--gamma G] [--split NAME | --all]
 [--sampling diverse|random|none] [--device auto|cpu|cuda] [--seed S]
-[--recipe cpu|paper|quick] [--code-dtype float32|float16|int8] [-p KEY=VALUE ...]
+[--recipe auto|cpu|gpu|paper|quick] [--code-dtype float32|float16|int8] [-p KEY=VALUE ...]
 [--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``-k`` defaults to ``auto``:
 rate control picks the code width, the decoder width and K per segment so the archive is
 ``--target-ratio`` (default 50) times smaller than the split as float32, or at most
@@ -59,8 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how gamma picks the stored videos (default diverse)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, default=0, help="seed of training and sampling")
-    p.add_argument("--recipe", default="cpu",
-                   help="training recipe of learned codecs: cpu (default), paper, quick")
+    p.add_argument("--recipe", default="auto",
+                   help="training recipe of learned codecs: auto (default: gpu on CUDA, else "
+                        "cpu), cpu, gpu, paper, quick")
     p.add_argument("--code-dtype", default=None, choices=("float32", "float16", "int8"),
                    help="stored code dtype (default int8 with -k auto, else float32)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",

@@ -36,7 +36,7 @@ __all__ = ["BUDGET_PARAMS", "LearnedCodec", "checked_k", "trained_model", "decod
 
 # Recipe fields that define the trained model (and so the cache key).
 TRAIN_KEYS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "lr", "kl_weight",
-              "max_frames_per_epoch", "patience", "holdout")
+              "max_frames_per_epoch", "patience", "holdout", "memory_budget")
 #: codec parameters of a budgeted encode (k="auto"): the archive's byte budget and how the
 #: writer will store codes and decoder (they decide how many codes the budget buys)
 BUDGET_PARAMS = ("budget_bytes", "code_dtype", "decoder_dtype", "strict_budget")

@@ -10,6 +10,10 @@
 * ``"paper"``: the paper's recipe (7.5K epochs at lr 1e-3; 10K Adam iterations at lr 1e-3, no
   stopping, L2 in original units). The paper starts from random codes: use it with
   ``init="random"`` (the init is a codec parameter, not a recipe field). Meant for a GPU.
+* ``"gpu"``: the ``cpu`` recipe sized for a GPU: 32,768-frame inversion chunks, batches of
+  1,024 frames, and the training frames cached on the device up to 8 GiB
+  (``memory_budget``). ``recipe="auto"`` (what ``encode`` and the CLI default to) is ``gpu``
+  on a CUDA device and ``cpu`` elsewhere (``recipe_for_device``).
 * ``"quick"``: tiny settings for tests and smoke runs.
 
 The model size defaults to ``auto_model_dims`` with a fixed K (the paper's d = 256, H = 512 at
@@ -28,7 +32,8 @@ from typing import Any
 
 from ..errors import TascodecError
 
-__all__ = ["RECIPES", "Recipe", "auto_model_dims", "get_recipe", "list_recipes"]
+__all__ = ["RECIPES", "Recipe", "auto_model_dims", "get_recipe", "list_recipes",
+           "recipe_for_device"]
 
 _PREFIX = "invert_"
 
@@ -47,6 +52,7 @@ class Recipe:
     max_frames_per_epoch: int | None = None  # None: an epoch is one whole pass
     patience: int | None = 3  # epochs without held-out improvement before stopping
     holdout: float = 0.05  # fraction of training frames held out for that check
+    memory_budget: int = 1 << 30  # bytes of training frames kept in one tensor, else streamed
     invert_max_iters: int = 200
     invert_tol: float | None = 1e-3
     invert_lr: float = 0.05
@@ -84,6 +90,8 @@ RECIPES: dict[str, Recipe] = {
                     invert_lr_decays=0, invert_max_frames_per_instance=None,
                     invert_space="original",
                     invert_chunk_frames=32768),  # larger batches for a GPU
+    "gpu": Recipe(name="gpu", batch_size=1024, lr=2e-3, memory_budget=8 << 30,
+                  invert_chunk_frames=32768),
     "quick": Recipe(name="quick", latent_dim=16, hidden_dim=32, epochs=3, batch_size=128,
                     max_frames_per_epoch=8192, patience=None,
                     invert_max_iters=30, invert_max_frames_per_instance=8,
@@ -103,6 +111,14 @@ def auto_model_dims(feature_dim: int, latent_dim: int | None = None,
     d = latent_dim if latent_dim is not None else min(256, max(8, feature_dim // 8))
     h = hidden_dim if hidden_dim is not None else min(512, max(64, 2 * feature_dim))
     return int(d), int(h)
+
+
+def recipe_for_device(name: str, device: str) -> str:
+    """``name``, or for ``"auto"`` the recipe of ``device`` (a resolved name: ``"cuda..."`` ->
+    ``"gpu"``, anything else -> ``"cpu"``)."""
+    if name != "auto":
+        return name
+    return "gpu" if str(device).startswith("cuda") else "cpu"
 
 
 def list_recipes() -> list[str]:
