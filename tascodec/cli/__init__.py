@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 # Modules under tascodec.cli; each defines register(subparsers) that adds its subcommands and
 # sets ``func`` (args -> exit code) on each parser.
-_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "export", "eval"]
+_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "ls", "export", "eval"]
 
 
 def build_parser() -> argparse.ArgumentParser:
