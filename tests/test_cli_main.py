@@ -73,3 +73,34 @@ def test_main_returns_the_command_code(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 2
+
+
+# --- tascodec demo: where its archive lives --------------------------------------------------
+
+DEMO = ["demo", "--preset", "tiny", "--videos", "4", "--codec", "mean", "--quiet"]
+
+
+def test_demo_out_keeps_the_archive(tmp_path, capsys):
+    out_dir = tmp_path / "kept"
+    assert main([*DEMO, "--out", str(out_dir)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("archive kept: ")
+    kept = Path(last.removeprefix("archive kept: ").split(" (")[0])
+    assert kept == (out_dir / "tiny.tasz").resolve() and kept.is_file()
+    assert main(["ls", str(kept), "--json"]) == 0  # a usable archive
+    assert capsys.readouterr().out.count('"name"') == 1  # gamma 0.5 of the 2 training videos
+
+
+def test_demo_workdir_is_an_alias_of_out(tmp_path, capsys):
+    assert main([*DEMO, "--workdir", str(tmp_path), "--no-progress"]) == 0
+    assert (tmp_path / "tiny.tasz").is_file()
+    assert "archive kept:" in capsys.readouterr().out
+
+
+def test_demo_without_out_names_no_deleted_path(capsys):
+    assert main(DEMO) == 0
+    out = capsys.readouterr().out
+    assert "tascodec-demo-" not in out and "/tiny.tasz" not in out  # no path in the temp dir
+    assert "tiny.tasz (temporary)" in out
+    assert out.strip().splitlines()[-1].startswith(
+        "the dataset and the archive were in a temporary directory, now removed")
