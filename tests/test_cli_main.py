@@ -104,3 +104,16 @@ def test_demo_without_out_names_no_deleted_path(capsys):
     assert "tiny.tasz (temporary)" in out
     assert out.strip().splitlines()[-1].startswith(
         "the dataset and the archive were in a temporary directory, now removed")
+
+
+@pytest.mark.parametrize("argv", [
+    ["eval", "a.tasz", "--dataset", "d"],
+    ["demo"],
+])
+@pytest.mark.parametrize("flag", ["--quiet", "--no-progress"])
+def test_quiet_and_its_old_spelling(argv, flag):
+    from tascodec.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(argv).quiet is False
+    assert parser.parse_args([*argv, flag]).quiet is True
