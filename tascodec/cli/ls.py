@@ -47,9 +47,8 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
     for name, videos in splits.items():
         for video in videos:
             member.setdefault(video, []).append(name)
-    keep = None
-    if split is not None:
-        keep = set(splits[select_split(splits, split, archive.path)])
+    key = None if split is None else select_split(splits, split, archive.path)
+    keep = None if key is None else set(splits[key])
     dtype = archive.code_dtype
     row_bytes = archive.code_dim * _CODE_WIDTH[dtype] if dtype is not None else 0
     first = t.video_first_segment
@@ -69,7 +68,7 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
         })
     return {
         "path": str(archive.path),
-        "split": None if split is None else select_split(splits, split, archive.path),
+        "split": key,
         "code_dim": archive.code_dim,
         "code_dtype": dtype or "generated",
         "feature_dim": archive.feature_dim,
