@@ -2,8 +2,9 @@
 
 Shapes: B batch, D feature width, T frames, A classes, S stages, F feature maps.
 
-* ``MSTCN(...)(x, mask)``: x (B, D, T) float32, mask (B, T) (1 = real frame, 0 = padding)
-  -> logits (S, B, A, T). Stage 1 maps D -> F with a 1x1 conv, runs ``num_layers`` dilated
+* ``MSTCN(...)(x, mask)``: x (B, D, T) float32, mask (B, T) or (B, C, T) (1 = real frame,
+  0 = padding; the (B, C, T) form is what ``TaszDataset.collate`` and the reference MS-TCN
+  code build, C = 1 or the class count, every channel the same) -> logits (S, B, A, T). Stage 1 maps D -> F with a 1x1 conv, runs ``num_layers`` dilated
   residual layers (dilation 2^i, kernel 3, ReLU, 1x1 conv, dropout, residual) and a 1x1 conv
   F -> A; every later stage reads the softmax of the previous stage's output.
 * ``mstcn_loss``: per stage, cross-entropy (labels -100 ignored) plus ``0.15 x`` the truncated
@@ -51,15 +52,24 @@ IGNORE_INDEX = -100
 
 
 def input_mask(model: str, dim: int, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Check a model's input x (B, dim, T) and mask (B, T) | None; the mask as (B, 1, T) in
-    x's dtype (all ones when None). Errors name ``model``."""
+    """Check a model's input x (B, dim, T) and mask (B, T) | (B, C, T) | None; the mask as
+    (B, 1, T) in x's dtype (all ones when None). A (B, C, T) mask (``collate``'s, the
+    reference code's ``mask[:, 0:1, :]`` convention) must hold the same values in every
+    channel. Errors name ``model``."""
     if x.dim() != 3 or x.shape[1] != dim:
         raise TascodecError(f"{model}: input must be (B, {dim}, T), got {tuple(x.shape)}")
     if mask is None:
         return x.new_ones(x.shape[0], 1, x.shape[2])
-    if mask.shape != (x.shape[0], x.shape[2]):
+    b, t = x.shape[0], x.shape[2]
+    if mask.dim() == 3 and mask.shape[0] == b and mask.shape[2] == t and mask.shape[1] >= 1:
+        m = mask.to(x.dtype)
+        if mask.shape[1] > 1 and not torch.equal(m, m[:, :1].expand_as(m)):
+            raise TascodecError(f"{model}: a (B, C, T) mask must be the same in every channel")
+        return m[:, :1]
+    if mask.shape != (b, t):
         raise TascodecError(
-            f"{model}: mask must be (B, T) = {(x.shape[0], x.shape[2])}, got {tuple(mask.shape)}"
+            f"{model}: mask must be (B, T) = {(b, t)} or (B, C, T) = ({b}, C, {t}), got "
+            f"{tuple(mask.shape)}"
         )
     return mask.to(x.dtype).unsqueeze(1)
 
@@ -101,7 +111,8 @@ class SingleStage(nn.Module):
 
 
 class MSTCN(nn.Module):
-    """Multi-stage TCN: x (B, D, T), mask (B, T) or None -> logits (S, B, A, T)."""
+    """Multi-stage TCN: x (B, D, T), mask (B, T), (B, C, T) (``collate``'s) or None -> logits
+    (S, B, A, T)."""
 
     def __init__(
         self,

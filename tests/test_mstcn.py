@@ -59,6 +59,38 @@ def test_model_rejects_bad_shapes() -> None:
         MSTCN(dim=3, num_classes=0)
 
 
+@pytest.mark.parametrize("channels", [None, 1, 4])
+def test_collate_mask_is_accepted(channels: int | None) -> None:
+    """The (B, C, T) mask of ``TaszDataset.collate`` (C = the class count, or 1) scores as the
+    (B, T) mask does; the README's training loop passes ``batch.mask`` straight in."""
+    from tascodec.torch_data import collate
+
+    model = _small_model()
+    items = [(torch.randn(5, t, generator=torch.Generator().manual_seed(t)),
+              torch.zeros(t, dtype=torch.int64), f"v{t}") for t in (7, 3)]
+    batch = collate(items, num_classes=channels)
+    assert batch.mask.shape == (2, channels or 1, 7)
+    with torch.no_grad():
+        got = model(batch.input, batch.mask)
+        want = model(batch.input, batch.mask[:, 0])
+    assert got.shape == (2, 2, 4, 7)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    torch.testing.assert_close(got[:, 1, :, :3], model(items[1][0][None])[:, 0])
+
+
+def test_collate_mask_errors() -> None:
+    model = _small_model()
+    x = torch.randn(2, 5, 6)
+    mask = torch.ones(2, 4, 6)
+    mask[0, 2, 4:] = 0  # channels disagree
+    with pytest.raises(TascodecError, match="same in every channel"):
+        model(x, mask)
+    for bad in (torch.ones(2, 4, 5), torch.ones(3, 4, 6), torch.ones(2, 0, 6),
+                torch.ones(2, 1, 1, 6)):
+        with pytest.raises(TascodecError, match=r"mask must be \(B, T\)"):
+            model(x, bad)
+
+
 def _hand_smoothing(logits: np.ndarray, tau: float) -> float:
     """min(|log p_t - log p_{t-1}|, tau)^2 averaged over (t, a); logits (A, T)."""
     z = logits - logits.max(axis=0, keepdims=True)

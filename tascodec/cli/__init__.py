@@ -1,18 +1,28 @@
-"""The ``tascodec`` command line: one module per group of subcommands, each with ``register``."""
+"""The ``tascodec`` command line: one module per group of subcommands, each with ``register``.
+
+Exit codes: 0 success, 1 a check failed (``verify``), 2 bad input (a ``TascodecError``, or
+argparse's usage errors), 130 interrupted, 141 (128 + SIGPIPE, what a shell reports for
+``cat`` or ``yes`` in the same place) when the reader of stdout went away, as in
+``tascodec info a.tasz | head -3``: the rest of the output is dropped silently, no traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 
 from ..errors import TascodecError
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_BROKEN_PIPE"]
+
+#: Exit code when stdout's reader closed the pipe early (128 + SIGPIPE, the shell convention).
+EXIT_BROKEN_PIPE = 141
 
 # Modules under tascodec.cli; each defines register(subparsers) that adds its subcommands and
 # sets ``func`` (args -> exit code) on each parser.
-_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "export", "eval"]
+_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "ls", "export", "eval"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +40,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _drop_stdout() -> None:
+    """Point stdout's file descriptor at devnull, so that the interpreter's final flush of
+    what is still buffered cannot fail a second time (the recipe of Python's ``signal`` docs,
+    "Note on SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced stdout (tests, embedding)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:  # also after argparse's --help / --version (SystemExit)
+            sys.stdout.flush()  # a closed pipe shows here rather than at interpreter exit
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

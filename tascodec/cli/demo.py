@@ -2,6 +2,9 @@
 
 Synthesizes a small dataset, encodes it with the method (``inversion``), decodes every stored
 video from the archive, and prints a report: sizes, ratio, reconstruction error, decode speed.
+``--out DIR`` keeps the dataset and the archive in DIR (and prints the archive's path); without
+it they live in a temporary directory removed at the end, and the report says so instead of
+naming paths that no longer exist.
 """
 
 from __future__ import annotations
@@ -22,27 +25,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="synthesize a small dataset, encode it, decode it, and report",
         description=__doc__,
     )
-    p.add_argument("--workdir", type=Path, default=None,
-                   help="where to put the dataset and archive (default: a temporary directory)")
+    p.add_argument("--out", "--workdir", dest="out", type=Path, default=None, metavar="DIR",
+                   help="keep the dataset and the archive in DIR (default: a temporary "
+                        "directory, removed at the end)")
     p.add_argument("--preset", default="gtea", help="synthetic preset (default: gtea)")
     p.add_argument("--videos", type=int, default=12, help="videos to synthesize (default: 12)")
     p.add_argument("--dim", type=int, default=None, help="feature width D (default: the preset's)")
     p.add_argument("--codec", default="inversion", help="codec id (default: inversion)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress bars")
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    if args.workdir is None:
+    if args.out is None:
         with tempfile.TemporaryDirectory(prefix="tascodec-demo-") as tmp:
-            return _demo(Path(tmp), args)
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    return _demo(args.workdir, args)
+            code = _demo(Path(tmp), args, keep=False)
+        print("the dataset and the archive were in a temporary directory, now removed "
+              "(--out DIR keeps them)")
+        return code
+    args.out.mkdir(parents=True, exist_ok=True)
+    code = _demo(args.out, args, keep=True)
+    archive = (args.out / f"{args.preset}.tasz").resolve()
+    print(f"archive kept: {archive} (tascodec info / ls / export it; the dataset is in "
+          f"{archive.parent / f'{args.preset}-synthetic'})")
+    return code
 
 
-def _demo(workdir: Path, args: argparse.Namespace) -> int:
+def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
     import tascodec
     from tascodec.layout import StandardDataset
     from tascodec.synth import synthesize
@@ -51,16 +63,20 @@ def _demo(workdir: Path, args: argparse.Namespace) -> int:
     data_dir = workdir / f"{args.preset}-synthetic"
     archive_path = workdir / f"{args.preset}.tasz"
 
-    print(f"[1/3] synthesize preset={args.preset!r} videos={args.videos} -> {data_dir}")
+    # paths in a temporary directory are not printed: they are gone when the report is read
+    def where(path: Path) -> str:
+        return str(path) if keep else f"{path.name} (temporary)"
+
+    print(f"[1/3] synthesize preset={args.preset!r} videos={args.videos} -> {where(data_dir)}")
     t0 = time.perf_counter()
     synthesize(data_dir, preset=args.preset, videos=args.videos, dim=args.dim, seed=args.seed,
                overwrite=True)
     print(f"      done in {time.perf_counter() - t0:.1f} s")
 
-    print(f"[2/3] encode codec={args.codec!r} -> {archive_path}")
+    print(f"[2/3] encode codec={args.codec!r} -> {where(archive_path)}")
     summary = tascodec.encode(data_dir, archive_path, codec=args.codec, device=args.device,
                               seed=args.seed, overwrite=True, progress=progress)
-    print(summary)
+    print(str(summary).replace(str(summary.path), where(Path(summary.path))))
 
     print("[3/3] decode every stored video and compare with the original features")
     dataset = StandardDataset(data_dir)

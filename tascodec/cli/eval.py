@@ -66,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train the seeds in this many processes (default: 1; on a CPU, up to "
                         "the number of cores is faster)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress bars")
     p.set_defaults(func=run)
 
 
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         seeds=seeds,
         epochs=args.epochs,
         device=args.device,
-        progress=not args.no_progress,
+        progress=not args.quiet,
         background=background,
         jobs=args.jobs,
         backbone=backbone,
