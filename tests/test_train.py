@@ -183,8 +183,8 @@ def test_recipe_overrides_and_errors():
     r = get_recipe("cpu", epochs=3, invert_betas=[0.8, 0.9])
     assert r.epochs == 3 and r.invert_betas == (0.8, 0.9) and r.name == "cpu"
     assert RECIPES["cpu"].epochs != 3  # the registry is not mutated
-    with pytest.raises(TascodecError, match="unknown recipe 'gpu'"):
-        get_recipe("gpu")
+    with pytest.raises(TascodecError, match="unknown recipe 'tpu'"):
+        get_recipe("tpu")
     with pytest.raises(TascodecError, match="unknown field"):
         get_recipe("cpu", epoch=3)
     with pytest.raises(TascodecError, match="invert_betas"):
