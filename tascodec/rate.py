@@ -17,7 +17,7 @@ Three steps, each its own function, used by ``tascodec.encode(..., k="auto")``:
   frame, long ones share the rest evenly: the paper's ``K_eff = min(K, l)`` with K set by the
   budget instead of fixed. Measured on the four GTEA folds (``benchmarks/RESULTS.md``,
   section 8): codes spread in proportion to length (one per 8 frames, so short segments lose
-  their own codes) lose 18 points of Edit; an allocation by a reconstruction-error proxy (best
+  their own codes) kept 18 points less of Edit on fold 1; an allocation by a reconstruction-error proxy (best
   affine fit per instance, weighted per segment) reaches a lower MSE but the same Edit and F1 as
   water-filling, at the cost of another pass over the features, so the simpler rule stays.
 """
