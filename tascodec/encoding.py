@@ -308,6 +308,10 @@ def encode(
 
     dataset = StandardDataset(dataset_dir)
     stored, training, splits, split_name = _select_videos(dataset, split, gamma, sampling, seed)
+    from .layout_write import check_file_name
+
+    for video in stored:  # what could not be exported back is refused before any work
+        check_file_name(video, f"{dataset.root / 'groundTruth'}")
     t_read = time.perf_counter()
     source = EncodeSource(
         dataset=dataset, videos=stored, training_videos=training, splits=splits,

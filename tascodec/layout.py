@@ -76,7 +76,7 @@ def read_mapping(path: Path) -> list[str]:
         raise DatasetLayoutError(f"{path}: mapping.txt not found")
     by_id: dict[int, tuple[str, int]] = {}
     names: dict[str, int] = {}
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, "class mapping")
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -133,6 +133,17 @@ def read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
     except ValueError as exc:
         raise DatasetLayoutError(f"{path}: not a valid .npy file ({exc})") from None
     return tuple(int(s) for s in shape), np.dtype(dtype)
+
+
+def _read_text(path: Path, what: str) -> str:
+    """A UTF-8 text file of the layout; ``DatasetLayoutError`` naming it when it is not."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetLayoutError(f"{path}: {what} is not UTF-8 text (byte {exc.start}: "
+                                 f"{exc.reason})") from None
+    except OSError as exc:
+        raise DatasetLayoutError(f"{path}: cannot read {what} ({exc.strerror})") from None
 
 
 def _parse_labels(path: Path, index: dict[str, int]) -> np.ndarray:
@@ -263,7 +274,7 @@ class StandardDataset:
         for path in sorted(split_dir.glob("*.bundle")):
             members: list[str] = []
             seen: dict[str, int] = {}
-            text = path.read_text(encoding="utf-8")
+            text = _read_text(path, "split bundle")
             for lineno, line in enumerate(text.splitlines(), start=1):
                 entry = line.strip()
                 if not entry:

@@ -254,3 +254,20 @@ def test_top_level_encode_stays_the_function():
     import tascodec.encoding  # importing the module must not shadow tascodec.encode
 
     assert tascodec.encode is tascodec.encoding.encode and callable(tascodec.encode)
+
+
+def test_encode_refuses_a_video_name_that_cannot_be_exported(tiny_dataset, tmp_path):
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, root)
+    video = sorted((root / "groundTruth").glob("*.txt"))[0].stem
+    long = "v" * 240
+    for sub, ext in (("groundTruth", ".txt"), ("features", ".npy")):
+        (root / sub / f"{video}{ext}").rename(root / sub / f"{long}{ext}")
+    for bundle in (root / "splits").glob("*.bundle"):
+        bundle.write_text(bundle.read_text().replace(f"{video}.txt", f"{long}.txt"))
+    out = tmp_path / "x.tasz"
+    with pytest.raises(TascodecError, match="cannot be used as a file name"):
+        encode(root, out, codec="mean", gamma=1.0, split=None, progress=False)
+    assert not out.exists()

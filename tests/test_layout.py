@@ -321,3 +321,21 @@ def test_split_names(given) -> None:
 def test_split_names_rejects(bad) -> None:
     with pytest.raises(TascodecError, match="split"):
         split_names(bad)
+
+
+def test_non_utf8_mapping_and_bundle_name_the_file(tiny_dataset, tmp_path):
+    import shutil
+
+    from tascodec.errors import DatasetLayoutError
+    from tascodec.layout import StandardDataset
+
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, root)
+    (root / "mapping.txt").write_bytes(b"0 caf\xe9\n")
+    with pytest.raises(DatasetLayoutError, match=r"mapping.txt: class mapping is not UTF-8"):
+        StandardDataset(root)
+    shutil.copy(tiny_dataset / "mapping.txt", root / "mapping.txt")
+    bundle = next((root / "splits").glob("*.bundle"))
+    bundle.write_bytes(b"\xff\xfe\n")
+    with pytest.raises(DatasetLayoutError, match=r"\.bundle: split bundle is not UTF-8"):
+        StandardDataset(root).splits()
