@@ -242,16 +242,19 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
         terms = (float("nan"),) * 3
         bar = tqdm(range(epochs), desc="train TCA", unit="epoch", disable=not progress)
         for _ in bar:
-            if cached is not None:
+            if cached is not None:  # batches index the cache: no permuted copy of it
                 order = torch.randperm(total, generator=gen)[:per_epoch].to(dev)
-                blocks: Any = [tuple(t[order] for t in cached)]
+                blocks: Any = [(cached, order)]
             else:
                 order_v = [videos[i] for i in rng.permutation(len(videos))]
-                blocks = _blocks(source, order_v, norm, classes, memory_budget,
-                                 per_epoch / total, rng, keep)
+                blocks = ((block, None) for block in _blocks(
+                    source, order_v, norm, classes, memory_budget, per_epoch / total, rng, keep))
             sums, n_seen = torch.zeros(3, dtype=torch.float64, device=dev), 0
-            for xb, ab, cb in blocks:
-                perm = torch.randperm(xb.shape[0], generator=gen).to(xb.device)
+            for (xb, ab, cb), rows in blocks:
+                size = xb.shape[0] if rows is None else rows.numel()
+                perm = torch.randperm(size, generator=gen).to(xb.device)
+                if rows is not None:
+                    perm = rows[perm]
                 for i in range(0, perm.numel(), batch_size):
                     j = perm[i:i + batch_size]
                     x, a, c = xb[j].to(dev), ab[j].to(dev), cb[j].to(dev)
