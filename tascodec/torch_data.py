@@ -123,6 +123,11 @@ class TaszDataset(Dataset):
 
     def _archive(self) -> Any:
         if self._handle is None or self._pid != os.getpid():
+            if str(self.device).startswith("cuda") and torch.utils.data.get_worker_info():
+                raise TascodecError(
+                    f"{self.path}: TaszDataset(device={self.device!r}) decodes on the GPU, "
+                    "which a DataLoader worker process cannot use (CUDA does not survive fork): "
+                    "use num_workers=0 with a CUDA device, or device='cpu' with workers")
             # a forked child drops (never closes, never uses) its parent's handle
             handle = _open(self.path, self.decode_limit)
             if self._fingerprint is not None and handle.fingerprint != self._fingerprint:

@@ -254,3 +254,17 @@ def test_split_naming_unstored_videos(tmp_path):
     ds = TaszDataset(path, "train")
     assert ds.videos == [stored[0], stored[2]] and len(ds) == 2
     assert ds[1][2] == stored[2]
+
+
+def test_cuda_dataset_in_a_worker_refuses_with_a_clear_message(monkeypatch, tmp_path):
+    """Checked where a worker first opens the archive, before any CUDA call."""
+    import torch.utils.data as tud
+
+    from tascodec.errors import TascodecError
+    from tascodec.torch_data import TaszDataset
+
+    ds = TaszDataset.__new__(TaszDataset)  # no archive needed: the check comes first
+    ds.path, ds.device, ds._handle, ds._pid = tmp_path / "a.tasz", "cuda", None, -1
+    monkeypatch.setattr(tud, "get_worker_info", lambda: object())
+    with pytest.raises(TascodecError, match="num_workers=0"):
+        ds._archive()
