@@ -35,8 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Decode VIDEO of ARCHIVE and save its features as a float32 .npy file.",
     )
     d.add_argument("archive", type=Path, metavar="ARCHIVE")
-    d.add_argument("video", metavar="VIDEO")
+    d.add_argument("video", metavar="VIDEO",
+                   help="a stored video's name (as in a bundle, with or without .txt / .npy), "
+                        "or its 0-based position in `tascodec ls`")
     d.add_argument("-o", "--output", type=Path, required=True, help="output .npy path")
+    d.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     d.add_argument("--layout", choices=("DT", "TD"), default="DT",
                    help="DT: (D, T) as in the standard layout (default); TD: (T, D)")
     d.add_argument("--device", default=None,
@@ -67,16 +70,33 @@ def _run_decode(args: argparse.Namespace) -> int:
     from ..decode import decode_video
     from ..format import open_archive
 
-    with open_archive(args.archive, decode_limit=args.decode_limit) as ar:
-        video = args.video
-        if video not in set(ar.videos):
-            from ..errors import TascodecError
+    from ..errors import TascodecError
 
-            raise TascodecError(f"{ar.path}: no video {video!r} (try `tascodec info`)")
-        x = decode_video(ar, video, device=args.device)
-    x = np.ascontiguousarray(x.T if args.layout == "DT" else x)
     out = args.output if args.output.suffix == ".npy" else args.output.with_suffix(
         args.output.suffix + ".npy")
+    if out.exists() and not args.overwrite:
+        raise TascodecError(f"{out}: already exists (pass --overwrite to replace it)")
+    with open_archive(args.archive, decode_limit=args.decode_limit) as ar:
+        video = stored_video(ar.videos, args.video, ar.path)
+        x = decode_video(ar, video, device=args.device)
+    x = np.ascontiguousarray(x.T if args.layout == "DT" else x)
     np.save(out, x)
     print(f"{video}: {x.shape} float32 ({args.layout}) -> {out}")
     return 0
+
+
+def stored_video(videos: list[str], given: str, path: object) -> str:
+    """The stored video ``given`` names: itself, itself less ``.txt`` / ``.npy`` (as bundles and
+    feature files spell it), or an index into ``videos`` (as ``tascodec ls`` numbers them)."""
+    from ..errors import TascodecError
+
+    known = set(videos)
+    for candidate in (given, given.removesuffix(".txt"), given.removesuffix(".npy")):
+        if candidate in known:
+            return candidate
+    if given.isdigit() and int(given) < len(videos):
+        return videos[int(given)]
+    near = [v for v in videos if given.split(".")[0].lower() in v.lower()][:5]
+    hint = f"; similar: {near}" if near else ""
+    raise TascodecError(f"{path}: no video {given!r} among {len(videos)} stored (list them with "
+                        f"`tascodec ls {path}`){hint}")
