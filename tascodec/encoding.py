@@ -93,7 +93,8 @@ class EncodeSummary:
         rows += [
             ("original (float32)", f"{_human(self.original_bytes)} stored videos, "
                                    f"{_human(self.source_bytes)} all"),
-            ("ratio vs float32", f"{self.ratio:.1f}x all, {self.ratio_stored:.1f}x stored"),
+            ("ratio vs float32", f"{self.ratio:.1f}x of the split (the stored videos alone: "
+                                 f"{self.ratio_stored:.1f}x)"),
             ("reconstruction MSE", mse),
             ("device", self.device),
         ]
