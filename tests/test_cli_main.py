@@ -117,3 +117,15 @@ def test_quiet_and_its_old_spelling(argv, flag):
     parser = build_parser()
     assert parser.parse_args(argv).quiet is False
     assert parser.parse_args([*argv, flag]).quiet is True
+
+
+def test_every_command_with_progress_takes_quiet_and_the_old_spelling():
+    import argparse
+
+    from tascodec.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("encode", "export", "verify", "synth", "eval", "demo"):
+        options = {o for a in sub.choices[name]._actions for o in a.option_strings}
+        assert "--quiet" in options, name

@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "its checksum and the tables; exit 0 when clean, 1 otherwise.",
     )
     v.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive")
-    v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress bar")
     v.set_defaults(func=run_verify)
 
 
@@ -154,7 +155,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from ..format import open_archive
 
     with open_archive(args.archive) as archive:
-        problems = archive.verify(progress=not args.no_progress)
+        problems = archive.verify(progress=not args.quiet)
     if problems:
         for problem in problems:
             print(problem)

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace OUT_DIR if it already holds a dataset")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                        help="no progress bar")
     parser.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="dataset directory to write")
     parser.set_defaults(func=_run)
 
@@ -40,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     root = synthesize(args.out_dir, args.preset, videos=args.videos, dim=args.dim,
-                      seed=args.seed, overwrite=args.overwrite, progress=not args.no_progress)
+                      seed=args.seed, overwrite=args.overwrite, progress=not args.quiet)
     ds = StandardDataset(root, check_finite=False)
     frames = sum(ds.num_frames(v) for v in ds.videos)
     size = sum(p.stat().st_size for p in (root / "features").glob("*.npy"))
