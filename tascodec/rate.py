@@ -10,7 +10,9 @@ Three steps, each its own function, used by ``tascodec.encode(..., k="auto")``:
   code must describe once the action is given), rounded up to a multiple of 8, in [8, 256].
 * ``operating_point(budget, ...)``: the decoder's hidden width H (the largest that keeps the
   decoder, a fixed cost, within ``DECODER_SHARE`` of the budget) and the number of codes N that
-  fit beside it, the tables and the container's fixed overhead.
+  fit beside it, the tables and the container's fixed overhead. When N exceeds the frames to
+  store (every frame can have its own code), ``widen_to_budget`` spends the rest on wider codes,
+  the one lever left for a lower error.
 * ``allocate(lengths, total)``: K per segment under ``sum K <= N`` by water-filling on
   lengths: ``K_n = min(l_n, C)`` with the cap C as large as the budget allows (the segments at
   the cap, longest first, take what is left one code each). Short segments keep one code per
@@ -36,12 +38,15 @@ __all__ = [
     "allocate",
     "decoder_params",
     "minimum_budget",
+    "widen_to_budget",
     "latent_width",
     "operating_point",
 ]
 
 #: fraction of the within-class variance a code width must span
 WITHIN_CLASS_VARIANCE = 0.8
+#: the widest code: the paper's d at D = 2048
+MAX_LATENT = 256
 #: frames used to estimate it (evenly spaced over the training frames)
 WIDTH_SAMPLE_FRAMES = 20000
 #: the decoder (a fixed cost) takes at most this share of the budget
@@ -74,7 +79,7 @@ def latent_width(x_norm: np.ndarray, labels: np.ndarray) -> int:
         return 8
     dims = int(np.searchsorted(np.cumsum(eig) / total, WITHIN_CLASS_VARIANCE) + 1)
     d = 8 * -(-dims // 8)
-    return int(min(256, max(8, d), max(8, x.shape[1] // 2)))
+    return int(min(MAX_LATENT, max(8, d), max(8, x.shape[1] // 2)))
 
 
 def decoder_params(feature_dim: int, num_classes: int, latent_dim: int, hidden_dim: int) -> int:
@@ -140,6 +145,28 @@ def operating_point(budget_bytes: int, *, feature_dim: int, num_classes: int, la
             f"target_ratio or gamma (at least {minimum_budget(feature_dim=feature_dim, num_classes=num_classes, latent_dim=latent_dim, num_segments=num_segments, code_dtype=code_dtype, decoder_dtype=decoder_dtype)} bytes)")
     return OperatingPoint(int(budget_bytes), int(latent_dim), int(hidden_dim), num_codes,
                           code_dtype, decoder_dtype)
+
+
+def widen_to_budget(point: OperatingPoint, *, num_frames: int, feature_dim: int,
+                    num_classes: int, num_segments: int) -> OperatingPoint:
+    """A budget that buys a code for every frame and more: wider codes, the one lever left.
+
+    Returns the operating point of the widest d (a multiple of 8, at most
+    ``min(MAX_LATENT, D // 2)``) whose codes still give every one of ``num_frames`` frames its
+    own code; ``point`` itself when it holds fewer codes than frames.
+    """
+    if point.num_codes < num_frames:
+        return point
+    best, d = point, point.latent_dim + 8
+    while d <= min(MAX_LATENT, feature_dim // 2):
+        wider = operating_point(point.budget_bytes, feature_dim=feature_dim,
+                                num_classes=num_classes, latent_dim=d,
+                                num_segments=num_segments, code_dtype=point.code_dtype,
+                                decoder_dtype=point.decoder_dtype, strict=False)
+        if wider.num_codes < num_frames or wider.budget_raised:
+            break
+        best, d = wider, d + 8
+    return best
 
 
 def minimum_budget(*, feature_dim: int, num_classes: int, latent_dim: int, num_segments: int,

@@ -153,3 +153,15 @@ def test_auto_recipe_follows_the_device():
     assert gpu.invert_chunk_frames > get_recipe("cpu").invert_chunk_frames
     assert gpu.memory_budget > get_recipe("cpu").memory_budget
     assert get_recipe("cpu", memory_budget=123).train_kwargs()["memory_budget"] == 123
+
+
+def test_a_budget_beyond_a_code_per_frame_widens_the_codes():
+    from tascodec.rate import widen_to_budget
+
+    args = dict(feature_dim=2048, num_classes=11, num_segments=300)
+    point = operating_point(1_650_000, latent_dim=32, **args)
+    assert point.num_codes > 10_000
+    wide = widen_to_budget(point, num_frames=10_000, **args)
+    assert wide.latent_dim > 32 and wide.latent_dim % 8 == 0
+    assert wide.num_codes >= 10_000  # every frame keeps its own code
+    assert widen_to_budget(point, num_frames=10 ** 7, **args) is point  # nothing to spend

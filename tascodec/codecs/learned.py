@@ -200,22 +200,26 @@ def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str
                  params: dict[str, Any]) -> Any:
     """The ``OperatingPoint`` of a budgeted encode (``k="auto"``): d from the data unless the
     recipe fixes it, then H and the number of codes from ``params["budget_bytes"]``."""
-    from ..rate import latent_width, operating_point
+    from ..rate import latent_width, operating_point, widen_to_budget
 
     budget = params.get("budget_bytes")
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise TascodecError(f"codec k='auto' needs a positive budget_bytes, got {budget!r}")
     d = resolved.get("latent_dim")
-    if d is None:
+    from_data = d is None
+    if from_data:
         x, y = width_sample(source)
         d = latent_width(x, y)
-    return operating_point(int(budget), feature_dim=source.feature_dim,
-                           num_classes=len(source.class_names), latent_dim=int(d),
-                           num_segments=int(table.seg_length.size),
-                           code_dtype=params.get("code_dtype", "int8"),
-                           decoder_dtype=params.get("decoder_dtype", "float16"),
-                           hidden_dim=resolved.get("hidden_dim"),
-                           strict=bool(params.get("strict_budget", True)))
+    dims = dict(feature_dim=source.feature_dim, num_classes=len(source.class_names),
+                num_segments=int(table.seg_length.size))
+    point = operating_point(int(budget), latent_dim=int(d),
+                            code_dtype=params.get("code_dtype", "int8"),
+                            decoder_dtype=params.get("decoder_dtype", "float16"),
+                            hidden_dim=resolved.get("hidden_dim"),
+                            strict=bool(params.get("strict_budget", True)), **dims)
+    if from_data and resolved.get("hidden_dim") is None and not point.budget_raised:
+        point = widen_to_budget(point, num_frames=int(table.seg_length.sum()), **dims)
+    return point
 
 
 def width_sample(source: "EncodeSource") -> tuple[np.ndarray, np.ndarray]:
