@@ -22,11 +22,11 @@ from typing import Any
 
 from .devices import resolve_device
 from .errors import TascodecError
+from .sampling import SAMPLING_METHODS, select_videos
 from .units import format_bytes
 
 __all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO"]
 
-SAMPLING_METHODS = ("diverse", "random", "none")
 _FLOAT32 = 4
 #: the archive size of a plain ``encode``: float32 bytes of the split / this
 DEFAULT_TARGET_RATIO = 50.0
@@ -140,39 +140,6 @@ def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_d
         return get_codec(codec, **extra, **params)
     except TypeError as exc:
         raise TascodecError(f"codec {codec!r}: bad parameters ({exc})") from None
-
-
-def _select_videos(dataset, split: str | None, gamma: float, sampling: str, seed: int):
-    """(stored videos, training videos, splits to store, split name) for the two purposes."""
-    from .layout import resolve_split
-    from .sampling import sample_size, sample_videos
-    from .segments import transcript
-
-    if sampling not in SAMPLING_METHODS:
-        raise TascodecError(f"sampling must be one of {SAMPLING_METHODS}, got {sampling!r}")
-    sample_size(1, gamma)  # validates gamma
-    if split is None:
-        if float(gamma) != 1.0:
-            raise TascodecError(
-                f"gamma={gamma!r} needs a split: archiving a whole dataset (split=None) "
-                "stores every video, so gamma must be 1"
-            )
-        videos = list(dataset.videos)
-        return videos, videos, dataset.splits(), None
-    pool = dataset.split(split)
-    name = resolve_split(split, dataset.splits())  # stored under its bundle name
-    if not pool:
-        raise TascodecError(f"split {name!r} of {dataset.root} has no videos")
-    if sampling == "none":
-        if float(gamma) != 1.0:
-            raise TascodecError(f"sampling='none' stores every video: gamma must be 1, got {gamma}")
-        stored = list(pool)
-    else:
-        picked = sample_videos(
-            [transcript(dataset.labels(v)) for v in pool], gamma, method=sampling, seed=seed
-        )
-        stored = [pool[i] for i in sorted(picked)]  # archive keeps the split's order
-    return stored, list(pool), {name: stored}, name
 
 
 #: re-encodes allowed when an archive comes out over ``max_bytes``
@@ -308,7 +275,7 @@ def encode(
     store_dtype = raw_dtype or code_dtype
 
     dataset = StandardDataset(dataset_dir)
-    stored, training, splits, split_name = _select_videos(dataset, split, gamma, sampling, seed)
+    stored, training, splits, split_name = select_videos(dataset, split, gamma, sampling, seed)
     from .layout_write import check_file_name
 
     for video in stored:  # what could not be exported back is refused before any work

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -34,9 +34,13 @@ __all__ = [
     "sample_size",
     "sample_videos",
     "SamplingMethod",
+    "SAMPLING_METHODS",
+    "select_videos",
 ]
 
 SamplingMethod = Literal["diverse", "random"]
+#: how ``encode`` picks the stored videos of a split ("none": all of them)
+SAMPLING_METHODS = ("diverse", "random", "none")
 
 
 def _as_sequence(seq: Sequence[int] | np.ndarray, what: str) -> np.ndarray:
@@ -181,3 +185,38 @@ def sample_videos(
         keys = gaussian(int(seed) & 0xFFFFFFFF, 0, len(seqs))
         return [int(i) for i in np.argsort(keys, kind="stable")[:count]]
     raise TascodecError(f"sampling method must be 'diverse' or 'random', got {method!r}")
+
+
+def select_videos(dataset: Any, split: str | None, gamma: float, sampling: str, seed: int
+                  ) -> tuple[list[str], list[str], dict[str, list[str]], str | None]:
+    """What ``encode`` stores of a ``StandardDataset``: (stored videos, the split's videos,
+    splits to record, the split's bundle name), for a split (``gamma`` of it by ``sampling``)
+    or, with ``split=None``, the whole dataset (gamma 1)."""
+    from .layout import resolve_split
+    from .segments import transcript
+
+    if sampling not in SAMPLING_METHODS:
+        raise TascodecError(f"sampling must be one of {SAMPLING_METHODS}, got {sampling!r}")
+    sample_size(1, gamma)  # validates gamma
+    if split is None:
+        if float(gamma) != 1.0:
+            raise TascodecError(
+                f"gamma={gamma!r} needs a split: archiving a whole dataset (split=None) "
+                "stores every video, so gamma must be 1"
+            )
+        videos = list(dataset.videos)
+        return videos, videos, dataset.splits(), None
+    pool = dataset.split(split)
+    name = resolve_split(split, dataset.splits())  # stored under its bundle name
+    if not pool:
+        raise TascodecError(f"split {name!r} of {dataset.root} has no videos")
+    if sampling == "none":
+        if float(gamma) != 1.0:
+            raise TascodecError(f"sampling='none' stores every video: gamma must be 1, got {gamma}")
+        stored = list(pool)
+    else:
+        picked = sample_videos(
+            [transcript(dataset.labels(v)) for v in pool], gamma, method=sampling, seed=seed
+        )
+        stored = [pool[i] for i in sorted(picked)]  # archive keeps the split's order
+    return stored, list(pool), {name: stored}, name
