@@ -70,6 +70,7 @@ class EncodeSummary:
     reconstruction_mse: float | None
     seconds: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    relative_mse: float | None = None  # MSE over each channel's variance (learned codecs)
 
     @property
     def ratio(self) -> float:
@@ -95,7 +96,9 @@ class EncodeSummary:
                                    f"{_human(self.source_bytes)} all"),
             ("ratio vs float32", f"{self.ratio:.1f}x of the split (the stored videos alone: "
                                  f"{self.ratio_stored:.1f}x)"),
-            ("reconstruction MSE", mse),
+            ("reconstruction MSE", mse + ("" if self.relative_mse is None else
+                                          f" (relative to each channel's variance: "
+                                          f"{self.relative_mse:.4g})")),
             ("device", self.device),
         ]
         rows += [(f"time: {k}", f"{v:.2f} s") for k, v in self.seconds.items()]
@@ -367,6 +370,8 @@ def encode(
         original_bytes=frames * dim * _FLOAT32,
         source_bytes=source_frames * dim * _FLOAT32,
         reconstruction_mse=None if mse is None else float(mse),
+        relative_mse=(None if content.stats.get("relative_mse") is None
+                      else float(content.stats["relative_mse"])),
         seconds={"read+sample": t_read - t0, "codec": t_codec - t_read,
                  "write": t_end - t_codec, "total": t_end - t0},
         device=dev,
