@@ -87,6 +87,7 @@ def test_encode_meets_max_bytes_with_k_allocated_per_segment(tiny_dataset, tmp_p
 
     first = _budgeted(tiny_dataset, tmp_path / "a.tasz", max_bytes=30_000)
     assert first.bytes["total"] <= 30_000
+    assert 0 < first.relative_mse < 1 and "relative to each channel" in str(first)
     with open_archive(first.path) as ar:
         config, stats = ar.codec_config, ar.header["stats"]
         k = ar.table.seg_num_instances
