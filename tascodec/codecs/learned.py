@@ -5,8 +5,8 @@
 * ``trained_model``: trains the TCA, or reuses one from ``source.cache`` keyed by the model and
   training configuration, the dataset, the training videos and the seed: the codecs of one
   benchmark run share a single model.
-* ``decoded_mse``: the per-frame MSE (original units) of the frames a reader will decode,
-  computed with ``tascodec.decode`` one video at a time.
+* ``decoded_mse``: the per-frame MSE (original units, and relative to each channel's spread) of
+  the frames a reader will decode, computed with ``tascodec.decode`` one video at a time.
 
 Shapes: N codes, d code width, D feature width, T frames of a video.
 """
@@ -127,8 +127,8 @@ class LearnedCodec(Codec):
         stored, decode_codes, stats = self.make_codes(model, source, table, resolved)
         ckpt = model.decoder_checkpoint()
         t_mse = time.perf_counter()
-        stats["reconstruction_mse"] = decoded_mse(source, table, decode_codes, ckpt)
-        stats["relative_mse"] = decoded_mse(source, table, decode_codes, ckpt, relative=True)
+        stats["reconstruction_mse"], stats["relative_mse"] = decoded_mse(
+            source, table, decode_codes, ckpt)
         if point is not None:
             stats["operating_point"] = point.as_dict()
         stats.update(train_stats)
@@ -171,29 +171,28 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any]) -> tuple[Any
 
 
 def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
-                decoder: Any, *, relative: bool = False) -> float:
-    """Per-frame MSE of what a reader decodes from ``codes``: a float.
-
-    In original units, or with ``relative`` divided per channel by the decoder's normalisation
-    scale squared (1.0 = an error as large as the channel's spread).
+                decoder: Any) -> tuple[float, float]:
+    """Per-frame MSE of what a reader decodes from ``codes``, in one pass over the videos:
+    ``(mse in original units, relative mse)``, the latter with each channel's error divided by
+    the decoder's normalisation scale squared (1.0 = an error as large as the channel's spread).
     """
     from ..decode import decode_segments, prepare_decoder
 
     prep = prepare_decoder(decoder)
     first_seg, first_code = table.video_first_segment, table.video_first_code
-    weight = (1.0 / np.square(np.asarray(decoder.tensors["feature_scale"], np.float64))
-              if relative else None)
-    sq_err, count = 0.0, 0
+    weight = 1.0 / np.square(np.asarray(decoder.tensors["feature_scale"], np.float64))
+    sq_err, rel_err, count = 0.0, 0.0, 0
     for v, video in enumerate(table.video_names):
         segs = slice(int(first_seg[v]), int(first_seg[v + 1]))
         x_hat = decode_segments("mlp", codes[first_code[v]:first_code[v + 1]],
                                 table.seg_action[segs], table.seg_length[segs],
                                 table.seg_num_instances[segs], prep)
         x = np.asarray(source.features(video), dtype=np.float32)
-        err = np.square(x - x_hat, dtype=np.float64)
-        sq_err += float((err @ weight).sum() if weight is not None else err.sum())
+        per_channel = np.square(x - x_hat, dtype=np.float64).sum(0)  # (D,)
+        sq_err += float(per_channel.sum())
+        rel_err += float(per_channel @ weight)
         count += x.size
-    return sq_err / max(count, 1)
+    return sq_err / max(count, 1), rel_err / max(count, 1)
 
 
 def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str, Any],
