@@ -94,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/rate"))
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--replot", type=Path, default=None, metavar="RATE_JSON",
+                   help="only redraw rate.png (under --out) from a rate.json of an earlier run")
     args = p.parse_args(argv)
     args.fold_list = parse_list(args.folds)
     args.ratio_list = parse_list(args.ratios, float)
@@ -124,6 +126,10 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, dict[str, Any] | None]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.replot is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot(json.loads(args.replot.read_text())["results"], args.out / "rate.png")
+        return 0
     started = time.perf_counter()
     work = args.out / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -222,11 +228,19 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
                     continue
                 family = name.split("@")[0]
                 series.setdefault(family, []).append(
-                    (rec["fidelity"]["compression"], _kept(rec["fidelity"], orig)[metric]))
-        for family, pts in sorted(series.items()):
-            pts.sort()
-            ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], markers.get(family, "x"),
-                    linestyle="-" if family == "inversion" else "none", label=family, alpha=0.8)
+                    (name, rec["fidelity"]["compression"], _kept(rec["fidelity"], orig)[metric]))
+        for i, (family, pts) in enumerate(sorted(series.items())):
+            color, marker = f"C{i}", markers.get(family, "x")
+            ax.scatter([p[1] for p in pts], [100 * p[2] for p in pts], marker=marker,
+                       color=color, alpha=0.3, s=18)  # one point per fold
+            by_row: dict[str, list[tuple[float, float]]] = {}
+            for name, ratio, kept in pts:
+                by_row.setdefault(name, []).append((ratio, kept))
+            means = sorted((float(np.mean([r for r, _ in v])), float(np.mean([k for _, k in v])))
+                           for v in by_row.values())
+            ax.plot([m[0] for m in means], [100 * m[1] for m in means], marker=marker,
+                    color=color, linestyle="-" if len(means) > 1 else "none",
+                    label=f"{family} (mean of folds)")
         for i, (name, (ratio, *kept)) in enumerate(PAPER_POINTS.items()):
             ax.plot([ratio], [100 * kept[KEPT.index(metric)]], "*", markersize=11,
                     color=f"C{6 + i}", label=f"paper, {name}")
@@ -237,7 +251,7 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("% of the original's score")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
