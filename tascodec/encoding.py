@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .devices import resolve_device
-from .errors import TascodecError
+from .codecs.options import check_codec_options, given_options
+from .errors import OutputExistsError, TascodecError
+from .extras import require_torch
 from .sampling import SAMPLING_METHODS, select_videos
 from .units import format_bytes
 
@@ -170,8 +172,7 @@ def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budg
             size = trial.stat().st_size
             if size <= max_bytes:
                 if out.exists() and not overwrite:
-                    raise TascodecError(f"{out}: already exists (pass overwrite=True, or "
-                                        f"--overwrite, to replace it)")
+                    raise OutputExistsError(out)
                 os.replace(trial, out)
                 return content, out
             budget -= (size - max_bytes) + max(256, size // 100)
@@ -241,15 +242,23 @@ def encode(
     ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
     ``codec_params``: further codec parameters.
+
+    ``k``, ``recipe``, ``code_dtype``, ``target_ratio`` and ``max_bytes`` go only to the
+    codecs that take them (``Codec.encode_options``): one set to something other than its
+    default for a codec that does not take it (``k=3`` for ``mean``, ``code_dtype="int8"`` for
+    ``raw``) raises ``TascodecError``. Needs the ``torch`` extra (``tascodec.extras``).
     """
     from .source import EncodeSource
     from .format import write_archive
     from .layout import StandardDataset
 
+    require_torch("tascodec.encode")
     t0 = time.perf_counter()
+    check_codec_options(codec, given_options(k=k, recipe=recipe, code_dtype=code_dtype,
+                                             target_ratio=target_ratio, max_bytes=max_bytes))
     out = Path(out)
     if out.exists() and not overwrite:
-        raise TascodecError(f"{out}: already exists (pass overwrite=True to replace it)")
+        raise OutputExistsError(out)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
     dev = str(resolve_device(device))  # checked before any data is read
@@ -257,9 +266,6 @@ def encode(
 
     recipe = recipe_for_device(recipe, dev)
     budgeted = _takes_budget(codec, k)
-    if not budgeted and (target_ratio is not None or max_bytes is not None):
-        raise TascodecError(f"target_ratio / max_bytes choose the operating point of k='auto' "
-                            f"for the learned codecs; got codec={codec!r}, k={k!r}")
     if gamma is None:
         gamma = AUTO_GAMMA if budgeted else FIXED_K_GAMMA
     if code_dtype is None:

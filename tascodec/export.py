@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .decode import decode_video
-from .errors import TascodecError
+from .errors import OutputExistsError, TascodecError
 from .layout import select_split
 from .layout_write import LayoutWriter, check_class_names, check_file_name
 from .tempfiles import PREFIX
@@ -113,5 +113,4 @@ def _check_target(out: Path, state: dict[str, Any], overwrite: bool) -> bool:
         what = f"a complete export of {old.get('archive')!r}"
     else:
         what = "files of something else"
-    raise TascodecError(f"{out}: directory is not empty: it holds {what}; pass overwrite=True "
-                        f"/ --overwrite to replace it")
+    raise OutputExistsError(out, f"directory is not empty: it holds {what}")

@@ -27,8 +27,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset, Sampler
+
+from .extras import require_torch
+
+require_torch("tascodec.TaszDataset")  # one line naming the extra, not an ImportError
+import torch  # noqa: E402
+from torch.utils.data import Dataset, Sampler  # noqa: E402
 
 from .decode import decode_video_tensor
 from .errors import IntegrityError, TascodecError

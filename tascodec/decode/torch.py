@@ -17,7 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
+
+from ..extras import require_torch
+
+require_torch("decoding on a torch device (cuda, cpu-torch)")  # one line naming the extra
+import torch  # noqa: E402
 
 from ..content import DecoderCheckpoint
 from ..devices import resolve_device

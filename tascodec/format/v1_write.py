@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import tca_mlp
 from ..content import ArchiveContent
-from ..errors import TascodecError
+from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
 from ..tempfiles import mkdtemp_beside
 from .container import write_zip_atomic
@@ -240,7 +240,7 @@ def write_v1(
     path = Path(path)
     where = f"{path}"
     if path.exists() and not overwrite:
-        raise TascodecError(f"{path}: file exists (pass overwrite=True to replace it)")
+        raise OutputExistsError(path)
     if not path.parent.is_dir():
         raise TascodecError(f"{path}: directory {path.parent} does not exist")
     if not isinstance(compression_level, int) or not -131072 <= compression_level <= 22:
