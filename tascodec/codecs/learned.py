@@ -32,7 +32,8 @@ from .base import build_table, make_content
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
 
-__all__ = ["BUDGET_PARAMS", "LEARNED_ENCODE_OPTIONS", "LearnedCodec", "checked_k", "trained_model", "decoded_mse",
+__all__ = ["BUDGET_PARAMS", "LEARNED_ENCODE_OPTIONS", "LearnedCodec", "checked_k",
+           "trained_model", "decoded_mse",
            "TRAIN_KEYS"]
 
 # Recipe fields that define the trained model (and so the cache key).

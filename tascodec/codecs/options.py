@@ -18,7 +18,7 @@ from ..errors import UnknownCodecError
 from .base import Codec
 
 __all__ = ["CODEC_OPTIONS", "BUDGET_OPTIONS", "ENCODE_DEFAULTS", "Spelling", "codec_class",
-           "codecs_taking", "given_options", "check_codec_options"]
+           "codecs_taking", "taken_options", "given_options", "check_codec_options"]
 
 #: the options of ``encode`` that a codec may or may not take (the others, ``split``,
 #: ``gamma``, ``sampling``, ``seed``, ``device``, apply to every codec)
@@ -64,6 +64,14 @@ def codecs_taking(option: str) -> dict[str, tuple[Any, ...] | None]:
 
     return {c: codec_class(c).encode_options[option] for c in list_codecs()
             if option in codec_class(c).encode_options}
+
+
+def taken_options(codec: str | Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """Those of ``options`` that ``codec`` takes with their value: for a caller that runs
+    several codecs with shared settings (e.g. one ``recipe`` for the learned ones)."""
+    takes = codec_class(codec).encode_options
+    return {o: v for o, v in options.items()
+            if o in takes and (takes[o] is None or any(_same(v, a) for a in takes[o]))}
 
 
 def given_options(**values: Any) -> dict[str, Any]:
