@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="allow a non-empty OUT_DIR (a partial export of the same archive and "
                         "split is resumed without it)")
+    p.add_argument("--with-test", type=Path, default=None, metavar="DATASET",
+                   help="add DATASET's original test split of each exported train.<fold> "
+                        "(features, groundTruth, bundle; hard links, else copies), so the "
+                        "folder trains on decoded data and predicts on the original test set")
     p.add_argument("--device", default=None,
                    help="decode device: cpu (NumPy, default), cuda, cpu-torch")
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
@@ -60,8 +64,9 @@ def _run_export(args: argparse.Namespace) -> int:
 
     out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
                          progress=not args.quiet, device=args.device,
-                         decode_limit=args.decode_limit)
-    print(f"exported {args.archive} -> {out}")
+                         decode_limit=args.decode_limit, with_test=args.with_test)
+    extra = f" (+ the original test split of {args.with_test})" if args.with_test else ""
+    print(f"exported {args.archive} -> {out}{extra}")
     return 0
 
 

@@ -212,10 +212,15 @@ class Archive:
         """The ordered actions of the video's segments: (S_v,) int64."""
         return self.segments(video).action
 
-    def labels(self, video: str | int) -> np.ndarray:
-        """Frame labels: (T,) int64."""
+    def labels(self, video: str | int, sample_rate: int = 1, offset: int = 0) -> np.ndarray:
+        """Frame labels: (T,) int64; ``labels[offset::sample_rate]`` with those given (the
+        frames :meth:`features` keeps, as standard-layout code subsamples groundTruth)."""
+        from ..orientation import check_frame_args, frame_slice
+
+        check_frame_args("DT", sample_rate, offset, where=f"{self.path}: labels")
         s = self.segments(video)
-        return np.repeat(s.action, s.length)
+        labels = np.repeat(s.action, s.length)
+        return np.ascontiguousarray(labels[frame_slice(sample_rate, offset)])
 
     def num_frames(self, video: str | int) -> int:
         return int(self.table.video_num_frames[self.video_index(video)])
@@ -289,7 +294,8 @@ class Archive:
         return prepare_decoder(ckpt) if ckpt is not None else None
 
     def decode(self, video: str | int, device: Any = None, *, limit: Any = None) -> np.ndarray:
-        """Decoded features of ``video``: (T, D) float32 (``tascodec.decode.decode_video``).
+        """Decoded features of ``video``: (T, D) float32, frame-major (``decode.decode_video``;
+        :meth:`features` gives the standard layout's (D, T)).
 
         ``limit``: the decode budget in bytes (default: the archive's ``decode_limit``, else
         ``$TASCODEC_DECODE_LIMIT``, else ``min(8 GiB, half the RAM)``); a decode needing more
@@ -298,6 +304,17 @@ class Archive:
         from ..decode import decode_video
 
         return decode_video(self, video, device=device, limit=limit)
+
+    def features(self, video: str | int, layout: str = "DT", sample_rate: int = 1,
+                 offset: int = 0, *, device: Any = None, limit: Any = None) -> np.ndarray:
+        """Decoded features as the standard layout holds them, C-contiguous float32: for
+        ``"DT"`` (D, T') what ``np.load(features/<video>.npy)[:, offset::sample_rate]`` gives
+        for the decoded video, for ``"TD"`` its transpose (T', D). The orientation rule is
+        ``tascodec.orientation``'s; ``decode`` is the frame-major (T, D) call."""
+        from ..orientation import check_frame_args, subsample
+
+        check_frame_args(layout, sample_rate, offset, where=f"{self.path}: features")
+        return subsample(self.decode(video, device, limit=limit), layout, sample_rate, offset)
 
     def to_content(self) -> ArchiveContent:
         """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32)."""
