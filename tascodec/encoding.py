@@ -205,6 +205,20 @@ def _check_budget(target_ratio: Any, max_bytes: Any) -> None:
         raise TascodecError(f"max_bytes must be a positive integer, got {max_bytes!r}")
 
 
+def _only_videos(dataset, videos: list[str], splits: dict[str, list[str]], split: Any
+                 ) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """(stored, training videos, splits) restricted to ``videos`` of ``dataset``."""
+    if split is not None:
+        raise TascodecError("videos= chooses the stored videos itself: pass split=None")
+    unknown = sorted(set(videos) - set(dataset.videos))
+    if unknown or not videos or len(set(videos)) != len(videos):
+        raise TascodecError(f"videos: need distinct videos of {dataset.root}; unknown: "
+                            f"{unknown[:10]}")
+    keep = set(videos)
+    kept = {k: [v for v in vs if v in keep] for k, vs in splits.items()}
+    return list(videos), list(videos), {k: vs for k, vs in kept.items() if vs}
+
+
 def _frames(dataset, videos: list[str]) -> int:
     return int(sum(dataset.num_frames(v) for v in videos))
 
@@ -227,6 +241,7 @@ def encode(
     overwrite: bool = False,
     progress: bool = True,
     cache: dict[str, Any] | None = None,
+    videos: list[str] | None = None,
     **codec_params: Any,
 ) -> EncodeSummary:
     """Condense the dataset at ``dataset_dir`` into the archive ``out``; returns a summary.
@@ -241,6 +256,8 @@ def encode(
     training recipe of learned codecs (``"auto"``: ``gpu`` on CUDA, else ``cpu``); ``code_dtype``: how the writer stores codes (default
     ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
+    ``videos``: store (and train on) exactly these videos of the dataset (with ``split=None``;
+    splits are kept for them): how ``tascodec.append`` encodes new videos;
     ``codec_params``: further codec parameters.
 
     ``k``, ``recipe``, ``code_dtype``, ``target_ratio`` and ``max_bytes`` go only to the
@@ -285,6 +302,8 @@ def encode(
 
     dataset = StandardDataset(dataset_dir)
     stored, training, splits, split_name = select_videos(dataset, split, gamma, sampling, seed)
+    if videos is not None:
+        stored, training, splits = _only_videos(dataset, list(videos), splits, split)
     from .layout_write import check_file_name
 
     for video in stored:  # what could not be exported back is refused before any work

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError, TascodecError
+from ..errors import MissingDependencyError
 from ..units import format_bytes
 from .fidelity import VideoFidelity
 
