@@ -23,7 +23,6 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,6 +31,7 @@ from torch.utils.data import Dataset, Sampler
 
 from .decode import decode_video_tensor
 from .errors import IntegrityError, TascodecError
+from .format.byte_source import Target, archive_target, is_file_object
 from .layout import select_split
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
@@ -43,10 +43,11 @@ IGNORE_INDEX = -100
 Item = tuple[torch.Tensor, torch.Tensor, str]
 
 
-def _open(path: Path, decode_limit: Any = None) -> Any:
+def _open(path: Target, decode_limit: Any = None,
+          storage_options: dict[str, Any] | None = None) -> Any:
     from .format import open_archive
 
-    return open_archive(path, decode_limit=decode_limit)
+    return open_archive(path, decode_limit=decode_limit, storage_options=storage_options)
 
 
 class TaszDataset(Dataset):
@@ -63,6 +64,11 @@ class TaszDataset(Dataset):
     ``min(8 GiB, half the RAM)``). Videos a split names but the archive does not store (the
     spec allows it) are left out.
 
+    ``path``: a local path, a URL (``tascodec.open``: each worker opens it with a few range
+    requests and fetches only the chunks of the videos it reads; ``storage_options`` go to
+    fsspec) or a binary file object (``num_workers=0`` only: a file object cannot be shared
+    with worker processes).
+
     The dataset pins the archive it opened (``Archive.fingerprint``: the root digest, which
     covers every entry through the 1.1 manifest; for 1.0 also size and mtime): a process that
     reopens the path (a DataLoader worker, after ``close``) and finds another file raises
@@ -71,7 +77,7 @@ class TaszDataset(Dataset):
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Any,
         split: str | None = "train",
         *,
         layout: str = "DT",
@@ -80,6 +86,7 @@ class TaszDataset(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         sample_rate: int = 1,
         decode_limit: Any = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         if layout not in ("DT", "TD"):
             raise TascodecError(f"layout: expected 'DT' or 'TD', got {layout!r}")
@@ -89,7 +96,9 @@ class TaszDataset(Dataset):
             raise TascodecError(f"cache_bytes: expected an integer >= 0, got {cache_bytes!r}")
         if transform is not None and not callable(transform):
             raise TascodecError(f"transform: expected a callable, got {type(transform).__name__}")
-        self.path = Path(path)
+        self.path: Target = archive_target(path, "TaszDataset")
+        self.storage_options = dict(storage_options or {})
+        self._owner_pid = os.getpid()
         self.split = split
         self.layout = layout
         self.cache_bytes = cache_bytes
@@ -128,8 +137,13 @@ class TaszDataset(Dataset):
                     f"{self.path}: TaszDataset(device={self.device!r}) decodes on the GPU, "
                     "which a DataLoader worker process cannot use (CUDA does not survive fork): "
                     "use num_workers=0 with a CUDA device, or device='cpu' with workers")
+            if is_file_object(self.path) and os.getpid() != self._owner_pid:
+                raise TascodecError(
+                    f"{self.path}: TaszDataset over a file object cannot be read in a DataLoader "
+                    "worker (workers would share its position): pass a path or a URL, or use "
+                    "num_workers=0")
             # a forked child drops (never closes, never uses) its parent's handle
-            handle = _open(self.path, self.decode_limit)
+            handle = _open(self.path, self.decode_limit, self.storage_options)
             if self._fingerprint is not None and handle.fingerprint != self._fingerprint:
                 handle.close()
                 raise IntegrityError(
@@ -147,6 +161,9 @@ class TaszDataset(Dataset):
         self._handle = None
 
     def __getstate__(self) -> dict[str, Any]:
+        if is_file_object(self.path):
+            raise TascodecError(f"{self.path}: TaszDataset over a file object cannot be pickled "
+                                "to another process: pass a path or a URL")
         state = {k: v for k, v in self.__dict__.items()
                  if k not in ("_handle", "_pid", "_cache", "_cached_bytes")}
         state["path"] = str(self.path)
@@ -154,7 +171,9 @@ class TaszDataset(Dataset):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.path = Path(state["path"])
+        self.path = archive_target(state["path"], "TaszDataset")
+        self.storage_options = dict(state.get("storage_options") or {})
+        self._owner_pid = state.get("_owner_pid", -1)
         self._reset()
 
     # -- Dataset ----------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """``Archive``: a read-only, lazily decoded view of one ``.tasz`` file (NumPy only).
 
 Opening reads the header and the segment table; codes are read per video, touching only the
-chunks that hold that video's rows. The archive reopens its file in a new process (forked
-DataLoader workers never share a handle) and pickles as its path.
+chunks that hold that video's rows. The bytes come from a local file, a URL (fsspec) or a
+binary file object (``byte_source``). The archive reopens its file or URL in a new process
+(forked DataLoader workers never share a handle) and pickles as its path or URL; one opened
+from a file object stays in its process.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from ..errors import IntegrityError, TascodecError
 from ..rng import random_codes
 from ..segments import Segments
 from ..tca_mlp import PreparedDecoder, prepare_decoder
-from .arrays import chunk_keys, check_chunk, read_array, read_rows
+from .arrays import read_array, read_rows
+from .byte_source import ByteSource, archive_target, is_file_object, open_source
 from .container import ZipReader
 from .archive_layout import Layout
 from .readers import read_layout, reader_for
+from .verify import verify_archive
 
 __all__ = ["Archive", "open_archive"]
 
@@ -33,8 +37,13 @@ class Archive:
     or their index in :attr:`videos` (``int``).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, decode_limit: Any = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Any, *, decode_limit: Any = None,
+                 storage_options: dict[str, Any] | None = None) -> None:
+        self._target = archive_target(path, "open_archive")
+        #: the local ``Path``; for a URL the URL (``str``), for a file object its description
+        self.path: Path | str = self._target if not is_file_object(self._target) else ""
+        #: options for fsspec (credentials, endpoints) when ``path`` is a URL
+        self.storage_options = dict(storage_options or {})
         if decode_limit is not None:
             from ..decode.budget import resolve_limit
 
@@ -45,6 +54,8 @@ class Archive:
         self._pid = -1
         self._open()
         assert self._zr is not None
+        if not self.path:
+            self.path = self._zr.path
         try:
             self._layout: Layout = read_layout(self._zr)
         except BaseException:
@@ -56,16 +67,30 @@ class Archive:
         self._scale: np.ndarray | None = None
         self._chunk_cache: dict[tuple[str, int], np.ndarray] = {}  # the last codes chunk
 
-    # -- file handle, per process -----------------------------------------------------------
+    # -- byte source, per process -----------------------------------------------------------
     def _open(self) -> None:
-        before = self._zr.identity if self._zr is not None else None
-        self._zr = ZipReader(self.path)
+        before = self._zr
+        if before is None:
+            source = open_source(self._target, self.storage_options)
+        else:  # a new process: the same path or URL again (a file object refuses)
+            source = before.source.reopen()
+        self._zr = ZipReader(source)
         self._pid = os.getpid()
-        if before is not None and self._zr.identity != before:
+        if before is not None and self._zr.identity != before.identity:
             raise IntegrityError(f"{self.path}: the file changed on disk since it was opened")
         layout = getattr(self, "_layout", None)
         if layout is not None:  # reopened (forked): the manifest read at open still applies
             self._zr.manifest = layout.manifest
+
+    @property
+    def url(self) -> str | None:
+        """The URL the archive was opened from, or ``None`` (a local file, a file object)."""
+        return self._target if isinstance(self._target, str) else None
+
+    @property
+    def source(self) -> ByteSource:
+        """This process's byte source (``stats``: the reads and bytes it fetched)."""
+        return self._reader().source
 
     def _reader(self) -> ZipReader:
         if self._pid != os.getpid():  # forked: never share the parent's file handle
@@ -91,10 +116,15 @@ class Archive:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": str(self.path), "decode_limit": self.decode_limit}
+        if is_file_object(self._target):
+            raise TascodecError(f"{self.path}: an archive opened from a file object cannot be "
+                                "pickled to another process: open it from a path or a URL")
+        return {"path": str(self._target), "decode_limit": self.decode_limit,
+                "storage_options": self.storage_options}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], decode_limit=state.get("decode_limit"))  # type: ignore[misc]
+        self.__init__(state["path"], decode_limit=state.get("decode_limit"),  # type: ignore[misc]
+                      storage_options=state.get("storage_options"))
 
     def __repr__(self) -> str:
         return (
@@ -121,11 +151,12 @@ class Archive:
     @property
     def fingerprint(self) -> tuple[Any, ...]:
         """What pins this archive for readers that reopen its path: ``(identity,)`` for 1.1
-        (the manifest covers every entry), ``(identity, size, mtime_ns)`` for 1.0."""
+        (the manifest covers every entry), ``(identity, size, mtime_ns)`` for 1.0 (a URL:
+        ``(identity, size, ETag or modification time)``)."""
         if self._layout.manifest is not None:
             return (self.identity,)
         assert self._zr is not None
-        return (self.identity, self._zr.identity[2], self._zr.identity[3])
+        return (self.identity, *self._zr.source.version)
 
     @property
     def library_version(self) -> str:
@@ -233,9 +264,10 @@ class Archive:
         h = self.header["codes"]
         if h["storage"] == "random":
             return random_codes(h["seed"], rows.start, rows.stop - rows.start, self.code_dim)
-        zr, meta = self._reader(), self._layout.codes
+        zr, meta, scale = self._reader(), self._layout.codes, self._layout.code_scale
         assert meta is not None
-        q = read_rows(zr, meta, rows.start, rows.stop, cache=self._chunk_cache)
+        also = [scale] if scale is not None and self._scale is None else []  # one fetch
+        q = read_rows(zr, meta, rows.start, rows.stop, cache=self._chunk_cache, also=also)
         return self._finite(self._dequantise(q))
 
     def _finite(self, codes: np.ndarray) -> np.ndarray:
@@ -336,48 +368,21 @@ class Archive:
         return out
 
     def verify(self, *, progress: bool = False) -> list[str]:
-        """Read every chunk of every array and check every checksum; returns the problems."""
-        from tqdm.auto import tqdm
-
-        problems: list[str] = []
-        zr = self._reader()
-        for name in zr.names:  # ZIP CRC-32 of every entry, metadata included
-            try:
-                zr.read(name)
-            except TascodecError as exc:
-                problems.append(str(exc))
-        try:
-            metas = self._format.array_metas(zr, self._layout)
-        except TascodecError as exc:
-            return problems + [str(exc)]
-        jobs = [(m, i) for m in metas for i in range(m.num_chunks)]
-        for meta, i in tqdm(jobs, desc="verify", unit="chunk", disable=not progress):
-            try:
-                check_chunk(zr, meta, i)
-            except TascodecError as exc:
-                problems.append(str(exc))
-        expected = {k for m in metas for k in chunk_keys(m)}
-        for name in zr.names:
-            top = name.split("/", 1)[0]
-            if (
-                "/c/" in name
-                and top in self._format.PARTS
-                and name not in expected
-            ):
-                problems.append(f"{self.path}: unexpected chunk entry {name!r}")
-        if self._layout.code_scale is not None:
-            try:
-                self._code_scale()
-            except TascodecError as exc:
-                problems.append(str(exc))
-        return problems
+        """Read every chunk of every array and check every checksum; returns the problems
+        (``verify.verify_archive``)."""
+        return verify_archive(self._reader(), self._format, self._layout,
+                              check_scale=self._code_scale, progress=progress)
 
 
-def open_archive(path: str | os.PathLike[str], *, decode_limit: Any = None) -> Archive:
+def open_archive(path: Any, *, decode_limit: Any = None,
+                 storage_options: dict[str, Any] | None = None) -> Archive:
     """Open a ``.tasz`` archive for reading (header and tables are read and checked now).
 
-    ``decode_limit``: the decode budget of this archive's decodes (``Archive.decode``).
+    ``path``: a local path; a URL that fsspec opens (``https://`` from a server that honours
+    range requests, ``s3://``, ``gs://``, ``hf://datasets/...``, ``memory://``; needs
+    ``pip install 'tascodec[remote]'``); or a binary, seekable file object (``io.BytesIO``,
+    ``open(p, "rb")``), which stays the caller's and stays in this process. Opening a URL costs
+    a few range requests; a video's decode fetches only its chunks. ``storage_options`` go
+    to fsspec. ``decode_limit``: the decode budget of this archive's decodes (``Archive.decode``).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TascodecError(f"open_archive: path must be a str or path, got {type(path).__name__}")
-    return Archive(path, decode_limit=decode_limit)
+    return Archive(path, decode_limit=decode_limit, storage_options=storage_options)
