@@ -23,7 +23,6 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -36,6 +35,7 @@ from torch.utils.data import Dataset, Sampler  # noqa: E402
 
 from .decode import decode_video_tensor
 from .errors import IntegrityError, TascodecError
+from .format.byte_source import Target, archive_target, is_file_object
 from .layout import select_split
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
@@ -47,10 +47,11 @@ IGNORE_INDEX = -100
 Item = tuple[torch.Tensor, torch.Tensor, str]
 
 
-def _open(path: Path, decode_limit: Any = None) -> Any:
+def _open(path: Target, decode_limit: Any = None,
+          storage_options: dict[str, Any] | None = None) -> Any:
     from .format import open_archive
 
-    return open_archive(path, decode_limit=decode_limit)
+    return open_archive(path, decode_limit=decode_limit, storage_options=storage_options)
 
 
 class TaszDataset(Dataset):
@@ -67,7 +68,12 @@ class TaszDataset(Dataset):
     ``min(8 GiB, half the RAM)``). Videos a split names but the archive does not store (the
     spec allows it) are left out.
 
-    ``path`` may be a list of archives (replay: the condensed videos of earlier tasks, each an
+    ``path``: a local path, a URL (``tascodec.open``: each worker opens it with a few range
+    requests and fetches only the chunks of the videos it reads; ``storage_options`` go to
+    fsspec) or a binary file object (``num_workers=0`` only: a file object cannot be shared
+    with worker processes).
+
+    ``path`` may also be a list of archives (replay: the condensed videos of earlier tasks, each an
     archive or a group of one): items follow the archives' order, ``class_names`` is the
     union of the archives' class names by name (first archive's order, new names appended)
     and labels use it; ``groups`` keeps only the videos of those decoder groups (indices, for
@@ -82,7 +88,7 @@ class TaszDataset(Dataset):
 
     def __init__(
         self,
-        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        path: str | os.PathLike[str] | Any | Sequence[str | os.PathLike[str]],
         split: str | None = "train",
         *,
         layout: str = "DT",
@@ -92,6 +98,7 @@ class TaszDataset(Dataset):
         sample_rate: int = 1,
         decode_limit: Any = None,
         groups: Sequence[int] | dict[int, Sequence[int]] | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         if layout not in ("DT", "TD"):
             raise TascodecError(f"layout: expected 'DT' or 'TD', got {layout!r}")
@@ -101,12 +108,15 @@ class TaszDataset(Dataset):
             raise TascodecError(f"cache_bytes: expected an integer >= 0, got {cache_bytes!r}")
         if transform is not None and not callable(transform):
             raise TascodecError(f"transform: expected a callable, got {type(transform).__name__}")
-        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        paths = ([path] if isinstance(path, (str, os.PathLike)) or is_file_object(path)
+                 else list(path))
         if not paths:
             raise TascodecError("TaszDataset: give an archive path or a list of them")
-        self.paths = [Path(p) for p in paths]
+        self.paths: list[Target] = [archive_target(p, "TaszDataset") for p in paths]
         self.path = self.paths[0]
         self.groups = groups
+        self.storage_options = dict(storage_options or {})
+        self._owner_pid = os.getpid()
         self.split = split
         self.layout = layout
         self.cache_bytes = cache_bytes
@@ -152,7 +162,7 @@ class TaszDataset(Dataset):
             raise TascodecError(f"{self.paths[k]}: groups {bad} out of range [0, {n})")
         return set(chosen)
 
-    def provenance(self, index: int) -> tuple[Path, int]:
+    def provenance(self, index: int) -> tuple[Target, int]:
         """``(archive path, group index)`` of item ``index``: where its codes and decoder
         come from (``Archive.groups``)."""
         k, g = self._items[index]
@@ -182,7 +192,12 @@ class TaszDataset(Dataset):
                     f"{self.path}: TaszDataset(device={self.device!r}) decodes on the GPU, "
                     "which a DataLoader worker process cannot use (CUDA does not survive fork): "
                     "use num_workers=0 with a CUDA device, or device='cpu' with workers")
-            handle = _open(self.paths[k], self.decode_limit)
+            if is_file_object(self.paths[k]) and os.getpid() != self._owner_pid:
+                raise TascodecError(
+                    f"{self.paths[k]}: TaszDataset over a file object cannot be read in a "
+                    "DataLoader worker (workers would share its position): pass a path or a "
+                    "URL, or use num_workers=0")
+            handle = _open(self.paths[k], self.decode_limit, self.storage_options)
             pinned = self._fingerprints[k]
             if pinned is not None and handle.fingerprint != pinned:
                 handle.close()
@@ -201,6 +216,10 @@ class TaszDataset(Dataset):
         self._handles = {}
 
     def __getstate__(self) -> dict[str, Any]:
+        for p in self.paths:
+            if is_file_object(p):
+                raise TascodecError(f"{p}: TaszDataset over a file object cannot be pickled "
+                                    "to another process: pass a path or a URL")
         state = {k: v for k, v in self.__dict__.items()
                  if k not in ("_handles", "_pid", "_cache", "_cached_bytes")}
         state["path"] = str(self.path)
@@ -209,8 +228,10 @@ class TaszDataset(Dataset):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.path = Path(state["path"])
-        self.paths = [Path(p) for p in state["paths"]]
+        self.paths = [archive_target(p, "TaszDataset") for p in state["paths"]]
+        self.path = self.paths[0]
+        self.storage_options = dict(state.get("storage_options") or {})
+        self._owner_pid = state.get("_owner_pid", -1)
         self._reset()
 
     # -- Dataset ----------------------------------------------------------------------------

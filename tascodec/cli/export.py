@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write features/<video>.npy (D, T) float32, groundTruth/<video>.txt, "
                     "mapping.txt and splits/*.bundle decoded from ARCHIVE into OUT_DIR.",
     )
-    p.add_argument("archive", type=Path, metavar="ARCHIVE")
+    p.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive: a path or a URL")
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--split", default=None, metavar="NAME",
                    help="export only this split's videos and bundle (default: everything; "
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="decode one video of an archive into a .npy file",
         description="Decode VIDEO of ARCHIVE and save its features as a float32 .npy file.",
     )
-    d.add_argument("archive", type=Path, metavar="ARCHIVE")
+    d.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive: a path or a URL")
     d.add_argument("video", metavar="VIDEO",
                    help="a stored video's name (as in a bundle, with or without .txt / .npy), "
                         "or its 0-based position in `tascodec ls`")

@@ -1,8 +1,10 @@
 """``Archive``: a read-only, lazily decoded view of one ``.tasz`` file (NumPy only).
 
 Opening reads the header and the segment table; codes are read per video, touching only the
-chunks that hold that video's rows. The archive reopens its file in a new process (forked
-DataLoader workers never share a handle) and pickles as its path.
+chunks that hold that video's rows. The bytes come from a local file, a URL (fsspec) or a
+binary file object (``byte_source``). The archive reopens its file or URL in a new process
+(forked DataLoader workers never share a handle) and pickles as its path or URL; one opened
+from a file object stays in its process.
 """
 
 from __future__ import annotations
@@ -15,32 +17,33 @@ import numpy as np
 
 from ..content import ArchiveContent, DecoderCheckpoint, SegmentTable
 from ..errors import IntegrityError, TascodecError
-from ..rng import random_codes
 from ..segments import Segments
-from ..tca_mlp import PreparedDecoder, prepare_decoder
-from .arrays import chunk_keys, check_chunk, read_array, read_rows
+from .byte_source import ByteSource, archive_target, is_file_object, open_source
 from .container import ZipReader
 from .archive_layout import Layout
+from .archive_codes import CodesAndDecoders, codes_dtype
 from .groups import GroupInfo, GroupSource
 from .readers import read_layout, reader_for
 from .version import GROUPS_SINCE
+from .verify import verify_archive
 
 __all__ = ["Archive", "open_archive"]
 
 
-def _dtype_of(codes: dict[str, Any]) -> str | None:
-    return codes["dtype"] if codes["storage"] == "array" else None
-
-
-class Archive:
+class Archive(CodesAndDecoders):
     """A ``.tasz`` archive opened for reading. Shapes: T frames, n codes of a video, d code_dim.
 
     Use as a context manager or call :meth:`close`. Videos are named by their name (``str``)
     or their index in :attr:`videos` (``int``).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, decode_limit: Any = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Any, *, decode_limit: Any = None,
+                 storage_options: dict[str, Any] | None = None) -> None:
+        self._target = archive_target(path, "open_archive")
+        #: the local ``Path``; for a URL the URL (``str``), for a file object its description
+        self.path: Path | str = self._target if not is_file_object(self._target) else ""
+        #: options for fsspec (credentials, endpoints) when ``path`` is a URL
+        self.storage_options = dict(storage_options or {})
         if decode_limit is not None:
             from ..decode.budget import resolve_limit
 
@@ -51,6 +54,8 @@ class Archive:
         self._pid = -1
         self._open()
         assert self._zr is not None
+        if not self.path:
+            self.path = self._zr.path
         try:
             self._layout: Layout = read_layout(self._zr)
         except BaseException:
@@ -64,16 +69,30 @@ class Archive:
         self._sources: dict[int, GroupSource] = {}
         self._chunk_cache: dict[tuple[str, int], np.ndarray] = {}  # the last codes chunk
 
-    # -- file handle, per process -----------------------------------------------------------
+    # -- byte source, per process -----------------------------------------------------------
     def _open(self) -> None:
-        before = self._zr.identity if self._zr is not None else None
-        self._zr = ZipReader(self.path)
+        before = self._zr
+        if before is None:
+            source = open_source(self._target, self.storage_options)
+        else:  # a new process: the same path or URL again (a file object refuses)
+            source = before.source.reopen()
+        self._zr = ZipReader(source)
         self._pid = os.getpid()
-        if before is not None and self._zr.identity != before:
+        if before is not None and self._zr.identity != before.identity:
             raise IntegrityError(f"{self.path}: the file changed on disk since it was opened")
         layout = getattr(self, "_layout", None)
         if layout is not None:  # reopened (forked): the manifest read at open still applies
             self._zr.manifest = layout.manifest
+
+    @property
+    def url(self) -> str | None:
+        """The URL the archive was opened from, or ``None`` (a local file, a file object)."""
+        return self._target if isinstance(self._target, str) else None
+
+    @property
+    def source(self) -> ByteSource:
+        """This process's byte source (``stats``: the reads and bytes it fetched)."""
+        return self._reader().source
 
     def _reader(self) -> ZipReader:
         if self._pid != os.getpid():  # forked: never share the parent's file handle
@@ -99,10 +118,15 @@ class Archive:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": str(self.path), "decode_limit": self.decode_limit}
+        if is_file_object(self._target):
+            raise TascodecError(f"{self.path}: an archive opened from a file object cannot be "
+                                "pickled to another process: open it from a path or a URL")
+        return {"path": str(self._target), "decode_limit": self.decode_limit,
+                "storage_options": self.storage_options}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], decode_limit=state.get("decode_limit"))  # type: ignore[misc]
+        self.__init__(state["path"], decode_limit=state.get("decode_limit"),  # type: ignore[misc]
+                      storage_options=state.get("storage_options"))
 
     def __repr__(self) -> str:
         return (
@@ -129,11 +153,12 @@ class Archive:
     @property
     def fingerprint(self) -> tuple[Any, ...]:
         """What pins this archive for readers that reopen its path: ``(identity,)`` for 1.1
-        (the manifest covers every entry), ``(identity, size, mtime_ns)`` for 1.0."""
+        (the manifest covers every entry), ``(identity, size, mtime_ns)`` for 1.0 (a URL:
+        ``(identity, size, ETag or modification time)``)."""
         if self._layout.manifest is not None:
             return (self.identity,)
         assert self._zr is not None
-        return (self.identity, self._zr.identity[2], self._zr.identity[3])
+        return (self.identity, *self._zr.source.version)
 
     @property
     def library_version(self) -> str:
@@ -192,51 +217,8 @@ class Archive:
     def code_dtype(self) -> str | None:
         """``"float32"``, ``"float16"`` or ``"int8"``; ``None`` when codes are generated
         (``"mixed"`` when the groups differ)."""
-        kinds = {_dtype_of(g.header["codes"]) for g in self._layout.groups}
+        kinds = {codes_dtype(g.header["codes"]) for g in self._layout.groups}
         return kinds.pop() if len(kinds) == 1 else "mixed"
-
-    # -- decoder groups -------------------------------------------------------------------
-    @property
-    def groups(self) -> list[GroupInfo]:
-        """The decoder groups (one for a 1.x archive), in storage order."""
-        if self._groups is None:
-            names, out = self.videos, []
-            for i, g in enumerate(self._layout.groups):
-                dl = self._layout.decoders[g.decoder] if g.decoder is not None else None
-                classes = (range(len(self.class_names)) if dl is None or dl.classes is None
-                           else dl.classes.tolist())
-                h = g.header
-                out.append(GroupInfo(
-                    i, tuple(names[g.first_video:g.first_video + g.num_videos]), g.first_video,
-                    str(h["codec"]), dict(h["codec_config"]), str(h["decode_kind"]),
-                    int(h["code_dim"]), _dtype_of(h["codes"]), g.num_codes, g.decoder,
-                    tuple(int(c) for c in classes)))
-            self._groups = out
-        return self._groups
-
-    @property
-    def num_decoders(self) -> int:
-        return len(self._layout.decoders)
-
-    def group_of(self, video: str | int) -> int:
-        """The index of the group (:attr:`groups`) that stores ``video``."""
-        i = self.video_index(video)
-        firsts = [g.first_video for g in self._layout.groups]
-        return int(np.searchsorted(firsts, i, side="right")) - 1
-
-    def group_source(self, group: int) -> GroupSource:
-        """Group ``group`` as the one-decoder view ``tascodec.decode`` decodes through."""
-        self._group_index(group)
-        if group not in self._sources:
-            self._sources[group] = GroupSource(self, group)
-        return self._sources[group]
-
-    def _group_index(self, group: Any) -> int:
-        n = len(self._layout.groups)
-        if isinstance(group, bool) or not isinstance(group, (int, np.integer)) or not (
-                0 <= group < n):
-            raise TascodecError(f"{self.path}: group must be an index in [0, {n}), got {group!r}")
-        return int(group)
 
     @property
     def table(self) -> SegmentTable:
@@ -292,98 +274,6 @@ class Archive:
         fc = self._layout.video_first_code
         return slice(int(fc[i]), int(fc[i + 1]))
 
-    # -- codes and decoder ----------------------------------------------------------------
-    def codes(self, video: str | int) -> np.ndarray:
-        """The video's codes, dequantised: (n, d) float32 (generated for ``tca-random``)."""
-        rows = self.code_rows(video)
-        g = self.group_of(video)
-        return self._group_rows(g, rows.start, rows.stop)
-
-    def _group_rows(self, g: int, start: int, stop: int) -> np.ndarray:
-        """Global code rows ``[start, stop)`` of group ``g``: (stop - start, d_g) float32."""
-        gl = self._layout.groups[g]
-        h = gl.header["codes"]
-        local = start - gl.first_code  # a group's codes array (and stream) starts at its row 0
-        if h["storage"] == "random":
-            return random_codes(h["seed"], local, stop - start, int(gl.header["code_dim"]))
-        zr, meta = self._reader(), gl.codes
-        assert meta is not None
-        q = read_rows(zr, meta, local, local + stop - start, cache=self._chunk_cache)
-        return self._finite(self._dequantise(q, g), meta.key)
-
-    def _finite(self, codes: np.ndarray, key: str = "codes") -> np.ndarray:
-        if not np.isfinite(codes).all():  # writers refuse them; float16 may hold inf or NaN
-            raise IntegrityError(f"{self.path}: array {key!r} holds NaN or infinite values")
-        return codes
-
-    def _dequantise(self, q: np.ndarray, g: int = 0) -> np.ndarray:
-        if q.dtype != np.int8:
-            return q.astype(np.float32)
-        if g not in self._scales:
-            self._scales[g] = self.code_scale(g)
-        return q.astype(np.float32) * self._scales[g]
-
-    def code_scale(self, group: int = 0) -> np.ndarray | None:
-        """Group ``group``'s int8 per-channel scale (d,) float32, checked finite and
-        non-negative; ``None`` when its codes are not int8."""
-        meta = self._layout.groups[self._group_index(group)].code_scale
-        if meta is None:
-            return None
-        scale = read_array(self._reader(), meta).astype(np.float32)
-        if not np.isfinite(scale).all() or (scale < 0).any():
-            raise IntegrityError(
-                f"{self.path}: array {meta.key!r} holds negative or non-finite values"
-            )
-        return scale
-
-    def group_codes(self, group: int) -> np.ndarray:
-        """Every code of group ``group``, dequantised: (N_g, d_g) float32."""
-        gl = self._layout.groups[self._group_index(group)]
-        return self._group_rows(group, gl.first_code, gl.first_code + gl.num_codes)
-
-    def all_codes(self) -> np.ndarray | None:
-        """Every stored code (N, d) float32, or ``None`` when codes are generated (groups of
-        one width only: ``TascodecError`` otherwise, see :meth:`group_codes`)."""
-        if all(g.codes is None for g in self._layout.groups):
-            return None
-        if len({g.header["code_dim"] for g in self._layout.groups}) > 1:
-            raise TascodecError(f"{self.path}: groups of different code widths; read them "
-                                "with group_codes(group)")
-        return np.concatenate([self.group_codes(i) for i in range(len(self._layout.groups))])
-
-    def _decoder_index(self, group: int | None) -> int | None:
-        if group is not None:
-            return self._layout.groups[self._group_index(group)].decoder
-        if len(self._layout.decoders) > 1:
-            raise TascodecError(f"{self.path}: the archive holds {len(self._layout.decoders)} "
-                                "decoders; pass group= (see Archive.groups)")
-        return 0 if self._layout.decoders else None
-
-    def _checkpoint(self, group: int | None = None) -> DecoderCheckpoint | None:
-        j = self._decoder_index(group)
-        if j is None:
-            return None
-        if j not in self._decoders:
-            self._decoders[j] = self._format.read_decoder(self._reader(), self._layout, j)
-        return self._decoders[j]
-
-    def decoder(self, group: int | None = None) -> DecoderCheckpoint | None:
-        """A copy of the decoder checkpoint of group ``group`` (default: the archive's only
-        decoder; ``TascodecError`` when it holds several), read once, or ``None``."""
-        ckpt = self._checkpoint(group)
-        if ckpt is None:
-            return None
-        return DecoderCheckpoint(dict(ckpt.arch), dict(ckpt.tensors))
-
-    def decoder_arch(self, group: int | None = None) -> dict[str, Any] | None:
-        """The decoder's architecture description from the header (no tensor read)."""
-        j = self._decoder_index(group)
-        return dict(self._layout.decoders[j].header["arch"]) if j is not None else None
-
-    def prepared_decoder(self, group: int | None = None) -> PreparedDecoder | None:
-        """The ``tca-mlp`` decoder folded for decoding, once per decoder (``None`` if none)."""
-        ckpt = self._checkpoint(group)
-        return prepare_decoder(ckpt) if ckpt is not None else None
 
     def decode(self, video: str | int, device: Any = None, *, limit: Any = None) -> np.ndarray:
         """Decoded features of ``video``: (T, D) float32, frame-major (``decode.decode_video``;
@@ -450,48 +340,25 @@ class Archive:
         return out
 
     def verify(self, *, progress: bool = False) -> list[str]:
-        """Read every chunk of every array and check every checksum; returns the problems."""
-        from tqdm.auto import tqdm
+        """Read every chunk of every array and check every checksum; returns the problems
+        (``verify.verify_archive``; every group's int8 code scale too)."""
+        return verify_archive(self._reader(), self._format, self._layout,
+                              check_scale=self._check_scales, progress=progress)
 
-        problems: list[str] = []
-        zr = self._reader()
-        for name in zr.names:  # ZIP CRC-32 of every entry, metadata included
-            try:
-                zr.read(name)
-            except TascodecError as exc:
-                problems.append(str(exc))
-        try:
-            metas = self._format.array_metas(zr, self._layout)
-        except TascodecError as exc:
-            return problems + [str(exc)]
-        jobs = [(m, i) for m in metas for i in range(m.num_chunks)]
-        for meta, i in tqdm(jobs, desc="verify", unit="chunk", disable=not progress):
-            try:
-                check_chunk(zr, meta, i)
-            except TascodecError as exc:
-                problems.append(str(exc))
-        expected = {k for m in metas for k in chunk_keys(m)}
-        for name in zr.names:
-            top = name.split("/", 1)[0]
-            if (
-                "/c/" in name
-                and top in self._format.PARTS
-                and name not in expected
-            ):
-                problems.append(f"{self.path}: unexpected chunk entry {name!r}")
+    def _check_scales(self) -> None:
         for g in range(len(self._layout.groups)):
-            try:
-                self.code_scale(g)
-            except TascodecError as exc:
-                problems.append(str(exc))
-        return problems
+            self.code_scale(g)
 
 
-def open_archive(path: str | os.PathLike[str], *, decode_limit: Any = None) -> Archive:
+def open_archive(path: Any, *, decode_limit: Any = None,
+                 storage_options: dict[str, Any] | None = None) -> Archive:
     """Open a ``.tasz`` archive for reading (header and tables are read and checked now).
 
-    ``decode_limit``: the decode budget of this archive's decodes (``Archive.decode``).
+    ``path``: a local path; a URL that fsspec opens (``https://`` from a server that honours
+    range requests, ``s3://``, ``gs://``, ``hf://datasets/...``, ``memory://``; needs
+    ``pip install 'tascodec[remote]'``); or a binary, seekable file object (``io.BytesIO``,
+    ``open(p, "rb")``), which stays the caller's and stays in this process. Opening a URL costs
+    a few range requests; a video's decode fetches only its chunks. ``storage_options`` go
+    to fsspec. ``decode_limit``: the decode budget of this archive's decodes (``Archive.decode``).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TascodecError(f"open_archive: path must be a str or path, got {type(path).__name__}")
-    return Archive(path, decode_limit=decode_limit)
+    return Archive(path, decode_limit=decode_limit, storage_options=storage_options)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,9 @@ __all__ = [
     "parse_array_meta",
     "read_rows",
     "read_array",
+    "prefetch_arrays",
     "chunk_keys",
+    "chunk_key",
     "check_chunk",
     "frame_content_size",
     "MAX_CHUNK_BYTES",
@@ -188,20 +191,36 @@ def parse_array_meta(
 
 def chunk_keys(meta: ArrayMeta) -> list[str]:
     """Entry names of every chunk of ``meta`` in row order."""
-    tail = "/0" * (len(meta.shape) - 1)
-    return [f"{meta.key}/c/{i}{tail}" for i in range(meta.num_chunks)]
+    return [chunk_key(meta, i) for i in range(meta.num_chunks)]
+
+
+def chunk_key(meta: ArrayMeta, i: int) -> str:
+    """Entry name of chunk ``i`` (in row order) of ``meta``."""
+    return f"{meta.key}/c/{i}" + "/0" * (len(meta.shape) - 1)
+
+
+def _max_chunk_entry(meta: ArrayMeta) -> int:
+    """The most bytes a stored chunk of ``meta`` may take (zstd's worst case, and the CRC)."""
+    return meta.chunk_nbytes + (meta.chunk_nbytes >> 3) + 1024
+
+
+def prefetch_arrays(zr: ZipReader, metas: Iterable[ArrayMeta]) -> None:
+    """Fetch every chunk of ``metas`` in as few reads as possible (remote; ``ZipReader.prefetch``)."""
+    metas = list(metas)
+    zr.prefetch([k for m in metas for k in chunk_keys(m)],
+                max_size=max((_max_chunk_entry(m) for m in metas), default=0))
 
 
 def _decode_chunk(zr: ZipReader, meta: ArrayMeta, i: int) -> np.ndarray:
     from numcodecs import zstd  # numcodecs.zstd is plain zstd: no codec registry involved
 
-    key = f"{meta.key}/c/{i}" + "/0" * (len(meta.shape) - 1)
+    key = chunk_key(meta, i)
     where = f"{zr.path}: array {meta.key!r} chunk {key!r}"
     if key not in zr:
         raise IntegrityError(f"{where}: missing")
     raw = zr.read(
         key,
-        max_size=meta.chunk_nbytes + (meta.chunk_nbytes >> 3) + 1024,
+        max_size=_max_chunk_entry(meta),
         check_crc=False,
         check_digest=False,
     )
@@ -276,11 +295,13 @@ def read_rows(
     hi: int,
     *,
     cache: dict[tuple[str, int], np.ndarray] | None = None,
+    also: Sequence[ArrayMeta] = (),
 ) -> np.ndarray:
     """Rows ``[lo, hi)`` of the array, native byte order: (hi - lo, *row_shape).
 
     Only the chunks overlapping the rows are read. ``cache`` (optional) keeps the last chunk
-    read, so that reading consecutive videos decodes a shared boundary chunk once.
+    read, so that reading consecutive videos decodes a shared boundary chunk once. ``also``:
+    arrays read next, whose chunks a remote source fetches with the rows' (``prefetch``).
     """
     if not 0 <= lo <= hi <= meta.shape[0]:
         raise FormatError(f"{zr.path}: array {meta.key!r}: rows [{lo}, {hi}) out of range")
@@ -290,6 +311,10 @@ def read_rows(
     r = meta.chunk_rows
     parts = []
     last = (hi - 1) // r
+    wanted = [i for i in range(lo // r, last + 1) if cache is None or (meta.key, i) not in cache]
+    if zr.source.coalesce and len(wanted) + len(also) > 1:  # remote: the chunks in one read
+        keys = [chunk_key(meta, i) for i in wanted] + [k for m in also for k in chunk_keys(m)]
+        zr.prefetch(keys, max_size=max(_max_chunk_entry(m) for m in (meta, *also)))
     for i in range(lo // r, last + 1):
         chunk = cache.get((meta.key, i)) if cache is not None else None
         if chunk is None:

@@ -1,6 +1,7 @@
 """The ZIP container of a ``.tasz`` archive: a hostile-input-safe reader and an atomic writer.
 
-Reading parses the central directory with :mod:`zipfile` and then reads every entry itself:
+Reading parses the central directory with :mod:`zipfile` and then reads every entry itself,
+from a :class:`~tascodec.format.byte_source.ByteSource` (a local file, a URL, a file object):
 only STORED entries, unique names, sizes and offsets inside the file, entries that do not
 overlap, and the ZIP CRC-32 of every entry checked on read. Entry data never pass through a
 decompressor here, so a ZIP bomb is impossible at this level.
@@ -18,10 +19,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import FormatError, IntegrityError, OutputExistsError, TascodecError
 from ..tempfiles import clean_stale, mkstemp_beside
+from .byte_source import ByteSource, LocalSource
 from .manifest import entry_digest
 
 __all__ = ["ZipReader", "EntryInfo", "write_zip_atomic", "MAX_ENTRIES", "MAX_ENTRY_NAME"]
@@ -31,6 +33,9 @@ MAX_ENTRY_NAME = 512  # bytes in one entry name
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
 _LOCAL_SIG = b"PK\x03\x04"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+TAIL_BYTES = 64 << 10  # read at once from the end of a remote archive: end records, directory
+COALESCE_GAP = 64 << 10  # entries closer than this share one remote read
+COALESCE_BYTES = 64 << 20  # at most this per remote read
 
 
 @dataclass(frozen=True)
@@ -48,31 +53,33 @@ class EntryInfo:
 class ZipReader:
     """Read-only, validated access to the STORED entries of a ZIP file (thread-safe reads).
 
+    ``source``: a :class:`ByteSource` or a local path. On a remote source the end of the file
+    is read at once, and :meth:`prefetch` merges the reads of neighbouring entries.
+
     ``names`` are the entry names; :meth:`read` returns an entry's bytes after checking its
     local header, CRC-32 and, once ``manifest`` is set (format 1.1), its digest. Errors are :class:`FormatError` / :class:`IntegrityError` that
     name the archive and the entry.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+    def __init__(self, source: ByteSource | str | os.PathLike[str]) -> None:
+        self.source = source if isinstance(source, ByteSource) else LocalSource(source)
+        self.path = self.source.location
         self._lock = threading.Lock()
         try:
-            self._file = open(self.path, "rb")  # noqa: SIM115 - closed in close()
-        except FileNotFoundError:
-            raise FormatError(f"{self.path}: no such archive") from None
-        except IsADirectoryError:
-            raise FormatError(f"{self.path}: is a directory, not a .tasz archive") from None
-        except OSError as exc:
-            raise FormatError(f"{self.path}: cannot open archive: {exc}") from None
-        try:
-            st = os.fstat(self._file.fileno())
-            self.file_size = st.st_size
-            self.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            self.file_size = self.source.size
+            self.identity = self.source.identity
+            # Remote: one read of the tail holds the end records, often the central directory
+            # and the tables too; reads inside it are served from it.
+            self._tail = (self.file_size, b"")
+            if self.source.coalesce:
+                start = max(0, self.file_size - TAIL_BYTES)
+                self._tail = (start, self.source.read_at(start, self.file_size - start))
             self._entries = self._read_directory()
         except BaseException:
-            self._file.close()
+            self.source.close()
             raise
         self._data_offset: dict[str, int] = {}
+        self._prefetched: dict[str, bytes] = {}  # entry -> bytes from its local header on
         #: entry name -> digest (format 1.1, ``manifest``): set once the root is read, then
         #: every read of a listed entry checks its digest.
         self.manifest: dict[str, str] | None = None
@@ -81,7 +88,7 @@ class ZipReader:
     def _read_directory(self) -> dict[str, EntryInfo]:
         where = str(self.path)
         try:
-            with zipfile.ZipFile(self._file, "r") as zf:
+            with zipfile.ZipFile(_SourceFile(self), "r") as zf:
                 infos = zf.infolist()
                 start_dir = int(getattr(zf, "start_dir", self.file_size))
         except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
@@ -156,13 +163,47 @@ class ZipReader:
         return self.info(name).size
 
     def _pread(self, offset: int, size: int) -> bytes:
-        if hasattr(os, "pread"):
-            data = os.pread(self._file.fileno(), size, offset)
-        else:  # pragma: no cover - Windows
+        lo, tail = self._tail
+        if lo <= offset and offset + size <= lo + len(tail):
+            return tail[offset - lo : offset - lo + size]
+        return self.source.read_at(offset, size)
+
+    def prefetch(self, names: Iterable[str], *, max_size: int) -> None:
+        """Fetch entries ``names`` (those of at most ``max_size`` bytes) in as few reads as
+        their places in the file allow, for :meth:`read` to take; a no-op on local files.
+
+        Entries closer than ``COALESCE_GAP`` bytes share a read (at most
+        ``COALESCE_BYTES``): opening costs a few requests, a video's chunks about one.
+        """
+        if not self.source.coalesce:
+            return
+        lo_tail = self._tail[0]
+        spans = []
+        for name in set(names):
+            e = self._entries.get(name)
+            if e is None or e.size > max_size or name in self._prefetched:
+                continue
+            end = min(e.limit, e.header_offset + _LOCAL_HEADER.size + e.name_len + e.size)
+            if e.header_offset < lo_tail:  # what the tail holds needs no read
+                spans.append((e.header_offset, end, name))
+        groups: list[list[tuple[int, int, str]]] = []
+        for span in sorted(spans):
+            g = groups[-1] if groups else None
+            if g and span[0] - g[-1][1] <= COALESCE_GAP and span[1] - g[0][0] <= COALESCE_BYTES:
+                g.append(span)
+            else:
+                groups.append([span])
+        for g in groups:
+            lo, hi = g[0][0], max(end for _, end, _ in g)
+            blob = self.source.read_at(lo, hi - lo)
             with self._lock:
-                self._file.seek(offset)
-                data = self._file.read(size)
-        return data
+                for start, end, name in g:
+                    self._prefetched[name] = blob[start - lo : end - lo]
+
+    def discard_prefetched(self) -> None:
+        """Forget prefetched entries not read (yet)."""
+        with self._lock:
+            self._prefetched.clear()
 
     def _parse_local(self, entry: EntryInfo, head: bytes) -> int:
         """Check the local header at the start of ``head``; returns where the data start."""
@@ -204,6 +245,8 @@ class ZipReader:
         flipped bit reads as corruption and a moved entry as a swap).
         """
         entry = self.info(name)
+        with self._lock:
+            fetched = self._prefetched.pop(name, None)
         if max_size is not None and entry.size > max_size:
             raise FormatError(
                 f"{self.path}: ZIP entry {name!r} is {entry.size} bytes (at most {max_size})"
@@ -213,12 +256,14 @@ class ZipReader:
             # One read for header, name and data when the local header has no extra field
             # (what tascodec writes); a second one otherwise.
             guess = _LOCAL_HEADER.size + entry.name_len
-            raw = self._pread(
+            raw = fetched if fetched is not None else self._pread(
                 entry.header_offset, min(guess + entry.size, entry.limit - entry.header_offset)
             )
             start = self._parse_local(entry, raw)
             self._data_offset[name] = start
             data = raw[guess : guess + entry.size] if start == entry.header_offset + guess else None
+        elif fetched is not None:
+            data = fetched[start - entry.header_offset : start - entry.header_offset + entry.size]
         else:
             data = None
         if data is None or len(data) != entry.size:
@@ -241,11 +286,43 @@ class ZipReader:
                 )
 
     def close(self) -> None:
-        self._file.close()
+        self.source.close()
+        self.discard_prefetched()
 
     @property
     def closed(self) -> bool:
-        return self._file.closed
+        return self.source.closed
+
+
+class _SourceFile:
+    """The read-only file object :mod:`zipfile` parses the central directory from: ``seek``,
+    ``tell`` and ``read`` over the reader's source (through its tail)."""
+
+    def __init__(self, reader: ZipReader) -> None:
+        self._reader, self._pos = reader, 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self._pos, self._reader.file_size)[whence]
+        if base + offset < 0:
+            raise OSError(22, "Invalid argument")  # as a real file: zipfile relies on it
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        size = self._reader.file_size
+        n = size - self._pos if n is None or n < 0 else min(n, max(0, size - self._pos))
+        data = self._reader._pread(self._pos, n) if n > 0 else b""
+        self._pos += len(data)
+        return data
 
 
 def _entry_order(name: str) -> tuple[int, int, list[object]]:

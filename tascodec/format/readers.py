@@ -35,6 +35,10 @@ def reader_for(layout: Layout) -> ModuleType:
 def read_layout(zr: ZipReader) -> Layout:
     """Read and validate an archive's header, tables and array metadata (no codes)."""
     where = str(zr.path)
+    # every metadata document is read at open: one remote read (the writer puts them first)
+    metadata = [n for n in zr.names if n.endswith("zarr.json")]
+    if sum(zr.entry_size(n) for n in metadata) <= MAX_JSON_BYTES:
+        zr.prefetch(metadata, max_size=MAX_JSON_BYTES)
     raw = zr.read("zarr.json", max_size=MAX_JSON_BYTES)
     root = parse_json(raw, f"{where}: zarr.json")
     if not isinstance(root, dict):
@@ -58,6 +62,7 @@ def read_layout(zr: ZipReader) -> Layout:
         manifest = parse_manifest(attrs, zr.names, where)
         zr.manifest = manifest
     layout = reader.read_layout(zr, h, version)
+    zr.discard_prefetched()  # metadata of no array (unlisted entries) is not kept
     layout.manifest = manifest
     layout.identity = manifest_digest(raw)
     return layout

@@ -27,7 +27,7 @@ import numpy as np
 from .. import tca_mlp
 from ..content import DecoderCheckpoint, SegmentTable
 from ..errors import FormatError, IntegrityError
-from .arrays import ArrayMeta, parse_array_meta, read_array, read_json_entry
+from .arrays import ArrayMeta, parse_array_meta, prefetch_arrays, read_array, read_json_entry
 from .container import ZipReader
 from .archive_layout import DecoderLayout, GroupLayout, Layout
 from .version import MANIFEST_SINCE
@@ -236,6 +236,7 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
         if meta.shape != (n,):
             raise FormatError(f"{where}: array {key!r} has shape {meta.shape}, header says ({n},)")
         metas[key] = meta
+    prefetch_arrays(zr, metas.values())  # remote: the tables in one read (they are adjacent)
     arrays = {k: read_array(zr, m).astype(np.int64, copy=False) for k, m in metas.items()}
     check_tables(h, arrays, where)
     table = SegmentTable(
@@ -341,6 +342,7 @@ def read_decoder(zr: ZipReader, layout: Layout, index: int = 0) -> DecoderCheckp
     if not layout.decoders:
         return None
     dl = layout.decoders[index]
+    prefetch_arrays(zr, dl.tensors.values())
     tensors = {n: read_array(zr, m).astype(np.float32, copy=False) for n, m in dl.tensors.items()}
     for n, t in tensors.items():
         if not np.isfinite(t).all():

@@ -1,0 +1,129 @@
+"""What reading an archive over HTTP fetches: requests and bytes per open and per video decode.
+
+    python -m benchmarks.bench_remote [--dataset DIR] [--codecs raw,mean,inversion]
+                                      [--recipe quick] [--archive A.tasz ...]
+
+Encodes the dataset (default ``../shared/data/gtea-tcn128``, else the synthetic ``tiny``
+preset) with each codec (whole dataset, ``split=None``), serves each archive from a
+Range-honouring HTTP server on 127.0.0.1 (``tests/range_server.py``, which counts what it
+sends) and opens it by URL. Printed per archive: its size and entries; the open (HEAD + GET
+requests, bytes; the time is over loopback, no network latency); the decoder (fetched by the
+first decode of an ``mlp`` archive); one video decoded alone after a fresh open (requests and
+bytes, median and max over the videos) beside the stored bytes of the codes chunks holding
+its rows and of the int8 code scale (the bound: a chunk is the unit of fetch); every video decoded in order (a chunk
+shared by neighbours fetched once). ``--archive`` measures existing archives instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from ._common import REPO, SHARED_DATA, machine_line, markdown_table, parse_list
+
+sys.path.insert(0, str(REPO / "tests"))  # the test suite's counting HTTP server
+from range_server import RangeServer  # noqa: E402
+
+import tascodec  # noqa: E402
+from tascodec.units import format_bytes  # noqa: E402
+
+
+def encode_archives(dataset: Path, codecs: list[str], recipe: str, out: Path) -> list[Path]:
+    paths = []
+    for codec in codecs:
+        path = out / f"{codec}.tasz"
+        kw = {"recipe": recipe, "device": "cpu"} if codec == "inversion" else {}
+        t0 = time.perf_counter()
+        tascodec.encode(dataset, path, codec=codec, split=None, gamma=1.0, progress=False, **kw)
+        print(f"encoded {codec}: {format_bytes(path.stat().st_size)} in "
+              f"{time.perf_counter() - t0:.1f} s")
+        paths.append(path)
+    return paths
+
+
+def chunk_bytes(ar: tascodec.Archive, infos: dict[str, zipfile.ZipInfo], video: str) -> int:
+    """Stored bytes (local headers included) of the codes chunks holding ``video``'s rows, and
+    of the int8 code scale (read by a process's first decode)."""
+    meta = ar._layout.codes
+    rows = ar.code_rows(video)
+    if meta is None or rows.stop == rows.start:  # generated codes: nothing to fetch
+        return 0
+    r = meta.chunk_rows
+    keys = [f"codes/c/{i}/0" for i in range(rows.start // r, (rows.stop - 1) // r + 1)]
+    keys += ["code_scale/c/0"] if ar.code_dtype == "int8" else []
+    return sum(30 + len(k) + infos[k].file_size for k in keys)
+
+
+def measure(path: Path) -> list[object]:
+    data = path.read_bytes()
+    total = len(data)
+    infos = {i.filename: i for i in zipfile.ZipFile(path).infolist()}
+    with RangeServer({"/a.tasz": data}) as srv:
+        url = srv.url("/a.tasz")
+        t0 = time.perf_counter()
+        with tascodec.open(url) as ar:
+            open_s = time.perf_counter() - t0
+            opened = (srv.heads + srv.gets, srv.bytes_sent)
+            videos = ar.videos
+            srv.reset()
+            for v in videos:  # in order: a chunk shared by neighbours is fetched once
+                ar.decode(v)
+            in_order = srv.bytes_sent
+            srv.reset()
+            ar.decoder()  # the first decode's extra: the decoder (none for repeat codecs)
+            decoder = srv.bytes_sent
+        alone, bound = [], []
+        for v in videos:  # each video alone: a fresh open, then its decode
+            with tascodec.open(url) as ar:
+                ar.decoder()
+                srv.reset()
+                ar.decode(v)
+                alone.append((srv.gets + srv.heads, srv.bytes_sent))
+                bound.append(chunk_bytes(ar, infos, v))
+    reqs, sent = [r for r, _ in alone], [b for _, b in alone]
+    assert all(s <= b for s, b in zip(sent, bound)), "a decode fetched more than its chunks"
+    med = statistics.median(sent)
+    return [
+        path.stem, format_bytes(total), len(infos), len(videos),
+        f"{opened[0]} / {format_bytes(opened[1])} ({100 * opened[1] / total:.1f}%)",
+        f"{open_s * 1e3:.0f} ms", format_bytes(decoder),
+        f"{statistics.median(reqs):g} / {format_bytes(med)} ({100 * med / total:.1f}%)",
+        f"{max(reqs)} / {format_bytes(max(sent))}",
+        format_bytes(statistics.median(bound)),
+        f"{format_bytes(in_order)} ({100 * in_order / total:.0f}%)",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", type=Path, default=None)
+    ap.add_argument("--codecs", default="raw,mean,inversion")
+    ap.add_argument("--recipe", default="quick", help="training recipe of 'inversion'")
+    ap.add_argument("--archive", type=Path, nargs="*", default=None)
+    args = ap.parse_args(argv)
+    print(machine_line())
+    with tempfile.TemporaryDirectory(prefix="bench_remote_") as tmp:
+        paths = args.archive
+        if not paths:
+            dataset = args.dataset or SHARED_DATA / "gtea-tcn128"
+            if not dataset.is_dir():
+                dataset = Path(tmp) / "tiny"
+                tascodec.synthesize(dataset, preset="tiny", seed=0)
+            print(f"dataset {dataset}")
+            paths = encode_archives(dataset, parse_list(args.codecs), args.recipe, Path(tmp))
+        rows = [measure(p) for p in paths]
+    print()
+    print(markdown_table(
+        ["archive", "size", "entries", "videos", "open: requests / bytes", "open time",
+         "decoder", "one video: requests / bytes (median)", "(max)", "its chunks (median)",
+         "every video in order"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""Reading archives from URLs (fsspec: memory://, http:// with Range) and file objects.
+
+The HTTP tests run a Range-honouring server on 127.0.0.1 (``range_server.py``) that counts the
+requests and bytes it serves: opening costs a few requests, decoding one video fetches only
+its chunks.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from range_server import RangeServer
+from tascodec.content import ArchiveContent, SegmentTable
+from tascodec.errors import FormatError, IntegrityError, TascodecError
+from tascodec.format import open_archive, write_archive
+from tascodec.format.arrays import chunk_keys
+from tascodec.format.byte_source import archive_target, is_url
+from tascodec.format.container import TAIL_BYTES
+
+fsspec = pytest.importorskip("fsspec")
+pytest.importorskip("aiohttp")  # fsspec's http filesystem
+
+GOLDEN = Path(__file__).parent / "data"
+GOLDENS = sorted(GOLDEN.glob("v1*/*.tasz"))
+
+
+def big_content(videos: int = 8, width: int = 64) -> ArchiveContent:
+    """A raw-codec archive of ~200 KB: far larger than the tail a remote open reads."""
+    rng = np.random.default_rng(5)
+    names = [f"v{i}" for i in range(videos)]
+    labels = [np.repeat(rng.integers(0, 4, 5), rng.integers(10, 30, 5)) for _ in names]
+    table = SegmentTable.from_labels(names, labels, None)
+    codes = rng.standard_normal((table.num_codes, width)).astype(np.float32)
+    return ArchiveContent("raw", {"id": "raw"}, "repeat", ["a", "b", "c", "d"],
+                          {"train.split1": names[:6], "test.split1": names[6:]},
+                          table, codes, width, width, None)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("remote") / "big.tasz"
+    return write_archive(big_content(), path, codes_chunk_bytes=8192)  # 32 rows a chunk
+
+
+@pytest.fixture(scope="module")
+def server(big):
+    with RangeServer({"/big.tasz": big.read_bytes()}) as srv:
+        yield srv
+
+
+def decode_all(target) -> dict[str, np.ndarray]:
+    with open_archive(target) as ar:
+        return {v: ar.decode(v) for v in ar.videos}
+
+
+def assert_same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert list(a) == list(b)
+    for v in a:
+        assert a[v].dtype == b[v].dtype and np.array_equal(a[v], b[v]), v
+
+
+def entry_span(path: Path, names: list[str]) -> int:
+    """Bytes of the local headers and data of entries ``names``."""
+    infos = {i.filename: i for i in zipfile.ZipFile(path).infolist()}
+    return sum(30 + len(n.encode()) + infos[n].file_size for n in names)
+
+
+# --------------------------------------------------------------------------- URLs, targets
+def test_targets():
+    assert is_url("s3://bucket/a.tasz") and is_url("hf://datasets/o/r/a.tasz")
+    assert is_url("simplecache::https://h/a.tasz") and is_url("memory://a.tasz")
+    assert not is_url("C:\\data\\a.tasz") and not is_url("a.tasz") and not is_url(Path("x"))
+    assert archive_target("file:///tmp/a.tasz") == Path("/tmp/a.tasz")
+    assert archive_target("http://h/a.tasz") == "http://h/a.tasz"
+    with pytest.raises(TascodecError, match="binary file object"):
+        open_archive(12)
+
+
+# ------------------------------------------------------------------------------- memory://
+@pytest.mark.parametrize("golden", GOLDENS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_memory_decodes_bit_identically(golden):
+    url = f"memory://tascodec-test/{golden.parent.name}/{golden.name}"
+    fsspec.filesystem("memory").pipe(url, golden.read_bytes())
+    assert_same(decode_all(url), decode_all(golden))
+    with open_archive(url) as ar, open_archive(golden) as local:
+        assert ar.url == url and str(ar.path) == url and ar.header == local.header
+        assert ar.identity == local.identity and ar.verify() == []
+        assert ar.sizes() == local.sizes()
+        clone = pickle.loads(pickle.dumps(ar))  # pickles as its URL, reopens
+        assert clone.url == url and clone.fingerprint == ar.fingerprint
+        assert_same({v: clone.decode(v) for v in clone.videos}, decode_all(golden))
+        clone.close()
+
+
+# ---------------------------------------------------------------------------------- http://
+def test_http_open_costs_a_few_requests_and_no_codes(server, big):
+    server.reset()
+    with open_archive(server.url("/big.tasz")) as ar:
+        assert server.heads == 1 and server.gets <= 3
+        names = zipfile.ZipFile(big).namelist()
+        meta = [n for n in names if n.endswith("zarr.json")]
+        tables = [n for n in names if n.split("/")[0] in ("segments", "videos") and "/c/" in n]
+        assert server.bytes_sent <= TAIL_BYTES + entry_span(big, meta + tables)
+        assert server.bytes_sent < big.stat().st_size / 2
+        assert (ar.source.stats.requests, ar.source.stats.bytes) == (
+            server.heads + server.gets, server.bytes_sent)
+
+
+@pytest.mark.parametrize("video", [0, 3])
+def test_http_decode_fetches_only_its_chunks(server, big, video):
+    with open_archive(server.url("/big.tasz")) as ar, open_archive(big) as local:
+        server.reset()
+        x = ar.decode(video)
+        assert np.array_equal(x, local.decode(video))
+        rows = ar.code_rows(video)
+        meta = ar._layout.codes
+        keys = chunk_keys(meta)[rows.start // meta.chunk_rows : (rows.stop - 1) // meta.chunk_rows + 1]
+        assert len(keys) >= 2  # several chunks ...
+        assert server.gets == 1 and server.heads == 0  # ... in one range request
+        assert server.bytes_sent <= entry_span(big, keys)
+
+
+def test_http_round_trip_and_cli(server, big, tmp_path, capsys):
+    from tascodec.cli import main
+
+    url = server.url("/big.tasz")
+    assert_same(decode_all(url), decode_all(big))
+    for argv in (["info", url], ["ls", url], ["verify", "--quiet", url]):
+        assert main(argv) == 0, argv
+        assert url in capsys.readouterr().out
+    out = tmp_path / "v2.npy"
+    assert main(["decode", url, "v2", "-o", str(out)]) == 0
+    with open_archive(big) as local:
+        assert np.array_equal(np.load(out), local.decode("v2").T)
+    assert main(["export", url, str(tmp_path / "exp"), "--quiet", "--split", "test"]) == 0
+    assert sorted(p.name for p in (tmp_path / "exp" / "features").iterdir()) == [
+        "v6.npy", "v7.npy"]
+
+
+def test_http_dataset_with_workers(server, big):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    from tascodec.torch_data import TaszDataset
+
+    remote = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0)
+    local = TaszDataset(big, "train", cache_bytes=0)
+    assert remote.videos == local.videos and str(remote.path) == server.url("/big.tasz")
+    server.reset()
+    loader = DataLoader(remote, batch_size=2, num_workers=2, collate_fn=remote.collate)
+    want = DataLoader(local, batch_size=2, collate_fn=local.collate)
+    n = 0
+    for a, b in zip(loader, want):
+        assert a.names == b.names
+        assert torch.equal(a.input, b.input) and torch.equal(a.target, b.target)
+        n += len(a.names)
+    assert n == len(local) and server.gets > 0  # the workers read over HTTP
+
+
+def test_http_replaced_file_is_noticed_on_reopen(big, monkeypatch):
+    data = big.read_bytes()
+    with RangeServer({"/a.tasz": data}) as srv:
+        ar = open_archive(srv.url("/a.tasz"))
+        srv.files["/a.tasz"] = data[:100] + bytes([data[100] ^ 1]) + data[101:]  # new ETag
+        monkeypatch.setattr(os, "getpid", lambda: -4242)  # as in a forked worker
+        with pytest.raises(IntegrityError, match="changed"):
+            ar.codes(0)
+
+
+# ------------------------------------------------------------------------------ bad remotes
+def test_server_without_range_support(big):
+    with RangeServer({"/a.tasz": big.read_bytes()}, ranges=False) as srv:
+        with pytest.raises(FormatError, match="range request"):
+            open_archive(srv.url("/a.tasz"))
+
+
+@pytest.mark.parametrize("cut", ["half", "tail"])
+def test_truncated_remote_file(big, cut):
+    data = big.read_bytes()
+    data = data[: len(data) // 2] if cut == "half" else data[:-7]
+    with RangeServer({"/a.tasz": data}) as srv:
+        with pytest.raises(FormatError, match="ZIP"):
+            open_archive(srv.url("/a.tasz"))
+
+
+def test_short_reads_are_truncation(big):
+    class Short(io.BytesIO):  # says it is longer than what reads return: a cut-off stream
+        def read(self, n=-1):
+            return super().read(n)[: max(0, n - 3)] if n and n > 0 else super().read(n)
+
+    with pytest.raises(FormatError, match="truncated|ZIP"):
+        open_archive(Short(big.read_bytes()))
+
+
+def test_missing_remote_and_unknown_protocol(server):
+    with pytest.raises(FormatError, match="no such archive"):
+        open_archive(server.url("/nope.tasz"))
+    with pytest.raises(TascodecError, match="nosuchproto"):
+        open_archive("nosuchproto://x/a.tasz")
+
+
+def test_integrity_checks_fire_remotely(big):
+    data = bytearray(big.read_bytes())
+    infos = {i.filename: i for i in zipfile.ZipFile(big).infolist()}
+
+    def flip(name: str) -> bytes:
+        info = infos[name]
+        out = bytearray(data)
+        out[info.header_offset + 30 + len(name) + info.file_size // 2] ^= 0x40
+        return bytes(out)
+
+    with RangeServer({"/codes.tasz": flip("codes/c/0/0"),
+                      "/table.tasz": flip("segments/length/c/0")}) as srv:
+        with open_archive(srv.url("/codes.tasz")) as ar:
+            with pytest.raises(IntegrityError, match="codes/c/0/0"):
+                ar.decode(0)
+            assert ar.decode(ar.videos[-1]).shape[0] == ar.num_frames(ar.videos[-1])
+            assert any("codes/c/0/0" in p for p in ar.verify())
+        with pytest.raises(IntegrityError, match="segments/length"):
+            open_archive(srv.url("/table.tasz"))
+
+
+# ----------------------------------------------------------------------------- file objects
+def test_file_objects(big, monkeypatch):
+    want = decode_all(big)
+    assert_same(decode_all(io.BytesIO(big.read_bytes())), want)
+    with open(big, "rb") as fh:
+        ar = open_archive(fh)
+        assert_same({v: ar.decode(v) for v in ar.videos}, want)
+        assert "file object" in str(ar.path) and ar.url is None
+        with pytest.raises(TascodecError, match="file object cannot be pickled"):
+            pickle.dumps(ar)
+        ar.close()
+        assert not fh.closed  # the caller's file stays the caller's
+        ar = open_archive(fh)
+        monkeypatch.setattr(os, "getpid", lambda: -4242)  # as in a forked worker
+        with pytest.raises(TascodecError, match="another process"):
+            ar.codes(0)
+    with open(big, "r", encoding="latin-1") as text, pytest.raises(TascodecError, match="'rb'"):
+        open_archive(text)
+
+
+def test_dataset_over_a_file_object(big):
+    pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    from tascodec.torch_data import TaszDataset
+
+    ds = TaszDataset(io.BytesIO(big.read_bytes()), "test")
+    with open_archive(big) as local:
+        assert np.array_equal(ds[0][0].numpy(), local.decode(ds.videos[0]).T)
+    with pytest.raises(TascodecError, match="file object"):
+        list(DataLoader(ds, num_workers=1, collate_fn=ds.collate))
+
+
+# ------------------------------------------------------------------------------ local paths
+def test_local_reads_never_import_fsspec(big):
+    code = (f"import sys, tascodec; ar = tascodec.open({str(big)!r}); ar.decode(0); "
+            "ar.verify(); print('fsspec' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1], check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_url_without_fsspec_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fsspec", None)
+    monkeypatch.setitem(sys.modules, "fsspec.core", None)
+    with pytest.raises(TascodecError, match=r"tascodec\[remote\]"):
+        open_archive("https://example.org/a.tasz")
