@@ -226,6 +226,7 @@ def encode(
     overwrite: bool = False,
     progress: bool = True,
     cache: dict[str, Any] | None = None,
+    deterministic: bool = False,
     **codec_params: Any,
 ) -> EncodeSummary:
     """Condense the dataset at ``dataset_dir`` into the archive ``out``; returns a summary.
@@ -240,8 +241,12 @@ def encode(
     training recipe of learned codecs (``"auto"``: ``gpu`` on CUDA, else ``cpu``); ``code_dtype``: how the writer stores codes (default
     ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
+    ``deterministic``: run the codec inside ``tascodec.determinism.deterministic_algorithms``
+    (deterministic kernels, TF32 off, restored after): on CUDA the archive then repeats bit
+    for bit on the same machine and software; on a CPU it does anyway;
     ``codec_params``: further codec parameters.
     """
+    from .determinism import deterministic_algorithms
     from .source import EncodeSource
     from .format import write_archive
     from .layout import StandardDataset
@@ -303,7 +308,8 @@ def encode(
             codec_now = _build_codec(codec, k, recipe, code_dtype,
                                      {**codec_params, "budget_bytes": budget,
                                       "strict_budget": strict})
-        made = codec_now.encode(source)
+        with deterministic_algorithms(deterministic):
+            made = codec_now.encode(source)
         t_codec = time.perf_counter()
         made.stats.update(
             {
@@ -324,6 +330,7 @@ def encode(
                 "trimmed_videos": len(trimmed),
                 "device": dev,
                 "recipe": recipe,
+                "deterministic": bool(deterministic),
                 "code_dtype": store_dtype,
                 "target_ratio": (None if budget is None or max_bytes is not None
                                  else float(target_ratio or DEFAULT_TARGET_RATIO)),

@@ -4,7 +4,7 @@
 [--target-ratio R | --max-bytes B] [--gamma G] [--split NAME | --all]
 [--sampling diverse|random|none] [--device auto|cpu|cuda] [--seed S]
 [--recipe auto|cpu|gpu|paper|quick] [--code-dtype float32|float16|int8] [-p KEY=VALUE ...]
-[--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``-k`` defaults to ``auto``:
+[--deterministic] [--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``-k`` defaults to ``auto``:
 rate control picks the code width, the decoder width and K per segment so the archive is
 ``--target-ratio`` (default 50) times smaller than the split as float32, or at most
 ``--max-bytes``; ``--gamma`` then defaults to 1, and to 0.5 with an explicit ``-k``.
@@ -66,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stored code dtype (default int8 with -k auto, else float32)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a further codec parameter (repeatable; VALUE parsed as JSON)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="deterministic kernels only, TF32 off: a CUDA encode repeats bit for bit")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_encode)
@@ -103,7 +105,8 @@ def run_encode(args: argparse.Namespace) -> int:
         gamma=gamma, split=None if args.all else args.split, sampling=args.sampling,
         device=args.device, seed=args.seed, recipe=args.recipe, code_dtype=args.code_dtype,
         target_ratio=args.target_ratio, max_bytes=args.max_bytes,
-        overwrite=args.overwrite, progress=not args.quiet, **parse_params(args.param),
+        overwrite=args.overwrite, progress=not args.quiet, deterministic=args.deterministic,
+        **parse_params(args.param),
     )
     print(summary)
     return 0
