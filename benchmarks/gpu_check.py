@@ -4,8 +4,9 @@
                                    [--paper-iters 500] [--compare-videos 3] [--eval-epochs 5]
 
 Runs from the repository root with the torch already installed there (nothing is installed;
-``tascodec`` is imported from the working tree). Sized to finish in about five minutes on one
-H200 (the encodes dominate: lower ``--videos`` or ``--paper-epochs`` for a shorter run).
+``tascodec`` is imported from the working tree; pytest and hypothesis are needed for step 1
+only). Sized to finish in about five minutes on one H200 by estimate, not yet by a timed run
+(the encodes dominate: lower ``--videos`` or ``--paper-epochs`` for a shorter run).
 
 1. runs the tests marked ``gpu`` (pytest ``-m gpu``);
 2. makes a Breakfast-shaped synthetic subset (``--videos`` videos, D = 2048, real transcripts
@@ -22,6 +23,9 @@ H200 (the encodes dominate: lower ``--videos`` or ``--paper-epochs`` for a short
 5. prints a table of the encodes (train, invert and decode times, the differences, whether the
    repeat was identical) and one of the evaluations.
 
+Exit status 1 when a step failed (its traceback is printed and the others still run) or a
+repeat was not identical.
+
 Without CUDA it still runs end to end on the CPU (so the script is tested): encodes on the
 CPU, the torch decoder on the CPU (``"cpu-torch"``) where the GPU's would be, and one line for
 each step saying what it skipped.
@@ -36,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +160,29 @@ def _evaluations(path: Path, root: Path, cuda: bool, epochs: int) -> list[list[s
     return rows
 
 
+def _recipe_row(root: Path, tmp: Path, recipe: str, device: str, args: argparse.Namespace,
+                repeat: bool) -> list[str]:
+    """Encode with ``recipe`` on ``device`` (twice when ``repeat``), decode, compare: a row."""
+    cuda = device == "cuda"
+    path, cache = tmp / f"{recipe}.tasz", {}
+    summary = _encode(root, path, recipe, device, args, cache)
+    stats = _stats(path)
+    same = ""
+    if repeat:
+        again = tmp / f"{recipe}-again.tasz"
+        _encode(root, again, recipe, device, args, {})
+        same = "yes" if _same_archives(path, again) else "NO"
+    rate_dev, on_dev = _decode_all(path, device if cuda else "cpu-torch")
+    rate_np, on_np = _decode_all(path, None)
+    code_err = (f"{_codes_gpu_vs_cpu(root, path, cache, args.compare_videos):.2e}"
+                if cuda else "")
+    print(f"encoded {recipe}: {summary.seconds['total']:.1f} s")
+    return [recipe, device, f"{stats.get('train_seconds', 0.0):.1f}",
+            f"{stats.get('code_seconds', 0.0):.1f}", f"{summary.seconds['total']:.1f}",
+            f"{rate_dev:,.0f}", f"{rate_np:,.0f}", code_err, f"{_max_rel(on_dev, on_np):.2e}",
+            same]
+
+
 def main(argv: list[str] | None = None) -> int:
     # cuBLAS reads this when CUDA starts: set before any CUDA work so deterministic=True holds.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -163,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
+    failed = 0
     print(machine_line())
     print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, device "
           f"{torch.cuda.get_device_name(0) if cuda else 'cpu'}")
@@ -173,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-m", "gpu", "tests"])
         print(f"step 1: gpu tests exit code {rc}")
+        failed += rc != 0
     if not cuda:
         print("steps 2-4: skipped: no CUDA device; encodes, the repeat and MS-TCN run on the "
               "CPU instead, the GPU-vs-CPU code comparison is skipped, and the torch decoder "
@@ -189,26 +219,21 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - start:.1f} s")
         recipes = [r for r in args.recipes.split(",") if r]
         for n, recipe in enumerate(recipes):
-            path, cache = Path(tmp) / f"{recipe}.tasz", {}
-            summary = _encode(root, path, recipe, device, args, cache)
-            stats = _stats(path)
-            repeat = ""
-            if n == 0:
-                again = Path(tmp) / f"{recipe}-again.tasz"
-                _encode(root, again, recipe, device, args, {})
-                repeat = "yes" if _same_archives(path, again) else "NO"
-            rate_dev, on_dev = _decode_all(path, device if cuda else "cpu-torch")
-            rate_np, on_np = _decode_all(path, None)
-            code_err = (f"{_codes_gpu_vs_cpu(root, path, cache, args.compare_videos):.2e}"
-                        if cuda else "")
-            rows.append([recipe, device, f"{stats.get('train_seconds', 0.0):.1f}",
-                         f"{stats.get('code_seconds', 0.0):.1f}",
-                         f"{summary.seconds['total']:.1f}", f"{rate_dev:,.0f}",
-                         f"{rate_np:,.0f}", code_err, f"{_max_rel(on_dev, on_np):.2e}", repeat])
-            print(f"encoded {recipe}: {summary.seconds['total']:.1f} s")
-        if recipes:
-            eval_rows = _evaluations(Path(tmp) / f"{recipes[0]}.tasz", root, cuda,
-                                     args.eval_epochs)
+            try:
+                rows.append(_recipe_row(root, Path(tmp), recipe, device, args, repeat=n == 0))
+            except Exception as exc:  # one failing step must not hide what the others show
+                failed += 1
+                traceback.print_exc()
+                print(f"recipe {recipe}: FAILED: {type(exc).__name__}: {exc}")
+                rows.append([recipe, device, "FAILED"] + [""] * 7)
+        if recipes and (Path(tmp) / f"{recipes[0]}.tasz").is_file():
+            try:
+                eval_rows = _evaluations(Path(tmp) / f"{recipes[0]}.tasz", root, cuda,
+                                         args.eval_epochs)
+            except Exception as exc:
+                failed += 1
+                traceback.print_exc()
+                print(f"evaluate: FAILED: {type(exc).__name__}: {exc}")
     print(markdown_table(["recipe", "device", "train s", "invert s", "encode s",
                           "decode frames/s (torch)", "decode frames/s (NumPy)",
                           "codes GPU vs CPU (max rel)", "decoded torch vs NumPy (max rel)",
@@ -217,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(markdown_table(["decode", "device", "evaluate s", "Acc", "F1@50",
                               "repeat identical"], eval_rows))
-    return 0
+    failed += sum(row[-1] == "NO" for row in rows + eval_rows)  # a repeat that differed
+    if failed:
+        print(f"{failed} step(s) failed or did not repeat (see above)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
