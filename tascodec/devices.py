@@ -3,7 +3,9 @@
 ``device_name(device) -> str`` reads a device argument into its canonical name (``"cpu"``,
 ``"cuda"``, ``"cuda:1"``) without requiring that device to exist (what ``encode`` records);
 ``resolve_device(device) -> torch.device`` is that name as a ``torch.device``, checked to be
-usable here. torch is imported on first use, not with this module.
+usable here; ``same_device(a, b)`` says whether two devices are one (``"cuda"`` is the current
+CUDA device, so it equals ``"cuda:0"`` there, which ``torch.device`` equality denies). torch is
+imported on first use, not with this module.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from .errors import TascodecError
 
-__all__ = ["cuda_rng_devices", "device_name", "resolve_device"]
+__all__ = ["cuda_rng_devices", "device_name", "resolve_device", "same_device"]
 
 
 def device_name(device: Any) -> str:
@@ -52,3 +54,20 @@ def cuda_rng_devices() -> list[int]:
     import torch
 
     return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
+
+def same_device(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` (names or ``torch.device``) name the same device: an index-less
+    CUDA device is the current one, so ``same_device("cuda", "cuda:0")`` is True on a process
+    whose current device is 0 (``torch.device("cuda") == torch.device("cuda:0")`` is False)."""
+    import torch
+
+    a, b = torch.device(a), torch.device(b)
+    if a.type != b.type:
+        return False
+    if a.index == b.index or a.type == "cpu":
+        return True
+    if a.type != "cuda":
+        return False
+    current = torch.cuda.current_device()
+    return (current if a.index is None else a.index) == (current if b.index is None else b.index)

@@ -242,6 +242,7 @@ def encode(
     progress: bool = True,
     cache: dict[str, Any] | None = None,
     videos: list[str] | None = None,
+    deterministic: bool = False,
     **codec_params: Any,
 ) -> EncodeSummary:
     """Condense the dataset at ``dataset_dir`` into the archive ``out``; returns a summary.
@@ -258,6 +259,9 @@ def encode(
     ``cache``: shared between calls so several codecs reuse one trained TCA;
     ``videos``: store (and train on) exactly these videos of the dataset (with ``split=None``;
     splits are kept for them): how ``tascodec.append`` encodes new videos;
+    ``deterministic``: run the codec inside ``tascodec.determinism.deterministic_algorithms``
+    (deterministic kernels, TF32 off, restored after): on CUDA the archive then repeats bit
+    for bit on the same machine and software; on a CPU it does anyway;
     ``codec_params``: further codec parameters.
 
     ``k``, ``recipe``, ``code_dtype``, ``target_ratio`` and ``max_bytes`` go only to the
@@ -265,6 +269,7 @@ def encode(
     default for a codec that does not take it (``k=3`` for ``mean``, ``code_dtype="int8"`` for
     ``raw``) raises ``TascodecError``. Needs the ``torch`` extra (``tascodec.extras``).
     """
+    from .determinism import deterministic_algorithms
     from .source import EncodeSource
     from .format import write_archive
     from .layout import StandardDataset
@@ -328,7 +333,8 @@ def encode(
             codec_now = _build_codec(codec, k, recipe, code_dtype,
                                      {**codec_params, "budget_bytes": budget,
                                       "strict_budget": strict})
-        made = codec_now.encode(source)
+        with deterministic_algorithms(deterministic):
+            made = codec_now.encode(source)
         t_codec = time.perf_counter()
         made.stats.update(
             {
@@ -349,6 +355,7 @@ def encode(
                 "trimmed_videos": len(trimmed),
                 "device": dev,
                 "recipe": recipe,
+                "deterministic": bool(deterministic),
                 "code_dtype": store_dtype,
                 "target_ratio": (None if budget is None or max_bytes is not None
                                  else float(target_ratio or DEFAULT_TARGET_RATIO)),

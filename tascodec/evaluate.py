@@ -41,10 +41,13 @@ from .fidelity_result import (
 )
 from .layout import split_names
 
-__all__ = ["evaluate_archive", "evaluate_items", "worker_pool"]
+__all__ = ["DECODE_MODES", "decode_device", "evaluate_archive", "evaluate_items", "worker_pool"]
 
 # Decoded training videos kept in memory up to this many bytes; past it they decode per access.
 _CACHE_LIMIT = 4 << 30
+#: where decoded videos are kept on a CUDA device: up to this fraction of its free memory
+_DEVICE_CACHE_FRACTION = 0.5
+DECODE_MODES = ("auto", "numpy", "torch")
 
 
 def _open_dataset(dataset_dir: str | os.PathLike[str]) -> Any:
@@ -90,40 +93,84 @@ class _OriginalItems(Sequence):
 
 
 class _DecodedItems(Sequence):
-    """Decoded archive videos as (features (D, T), labels (T,)); cached up to a byte budget."""
+    """Decoded archive videos as (features (D, T), labels (T,)); cached up to a byte budget.
 
-    def __init__(self, archive: Any, videos: list[str], dim: int, name: str) -> None:
+    ``device=None``: decoded with NumPy, items are host arrays, the cache holds up to
+    ``_CACHE_LIMIT`` bytes. A ``torch.device``: decoded with the torch decoder there
+    (``tascodec.decode.torch``), items are tensors on it (no host round trip), the cache holds
+    up to ``_DEVICE_CACHE_FRACTION`` of the device's free memory (CUDA) or ``_CACHE_LIMIT``
+    (CPU); past it a video decodes again per access, on the device.
+    """
+
+    def __init__(self, archive: Any, videos: list[str], dim: int, name: str,
+                 device: Any = None) -> None:
         self.archive, self.videos, self.dim, self.name = archive, videos, dim, name
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.device = device
+        self._cache: dict[int, tuple[Any, Any]] = {}
         self._cached_bytes = 0
+        self._limit = _CACHE_LIMIT
+        if device is not None and device.type == "cuda":
+            import torch
+
+            self._limit = int(torch.cuda.mem_get_info(device)[0] * _DEVICE_CACHE_FRACTION)
 
     def __len__(self) -> int:
         return len(self.videos)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
+    def __getitem__(self, i: int) -> tuple[Any, Any]:  # type: ignore[override]
         if i in self._cache:
             return self._cache[i]
         video = self.videos[i]
-        decoded = np.asarray(self.archive.decode(video), dtype=np.float32)
         labels = np.asarray(self.archive.labels(video), dtype=np.int64)
+        if self.device is None:
+            decoded: Any = np.asarray(self.archive.decode(video), dtype=np.float32)
+        else:
+            from .decode import decode_video_tensor
+
+            # "cpu-torch": the torch decoder on the CPU (the NumPy one is what "cpu" means).
+            where = "cpu-torch" if self.device.type == "cpu" else self.device
+            decoded = decode_video_tensor(self.archive, video, device=where)
         if decoded.ndim != 2 or decoded.shape[1] != self.dim:
             raise TascodecError(
-                f"{self.name}: video {video!r} decodes to shape {decoded.shape}, expected "
-                f"(T, {self.dim}) to match the dataset's feature width"
+                f"{self.name}: video {video!r} decodes to shape {tuple(decoded.shape)}, "
+                f"expected (T, {self.dim}) to match the dataset's feature width"
             )
         if decoded.shape[0] != labels.shape[0]:
             raise TascodecError(
                 f"{self.name}: video {video!r} decodes to {decoded.shape[0]} frames but has "
                 f"{labels.shape[0]} labels"
             )
-        item = (np.ascontiguousarray(decoded.T), labels)
-        if self._cached_bytes + decoded.nbytes <= _CACHE_LIMIT:
+        if self.device is None:
+            item: tuple[Any, Any] = (np.ascontiguousarray(decoded.T), labels)
+        else:
+            import torch
+
+            item = (decoded.T.contiguous(), torch.from_numpy(labels).to(self.device))
+        nbytes = int(decoded.shape[0]) * self.dim * 4
+        if self._cached_bytes + nbytes <= self._limit:
             self._cache[i] = item
-            self._cached_bytes += decoded.nbytes
+            self._cached_bytes += nbytes
         return item
 
     def frames(self) -> int:
         return int(sum(self.archive.num_frames(v) for v in self.videos))
+
+
+def decode_device(decode: str, device: Any) -> Any:
+    """Where ``_DecodedItems`` decodes: ``None`` (NumPy, host arrays) or a ``torch.device``.
+
+    ``decode``: ``"auto"`` (torch on ``device`` when it is CUDA, else NumPy: on a CPU the
+    NumPy decoder is the faster one and today's results stay bit-identical), ``"numpy"`` or
+    ``"torch"`` (the torch decoder on ``device``, a CPU too).
+    """
+    if decode not in DECODE_MODES:
+        raise TascodecError(f"decode: expected one of {list(DECODE_MODES)}, got {decode!r}")
+    from .devices import resolve_device
+
+    dev = resolve_device(device)
+    if decode == "numpy" or (decode == "auto" and dev.type != "cuda"):
+        return None
+    return dev
 
 
 def evaluate_items(
@@ -140,6 +187,7 @@ def evaluate_items(
     backbone: str = "mstcn",
     convention: str = "asformer",
     asformer_options: Mapping[str, Any] | None = None,
+    deterministic: bool = False,
 ) -> tuple[list[dict[str, float]], str, list[float]]:
     """Train one model per seed on ``train_items``; score each on ``test_videos`` of ``dataset``.
 
@@ -148,9 +196,14 @@ def evaluate_items(
     to ``train_mstcn`` (keys: num_stages, num_layers, num_f_maps, lr, batch_size),
     ``asformer_options`` to ``train_asformer`` (keys: size, num_decoders, num_layers,
     num_f_maps, lr, weight_decay, batch_size, channel_masking_rate); each only with its
-    backbone. ``convention``: the metrics' (``tascodec.metrics``). Returns (metrics per seed,
-    device, training seconds per seed).
+    backbone. ``convention``: the metrics' (``tascodec.metrics``). ``deterministic``: train
+    and predict inside ``tascodec.determinism.deterministic_algorithms`` (what makes CUDA
+    results repeat; the CPU's repeat anyway). Items may be host arrays or tensors on the
+    device (trained on as they are). Returns (metrics per seed, device, training seconds per
+    seed).
     """
+    from .determinism import deterministic_algorithms
+
     from .devices import resolve_device
     from .metrics import check_convention, evaluate_segmentation
     from .mstcn import predict
@@ -163,17 +216,18 @@ def evaluate_items(
     per_seed, seconds = [], []
     for seed in tqdm(check_seeds(seeds), desc="seeds", unit="seed", disable=not progress, leave=False):
         start = time.perf_counter()
-        model = train(
-            train_items,
-            num_classes=dataset.num_classes,
-            epochs=epochs,
-            seed=seed,
-            device=dev,
-            progress=progress,
-            **options,
-        )
-        seconds.append(time.perf_counter() - start)
-        preds = [predict(model, np.asarray(dataset.features(v))) for v in test_videos]
+        with deterministic_algorithms(deterministic):
+            model = train(
+                train_items,
+                num_classes=dataset.num_classes,
+                epochs=epochs,
+                seed=seed,
+                device=dev,
+                progress=progress,
+                **options,
+            )
+            seconds.append(time.perf_counter() - start)
+            preds = [predict(model, np.asarray(dataset.features(v))) for v in test_videos]
         scores = evaluate_segmentation(gt, preds, background=background_ids,
                                        convention=convention)
         per_seed.append({key: float(scores[key]) for key in METRIC_KEYS})
@@ -196,6 +250,8 @@ def evaluate_archive(
     backbone: str = "mstcn",
     convention: str = "asformer",
     asformer_options: Mapping[str, Any] | None = None,
+    decode: str = "auto",
+    deterministic: bool = False,
 ) -> FidelityResult:
     """Fidelity of an archive's decoded training set (``None``: the original) on the real test set.
 
@@ -210,7 +266,16 @@ def evaluate_archive(
     ``jobs > 1`` trains the seeds in that many worker processes (spawned, each with an equal
     share of torch's CPU threads): on a CPU, batch-size-1 MS-TCN training uses one core well
     and several poorly, so seeds in parallel finish sooner. Results equal those of ``jobs=1``
-    run with the same thread count. Needs the torch extra.
+    run with the same thread count; on CUDA only with ``deterministic=True`` (then training
+    and prediction use deterministic kernels, TF32 off: see ``tascodec.determinism``).
+
+    ``decode``: where the archive's training videos are decoded (``decode_device``):
+    ``"auto"`` decodes on the training device when it is CUDA, with the torch decoder, and
+    keeps the decoded tensors there while they fit (half its free memory), so no seed or
+    epoch decodes again or copies host to device; on a CPU it decodes with NumPy, as before.
+    ``"numpy"`` / ``"torch"`` force one decoder.
+
+    Needs the torch extra.
     """
     from .extras import require_torch
 
@@ -222,6 +287,7 @@ def evaluate_archive(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise TascodecError(f"jobs must be an integer >= 1, got {jobs!r}")
     trainer(backbone, mstcn_options, asformer_options)  # argument errors before any work
+    where = decode_device(decode, device)  # and device errors
     from .metrics import check_convention
 
     check_convention(convention)
@@ -233,7 +299,8 @@ def evaluate_archive(
     )
     if jobs > 1 and len(seeds) > 1:
         kwargs = dict(split=split, epochs=epochs, device=device, progress=False,
-                      background=tuple(background), name=name, **model_kwargs)
+                      background=tuple(background), name=name, decode=decode,
+                      deterministic=deterministic, **model_kwargs)
         with worker_pool(min(jobs, len(seeds))) as pool:
             futures = [pool.submit(evaluate_archive, archive_path, dataset_dir, seeds=(seed,),
                                    **kwargs) for seed in seeds]
@@ -254,7 +321,8 @@ def evaluate_archive(
         items: Sequence[Any] = _OriginalItems(dataset, train_videos)
         per_seed, dev, train_s = evaluate_items(
             items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
-            progress=progress, background=background, **model_kwargs,
+            progress=progress, background=background, deterministic=deterministic,
+            **model_kwargs,
         )
         mean, std = summarise(per_seed)
         return FidelityResult(
@@ -289,10 +357,11 @@ def evaluate_archive(
                 f"{path}: no training videos: all {len(excluded)} stored videos are in "
                 f"{test_key!r} or outside {train_key!r}"
             )
-        items = _DecodedItems(archive, used, dim, str(path))
+        items = _DecodedItems(archive, used, dim, str(path), device=where)
         per_seed, dev, train_s = evaluate_items(
             items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
-            progress=progress, background=background, **model_kwargs,
+            progress=progress, background=background, deterministic=deterministic,
+            **model_kwargs,
         )
         config = dict(getattr(archive, "codec_config", None) or {}) or None
         frames = items.frames()

@@ -11,13 +11,18 @@ Shapes: B batch, D feature width, T frames, A classes, S stages, F feature maps.
   smoothing term ``mean_{t,a} min(|log p_t(a) - log p_{t-1}(a)|, tau)^2`` (tau = 4, frame t-1
   detached as in the reference code), summed over stages.
 * ``train_mstcn(items, ...)``: Adam (lr 5e-4), batch size 1 by default; ``items`` yields
-  (features (D, T), labels (T,)) pairs (extra tuple fields, e.g. a video name, are ignored).
+  (features (D, T), labels (T,)) pairs (extra tuple fields, e.g. a video name, are ignored):
+  arrays, or tensors, which stay on their device (items already on the training device are
+  trained on as they are: no host round trip; host items are padded in pinned memory and
+  copied without blocking).
 * ``predict(model, features (D, T)) -> labels (T,)``: argmax of the last stage.
 * ``fit(build, items, ...)``: the training loop ``train_mstcn`` and ``asformer.train_asformer``
   share (``build(D) -> (model, optimiser, after_epoch)``), with ``input_mask`` and
   ``check_training_args`` the checks both models run.
 
-Training is deterministic for a seed on CPU and leaves torch's global RNG untouched.
+Training is deterministic for a seed on CPU (on CUDA inside
+``tascodec.determinism.deterministic_algorithms``) and leaves torch's global RNG untouched.
+A step never waits for the device: the epoch's loss is summed there and read once per epoch.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from tqdm.auto import tqdm
 
 from .devices import cuda_rng_devices, resolve_device
 from .errors import TascodecError
+from .seg_batches import IGNORE_INDEX, as_pair, pad_batch
 
 __all__ = [
     "MSTCN",
@@ -47,9 +53,6 @@ __all__ = [
     "input_mask",
     "predict",
 ]
-
-IGNORE_INDEX = -100
-
 
 def input_mask(model: str, dim: int, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """Check a model's input x (B, dim, T) and mask (B, T) | (B, C, T) | None; the mask as
@@ -194,53 +197,6 @@ def mstcn_loss(
     return total
 
 
-def _as_pair(item: Any, index: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Validate one training item -> (features (D, T) float32, labels (T,) int64)."""
-    if not isinstance(item, (tuple, list)) or len(item) < 2:
-        raise TascodecError(
-            f"train item {index}: expected (features (D, T), labels (T,)), got {type(item).__name__}"
-        )
-    x, y = item[0], item[1]
-    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    if x.ndim != 2:
-        raise TascodecError(f"train item {index}: features must be (D, T), got shape {x.shape}")
-    if y.ndim != 1 or y.shape[0] != x.shape[1]:
-        raise TascodecError(
-            f"train item {index}: labels must be (T,) = ({x.shape[1]},), got shape {y.shape}"
-        )
-    if y.shape[0] == 0:
-        raise TascodecError(f"train item {index}: empty video (T = 0)")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TascodecError(f"train item {index}: labels must be integers, got {y.dtype}")
-    bad = (y != IGNORE_INDEX) & ((y < 0) | (y >= num_classes))
-    if bad.any():
-        t = int(np.flatnonzero(bad)[0])
-        raise TascodecError(
-            f"train item {index}: label {int(y[t])} at frame {t} not in [0, {num_classes})"
-        )
-    return x.astype(np.float32, copy=False), y.astype(np.int64, copy=False)
-
-
-def _batch(
-    pairs: list[tuple[np.ndarray, np.ndarray]], device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad to the longest: x (B, D, T), labels (B, T) (-100 padded), mask (B, T)."""
-    t_max = max(y.shape[0] for _, y in pairs)
-    dim = pairs[0][0].shape[0]
-    x = torch.zeros(len(pairs), dim, t_max)
-    y = torch.full((len(pairs), t_max), IGNORE_INDEX, dtype=torch.int64)
-    m = torch.zeros(len(pairs), t_max)
-    for b, (xf, yl) in enumerate(pairs):
-        t = yl.shape[0]
-        if not xf.flags.writeable:  # memory-mapped features: torch wants a writable buffer
-            xf = np.array(xf)
-        x[b, :, :t] = torch.from_numpy(np.ascontiguousarray(xf))
-        y[b, :t] = torch.from_numpy(yl)
-        m[b, :t] = 1.0
-    return x.to(device), y.to(device), m.to(device)
-
-
 def train_mstcn(
     train_items: Iterable[Any],
     *,
@@ -318,7 +274,8 @@ def fit(
     n = len(items)
     if n == 0:
         raise TascodecError("train_items: no training videos")
-    dim = _as_pair(items[0], 0, num_classes)[0].shape[0]
+    dim = as_pair(items[0], 0, num_classes)[0].shape[0]
+    checked: set[int] = {0}  # items whose label values were checked (once: a sync on CUDA)
 
     with torch.random.fork_rng(devices=cuda_rng_devices()):
         torch.manual_seed(seed)
@@ -328,24 +285,28 @@ def fit(
         bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
         for _ in bar:
             order = order_rng.permutation(n)
-            total, count = 0.0, 0
+            # The epoch's summed loss stays on the device (float64, as Python floats would
+            # add): one host sync per epoch, none per step.
+            total_t, count = torch.zeros((), dtype=torch.float64, device=device), 0
             for start in range(0, n, batch_size):
                 pairs = []
                 for i in order[start : start + batch_size]:
-                    pair = _as_pair(items[int(i)], int(i), num_classes)
+                    pair = as_pair(items[int(i)], int(i), num_classes, int(i) not in checked)
+                    checked.add(int(i))
                     if pair[0].shape[0] != dim:
                         raise TascodecError(
                             f"train item {int(i)}: feature width {pair[0].shape[0]} differs "
                             f"from the first item's {dim}"
                         )
                     pairs.append(pair)
-                x, y, m = _batch(pairs, device)
+                x, y, m = pad_batch(pairs, device)
                 loss = mstcn_loss(model(x, m), y, m)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += float(loss.detach())
+                total_t += loss.detach().double()
                 count += 1
+            total = float(total_t)
             if after_epoch is not None:
                 after_epoch(total)
             mean = total / count

@@ -4,7 +4,7 @@
 [--target-ratio R | --max-bytes B] [--gamma G] [--split NAME | --all]
 [--sampling diverse|random|none] [--device auto|cpu|cuda] [--seed S]
 [--recipe auto|cpu|gpu|paper|quick] [--code-dtype float32|float16|int8] [-p KEY=VALUE ...]
-[--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``-k`` defaults to ``auto``:
+[--deterministic] [--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``-k`` defaults to ``auto``:
 rate control picks the code width, the decoder width and K per segment so the archive is
 ``--target-ratio`` (default 50) times smaller than the split as float32, or at most
 ``--max-bytes``; ``--gamma`` then defaults to 1, and to 0.5 with an explicit ``-k``.
@@ -121,6 +121,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         + _taken_by("code_dtype"))
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a further codec parameter (repeatable; VALUE parsed as JSON)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="deterministic kernels only, TF32 off: a CUDA encode repeats bit for bit")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
                    help="no progress bars")
@@ -171,7 +173,8 @@ def run_encode(args: argparse.Namespace) -> int:
     summary = encode(
         args.dataset, args.out, codec=args.codec, gamma=gamma,
         split=None if args.all else args.split, sampling=args.sampling, device=args.device,
-        seed=args.seed, overwrite=args.overwrite, progress=not args.quiet, **options,
+        seed=args.seed, overwrite=args.overwrite, progress=not args.quiet,
+        deterministic=args.deterministic, **options,
         **parse_params(args.param),
     )
     print(summary)

@@ -65,6 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1,
                    help="train the seeds in this many processes (default: 1; on a CPU, up to "
                         "the number of cores is faster)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="deterministic kernels only, TF32 off: CUDA results repeat bit for bit")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
                    help="no progress bars")
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         backbone=backbone,
         convention=convention,
+        deterministic=args.deterministic,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..content import SegmentTable
+from ..determinism import segment_sum
 from ..devices import resolve_device
 from ..errors import TascodecError
 from ..source import FrameSource
@@ -35,9 +36,10 @@ def encoded_codes(model: TCA, source: FrameSource, table: SegmentTable, *,
     for f0 in range(0, total, batch_frames):
         f1 = min(total, f0 + batch_frames)
         x = model.normalize(torch.from_numpy(plan.frames(source, f0, f1)).to(dev))
-        inst = torch.from_numpy(plan.frame_inst[f0:f1]).to(dev)
+        lo, hi = int(plan.frame_inst[f0]), int(plan.frame_inst[f1 - 1]) + 1
+        inst = torch.from_numpy(plan.frame_inst[f0:f1] - lo).to(dev)
         a = torch.from_numpy(plan.inst_action[plan.frame_inst[f0:f1]]).to(dev)
         mu, _ = model.encode(x, a, torch.from_numpy(plan.frame_c[f0:f1]).to(dev))
-        sums.index_add_(0, inst, mu.double())
+        sums[lo:hi] += segment_sum(mu.double(), inst, hi - lo)  # ordered: no CUDA atomics
     counts = torch.from_numpy(plan.inst_length).to(dev, torch.float64).clamp_min(1)
     return (sums / counts[:, None]).float().cpu().numpy()

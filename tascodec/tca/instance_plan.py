@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..content import SegmentTable
+from ..devices import same_device
 from ..errors import TascodecError
 from ..segments import instance_lengths, segment_coherence, segments_to_labels
 from ..source import FrameSource
@@ -77,7 +78,7 @@ class InversionPlan:
 
 def on_device(module: Any, dev: torch.device) -> Any:
     """``module`` on ``dev``: itself if already there, else a copy (the caller's stays put)."""
-    if next(module.parameters()).device == dev:
+    if same_device(next(module.parameters()).device, dev):  # "cuda" is "cuda:0" there
         return module
     return copy.deepcopy(module).to(dev)
 

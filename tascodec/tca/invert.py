@@ -20,7 +20,11 @@ of magnitude all count). What makes it cheap:
   when D <= H), and a chunk holds ``n x H`` targets instead of ``n x D``;
 * the gradient is written out (no autograd graph), Adam is per coordinate, and every instance
   keeps its own step size and stopping state, so instances never influence each other: a subset
-  inverts to the same codes as the whole;
+  inverts to the same codes as the whole (bit for bit on the CPU; on CUDA to float32 rounding,
+  as cuBLAS may pick another kernel for another number of rows);
+* per-instance sums are ordered segment sums (``tascodec.determinism.segment_sum``), not
+  atomic ``index_add_``: the same model, frames and settings give the same codes run after run
+  on CUDA too, with or without ``deterministic=True``;
 * warm start from the encoder's mean code (``init="encoded"``), per-instance plateau detection
   (relative improvement below ``tol`` over ``check_every`` iterations: the step size is cut,
   and after ``lr_decays`` cuts the instance stops), and optional frame subsampling inside long
@@ -38,6 +42,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..content import SegmentTable
+from ..determinism import deterministic_algorithms, segment_sum
 from ..devices import resolve_device
 from ..errors import TascodecError
 from ..rng import random_codes
@@ -127,9 +132,8 @@ def _loss_grad(obj: _Objective, pre: torch.Tensor, fidx: torch.Tensor, local: to
     h = torch.relu(pre)
     err, g_h = obj(h, fidx, True)
     g_pre = g_h.mul_(weight.to(g_h.dtype)[:, None]).masked_fill_(pre <= 0, 0.0)
-    g_p = torch.zeros(rows, g_pre.shape[1], device=g_pre.device, dtype=g_pre.dtype)
-    g_p.index_add_(0, local, g_pre)
-    return err, g_p @ wz
+    # ``local`` is non-decreasing (frames grouped by instance): an ordered sum, no atomics.
+    return err, segment_sum(g_pre, local, rows) @ wz
 
 
 def _subsample(lengths: np.ndarray, first: np.ndarray, m: int | None) -> np.ndarray:
@@ -225,8 +229,7 @@ class _Chunk:
             evals += int(fidx.numel())
             freeze = None  # instances stopping now; decided only on check iterations
             if cfg.tol > 0 and it % cfg.check_every == 0:
-                loss = torch.zeros(active.numel(), dtype=torch.float64, device=dev)
-                loss.index_add_(0, local, err * weight)
+                loss = segment_sum(err * weight, local, active.numel())
                 p = prev[active]
                 plateau = (p - loss) < cfg.tol * p.abs()
                 prev[active] = loss
@@ -276,14 +279,37 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
            check_every: int = 10, lr_decays: int = 2, max_frames_per_instance: int | None = None,
            chunk_frames: int = 8192, objective: str = "auto", space: str = "original",
            device: str | None = None, seed: int = 0, progress: bool = True,
-           history_at: tuple[int, ...] = ()) -> tuple[np.ndarray, InversionReport]:
+           history_at: tuple[int, ...] = (), deterministic: bool = False
+           ) -> tuple[np.ndarray, InversionReport]:
     """Optimise one code per instance of ``table``; returns codes (N, d) float32 and a report.
 
     ``init``: ``"encoded"`` (encoder mean, needs a ``TCA``), ``"random"`` (N(0, I) from
     ``tascodec.rng.random_codes(seed, ...)``) or an (N, d) array. ``tol=None`` (or 0) runs every
     instance for ``max_iters``. ``history_at``: iterations at which to record the MSE of all
     frames (measurement only, not counted as decoder evaluations).
+
+    Determinism: on the CPU a call gives the same codes every time. On CUDA the codes of a
+    given model are run-to-run identical too (ordered segment sums, no atomics), and equal the
+    CPU's to float32 rounding (not bit for bit: other kernels, other rounding).
+    ``deterministic=True`` runs the call inside ``tascodec.determinism.deterministic_algorithms``
+    (deterministic kernels only, TF32 off; the caller's settings restored after), which also
+    covers the ``init="encoded"`` encoder pass; it does not change results on the CPU.
     """
+    with deterministic_algorithms(deterministic):
+        return _invert(model, source, table, init=init, max_iters=max_iters, tol=tol, lr=lr,
+                       optimizer=optimizer, betas=betas, check_every=check_every,
+                       lr_decays=lr_decays, max_frames_per_instance=max_frames_per_instance,
+                       chunk_frames=chunk_frames, objective=objective, space=space,
+                       device=device, seed=seed, progress=progress, history_at=history_at)
+
+
+def _invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
+            init: str | np.ndarray, max_iters: int, tol: float | None, lr: float,
+            optimizer: str, betas: tuple[float, float], check_every: int, lr_decays: int,
+            max_frames_per_instance: int | None, chunk_frames: int, objective: str,
+            space: str, device: str | None, seed: int, progress: bool,
+            history_at: tuple[int, ...]) -> tuple[np.ndarray, InversionReport]:
+    """``invert`` under the caller's determinism settings."""
     start_time = time.perf_counter()
     dec: TCADecoder = model.decoder if isinstance(model, TCA) else model
     if not isinstance(dec, TCADecoder):

@@ -21,9 +21,11 @@ failed to improve it by 0.1%; the best epoch's weights are kept. Training is the
 as it pays for, whatever the size of the dataset.
 
 Memory: frames stay in the source's memory maps. When the normalised training frames fit in
-``memory_budget`` bytes they are kept in one tensor; otherwise each epoch streams the videos in
-shuffled blocks of at most ``memory_budget`` bytes (sampled proportionally per video when
-``max_frames_per_epoch`` caps the epoch).
+``memory_budget`` bytes they are kept in one tensor on the device; otherwise each epoch streams
+the videos in shuffled host blocks of at most ``memory_budget`` bytes (sampled proportionally
+per video when ``max_frames_per_epoch`` caps the epoch), whose batches reach the device through
+``tascodec.prefetch``: on CUDA gathered into page-locked memory and copied without blocking on
+a side stream one batch ahead, so copies overlap the compute.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..determinism import deterministic_algorithms
 from ..devices import cuda_rng_devices, resolve_device
 from ..errors import TascodecError
+from ..prefetch import gather_rows, prefetch_to_device
 from ..source import FrameSource
 from .model import TCA
 from .recipes import auto_model_dims
@@ -179,13 +183,35 @@ def _blocks(source: FrameSource, videos: list[str], norm: tuple[np.ndarray, np.n
         yield flush()
 
 
+def _cached_batches(cached: tuple[torch.Tensor, ...], order: torch.Tensor, batch_size: int,
+                    gen: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
+    """One epoch's ``(x (B, D), a (B,), c (B,))`` batches of the device cache: rows ``order``
+    (on the cache's device) shuffled by ``gen`` (a CPU generator)."""
+    perm = order[torch.randperm(order.numel(), generator=gen).to(order.device)]
+    for i in range(0, perm.numel(), batch_size):
+        j = perm[i:i + batch_size]
+        yield tuple(t[j] for t in cached)
+
+
+def _host_batches(blocks: Iterator[tuple[torch.Tensor, ...]], batch_size: int,
+                  gen: torch.Generator, dev: torch.device
+                  ) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Shuffled ``(x (B, D), a (B,), c (B,))`` host batches of each host block in turn,
+    gathered into page-locked memory when ``dev`` is CUDA (``prefetch.gather_rows``)."""
+    for block in blocks:
+        perm = torch.randperm(block[0].shape[0], generator=gen)
+        for i in range(0, perm.numel(), batch_size):
+            j = perm[i:i + batch_size]
+            yield tuple(gather_rows(t, j, dev) for t in block)
+
+
 def train_tca(source: FrameSource, *, latent_dim: int | None = None,
               hidden_dim: int | None = None,
               epochs: int = 40, batch_size: int = 256, lr: float = 1e-3,
               kl_weight: float = 0.1, device: str = "cpu", seed: int = 0,
               progress: bool = True, max_frames_per_epoch: int | None = None,
               memory_budget: int = 1 << 30, patience: int | None = None,
-              holdout: float = 0.05) -> tuple[TCA, TrainReport]:
+              holdout: float = 0.05, deterministic: bool = False) -> tuple[TCA, TrainReport]:
     """Train a ``TCA`` on ``source.training_videos``; returns the model (eval mode) and a report.
 
     ``epochs``: passes over the training frames, at most; ``patience``: epochs without
@@ -193,8 +219,24 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
     nothing held out); ``holdout``: the fraction of frames held out for that check.
 
     Deterministic for a given ``seed`` on CPU (it runs under a forked torch RNG, so the global
-    generator is left alone).
+    generator is left alone); on CUDA only with ``deterministic=True`` (the call runs inside
+    ``tascodec.determinism.deterministic_algorithms``: deterministic kernels, TF32 off, the
+    caller's settings restored after).
     """
+    with deterministic_algorithms(deterministic):
+        return _train_tca(source, latent_dim=latent_dim, hidden_dim=hidden_dim, epochs=epochs,
+                          batch_size=batch_size, lr=lr, kl_weight=kl_weight, device=device,
+                          seed=seed, progress=progress,
+                          max_frames_per_epoch=max_frames_per_epoch,
+                          memory_budget=memory_budget, patience=patience, holdout=holdout)
+
+
+def _train_tca(source: FrameSource, *, latent_dim: int | None, hidden_dim: int | None,
+               epochs: int, batch_size: int, lr: float, kl_weight: float, device: str,
+               seed: int, progress: bool, max_frames_per_epoch: int | None,
+               memory_budget: int, patience: int | None, holdout: float
+               ) -> tuple[TCA, TrainReport]:
+    """``train_tca`` under the caller's determinism settings."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TascodecError(f"train_tca: {name} must be a positive integer, got {value!r}")
@@ -244,30 +286,24 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
         for _ in bar:
             if cached is not None:  # batches index the cache: no permuted copy of it
                 order = torch.randperm(total, generator=gen)[:per_epoch].to(dev)
-                blocks: Any = [(cached, order)]
-            else:
+                batches: Any = _cached_batches(cached, order, batch_size, gen)
+            else:  # host blocks, batches copied to the device one batch ahead
                 order_v = [videos[i] for i in rng.permutation(len(videos))]
-                blocks = ((block, None) for block in _blocks(
-                    source, order_v, norm, classes, memory_budget, per_epoch / total, rng, keep))
+                blocks = _blocks(source, order_v, norm, classes, memory_budget,
+                                 per_epoch / total, rng, keep)
+                batches = prefetch_to_device(_host_batches(blocks, batch_size, gen, dev), dev)
             sums, n_seen = torch.zeros(3, dtype=torch.float64, device=dev), 0
-            for (xb, ab, cb), rows in blocks:
-                size = xb.shape[0] if rows is None else rows.numel()
-                perm = torch.randperm(size, generator=gen).to(xb.device)
-                if rows is not None:
-                    perm = rows[perm]
-                for i in range(0, perm.numel(), batch_size):
-                    j = perm[i:i + batch_size]
-                    x, a, c = xb[j].to(dev), ab[j].to(dev), cb[j].to(dev)
-                    x_hat, mu, logvar = model(x, a, c)
-                    recon = (x_hat - x).pow(2).mean()
-                    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
-                    loss = recon + kl_weight * kl / model.feature_dim
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    b = j.numel()
-                    sums += b * torch.stack([loss.detach(), recon.detach(), kl.detach()]).double()
-                    n_seen += b
+            for x, a, c in batches:
+                x_hat, mu, logvar = model(x, a, c)
+                recon = (x_hat - x).pow(2).mean()
+                kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
+                loss = recon + kl_weight * kl / model.feature_dim
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                b = x.shape[0]
+                sums += b * torch.stack([loss.detach(), recon.detach(), kl.detach()]).double()
+                n_seen += b
             terms = tuple((sums / max(n_seen, 1)).tolist())  # one sync per epoch
             history.append(float(terms[0]))
             bar.set_postfix(loss=f"{terms[0]:.4f}", recon=f"{terms[1]:.4f}", kl=f"{terms[2]:.1f}")
