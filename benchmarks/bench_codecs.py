@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 import tascodec
+from tascodec.codecs.options import taken_options
 from tascodec.layout import StandardDataset
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gtea-tcn128"
 
-# (label, codec id, codec params); k is passed to the codecs that take it.
+# (label, codec id, codec params); k and the recipe go to the codecs that take them.
 CODECS = [
     ("raw", "raw", {}),
     ("raw f16", "raw", {"dtype": "float16"}),
@@ -75,14 +76,15 @@ def bench_dataset(name: str, root: Path, args: argparse.Namespace, out_dir: Path
             continue
         learned = codec in ("encoded", "inversion", "tca-random")
         kw = dict(params)
-        k = kw.pop("k", 8)
+        # encode refuses an option a codec does not take: pass each only where taken
+        kw.update(taken_options(codec, {"k": kw.pop("k", 8), "recipe": args.recipe}))
         if learned:
             kw.update(overrides)
         start = time.perf_counter()
         summary = tascodec.encode(
-            root, out_dir / f"{name}-{label.replace(' ', '_')}.tasz", codec=codec, k=k,
+            root, out_dir / f"{name}-{label.replace(' ', '_')}.tasz", codec=codec,
             gamma=args.gamma, sampling="none" if args.gamma == 1 else "diverse",
-            split="train.split1", device=args.device, recipe=args.recipe, overwrite=True,
+            split="train.split1", device=args.device, overwrite=True,
             progress=not args.no_progress, cache=cache, **kw,
         )
         wall = time.perf_counter() - start

@@ -42,6 +42,7 @@ from ._common import (
 )
 
 from tascodec.backbones import BACKBONES, MODEL_NAMES
+from tascodec.codecs.options import taken_options
 from tascodec.units import format_bytes
 
 # name -> encode() keywords (None: the original features). Supplement Table A settings, and the
@@ -158,8 +159,9 @@ class Runner:
                 job["archive"] = self.work / f"{self.name}-{len(self.pending)}.tasz"
                 summary, dropped = call_supported(
                     self.encode_fn, self.root, job["archive"], split="train.split1",
-                    device=self.args.device, recipe=self.args.recipe, seed=0,
-                    overwrite=True, progress=self.args.progress, cache=self.cache, **params,
+                    device=self.args.device, seed=0, overwrite=True,
+                    progress=self.args.progress, cache=self.cache, **params,
+                    **taken_options(params["codec"], {"recipe": self.args.recipe}),
                 )
                 rec["encode"] = {
                     "bytes": dict(summary.bytes), "seconds": dict(summary.seconds),

@@ -36,6 +36,7 @@ from ._common import (
     write_results,
 )
 
+from tascodec.codecs.options import taken_options
 from tascodec.units import format_bytes
 
 # tascodec rows: name -> encode() keywords (every frame stored: gamma = 1).
@@ -167,8 +168,9 @@ def run_tascodec(name: str, params: dict[str, Any], root: Path, videos: list[str
     path = work / (name.replace(" ", "_").replace("=", "") + ".tasz")
     try:
         summary, dropped = call_supported(
-            encode, root, path, split="train.split1", gamma=1.0, recipe=args.recipe,
-            device=args.device, overwrite=True, progress=False, cache=cache, seed=0, **params,
+            encode, root, path, split="train.split1", gamma=1.0, device=args.device,
+            overwrite=True, progress=False, cache=cache, seed=0, **params,
+            **taken_options(params["codec"], {"recipe": args.recipe}),
         )
         with open_archive(path) as ar:
             missing = [v for v in videos if v not in set(ar.videos)]

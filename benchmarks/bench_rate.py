@@ -217,6 +217,7 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
         return
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
     markers = {"inversion": "o", "mean": "s", "coreset": "D", "raw-f16": "^", "pca": "v"}
+    # faint markers: each fold's point; solid: the mean of the folds (one per method)
     for ax, metric in zip(axes, KEPT):
         series: dict[str, list[tuple[float, float]]] = {}
         for rows in results.values():
@@ -242,15 +243,21 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
                     color=color, linestyle="-" if len(means) > 1 else "none",
                     label=f"{family} (mean of folds)")
         for i, (name, (ratio, *kept)) in enumerate(PAPER_POINTS.items()):
-            ax.plot([ratio], [100 * kept[KEPT.index(metric)]], "*", markersize=11,
-                    color=f"C{6 + i}", label=f"paper, {name}")
-        ax.axhline(100, color="k", linewidth=0.8, label="original")
+            ax.plot([ratio], [100 * kept[KEPT.index(metric)]], ("*", "P", "X")[i % 3],
+                    markersize=10, color=f"C{6 + i}", linestyle="none",
+                    label=f"paper Table 1, {name}")
+        ax.axhline(100, color="k", linewidth=1, linestyle="--",
+                   label="original (uncompressed) = 100%")
         ax.set_xscale("log")
         ax.set_xlabel("storage ratio vs float32 training split")
         ax.set_title(f"{metric} kept (% of original)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("% of the original's score")
     handles, labels = axes[0].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+
+    handles.append(Line2D([], [], marker="o", color="0.4", alpha=0.3, linestyle="none"))
+    labels.append("faint markers: each fold")
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=120)

@@ -6,8 +6,10 @@ Several results files (runs split across processes) are merged per dataset: main
 ablation rows by group; the main ``inversion`` row (K = 8, gamma = 0.5) joins the sweeps as
 their base point.
 
-Per dataset: storage vs F1@50 for every row (log x, error bars = std over seeds); and, where
-the ablations ran, F1@50 / Acc / Edit over K and over gamma.
+Per dataset: storage vs F1@50 for every row (log x, error bars = std over seeds; a marker and
+colour per row, named in the legend rather than on the points; the original's F1@50 as a
+dashed line); and, where the ablations ran, F1@50 / Acc / Edit over K and over gamma (the
+original's scores as dotted lines).
 """
 
 from __future__ import annotations
@@ -25,45 +27,88 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 METRICS = (("f1@50", "F1@50"), ("acc", "Acc"), ("edit", "Edit"))
 
+#: one marker per row (cycled with the colours, so no two of the first 30 rows look alike)
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "p", "*", "d", "8", "H")
+
 
 def _ok(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if "fidelity" in r]
 
 
+def _style(i: int) -> dict[str, Any]:
+    """Row i's colour and marker: tab10 colours x the markers, distinct for 30 rows."""
+    return {"color": f"C{i % 10}", "marker": MARKERS[i % len(MARKERS)]}
+
+
+def dodge(xs: list[float], *, near: float = 1.05, step: float = 0.02) -> list[float]:
+    """``xs`` (positive, for a log axis) with points closer than a factor ``near`` to their
+    neighbour spread apart by ``step`` decades each, centred on their place, so markers of
+    rows of (nearly) equal size do not hide each other."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    out = list(xs)
+    group: list[int] = []
+    for i in order + [-1]:
+        if i >= 0 and group and xs[i] <= xs[group[-1]] * near:
+            group.append(i)
+            continue
+        for k, j in enumerate(group):
+            out[j] = xs[j] * 10 ** (step * (k - (len(group) - 1) / 2))
+        group = [i]
+    return out
+
+
 def storage_plot(name: str, rows: list[dict[str, Any]], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for r in _ok(rows):
+    """Storage (log) vs F1@50, a marker and colour per row named in the legend (no labels on
+    the points, so none overlap), the original's F1@50 as a line with its std as a band."""
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    ok = _ok(rows)
+    sizes = [r["fidelity"]["storage_bytes"] / 2**20 for r in ok]
+    xs = dodge(sizes)
+    for i, (r, x) in enumerate(zip(ok, xs)):
         f = r["fidelity"]
-        x, y, e = f["storage_bytes"] / 2**20, f["mean"]["f1@50"], f["std"]["f1@50"]
-        ax.errorbar([x], [y], yerr=[e], fmt="o", capsize=3, label=r["row"])
-        ax.annotate(r["row"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        y, e = f["mean"]["f1@50"], f["std"]["f1@50"]
+        ax.errorbar([x], [y], yerr=[e], linestyle="none", capsize=3, markersize=7,
+                    label=f"{r['row']} ({y:.1f})", **_style(i))
+    orig = next((r["fidelity"] for r in ok if r["row"] == "original"), None)
+    if orig is not None:
+        y, e = orig["mean"]["f1@50"], orig["std"]["f1@50"]
+        ax.axhline(y, color="k", linewidth=1, linestyle="--", label=f"original's F1@50 ({y:.1f})")
+        ax.axhspan(y - e, y + e, color="k", alpha=0.07, linewidth=0)
     ax.set_xscale("log")
-    ax.set_xlabel("storage (MiB, log scale)")
+    nudged = "; equal sizes nudged apart" if xs != sizes else ""
+    ax.set_xlabel(f"storage (MiB, log scale{nudged})")
     ax.set_ylabel("F1@50 on the original test set")
-    ax.set_title(f"{name}: storage vs MS-TCN F1@50")
+    ax.set_title(f"{name}: storage vs MS-TCN F1@50 (mean +- std over seeds)")
     ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
 def sweep_plot(name: str, rows: list[dict[str, Any]], xs: list[Any], xlabel: str,
-               path: Path, *, log: bool = False) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
+               path: Path, *, log: bool = False, original: dict[str, Any] | None = None) -> None:
+    """Acc / Edit / F1@50 over a sweep, a marker per metric; ``original`` (the uncompressed
+    row's fidelity) adds each metric's score as a dotted line in its colour."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
     pairs = [(x, r) for x, r in zip(xs, rows) if "fidelity" in r]
     if not pairs:
         plt.close(fig)
         return
     pos = list(range(len(pairs)))
-    for key, label in METRICS:
+    for i, (key, label) in enumerate(METRICS):
         ys = [r["fidelity"]["mean"][key] for _, r in pairs]
         es = [r["fidelity"]["std"][key] for _, r in pairs]
-        ax.errorbar(pos, ys, yerr=es, marker="o", capsize=3, label=label)
+        style = _style(i)
+        ax.errorbar(pos, ys, yerr=es, capsize=3, label=label, **style)
+        if original is not None:
+            ax.axhline(original["mean"][key], color=style["color"], linestyle=":",
+                       linewidth=1.2, label=f"original {label} ({original['mean'][key]:.1f})")
     ax.set_xticks(pos, [str(x) for x, _ in pairs])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("score (%)")
     ax.set_title(f"{name}: {xlabel} sweep (inversion)")
-    ax.legend()
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -122,15 +167,14 @@ def main(argv: list[str] | None = None) -> int:
         path = out / f"{slug}-storage-f1.png"
         storage_plot(name, rows, path)
         written.append(path)
-        if abl.get("k"):
-            path = out / f"{slug}-k-sweep.png"
-            sweep_plot(name, abl["k"], [r["row"].split("=", 1)[-1] for r in abl["k"]], "K", path)
-            written.append(path)
-        if abl.get("gamma"):
-            path = out / f"{slug}-gamma-sweep.png"
-            sweep_plot(name, abl["gamma"], [r["row"].split("=", 1)[-1] for r in abl["gamma"]],
-                       "gamma", path)
-            written.append(path)
+        original = next((r["fidelity"] for r in _ok(entry.get("main", []))
+                         if r["row"] == "original"), None)
+        for group, xlabel in (("k", "K"), ("gamma", "gamma")):
+            if abl.get(group):
+                path = out / f"{slug}-{group}-sweep.png"
+                sweep_plot(name, abl[group], [r["row"].split("=", 1)[-1] for r in abl[group]],
+                           xlabel, path, original=original)
+                written.append(path)
     for path in written:
         print(path)
     return 0

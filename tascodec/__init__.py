@@ -27,6 +27,8 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "encode",
+    "append",
+    "merge",
     "open",
     "Archive",
     "TaszDataset",
@@ -47,6 +49,8 @@ __all__ = [
 # name -> (module, attribute); resolved on first access.
 _LAZY = {
     "encode": ("tascodec.encoding", "encode"),
+    "append": ("tascodec.append", "append"),
+    "merge": ("tascodec.grow", "merge"),
     "open": ("tascodec.format", "open_archive"),
     "Archive": ("tascodec.format", "Archive"),
     "TaszDataset": ("tascodec.torch_data", "TaszDataset"),

@@ -15,7 +15,8 @@ import numpy as np
 from .errors import TascodecError
 from .segments import labels_to_segments, num_instances
 
-__all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind", "DECODE_KINDS"]
+__all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind", "DECODE_KINDS",
+           "StoredDecoder", "CodeGroup", "GroupedContent"]
 
 DecodeKind = Literal["mlp", "repeat"]
 #: How codes become frames (see ``tascodec.decode``); other kinds are unknown to this reader.
@@ -147,4 +148,43 @@ class ArchiveContent:
     code_dim: int
     feature_dim: int
     decoder: DecoderCheckpoint | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StoredDecoder:
+    """One decoder of a grouped archive: ``classes[i]`` is the archive class id of the
+    decoder's class index i (A_j entries, ``checkpoint.arch["num_classes"] == A_j``);
+    ``dtype``: how its ``w1, b1, w2, b2`` are stored (``"float32"`` or ``"float16"``)."""
+
+    checkpoint: DecoderCheckpoint
+    classes: list[int]
+    dtype: str = "float32"
+
+
+@dataclass
+class CodeGroup:
+    """One decoder group: ``content`` holds its codec, codec_config, decode_kind, table (its
+    videos; ``seg_action`` in archive class ids), codes (N_g, d_g) float32 (``None``: drawn
+    from ``codec_config["seed"]``), code_dim and stats (its class_names, splits, decoder and
+    feature_dim are not used). ``decoder``: an index into ``GroupedContent.decoders``.
+    ``code_dtype``: how the codes are stored; ``code_scale``: the int8 scale to store them
+    with (d_g,) (``None``: the codes' own), which keeps rewritten int8 codes bit-identical."""
+
+    content: ArchiveContent
+    decoder: int | None
+    code_dtype: str = "float32"
+    code_scale: np.ndarray | None = None
+
+
+@dataclass
+class GroupedContent:
+    """An archive of several decoder groups (format 2.0): the archive's class names, splits,
+    feature width D and stats, its decoders, and its groups in storage order."""
+
+    class_names: list[str]
+    splits: dict[str, list[str]]
+    feature_dim: int
+    decoders: list[StoredDecoder]
+    groups: list[CodeGroup]
     stats: dict[str, Any] = field(default_factory=dict)

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .devices import resolve_device
-from .errors import TascodecError
+from .codecs.options import check_codec_options, given_options
+from .errors import OutputExistsError, TascodecError
+from .extras import require_torch
 from .sampling import SAMPLING_METHODS, select_videos
 from .units import format_bytes
 
@@ -170,8 +172,7 @@ def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budg
             size = trial.stat().st_size
             if size <= max_bytes:
                 if out.exists() and not overwrite:
-                    raise TascodecError(f"{out}: already exists (pass overwrite=True, or "
-                                        f"--overwrite, to replace it)")
+                    raise OutputExistsError(out)
                 os.replace(trial, out)
                 return content, out
             budget -= (size - max_bytes) + max(256, size // 100)
@@ -204,6 +205,20 @@ def _check_budget(target_ratio: Any, max_bytes: Any) -> None:
         raise TascodecError(f"max_bytes must be a positive integer, got {max_bytes!r}")
 
 
+def _only_videos(dataset, videos: list[str], splits: dict[str, list[str]], split: Any
+                 ) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """(stored, training videos, splits) restricted to ``videos`` of ``dataset``."""
+    if split is not None:
+        raise TascodecError("videos= chooses the stored videos itself: pass split=None")
+    unknown = sorted(set(videos) - set(dataset.videos))
+    if unknown or not videos or len(set(videos)) != len(videos):
+        raise TascodecError(f"videos: need distinct videos of {dataset.root}; unknown: "
+                            f"{unknown[:10]}")
+    keep = set(videos)
+    kept = {k: [v for v in vs if v in keep] for k, vs in splits.items()}
+    return list(videos), list(videos), {k: vs for k, vs in kept.items() if vs}
+
+
 def _frames(dataset, videos: list[str]) -> int:
     return int(sum(dataset.num_frames(v) for v in videos))
 
@@ -226,6 +241,7 @@ def encode(
     overwrite: bool = False,
     progress: bool = True,
     cache: dict[str, Any] | None = None,
+    videos: list[str] | None = None,
     **codec_params: Any,
 ) -> EncodeSummary:
     """Condense the dataset at ``dataset_dir`` into the archive ``out``; returns a summary.
@@ -240,16 +256,26 @@ def encode(
     training recipe of learned codecs (``"auto"``: ``gpu`` on CUDA, else ``cpu``); ``code_dtype``: how the writer stores codes (default
     ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
+    ``videos``: store (and train on) exactly these videos of the dataset (with ``split=None``;
+    splits are kept for them): how ``tascodec.append`` encodes new videos;
     ``codec_params``: further codec parameters.
+
+    ``k``, ``recipe``, ``code_dtype``, ``target_ratio`` and ``max_bytes`` go only to the
+    codecs that take them (``Codec.encode_options``): one set to something other than its
+    default for a codec that does not take it (``k=3`` for ``mean``, ``code_dtype="int8"`` for
+    ``raw``) raises ``TascodecError``. Needs the ``torch`` extra (``tascodec.extras``).
     """
     from .source import EncodeSource
     from .format import write_archive
     from .layout import StandardDataset
 
+    require_torch("tascodec.encode")
     t0 = time.perf_counter()
+    check_codec_options(codec, given_options(k=k, recipe=recipe, code_dtype=code_dtype,
+                                             target_ratio=target_ratio, max_bytes=max_bytes))
     out = Path(out)
     if out.exists() and not overwrite:
-        raise TascodecError(f"{out}: already exists (pass overwrite=True to replace it)")
+        raise OutputExistsError(out)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
     dev = str(resolve_device(device))  # checked before any data is read
@@ -257,9 +283,6 @@ def encode(
 
     recipe = recipe_for_device(recipe, dev)
     budgeted = _takes_budget(codec, k)
-    if not budgeted and (target_ratio is not None or max_bytes is not None):
-        raise TascodecError(f"target_ratio / max_bytes choose the operating point of k='auto' "
-                            f"for the learned codecs; got codec={codec!r}, k={k!r}")
     if gamma is None:
         gamma = AUTO_GAMMA if budgeted else FIXED_K_GAMMA
     if code_dtype is None:
@@ -279,6 +302,8 @@ def encode(
 
     dataset = StandardDataset(dataset_dir)
     stored, training, splits, split_name = select_videos(dataset, split, gamma, sampling, seed)
+    if videos is not None:
+        stored, training, splits = _only_videos(dataset, list(videos), splits, split)
     from .layout_write import check_file_name
 
     for video in stored:  # what could not be exported back is refused before any work

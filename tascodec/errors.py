@@ -1,7 +1,9 @@
 """The error hierarchy: every error tascodec raises on bad input is a ``TascodecError``.
 
 ``TascodecError`` subclasses ``ValueError`` so callers that already catch ``ValueError`` keep
-working; messages name the file, field or argument at fault.
+working; messages name the file, field or argument at fault. A message that names an option
+names it as Python spells it (``overwrite=True``); ``cli_message()`` is what the command line
+prints instead (``--overwrite``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ __all__ = [
     "UnknownCodecError",
     "IntegrityError",
     "DecodeBudgetError",
+    "OutputExistsError",
+    "MissingDependencyError",
 ]
 
 
 class TascodecError(ValueError):
     """Base class of every error tascodec raises on bad input or a bad archive."""
+
+    def cli_message(self) -> str:
+        """The message in command-line terms (the same as ``str()`` unless a subclass says)."""
+        return str(self)
 
 
 class DatasetLayoutError(TascodecError):
@@ -44,3 +52,26 @@ class IntegrityError(FormatError):
 class DecodeBudgetError(TascodecError):
     """Decoding a video would need more memory than the decode limit allows (names the video,
     the bytes needed and the limit; ``tascodec.decode.budget``)."""
+
+
+class OutputExistsError(TascodecError):
+    """An output file or directory exists and ``overwrite`` was not given; nothing was written.
+
+    ``str()`` says ``pass overwrite=True``, ``cli_message()`` ``pass --overwrite``.
+    """
+
+    def __init__(self, path: object, detail: str = "already exists") -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(self._message("overwrite=True"))
+
+    def _message(self, option: str) -> str:
+        return f"{self.path}: {self.detail} (pass {option} to replace it)"
+
+    def cli_message(self) -> str:
+        return self._message("--overwrite")
+
+
+class MissingDependencyError(TascodecError, ImportError):
+    """An optional dependency (a pip extra, see ``tascodec.extras``) is not installed; the
+    message names the extra that installs it. Also an ``ImportError``."""

@@ -210,8 +210,11 @@ def evaluate_archive(
     ``jobs > 1`` trains the seeds in that many worker processes (spawned, each with an equal
     share of torch's CPU threads): on a CPU, batch-size-1 MS-TCN training uses one core well
     and several poorly, so seeds in parallel finish sooner. Results equal those of ``jobs=1``
-    run with the same thread count.
+    run with the same thread count. Needs the torch extra.
     """
+    from .extras import require_torch
+
+    require_torch("tascodec.evaluate_archive (tascodec eval)")
     started = time.perf_counter()
     seeds = check_seeds(seeds)
     if epochs < 1:

@@ -4,6 +4,11 @@ Writes ``features/<video>.npy`` (D, T) float32 (C order), ``groundTruth/<video>.
 name per frame), ``mapping.txt`` (``<id> <name>`` lines) and ``splits/<name>.bundle`` (one
 ``<video>.txt`` per line, split names kept, e.g. ``train.split1.bundle``), so repositories that
 read that layout (MS-TCN, ASFormer, DiffAct, ...) train on the decoded data unchanged.
+
+``with_test=DATASET`` (``tascodec export --with-test``) adds the original dataset's test split
+of every exported training split (``train.split1`` -> ``test.split1``, ``layout.split_names``):
+its videos' files, hard-linked or copied unchanged, and its bundle; the same code then trains
+on the decoded training split and predicts on the original test split.
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .decode import decode_video
-from .errors import TascodecError
-from .layout import select_split
+from .errors import OutputExistsError, TascodecError
+from .layout import StandardDataset, select_split, split_names
 from .layout_write import LayoutWriter, check_class_names, check_file_name
 from .tempfiles import PREFIX
 
-__all__ = ["export_archive", "split_videos"]
+__all__ = ["export_archive", "split_videos", "original_test_splits"]
 
 
 def split_videos(archive: Any, split: str | None) -> tuple[list[str], dict[str, list[str]]]:
@@ -37,6 +42,43 @@ def split_videos(archive: Any, split: str | None) -> tuple[list[str], dict[str, 
     return list(splits[key]), {key: list(splits[key])}
 
 
+def original_test_splits(archive: Any, splits: dict[str, list[str]], exported: list[str],
+                         dataset_dir: str | os.PathLike[str]
+                         ) -> tuple[StandardDataset, dict[str, list[str]]]:
+    """The dataset at ``dataset_dir`` and its test split of each ``train.<fold>`` of ``splits``
+    (the export's), checked to fit the archive: same class list, same feature width, the
+    split present, no test video among the ``exported`` (decoded) ones. ``TascodecError``
+    naming the file or video otherwise."""
+    ds = StandardDataset(dataset_dir)
+    where = f"--with-test {ds.root}"
+    if ds.class_names != archive.class_names:
+        raise TascodecError(f"{where}: mapping.txt's classes {ds.class_names[:6]} (A="
+                            f"{ds.num_classes}) differ from the archive's "
+                            f"{archive.class_names[:6]} (A={len(archive.class_names)})")
+    if ds.feature_dim != archive.feature_dim:
+        raise TascodecError(f"{where}: features are D={ds.feature_dim} wide, the archive's "
+                            f"D={archive.feature_dim}")
+    trains = [k for k in splits if k.startswith("train.")]
+    if not trains:
+        raise TascodecError(f"{where}: the export holds no training split (train.<fold>) to "
+                            f"pair a test split with; it holds {sorted(splits)}")
+    tests: dict[str, list[str]] = {}
+    for key in trains:
+        test = split_names(key)[1]
+        if test not in ds.splits():
+            raise TascodecError(f"{where}: no splits/{test}.bundle for the exported {key}; "
+                                f"the dataset has {sorted(ds.splits())}")
+        tests[test] = ds.split(test)
+        for v in tests[test]:
+            check_file_name(v, ds.root / "splits" / f"{test}.bundle")
+    clash = sorted({v for vs in tests.values() for v in vs} & set(exported))
+    if clash:
+        raise TascodecError(f"{where}: test videos {clash[:5]} would replace videos decoded "
+                            f"from the archive; export its training split alone "
+                            f"(--split {trains[0]})")
+    return ds, tests
+
+
 def export_archive(
     archive_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -46,6 +88,7 @@ def export_archive(
     progress: bool = True,
     device: Any = None,
     decode_limit: Any = None,
+    with_test: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Decode every video of ``split`` (``None``: all) into ``out_dir`` in the standard layout.
 
@@ -60,7 +103,10 @@ def export_archive(
     which is resumed: videos already written are kept. ``device``: as in
     ``tascodec.decode.decode_video``. ``decode_limit``: the decode budget per video
     (``tascodec.decode.budget``). Videos a split names but the archive does not store are
-    left out of the export and its bundles. Returns ``out_dir``.
+    left out of the export and its bundles. ``with_test``: a dataset directory whose test
+    split of each exported ``train.<fold>`` is added unchanged (``original_test_splits``;
+    ``LayoutWriter.place_video``: hard links, else copies), after the decoded videos and
+    before the bundles. Returns ``out_dir``.
     """
     from .format import open_archive
 
@@ -79,6 +125,10 @@ def export_archive(
             check_file_name(name, f"{ar.path}: split")
         state = {"format": "tascodec-export", "archive": str(ar.path), "identity": ar.identity,
                  "split": split, "videos": len(videos), "complete": False}
+        tests: dict[str, list[str]] = {}
+        if with_test is not None:
+            ds, tests = original_test_splits(ar, splits, videos, with_test)
+            state["with_test"] = str(ds.root.resolve())
         resume = _check_target(out, state, overwrite)
         writer = LayoutWriter(out, ar.class_names)
         if not resume:
@@ -89,7 +139,11 @@ def export_archive(
                 continue
             x = decode_video(ar, v, device=device)
             writer.write_video(v, np.ascontiguousarray(x.T), ar.labels(v))
-        for name, vs in splits.items():
+        originals = list(dict.fromkeys(v for vs in tests.values() for v in vs))
+        for v in tqdm(originals, desc="test split", unit="video", disable=not progress):
+            if not (resume and writer.has_video(v)):
+                writer.place_video(v, ds.root)
+        for name, vs in {**splits, **tests}.items():
             writer.write_split(name, vs)
         writer.write_mapping()
         writer.write_marker({**state, "complete": True})
@@ -104,7 +158,8 @@ def _check_target(out: Path, state: dict[str, Any], overwrite: bool) -> bool:
     old = LayoutWriter.read_marker_at(out)
     if overwrite:
         return False
-    same = old is not None and all(old.get(k) == state[k] for k in ("identity", "split"))
+    same = old is not None and all(old.get(k) == state.get(k)
+                                   for k in ("identity", "split", "with_test"))
     if old and old.get("complete") is False and same:
         return True
     if old and old.get("complete") is False:
@@ -113,5 +168,4 @@ def _check_target(out: Path, state: dict[str, Any], overwrite: bool) -> bool:
         what = f"a complete export of {old.get('archive')!r}"
     else:
         what = "files of something else"
-    raise TascodecError(f"{out}: directory is not empty: it holds {what}; pass overwrite=True "
-                        f"/ --overwrite to replace it")
+    raise OutputExistsError(out, f"directory is not empty: it holds {what}")

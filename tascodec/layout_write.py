@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -86,6 +87,26 @@ def _replace(path: Path, write: Any) -> None:
         raise
 
 
+def _place(src: Path, dest: Path) -> str:
+    """``dest`` as a hard link to ``src`` (same file system, permitted), else a copy; via a
+    temporary beside ``dest``, renamed. Returns ``"link"`` or ``"copy"``."""
+    fd, tmp = mkstemp_beside(dest)
+    os.close(fd)
+    try:
+        tmp.unlink()  # os.link needs a free name; the random one stays this process's
+        try:
+            os.link(src, tmp)
+            how = "link"
+        except OSError:  # another file system, or links to others' files not permitted
+            shutil.copyfile(src, tmp)
+            how = "copy"
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return how
+
+
 def _write_text(path: Path, text: str) -> None:
     _replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
@@ -131,6 +152,15 @@ class LayoutWriter:
     def write_split(self, name: str, videos: Sequence[str]) -> None:
         """``splits/<name>.bundle``: the split's videos, in order."""
         _write_text(self.root / "splits" / f"{name}.bundle", "".join(f"{v}.txt\n" for v in videos))
+
+    def place_video(self, video: str, source_root: str | os.PathLike[str]) -> str:
+        """Put ``video``'s two files of the dataset at ``source_root`` here unchanged: hard
+        links when the file system allows (no space used; the files are shared, so edit
+        neither in place), else copies. Returns ``"link"`` or ``"copy"`` (of the features)."""
+        src = Path(source_root)
+        how = _place(src / "features" / f"{video}.npy", self.root / "features" / f"{video}.npy")
+        _place(src / "groundTruth" / f"{video}.txt", self.root / "groundTruth" / f"{video}.txt")
+        return how
 
     def write_video(self, video: str, features: np.ndarray, labels: np.ndarray) -> None:
         """``features/<video>.npy`` from (D, T) float32 features (saved as given);

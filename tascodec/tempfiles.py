@@ -13,8 +13,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
-__all__ = ["PREFIX", "prefix_for", "mkstemp_beside", "mkdtemp_beside", "clean_stale"]
+from .errors import OutputExistsError
+
+__all__ = ["PREFIX", "prefix_for", "mkstemp_beside", "mkdtemp_beside", "clean_stale",
+           "write_beside"]
 
 PREFIX = ".tascodec-tmp-"
 
@@ -33,6 +37,27 @@ def mkstemp_beside(dest: Path) -> tuple[int, Path]:
 def mkdtemp_beside(dest: Path) -> Path:
     """A new temporary directory in ``dest``'s directory."""
     return Path(tempfile.mkdtemp(prefix=prefix_for(dest), dir=dest.parent))
+
+
+def write_beside(dest: Path, write: Callable[[BinaryIO], None], *, overwrite: bool) -> Path:
+    """Write the file ``dest`` with ``write(handle)`` into a temporary beside it, renamed into
+    place at the end: an existing ``dest`` is replaced only with ``overwrite``
+    (``OutputExistsError`` otherwise, checked before and after writing) and is never left half
+    written."""
+    dest = Path(dest)
+    if dest.exists() and not overwrite:
+        raise OutputExistsError(dest)
+    fd, tmp = mkstemp_beside(dest)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        if dest.exists() and not overwrite:
+            raise OutputExistsError(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
 
 
 def _alive(pid: int) -> bool:

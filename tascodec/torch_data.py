@@ -27,8 +27,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset, Sampler
+
+from .extras import require_torch
+
+require_torch("tascodec.TaszDataset")  # one line naming the extra, not an ImportError
+import torch  # noqa: E402
+from torch.utils.data import Dataset, Sampler  # noqa: E402
 
 from .decode import decode_video_tensor
 from .errors import IntegrityError, TascodecError
@@ -63,6 +67,13 @@ class TaszDataset(Dataset):
     ``min(8 GiB, half the RAM)``). Videos a split names but the archive does not store (the
     spec allows it) are left out.
 
+    ``path`` may be a list of archives (replay: the condensed videos of earlier tasks, each an
+    archive or a group of one): items follow the archives' order, ``class_names`` is the
+    union of the archives' class names by name (first archive's order, new names appended)
+    and labels use it; ``groups`` keeps only the videos of those decoder groups (indices, for
+    every archive, or ``{archive position: indices}``); ``provenance(i)`` gives item i's
+    ``(archive path, group)``. A video stored in two archives is two items.
+
     The dataset pins the archive it opened (``Archive.fingerprint``: the root digest, which
     covers every entry through the 1.1 manifest; for 1.0 also size and mtime): a process that
     reopens the path (a DataLoader worker, after ``close``) and finds another file raises
@@ -71,7 +82,7 @@ class TaszDataset(Dataset):
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         split: str | None = "train",
         *,
         layout: str = "DT",
@@ -80,6 +91,7 @@ class TaszDataset(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         sample_rate: int = 1,
         decode_limit: Any = None,
+        groups: Sequence[int] | dict[int, Sequence[int]] | None = None,
     ) -> None:
         if layout not in ("DT", "TD"):
             raise TascodecError(f"layout: expected 'DT' or 'TD', got {layout!r}")
@@ -89,7 +101,12 @@ class TaszDataset(Dataset):
             raise TascodecError(f"cache_bytes: expected an integer >= 0, got {cache_bytes!r}")
         if transform is not None and not callable(transform):
             raise TascodecError(f"transform: expected a callable, got {type(transform).__name__}")
-        self.path = Path(path)
+        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        if not paths:
+            raise TascodecError("TaszDataset: give an archive path or a list of them")
+        self.paths = [Path(p) for p in paths]
+        self.path = self.paths[0]
+        self.groups = groups
         self.split = split
         self.layout = layout
         self.cache_bytes = cache_bytes
@@ -97,14 +114,49 @@ class TaszDataset(Dataset):
         self.transform = transform
         self.sample_rate = sample_rate
         self.decode_limit = decode_limit
-        self._fingerprint: tuple[Any, ...] | None = None
+        self._fingerprints: list[tuple[Any, ...] | None] = [None] * len(self.paths)
         self._reset()
-        archive = self._archive()
-        self._fingerprint = archive.fingerprint
-        self.videos: list[str] = self._resolve_split(archive, split)
-        self.class_names: list[str] = list(archive.class_names)
-        self.feature_dim: int = int(archive.feature_dim)
-        self._frames = [int(archive.num_frames(v)) for v in self.videos]
+        self.videos: list[str] = []
+        self._items: list[tuple[int, int]] = []  # (archive, group) of each item
+        self._frames: list[int] = []
+        self.class_names: list[str] = []
+        self._class_maps: list[np.ndarray] = []  # archive class id -> unified id, per archive
+        dims = set()
+        for k in range(len(self.paths)):
+            archive = self._archive(k)
+            self._fingerprints[k] = archive.fingerprint
+            wanted = self._wanted_groups(k, len(archive.groups))
+            for v in self._resolve_split(archive, split):
+                g = archive.group_of(v)
+                if g in wanted:
+                    self.videos.append(v)
+                    self._items.append((k, g))
+                    self._frames.append(int(archive.num_frames(v)))
+            for c in archive.class_names:
+                if c not in self.class_names:
+                    self.class_names.append(c)
+            self._class_maps.append(np.array([self.class_names.index(c)
+                                              for c in archive.class_names], np.int64))
+            dims.add(int(archive.feature_dim))
+        if len(dims) != 1:
+            raise TascodecError(f"TaszDataset: the archives' feature widths differ: {sorted(dims)}")
+        self.feature_dim: int = dims.pop()
+
+    def _wanted_groups(self, k: int, n: int) -> set[int]:
+        g = self.groups
+        if g is None:
+            return set(range(n))
+        chosen = g.get(k, range(n)) if isinstance(g, dict) else g
+        bad = sorted(set(chosen) - set(range(n)))
+        if bad:
+            raise TascodecError(f"{self.paths[k]}: groups {bad} out of range [0, {n})")
+        return set(chosen)
+
+    def provenance(self, index: int) -> tuple[Path, int]:
+        """``(archive path, group index)`` of item ``index``: where its codes and decoder
+        come from (``Archive.groups``)."""
+        k, g = self._items[index]
+        return self.paths[k], g
 
     @staticmethod
     def _resolve_split(archive: Any, split: str | None) -> list[str]:
@@ -116,45 +168,49 @@ class TaszDataset(Dataset):
 
     # -- per-process state ------------------------------------------------------------------
     def _reset(self) -> None:
-        self._handle: Any = None
+        self._handles: dict[int, Any] = {}
         self._pid = -1
-        self._cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        self._cache: OrderedDict[Any, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self._cached_bytes = 0
 
-    def _archive(self) -> Any:
-        if self._handle is None or self._pid != os.getpid():
+    def _archive(self, k: int = 0) -> Any:
+        if self._pid != os.getpid():  # a forked child drops its parent's handles
+            self._handles, self._pid = {}, os.getpid()
+        if k not in self._handles:
             if str(self.device).startswith("cuda") and torch.utils.data.get_worker_info():
                 raise TascodecError(
                     f"{self.path}: TaszDataset(device={self.device!r}) decodes on the GPU, "
                     "which a DataLoader worker process cannot use (CUDA does not survive fork): "
                     "use num_workers=0 with a CUDA device, or device='cpu' with workers")
-            # a forked child drops (never closes, never uses) its parent's handle
-            handle = _open(self.path, self.decode_limit)
-            if self._fingerprint is not None and handle.fingerprint != self._fingerprint:
+            handle = _open(self.paths[k], self.decode_limit)
+            pinned = self._fingerprints[k]
+            if pinned is not None and handle.fingerprint != pinned:
                 handle.close()
                 raise IntegrityError(
-                    f"{self.path}: the archive was replaced since this dataset opened it "
+                    f"{self.paths[k]}: the archive was replaced since this dataset opened it "
                     "(reopen the dataset to read the new one)"
                 )
-            self._handle = handle
-            self._pid = os.getpid()
-        return self._handle
+            self._handles[k] = handle
+        return self._handles[k]
 
     def close(self) -> None:
-        """Close this process's archive handle (reopened on the next read)."""
-        if self._handle is not None and self._pid == os.getpid():
-            self._handle.close()
-        self._handle = None
+        """Close this process's archive handles (reopened on the next read)."""
+        if self._pid == os.getpid():
+            for handle in self._handles.values():
+                handle.close()
+        self._handles = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_handle", "_pid", "_cache", "_cached_bytes")}
+                 if k not in ("_handles", "_pid", "_cache", "_cached_bytes")}
         state["path"] = str(self.path)
+        state["paths"] = [str(p) for p in self.paths]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.path = Path(state["path"])
+        self.paths = [Path(p) for p in state["paths"]]
         self._reset()
 
     # -- Dataset ----------------------------------------------------------------------------
@@ -170,7 +226,8 @@ class TaszDataset(Dataset):
         return math.ceil(self._frames[index] / self.sample_rate)
 
     def __repr__(self) -> str:
-        return (f"TaszDataset({str(self.path)!r}, split={self.split!r}, videos={len(self)}, "
+        where = str(self.path) if len(self.paths) == 1 else [str(p) for p in self.paths]
+        return (f"TaszDataset({where!r}, split={self.split!r}, videos={len(self)}, "
                 f"layout={self.layout!r}, device={self.device!r})")
 
     def __getitem__(self, index: int) -> Item:
@@ -178,29 +235,31 @@ class TaszDataset(Dataset):
             raise TypeError(f"TaszDataset indices are integers, got {type(index).__name__}")
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} videos")
-        name = self.videos[int(index)]
-        hit = self._cache.get(name)
+        index = int(index) % len(self)
+        name, k = self.videos[index], self._items[index][0]
+        key = name if len(self.paths) == 1 else (k, name)
+        hit = self._cache.get(key)
         if hit is None:
-            hit = self._load(name)
-            self._remember(name, hit)
+            hit = self._load(name, k)
+            self._remember(key, hit)
         else:
-            self._cache.move_to_end(name)
+            self._cache.move_to_end(key)
         features, labels = hit
         if self.transform is not None:
             features = self.transform(features)
         return features, labels, name
 
-    def _load(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        archive = self._archive()
+    def _load(self, name: str, k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        archive = self._archive(k)
         sr = self.sample_rate
-        labels = torch.from_numpy(np.ascontiguousarray(archive.labels(name)[::sr],
-                                                       dtype=np.int64))
+        unified = self._class_maps[k][archive.labels(name)[::sr]]  # ids of ``class_names``
+        labels = torch.from_numpy(np.ascontiguousarray(unified, dtype=np.int64))
         x = decode_video_tensor(archive, name, device=self.device)[::sr]
         # torch's blocked transpose copy is several times faster than NumPy's here
         x = (x.T if self.layout == "DT" else x).contiguous()
         return x, labels.to(x.device)
 
-    def _remember(self, name: str, item: tuple[torch.Tensor, torch.Tensor]) -> None:
+    def _remember(self, name: Any, item: tuple[torch.Tensor, torch.Tensor]) -> None:
         size = sum(t.element_size() * t.nelement() for t in item)
         if size > self.cache_bytes:
             return
@@ -278,6 +337,8 @@ class LengthGroupedSampler(Sampler[int]):
                  group: int = 8, seed: int = 0, shuffle: bool = True) -> None:
         if isinstance(lengths, TaszDataset):
             lengths = [lengths.num_frames(i) for i in range(len(lengths))]
+        elif isinstance(lengths, torch.utils.data.ConcatDataset):
+            lengths = [d.num_frames(i) for d in lengths.datasets for i in range(len(d))]
         if batch_size < 1 or group < 1:
             raise TascodecError(f"LengthGroupedSampler: batch_size {batch_size} and group "
                                 f"{group} must be >= 1")

@@ -80,6 +80,9 @@ def test_raw_float16_passes_dtype_to_writer(tiny_dataset, tmp_path):
         assert ar.header["stats"]["code_dtype"] == "float16"
         assert ar.sizes()["codes"] < summary.original_bytes * 0.6
     with pytest.raises(TascodecError, match="contradicts"):
+        encode(tiny_dataset, tmp_path / "x.tasz", codec="raw", dtype="float32",
+               code_dtype="float16", progress=False)
+    with pytest.raises(TascodecError, match="does not take code_dtype='int8'"):
         encode(tiny_dataset, tmp_path / "x.tasz", codec="raw", dtype="float16",
                code_dtype="int8", progress=False)
 

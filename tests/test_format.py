@@ -429,15 +429,16 @@ def test_malformed_versions(bad):
 
 def test_check_version():
     assert check_version("1.9") == (1, 9)
-    with pytest.raises(UnsupportedVersionError, match="2.0"):
-        check_version("2.0", where="x.tasz")
+    assert check_version("2.0") == (2, 0)  # grouped archives (spec/tasz-v2.md)
+    with pytest.raises(UnsupportedVersionError, match="3.0"):
+        check_version("3.0", where="x.tasz")
     with pytest.raises(FormatError, match="not a released"):
         check_version("0.9")
 
 
 def test_newer_major_refused(mlp, tmp_path):
     _, path = mlp
-    bad = _edit_header(path, tmp_path / "v2.tasz", lambda h: h.update(format_version="2.0"))
+    bad = _edit_header(path, tmp_path / "v3.tasz", lambda h: h.update(format_version="3.0"))
     with pytest.raises(UnsupportedVersionError, match="newer") as err:
         open_archive(bad)
     assert str(bad) in str(err.value)

@@ -112,7 +112,7 @@ def test_encode_target_ratio_sets_the_budget(tiny_dataset, tmp_path) -> None:
     ({"target_ratio": 50, "max_bytes": 10_000}, "not both"),
     ({"target_ratio": 0.5}, "target_ratio"),
     ({"max_bytes": 2_000}, "at least"),
-    ({"codec": "mean", "max_bytes": 2_000}, "k='auto'"),
+    ({"codec": "mean", "max_bytes": 2_000}, "codec 'mean' does not take"),
 ])
 def test_encode_budget_errors_write_nothing(tiny_dataset, tmp_path, kwargs, match) -> None:
     out = tmp_path / "x.tasz"

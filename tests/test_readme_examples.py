@@ -82,6 +82,8 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch, torch_one_thread):
     if "x" in ns and "archive" in ns:
         t, d = ns["x"].shape
         assert d == ns["archive"].feature_dim and t == ns["archive"].num_frames(0)
+        assert ns["feats"].shape == (d, t)  # the one orientation rule: features() is (D, T)
+        assert ns["sub"].shape == (d, len(range(1, t, 2))) == (d, ns["sub_labels"].shape[0])
     if "features" in ns:
         features, labels = ns["features"], ns["labels"]
         assert features.ndim == 2 and features.shape[1] == labels.shape[0]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tascodec.cli import main as cli_main
-from tascodec.errors import DatasetLayoutError, TascodecError
+from tascodec.errors import DatasetLayoutError, OutputExistsError, TascodecError
 from tascodec.layout import StandardDataset
 from tascodec.segments import labels_to_segments
 from tascodec.synth import PRESETS, get_preset, synthesize
@@ -175,7 +175,7 @@ def test_feature_structure(tmp_path: Path) -> None:
 
 def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     root = synthesize(tmp_path / "t", "tiny", videos=2, dim=4)
-    with pytest.raises(DatasetLayoutError, match="not empty"):
+    with pytest.raises(OutputExistsError, match="not empty"):
         synthesize(root, "tiny", videos=2, dim=4)
     synthesize(root, "tiny", videos=3, dim=4, overwrite=True)
     assert len(StandardDataset(root)) == 3

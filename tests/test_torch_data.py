@@ -106,7 +106,7 @@ def test_transform_and_pickle(archive):
     ds = TaszDataset(archive, "train", transform=functools.partial(torch.mul, other=2.0))
     x, _, _ = ds[0]
     clone = pickle.loads(pickle.dumps(ds))
-    assert clone._handle is None and len(clone._cache) == 0
+    assert not clone._handles and len(clone._cache) == 0
     torch.testing.assert_close(clone[0][0], x)
     torch.testing.assert_close(x, TaszDataset(archive, "train")[0][0] * 2)
 

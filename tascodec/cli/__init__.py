@@ -1,7 +1,8 @@
 """The ``tascodec`` command line: one module per group of subcommands, each with ``register``.
 
 Exit codes: 0 success, 1 a check failed (``verify``), 2 bad input (a ``TascodecError``, or
-argparse's usage errors), 130 interrupted, 141 (128 + SIGPIPE, what a shell reports for
+argparse's usage errors; a missing optional dependency, named with its pip extra), 130
+interrupted, 141 (128 + SIGPIPE, what a shell reports for
 ``cat`` or ``yes`` in the same place) when the reader of stdout went away, as in
 ``tascodec info a.tasz | head -3``: the rest of the output is dropped silently, no traceback.
 """
@@ -14,6 +15,7 @@ import sys
 from importlib import import_module
 
 from ..errors import TascodecError
+from ..extras import is_torch_import_error, missing_torch_message
 
 __all__ = ["main", "EXIT_BROKEN_PIPE"]
 
@@ -22,7 +24,8 @@ EXIT_BROKEN_PIPE = 141
 
 # Modules under tascodec.cli; each defines register(subparsers) that adds its subcommands and
 # sets ``func`` (args -> exit code) on each parser.
-_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "ls", "export", "eval"]
+_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "ls", "export", "eval", "plot",
+                    "grow"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +75,13 @@ def _main(argv: list[str] | None) -> int:
     try:
         return int(args.func(args) or 0)
     except TascodecError as exc:
-        print(f"tascodec {args.command}: error: {exc}", file=sys.stderr)
+        print(f"tascodec {args.command}: error: {exc.cli_message()}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # torch met on a path no require_torch guards: still one line
+        if not is_torch_import_error(exc):
+            raise
+        print(f"tascodec {args.command}: error: "
+              f"{missing_torch_message(f'tascodec {args.command}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tascodec {args.command}: interrupted", file=sys.stderr)

@@ -2,9 +2,10 @@
 
 Synthesizes a small dataset, encodes it with the method (``inversion``), decodes every stored
 video from the archive, and prints a report: sizes, ratio, reconstruction error, decode speed.
-``--out DIR`` keeps the dataset and the archive in DIR (and prints the archive's path); without
-it they live in a temporary directory removed at the end, and the report says so instead of
-naming paths that no longer exist.
+``--out DIR`` keeps the dataset and the archive in DIR (and prints the archive's path); a
+dataset or archive already there is replaced only with ``--overwrite``. Without ``--out`` they
+live in a temporary directory removed at the end, and the report says so instead of naming
+paths that no longer exist. Needs the torch extra.
 """
 
 from __future__ import annotations
@@ -31,27 +32,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="gtea", help="synthetic preset (default: gtea)")
     p.add_argument("--videos", type=int, default=12, help="videos to synthesize (default: 12)")
     p.add_argument("--dim", type=int, default=None, help="feature width D (default: the preset's)")
-    p.add_argument("--codec", default="inversion", help="codec id (default: inversion)")
+    from ..codecs import list_codecs
+
+    p.add_argument("--codec", default="inversion", choices=list_codecs(), metavar="ID",
+                   help=f"codec id: {', '.join(list_codecs())} (default: inversion)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --out: replace the dataset and the archive DIR already holds")
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
                    help="no progress bars")
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from ..extras import require_torch
+
+    require_torch("tascodec demo")
     if args.out is None:
         with tempfile.TemporaryDirectory(prefix="tascodec-demo-") as tmp:
             code = _demo(Path(tmp), args, keep=False)
         print("the dataset and the archive were in a temporary directory, now removed "
               "(--out DIR keeps them)")
         return code
+    _check_outputs(args.out, args.preset, args.overwrite)
     args.out.mkdir(parents=True, exist_ok=True)
     code = _demo(args.out, args, keep=True)
     archive = (args.out / f"{args.preset}.tasz").resolve()
     print(f"archive kept: {archive} (tascodec info / ls / export it; the dataset is in "
           f"{archive.parent / f'{args.preset}-synthetic'})")
     return code
+
+
+def _check_outputs(out: Path, preset: str, overwrite: bool) -> None:
+    """Refuse, before any work, to replace the dataset or archive of an earlier demo in
+    ``out`` without ``overwrite``."""
+    from ..errors import OutputExistsError
+
+    if overwrite:
+        return
+    data_dir, archive = out / f"{preset}-synthetic", out / f"{preset}.tasz"
+    if data_dir.is_dir() and any(data_dir.iterdir()):
+        raise OutputExistsError(data_dir, "already holds a dataset")
+    if archive.exists():
+        raise OutputExistsError(archive)
 
 
 def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
@@ -70,12 +94,12 @@ def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
     print(f"[1/3] synthesize preset={args.preset!r} videos={args.videos} -> {where(data_dir)}")
     t0 = time.perf_counter()
     synthesize(data_dir, preset=args.preset, videos=args.videos, dim=args.dim, seed=args.seed,
-               overwrite=True)
+               overwrite=args.overwrite)
     print(f"      done in {time.perf_counter() - t0:.1f} s")
 
     print(f"[2/3] encode codec={args.codec!r} -> {where(archive_path)}")
     summary = tascodec.encode(data_dir, archive_path, codec=args.codec, device=args.device,
-                              seed=args.seed, overwrite=True, progress=progress)
+                              seed=args.seed, overwrite=args.overwrite, progress=progress)
     print(str(summary).replace(str(summary.path), where(Path(summary.path))))
 
     print("[3/3] decode every stored video and compare with the original features")

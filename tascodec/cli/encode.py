@@ -9,7 +9,9 @@ rate control picks the code width, the decoder width and K per segment so the ar
 ``--target-ratio`` (default 50) times smaller than the split as float32, or at most
 ``--max-bytes``; ``--gamma`` then defaults to 1, and to 0.5 with an explicit ``-k``.
 ``-p`` passes further codec parameters (values parsed as JSON, else kept as strings), e.g.
-``-p epochs=5 -p dtype=float16``.
+``-p epochs=5 -p dtype=float16``. Only the options the user set are passed on, and one a codec
+does not take (``Codec.encode_options``: ``-k 4`` for ``mean``, ``--code-dtype int8`` for
+``raw``) is refused in one line before any work; ``--help`` lists what each codec takes.
 """
 
 from __future__ import annotations
@@ -18,56 +20,110 @@ import argparse
 import json
 from typing import Any
 
+from ..codecs import list_codecs
+from ..codecs.options import (CODEC_OPTIONS, Spelling, check_codec_options, codec_class,
+                              codecs_taking)
 from ..errors import TascodecError
+from ..sampling import SAMPLING_METHODS
 
-__all__ = ["register", "run_encode", "parse_params"]
+__all__ = ["register", "run_encode", "parse_params", "codec_options", "FlagSpelling", "FLAGS"]
+
+
+#: the flag of each codec-specific option of ``encode``
+FLAGS = {"k": "-k", "recipe": "--recipe", "code_dtype": "--code-dtype",
+         "target_ratio": "--target-ratio", "max_bytes": "--max-bytes"}
+
+
+class FlagSpelling(Spelling):
+    """Options as flags: ``-k 3``, ``--per-frame``, ``--code-dtype int8``."""
+
+    def given(self, option: str, value: Any) -> str:
+        if option == "k" and value is None:
+            return "--per-frame"
+        return f"{FLAGS[option]} {value}"
+
+    def takes(self, option: str, values: tuple[Any, ...] | None) -> str:
+        if values is None:
+            return "-k / --per-frame" if option == "k" else FLAGS[option]
+        if option == "k":
+            return " or ".join(self.given(option, v) for v in values)
+        return f"{FLAGS[option]} {'|'.join(map(str, values))}"
+
+
+def _taken_by(option: str) -> str:
+    """Which codecs take ``option``, with which values, for the help (from the registry)."""
+    spell = FlagSpelling()
+    groups: dict[str, list[str]] = {}
+    for codec, values in codecs_taking(option).items():
+        key = "taken by" if values is None else f"{spell.takes(option, values)} for"
+        groups.setdefault(key, []).append(codec)
+    return "; ".join(f"{key} {', '.join(codecs)}" for key, codecs in groups.items())
+
+
+def _codec_table() -> str:
+    spell = FlagSpelling()
+    lines = ["codec-specific options (the others apply to every codec):"]
+    for codec in list_codecs():
+        takes = codec_class(codec).encode_options
+        what = ", ".join(spell.takes(o, takes[o]) for o in CODEC_OPTIONS if o in takes)
+        lines.append(f"  {codec:<11} {what}")
+    return "\n".join(lines)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``encode`` subcommand."""
+    from ..format import CODE_DTYPES
+    from ..tca.recipes import list_recipes
+
     p = sub.add_parser(
         "encode", help="condense a dataset into a .tasz archive",
-        description="Condense a dataset in the standard layout (features/, groundTruth/, "
-                    "mapping.txt, splits/) into one .tasz archive and print a summary.")
+        description="Condense a dataset in the standard layout (features/, groundTruth/,\n"
+                    "mapping.txt, splits/) into one .tasz archive and print a summary.\n"
+                    "Needs the torch extra: pip install \"tascodec[torch]\".",
+        epilog=_codec_table(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", metavar="DATASET", help="dataset directory (standard layout)")
     p.add_argument("out", metavar="OUT", help="archive to write (.tasz)")
-    p.add_argument("--codec", default="inversion",
-                   help="codec id: inversion (default), encoded, tca-random, mean, coreset, raw")
+    p.add_argument("--codec", default="inversion", choices=list_codecs(), metavar="ID",
+                   help=f"codec id: {', '.join(list_codecs())} (default: inversion)")
     kgroup = p.add_mutually_exclusive_group()
-    kgroup.add_argument("-k", type=_k_value, default="auto", metavar="K",
-                        help="instances (codes) per segment for encoded/inversion: auto "
-                             "(default: allocated per segment under the byte budget) or an "
-                             "integer (the paper uses 8)")
+    kgroup.add_argument("-k", type=_k_value, default=None, metavar="K",
+                        help="instances (codes) per segment: auto (the default: allocated per "
+                             "segment under the byte budget) or an integer (the paper uses 8); "
+                             + _taken_by("k"))
     kgroup.add_argument("--per-frame", action="store_true",
                         help="one code per frame (K = segment length)")
     bgroup = p.add_mutually_exclusive_group()
     bgroup.add_argument("--target-ratio", type=float, default=None, metavar="R",
                         help="with -k auto: float32 bytes of the split over the archive's "
-                             "(default 50)")
+                             f"(default 50); {_taken_by('target_ratio')}")
     bgroup.add_argument("--max-bytes", type=int, default=None, metavar="B",
-                        help="with -k auto: the archive's size limit in bytes")
+                        help=f"with -k auto: the archive's size limit in bytes; "
+                             f"{_taken_by('max_bytes')}")
     p.add_argument("--gamma", type=float, default=None,
                    help="fraction of the split's videos to store (default 1 with -k auto or "
-                        "--all, 0.5 with an explicit -k)")
+                        "--all, 0.5 otherwise)")
     sgroup = p.add_mutually_exclusive_group()
     sgroup.add_argument("--split", default="train.split1",
                         help="condense this split for training (default train.split1; "
                              "train / test mean train.split1 / test.split1)")
     sgroup.add_argument("--all", action="store_true",
                         help="archive every video and keep every split (gamma 1)")
-    p.add_argument("--sampling", choices=("diverse", "random", "none"), default="diverse",
+    p.add_argument("--sampling", choices=SAMPLING_METHODS, default="diverse",
                    help="how gamma picks the stored videos (default diverse)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, default=0, help="seed of training and sampling")
-    p.add_argument("--recipe", default="auto",
-                   help="training recipe of learned codecs: auto (default: gpu on CUDA, else "
-                        "cpu), cpu, gpu, paper, quick")
-    p.add_argument("--code-dtype", default=None, choices=("float32", "float16", "int8"),
-                   help="stored code dtype (default int8 with -k auto, else float32)")
+    recipes = ["auto", *list_recipes()]
+    p.add_argument("--recipe", default=None, choices=recipes, metavar="NAME",
+                   help=f"training recipe: {', '.join(recipes)} (default auto: gpu on CUDA, "
+                        f"else cpu); {_taken_by('recipe')}")
+    p.add_argument("--code-dtype", default=None, choices=CODE_DTYPES, metavar="DTYPE",
+                   help="stored code dtype (default int8 with -k auto, else float32); "
+                        + _taken_by("code_dtype"))
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a further codec parameter (repeatable; VALUE parsed as JSON)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress bars")
     p.set_defaults(func=run_encode)
 
 
@@ -94,16 +150,29 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def codec_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The codec-specific options the user set (``encode`` keyword -> value); an option left
+    out keeps ``encode``'s default and is not "given"."""
+    given: dict[str, Any] = {"k": None} if args.per_frame else {}
+    for name in ("k", "recipe", "code_dtype", "target_ratio", "max_bytes"):
+        if getattr(args, name) is not None:
+            given[name] = getattr(args, name)
+    return given
+
+
 def run_encode(args: argparse.Namespace) -> int:
     from ..encoding import encode
+    from ..extras import require_torch
 
+    options = codec_options(args)
+    check_codec_options(args.codec, options, FlagSpelling())  # in flags, before any work
+    require_torch("tascodec encode")
     gamma = args.gamma if args.gamma is not None else (1.0 if args.all else None)
     summary = encode(
-        args.dataset, args.out, codec=args.codec, k=None if args.per_frame else args.k,
-        gamma=gamma, split=None if args.all else args.split, sampling=args.sampling,
-        device=args.device, seed=args.seed, recipe=args.recipe, code_dtype=args.code_dtype,
-        target_ratio=args.target_ratio, max_bytes=args.max_bytes,
-        overwrite=args.overwrite, progress=not args.quiet, **parse_params(args.param),
+        args.dataset, args.out, codec=args.codec, gamma=gamma,
+        split=None if args.all else args.split, sampling=args.sampling, device=args.device,
+        seed=args.seed, overwrite=args.overwrite, progress=not args.quiet, **options,
+        **parse_params(args.param),
     )
     print(summary)
     return 0

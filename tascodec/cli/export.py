@@ -23,9 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="allow a non-empty OUT_DIR (a partial export of the same archive and "
                         "split is resumed without it)")
+    p.add_argument("--with-test", type=Path, default=None, metavar="DATASET",
+                   help="add DATASET's original test split of each exported train.<fold> "
+                        "(features, groundTruth, bundle; hard links, else copies), so the "
+                        "folder trains on decoded data and predicts on the original test set")
     p.add_argument("--device", default=None,
                    help="decode device: cpu (NumPy, default), cuda, cpu-torch")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress bar")
     _limit_option(p)
     p.set_defaults(func=_run_export)
 
@@ -59,8 +64,9 @@ def _run_export(args: argparse.Namespace) -> int:
 
     out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
                          progress=not args.quiet, device=args.device,
-                         decode_limit=args.decode_limit)
-    print(f"exported {args.archive} -> {out}")
+                         decode_limit=args.decode_limit, with_test=args.with_test)
+    extra = f" (+ the original test split of {args.with_test})" if args.with_test else ""
+    print(f"exported {args.archive} -> {out}{extra}")
     return 0
 
 
@@ -70,17 +76,18 @@ def _run_decode(args: argparse.Namespace) -> int:
     from ..decode import decode_video
     from ..format import open_archive
 
-    from ..errors import TascodecError
+    from ..errors import OutputExistsError
+    from ..tempfiles import write_beside
 
     out = args.output if args.output.suffix == ".npy" else args.output.with_suffix(
         args.output.suffix + ".npy")
-    if out.exists() and not args.overwrite:
-        raise TascodecError(f"{out}: already exists (pass --overwrite to replace it)")
+    if out.exists() and not args.overwrite:  # before decoding; checked again when written
+        raise OutputExistsError(out)
     with open_archive(args.archive, decode_limit=args.decode_limit) as ar:
         video = stored_video(ar.videos, args.video, ar.path)
         x = decode_video(ar, video, device=args.device)
     x = np.ascontiguousarray(x.T if args.layout == "DT" else x)
-    np.save(out, x)
+    write_beside(out, lambda handle: np.save(handle, x), overwrite=args.overwrite)
     print(f"{video}: {x.shape} float32 ({args.layout}) -> {out}")
     return 0
 

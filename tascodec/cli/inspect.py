@@ -91,6 +91,7 @@ def info_dict(archive: Any) -> dict[str, Any]:
         "decoder": (archive.header.get("decoder") or {}).get("arch"),
         "decoder_dtype": ((archive.header.get("decoder") or {}).get("dtype", "float32")
                           if archive.header.get("decoder") else None),
+        "groups": [g.as_dict() for g in archive.groups],
         "sizes": sizes,
         "original_bytes_float32": int(source),
         "original_basis": source_note,
@@ -124,6 +125,11 @@ def format_info(info: dict[str, Any]) -> str:
     if info["decoder"]:
         lines.append(f"decoder         {json.dumps(info['decoder'], sort_keys=True)} "
                      f"({info['decoder_dtype']})")
+    if len(info["groups"]) > 1:
+        for g in info["groups"]:
+            lines.append(f"group {g['group']:<9} {g['videos']} videos, {g['codec']}, "
+                         f"{g['codes']} codes x {g['code_dim']} ({g['code_dtype']}), "
+                         f"decoder {g['decoder']} ({g['classes']} classes)")
     lines.append(
         "size            "
         + ", ".join(

@@ -50,7 +50,9 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
     key = None if split is None else select_split(splits, split, archive.path)
     keep = None if key is None else set(splits[key])
     dtype = archive.code_dtype
-    row_bytes = archive.code_dim * _CODE_WIDTH[dtype] if dtype is not None else 0
+    groups = archive.groups
+    row_bytes_of = [g.code_dim * _CODE_WIDTH[g.code_dtype] if g.code_dtype else 0
+                    for g in groups]
     first = t.video_first_segment
     first_code = t.video_first_code
     videos = []
@@ -64,7 +66,8 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
             "frames": int(t.video_num_frames[i]),
             "segments": int(first[i + 1] - first[i]),
             "codes": codes,
-            "code_bytes": codes * row_bytes,
+            "code_bytes": codes * row_bytes_of[archive.group_of(i)],
+            "group": archive.group_of(i),
         })
     return {
         "path": str(archive.path),

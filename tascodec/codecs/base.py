@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -30,12 +31,16 @@ __all__ = ["Codec", "build_table", "alloc_codes", "make_content", "check_frames"
 class Codec(ABC):
     """Base class of every codec.
 
-    Subclasses set ``codec_id`` (a stable name, stored in archives) and ``decode_kind``, take
-    their parameters as keyword arguments, and implement ``encode``.
+    Subclasses set ``codec_id`` (a stable name, stored in archives), ``decode_kind`` and
+    ``encode_options``, take their parameters as keyword arguments, and implement ``encode``.
     """
 
     codec_id: ClassVar[str]
     decode_kind: ClassVar[DecodeKind]
+    #: the codec-specific options of ``tascodec.encode`` this codec takes (names of
+    #: ``tascodec.codecs.options.CODEC_OPTIONS``), each with the values it takes (``None``:
+    #: any the option takes); ``encode`` refuses the others
+    encode_options: ClassVar[Mapping[str, tuple[Any, ...] | None]] = {}
 
     def __init__(self, **params: Any) -> None:
         self.params = dict(params)

@@ -15,7 +15,7 @@ import numpy as np
 from ..content import SegmentTable
 from ..errors import TascodecError
 from . import register_codec
-from .learned import BUDGET_PARAMS, LearnedCodec, checked_k
+from .learned import BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, checked_k
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
@@ -28,6 +28,7 @@ class EncodedCodec(LearnedCodec):
     """Codes = mean of the encoder's mu over each instance's frames: (N, d)."""
 
     codec_id = "encoded"
+    encode_options = LEARNED_ENCODE_OPTIONS
     own_params = ("k", *BUDGET_PARAMS)
 
     def __init__(self, k: int | str | None = 8, *, recipe: str = "cpu", **overrides: Any) -> None:

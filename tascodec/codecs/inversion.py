@@ -16,7 +16,7 @@ import numpy as np
 from ..content import SegmentTable
 from ..errors import TascodecError
 from . import register_codec
-from .learned import BUDGET_PARAMS, LearnedCodec, checked_k
+from .learned import BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, checked_k
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
@@ -40,6 +40,7 @@ class InversionCodec(LearnedCodec):
     """Codes (N, d) minimising the decoded frames' squared error, one per instance."""
 
     codec_id = "inversion"
+    encode_options = LEARNED_ENCODE_OPTIONS
     own_params = ("k", "init", *BUDGET_PARAMS)
 
     def __init__(self, k: int | str | None = 8, *, init: str = "encoded", recipe: str = "cpu",

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
+from ..format.v1 import CODE_DTYPES
 from ..jsonvalues import json_values
 from ..tca.recipes import auto_model_dims
 from .base import Codec
@@ -31,7 +32,8 @@ from .base import build_table, make_content
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
 
-__all__ = ["BUDGET_PARAMS", "LearnedCodec", "checked_k", "trained_model", "decoded_mse",
+__all__ = ["BUDGET_PARAMS", "LEARNED_ENCODE_OPTIONS", "LearnedCodec", "checked_k",
+           "trained_model", "decoded_mse",
            "TRAIN_KEYS"]
 
 # Recipe fields that define the trained model (and so the cache key).
@@ -40,6 +42,9 @@ TRAIN_KEYS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "lr", "kl_weig
 #: codec parameters of a budgeted encode (k="auto"): the archive's byte budget and how the
 #: writer will store codes and decoder (they decide how many codes the budget buys)
 BUDGET_PARAMS = ("budget_bytes", "code_dtype", "decoder_dtype", "strict_budget")
+#: ``Codec.encode_options`` of the codecs that store K codes per segment (rate control included)
+LEARNED_ENCODE_OPTIONS = {"k": None, "recipe": None, "code_dtype": CODE_DTYPES,
+                          "target_ratio": None, "max_bytes": None}
 
 
 def checked_k(codec_id: str, k: Any, params: dict[str, Any]) -> int | str | None:
@@ -76,6 +81,7 @@ class LearnedCodec(Codec):
     """
 
     decode_kind = "mlp"
+    encode_options = {"recipe": None}
     #: codec parameters that are not recipe fields
     own_params: tuple[str, ...] = ()
 

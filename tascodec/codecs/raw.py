@@ -33,6 +33,7 @@ class RawCodec(Codec):
 
     codec_id = "raw"
     decode_kind = "repeat"
+    encode_options = {"k": (None,), "code_dtype": RAW_DTYPES}  # one code per frame
 
     def __init__(self, dtype: str = "float32") -> None:
         if dtype not in RAW_DTYPES:

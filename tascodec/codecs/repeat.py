@@ -13,6 +13,7 @@ import numpy as np
 
 from ..content import ArchiveContent
 from ..errors import TascodecError
+from ..format.v1 import CODE_DTYPES
 from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +29,7 @@ class RepeatCodec(Codec):
     """
 
     decode_kind = "repeat"
+    encode_options = {"k": (1,), "code_dtype": CODE_DTYPES}  # one code per segment
 
     def __init__(self, **params: Any) -> None:
         if params:

@@ -30,6 +30,7 @@ class TcaRandomCodec(LearnedCodec):
 
     codec_id = "tca-random"
     own_params = ("seed",)
+    encode_options = {"k": (1,), "recipe": None}  # one code per segment, none stored
 
     def __init__(self, seed: int = 0, *, recipe: str = "cpu", **overrides: Any) -> None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (

@@ -20,7 +20,8 @@ import numpy as np
 from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .numpy import decode_reference, decode_segments
 from .budget import group_slices
-from .plan import NUMPY_DEVICES, archive_decoder, check_decodable, video_plan, video_rows
+from .plan import (NUMPY_DEVICES, archive_decoder, check_decodable, decode_source, video_plan,
+                   video_rows)
 
 __all__ = [
     "decode_video",
@@ -45,6 +46,7 @@ def decode_video(archive: Any, video: str | int, *, device: Any = None,
     """
     if device not in NUMPY_DEVICES:
         return decode_video_tensor(archive, video, device=device, limit=limit).cpu().numpy()
+    archive = decode_source(archive, video)
     check_decodable(archive)
     action, length, k_eff = video_rows(archive, video)
     plan = video_plan(archive, video, length, k_eff, limit)
@@ -73,6 +75,7 @@ def decode_video_tensor(archive: Any, video: str | int, *, device: Any = None,
         return torch.from_numpy(decode_video(archive, video, device=device, limit=limit))
     from .torch import decode_video_torch
 
+    archive = decode_source(archive, video)
     check_decodable(archive)
     action, length, k_eff = video_rows(archive, video)
     plan = video_plan(archive, video, length, k_eff, limit, device)

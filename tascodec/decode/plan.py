@@ -9,7 +9,10 @@ when ``l == 1``), computed in float64 and cast to float32.
 
 An *archive* here is anything with ``table`` (a ``SegmentTable``), ``decode_kind``,
 ``codes(video)`` and ``decoder()``; ``format.Archive`` also owns its video index
-(``video_index``) and its folded decoder (``prepared_decoder``), which are used when present.
+(``video_index``) and its folded decoder (``prepared_decoder``), which are used when present,
+and its decoder groups (``group_of``, ``group_source``): a video is decoded through its
+group's view (``decode_source``), whose ``local_actions`` maps archive class ids to its
+decoder's class indices.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "archive_decoder",
     "check_decodable",
     "video_plan",
+    "decode_source",
 ]
 
 #: ``device`` values that select the NumPy decoder; any other value (``"cuda"``, ``"cuda:1"``,
@@ -104,7 +108,20 @@ def video_rows(archive: Any, video: str | int) -> tuple[np.ndarray, np.ndarray, 
         where = getattr(archive, "path", "archive")
         raise TascodecError(f"{where}: no video named {video!r} ({len(table.video_names)} stored)")
     sl = table.video_slice(index)
-    return table.seg_action[sl], table.seg_length[sl], table.seg_num_instances[sl]
+    action = table.seg_action[sl]
+    local = getattr(archive, "local_actions", None)  # a decoder group: its own class indices
+    if callable(local):
+        action = local(action)
+    return action, table.seg_length[sl], table.seg_num_instances[sl]
+
+
+def decode_source(archive: Any, video: str | int) -> Any:
+    """What decodes ``video``: its decoder group (``format.Archive.group_source``: the
+    group's codes, decoder and class indices) when the archive has groups, else the archive."""
+    group_of = getattr(archive, "group_of", None)
+    if callable(group_of):
+        return archive.group_source(group_of(video))
+    return archive
 
 
 def archive_decoder(archive: Any) -> PreparedDecoder | None:

@@ -17,14 +17,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
+
+from ..extras import require_torch
+
+require_torch("decoding on a torch device (cuda, cpu-torch)")  # one line naming the extra
+import torch  # noqa: E402
 
 from ..content import DecoderCheckpoint
 from ..devices import resolve_device
 from ..segments import instance_lengths
 from ..tca_mlp import PreparedDecoder
 from .budget import DecodePlan, group_slices
-from .plan import archive_decoder, check_codes, check_table, instances, video_rows
+from .plan import (archive_decoder, check_codes, check_table, decode_source, instances,
+                   video_rows)
 
 __all__ = ["decode_segments_torch", "decode_video_torch"]
 
@@ -87,6 +92,7 @@ def decode_video_torch(archive: Any, video: str, *, device: Any = None,
     ``plan`` (``budget.DecodePlan``, checked by the caller): its segment groups are decoded
     one by one into the output, so the (frames, H) temporaries stay within the budget.
     """
+    archive = decode_source(archive, video)
     action, length, k_eff = video_rows(archive, video)
     kind, codes, dec = archive.decode_kind, archive.codes(video), archive_decoder(archive)
     if plan is None or len(plan.groups) == 1:

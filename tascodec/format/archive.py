@@ -21,9 +21,15 @@ from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .arrays import chunk_keys, check_chunk, read_array, read_rows
 from .container import ZipReader
 from .archive_layout import Layout
+from .groups import GroupInfo, GroupSource
 from .readers import read_layout, reader_for
+from .version import GROUPS_SINCE
 
 __all__ = ["Archive", "open_archive"]
+
+
+def _dtype_of(codes: dict[str, Any]) -> str | None:
+    return codes["dtype"] if codes["storage"] == "array" else None
 
 
 class Archive:
@@ -52,8 +58,10 @@ class Archive:
             raise
         self._format = reader_for(self._layout)
         self._index = {name: i for i, name in enumerate(self._layout.table.video_names)}
-        self._decoder: DecoderCheckpoint | None = None
-        self._scale: np.ndarray | None = None
+        self._decoders: dict[int, DecoderCheckpoint] = {}
+        self._scales: dict[int, np.ndarray] = {}
+        self._groups: list[GroupInfo] | None = None
+        self._sources: dict[int, GroupSource] = {}
         self._chunk_cache: dict[tuple[str, int], np.ndarray] = {}  # the last codes chunk
 
     # -- file handle, per process -----------------------------------------------------------
@@ -131,17 +139,25 @@ class Archive:
     def library_version(self) -> str:
         return str(self.header["library_version"])
 
+    def _common(self, key: str, mixed: Any) -> Any:
+        """A group field (``codec`` ...) when every group agrees on it, else ``mixed``."""
+        values = [g.header[key] for g in self._layout.groups]
+        return values[0] if all(v == values[0] for v in values) else mixed
+
     @property
     def codec(self) -> str:
-        return str(self.header["codec"])
+        """The codec id (``"mixed"`` when the archive's groups differ: see :attr:`groups`)."""
+        return str(self._common("codec", "mixed"))
 
     @property
     def codec_config(self) -> dict[str, Any]:
-        return dict(self.header["codec_config"])
+        """The codec configuration (``{}`` when the groups differ)."""
+        return dict(self._common("codec_config", {}))
 
     @property
     def decode_kind(self) -> str:
-        return str(self.header["decode_kind"])
+        """``"mlp"`` or ``"repeat"`` (``"mixed"`` when the groups differ)."""
+        return str(self._common("decode_kind", "mixed"))
 
     @property
     def class_names(self) -> list[str]:
@@ -161,7 +177,8 @@ class Archive:
 
     @property
     def code_dim(self) -> int:
-        return int(self.header["code_dim"])
+        """d; the widest group's when the groups differ."""
+        return max(int(g.header["code_dim"]) for g in self._layout.groups)
 
     @property
     def feature_dim(self) -> int:
@@ -173,9 +190,53 @@ class Archive:
 
     @property
     def code_dtype(self) -> str | None:
-        """``"float32"``, ``"float16"`` or ``"int8"``; ``None`` when codes are generated."""
-        codes = self.header["codes"]
-        return codes["dtype"] if codes["storage"] == "array" else None
+        """``"float32"``, ``"float16"`` or ``"int8"``; ``None`` when codes are generated
+        (``"mixed"`` when the groups differ)."""
+        kinds = {_dtype_of(g.header["codes"]) for g in self._layout.groups}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
+    # -- decoder groups -------------------------------------------------------------------
+    @property
+    def groups(self) -> list[GroupInfo]:
+        """The decoder groups (one for a 1.x archive), in storage order."""
+        if self._groups is None:
+            names, out = self.videos, []
+            for i, g in enumerate(self._layout.groups):
+                dl = self._layout.decoders[g.decoder] if g.decoder is not None else None
+                classes = (range(len(self.class_names)) if dl is None or dl.classes is None
+                           else dl.classes.tolist())
+                h = g.header
+                out.append(GroupInfo(
+                    i, tuple(names[g.first_video:g.first_video + g.num_videos]), g.first_video,
+                    str(h["codec"]), dict(h["codec_config"]), str(h["decode_kind"]),
+                    int(h["code_dim"]), _dtype_of(h["codes"]), g.num_codes, g.decoder,
+                    tuple(int(c) for c in classes)))
+            self._groups = out
+        return self._groups
+
+    @property
+    def num_decoders(self) -> int:
+        return len(self._layout.decoders)
+
+    def group_of(self, video: str | int) -> int:
+        """The index of the group (:attr:`groups`) that stores ``video``."""
+        i = self.video_index(video)
+        firsts = [g.first_video for g in self._layout.groups]
+        return int(np.searchsorted(firsts, i, side="right")) - 1
+
+    def group_source(self, group: int) -> GroupSource:
+        """Group ``group`` as the one-decoder view ``tascodec.decode`` decodes through."""
+        self._group_index(group)
+        if group not in self._sources:
+            self._sources[group] = GroupSource(self, group)
+        return self._sources[group]
+
+    def _group_index(self, group: Any) -> int:
+        n = len(self._layout.groups)
+        if isinstance(group, bool) or not isinstance(group, (int, np.integer)) or not (
+                0 <= group < n):
+            raise TascodecError(f"{self.path}: group must be an index in [0, {n}), got {group!r}")
+        return int(group)
 
     @property
     def table(self) -> SegmentTable:
@@ -212,10 +273,15 @@ class Archive:
         """The ordered actions of the video's segments: (S_v,) int64."""
         return self.segments(video).action
 
-    def labels(self, video: str | int) -> np.ndarray:
-        """Frame labels: (T,) int64."""
+    def labels(self, video: str | int, sample_rate: int = 1, offset: int = 0) -> np.ndarray:
+        """Frame labels: (T,) int64; ``labels[offset::sample_rate]`` with those given (the
+        frames :meth:`features` keeps, as standard-layout code subsamples groundTruth)."""
+        from ..orientation import check_frame_args, frame_slice
+
+        check_frame_args("DT", sample_rate, offset, where=f"{self.path}: labels")
         s = self.segments(video)
-        return np.repeat(s.action, s.length)
+        labels = np.repeat(s.action, s.length)
+        return np.ascontiguousarray(labels[frame_slice(sample_rate, offset)])
 
     def num_frames(self, video: str | int) -> int:
         return int(self.table.video_num_frames[self.video_index(video)])
@@ -230,66 +296,98 @@ class Archive:
     def codes(self, video: str | int) -> np.ndarray:
         """The video's codes, dequantised: (n, d) float32 (generated for ``tca-random``)."""
         rows = self.code_rows(video)
-        h = self.header["codes"]
-        if h["storage"] == "random":
-            return random_codes(h["seed"], rows.start, rows.stop - rows.start, self.code_dim)
-        zr, meta = self._reader(), self._layout.codes
-        assert meta is not None
-        q = read_rows(zr, meta, rows.start, rows.stop, cache=self._chunk_cache)
-        return self._finite(self._dequantise(q))
+        g = self.group_of(video)
+        return self._group_rows(g, rows.start, rows.stop)
 
-    def _finite(self, codes: np.ndarray) -> np.ndarray:
+    def _group_rows(self, g: int, start: int, stop: int) -> np.ndarray:
+        """Global code rows ``[start, stop)`` of group ``g``: (stop - start, d_g) float32."""
+        gl = self._layout.groups[g]
+        h = gl.header["codes"]
+        local = start - gl.first_code  # a group's codes array (and stream) starts at its row 0
+        if h["storage"] == "random":
+            return random_codes(h["seed"], local, stop - start, int(gl.header["code_dim"]))
+        zr, meta = self._reader(), gl.codes
+        assert meta is not None
+        q = read_rows(zr, meta, local, local + stop - start, cache=self._chunk_cache)
+        return self._finite(self._dequantise(q, g), meta.key)
+
+    def _finite(self, codes: np.ndarray, key: str = "codes") -> np.ndarray:
         if not np.isfinite(codes).all():  # writers refuse them; float16 may hold inf or NaN
-            raise IntegrityError(f"{self.path}: array 'codes' holds NaN or infinite values")
+            raise IntegrityError(f"{self.path}: array {key!r} holds NaN or infinite values")
         return codes
 
-    def _dequantise(self, q: np.ndarray) -> np.ndarray:
-        if self.code_dtype != "int8":
+    def _dequantise(self, q: np.ndarray, g: int = 0) -> np.ndarray:
+        if q.dtype != np.int8:
             return q.astype(np.float32)
-        if self._scale is None:
-            self._scale = self._code_scale()
-        return q.astype(np.float32) * self._scale
+        if g not in self._scales:
+            self._scales[g] = self.code_scale(g)
+        return q.astype(np.float32) * self._scales[g]
 
-    def _code_scale(self) -> np.ndarray:
-        """The int8 codes' per-channel scale (d,) float32, checked finite and non-negative."""
-        assert self._layout.code_scale is not None
-        scale = read_array(self._reader(), self._layout.code_scale).astype(np.float32)
+    def code_scale(self, group: int = 0) -> np.ndarray | None:
+        """Group ``group``'s int8 per-channel scale (d,) float32, checked finite and
+        non-negative; ``None`` when its codes are not int8."""
+        meta = self._layout.groups[self._group_index(group)].code_scale
+        if meta is None:
+            return None
+        scale = read_array(self._reader(), meta).astype(np.float32)
         if not np.isfinite(scale).all() or (scale < 0).any():
             raise IntegrityError(
-                f"{self.path}: array 'code_scale' holds negative or non-finite values"
+                f"{self.path}: array {meta.key!r} holds negative or non-finite values"
             )
         return scale
 
+    def group_codes(self, group: int) -> np.ndarray:
+        """Every code of group ``group``, dequantised: (N_g, d_g) float32."""
+        gl = self._layout.groups[self._group_index(group)]
+        return self._group_rows(group, gl.first_code, gl.first_code + gl.num_codes)
+
     def all_codes(self) -> np.ndarray | None:
-        """Every stored code (N, d) float32, or ``None`` when codes are generated."""
-        if self._layout.codes is None:
+        """Every stored code (N, d) float32, or ``None`` when codes are generated (groups of
+        one width only: ``TascodecError`` otherwise, see :meth:`group_codes`)."""
+        if all(g.codes is None for g in self._layout.groups):
             return None
-        return self._finite(self._dequantise(read_array(self._reader(), self._layout.codes)))
+        if len({g.header["code_dim"] for g in self._layout.groups}) > 1:
+            raise TascodecError(f"{self.path}: groups of different code widths; read them "
+                                "with group_codes(group)")
+        return np.concatenate([self.group_codes(i) for i in range(len(self._layout.groups))])
 
-    def _checkpoint(self) -> DecoderCheckpoint | None:
-        if self._decoder is None and self._layout.decoder is not None:
-            self._decoder = self._format.read_decoder(self._reader(), self._layout)
-        return self._decoder
+    def _decoder_index(self, group: int | None) -> int | None:
+        if group is not None:
+            return self._layout.groups[self._group_index(group)].decoder
+        if len(self._layout.decoders) > 1:
+            raise TascodecError(f"{self.path}: the archive holds {len(self._layout.decoders)} "
+                                "decoders; pass group= (see Archive.groups)")
+        return 0 if self._layout.decoders else None
 
-    def decoder(self) -> DecoderCheckpoint | None:
-        """A copy of the decoder checkpoint (read once, then held), or ``None``."""
-        ckpt = self._checkpoint()
+    def _checkpoint(self, group: int | None = None) -> DecoderCheckpoint | None:
+        j = self._decoder_index(group)
+        if j is None:
+            return None
+        if j not in self._decoders:
+            self._decoders[j] = self._format.read_decoder(self._reader(), self._layout, j)
+        return self._decoders[j]
+
+    def decoder(self, group: int | None = None) -> DecoderCheckpoint | None:
+        """A copy of the decoder checkpoint of group ``group`` (default: the archive's only
+        decoder; ``TascodecError`` when it holds several), read once, or ``None``."""
+        ckpt = self._checkpoint(group)
         if ckpt is None:
             return None
         return DecoderCheckpoint(dict(ckpt.arch), dict(ckpt.tensors))
 
-    def decoder_arch(self) -> dict[str, Any] | None:
+    def decoder_arch(self, group: int | None = None) -> dict[str, Any] | None:
         """The decoder's architecture description from the header (no tensor read)."""
-        dec = self.header.get("decoder")
-        return dict(dec["arch"]) if dec else None
+        j = self._decoder_index(group)
+        return dict(self._layout.decoders[j].header["arch"]) if j is not None else None
 
-    def prepared_decoder(self) -> PreparedDecoder | None:
-        """The ``tca-mlp`` decoder folded for decoding, once per archive (``None`` if none)."""
-        ckpt = self._checkpoint()
+    def prepared_decoder(self, group: int | None = None) -> PreparedDecoder | None:
+        """The ``tca-mlp`` decoder folded for decoding, once per decoder (``None`` if none)."""
+        ckpt = self._checkpoint(group)
         return prepare_decoder(ckpt) if ckpt is not None else None
 
     def decode(self, video: str | int, device: Any = None, *, limit: Any = None) -> np.ndarray:
-        """Decoded features of ``video``: (T, D) float32 (``tascodec.decode.decode_video``).
+        """Decoded features of ``video``: (T, D) float32, frame-major (``decode.decode_video``;
+        :meth:`features` gives the standard layout's (D, T)).
 
         ``limit``: the decode budget in bytes (default: the archive's ``decode_limit``, else
         ``$TASCODEC_DECODE_LIMIT``, else ``min(8 GiB, half the RAM)``); a decode needing more
@@ -299,9 +397,25 @@ class Archive:
 
         return decode_video(self, video, device=device, limit=limit)
 
+    def features(self, video: str | int, layout: str = "DT", sample_rate: int = 1,
+                 offset: int = 0, *, device: Any = None, limit: Any = None) -> np.ndarray:
+        """Decoded features as the standard layout holds them, C-contiguous float32: for
+        ``"DT"`` (D, T') what ``np.load(features/<video>.npy)[:, offset::sample_rate]`` gives
+        for the decoded video, for ``"TD"`` its transpose (T', D). The orientation rule is
+        ``tascodec.orientation``'s; ``decode`` is the frame-major (T, D) call."""
+        from ..orientation import check_frame_args, subsample
+
+        check_frame_args(layout, sample_rate, offset, where=f"{self.path}: features")
+        return subsample(self.decode(video, device, limit=limit), layout, sample_rate, offset)
+
     def to_content(self) -> ArchiveContent:
-        """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32)."""
+        """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32).
+
+        One-group archives only (``TascodecError`` otherwise: see ``tascodec.grow``)."""
         h = self.header
+        if len(self._layout.groups) != 1 or self._layout.version >= GROUPS_SINCE:
+            raise TascodecError(f"{self.path}: a {self.format_version} archive of "
+                                f"{len(self._layout.groups)} groups is not one ArchiveContent")
         return ArchiveContent(
             codec=self.codec,
             codec_config=self.codec_config,
@@ -365,9 +479,9 @@ class Archive:
                 and name not in expected
             ):
                 problems.append(f"{self.path}: unexpected chunk entry {name!r}")
-        if self._layout.code_scale is not None:
+        for g in range(len(self._layout.groups)):
             try:
-                self._code_scale()
+                self.code_scale(g)
             except TascodecError as exc:
                 problems.append(str(exc))
         return problems

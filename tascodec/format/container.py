@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Mapping
 
-from ..errors import FormatError, IntegrityError, TascodecError
+from ..errors import FormatError, IntegrityError, OutputExistsError, TascodecError
 from ..tempfiles import clean_stale, mkstemp_beside
 from .manifest import entry_digest
 
@@ -267,11 +267,11 @@ def write_zip_atomic(
     (``.tascodec-tmp-<name>.<pid>.<random>``, ``tascodec.tempfiles``), fsynced and moved into
     place; on any failure nothing is left at ``dest`` and the temporary is removed (those of
     killed runs are removed by the next write to ``dest``). Without ``overwrite`` an existing
-    ``dest`` is never replaced (``TascodecError`` naming it).
+    ``dest`` is never replaced (``OutputExistsError`` naming it).
     """
     dest = Path(dest)
     if dest.exists() and not overwrite:
-        raise TascodecError(f"{dest}: file exists (pass overwrite=True to replace it)")
+        raise OutputExistsError(dest)
     if dest.is_dir():
         raise TascodecError(f"{dest}: is a directory")
     names = sorted(entries, key=_entry_order)
@@ -294,9 +294,7 @@ def write_zip_atomic(
             try:  # link() refuses to replace an existing file: no clobber, even in a race
                 os.link(tmp, dest)
             except FileExistsError:
-                raise TascodecError(
-                    f"{dest}: file exists (pass overwrite=True to replace it)"
-                ) from None
+                raise OutputExistsError(dest) from None
             except OSError:  # no hard links on this file system
                 if dest.exists():
                     raise TascodecError(f"{dest}: file exists") from None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import FormatError
-from . import v1
+from . import v1, v2
 from .arrays import MAX_JSON_BYTES, parse_json
 from .manifest import manifest_digest, parse_manifest
 from .container import ZipReader
@@ -24,7 +24,7 @@ from .version import FORMAT_NAME, MANIFEST_SINCE, check_version
 __all__ = ["READERS", "read_layout", "reader_for"]
 
 #: major format version -> its reader module
-READERS: dict[int, ModuleType] = {1: v1}
+READERS: dict[int, ModuleType] = {1: v1, 2: v2}
 
 
 def reader_for(layout: Layout) -> ModuleType:

@@ -29,12 +29,17 @@ from ..content import DecoderCheckpoint, SegmentTable
 from ..errors import FormatError, IntegrityError
 from .arrays import ArrayMeta, parse_array_meta, read_array, read_json_entry
 from .container import ZipReader
-from .archive_layout import Layout
+from .archive_layout import DecoderLayout, GroupLayout, Layout
 from .version import MANIFEST_SINCE
 
 __all__ = [
     "read_layout",
     "check_header",
+    "check_codes_header",
+    "check_decoder_header",
+    "codes_metas",
+    "decoder_metas",
+    "check_tables",
     "array_metas",
     "read_decoder",
     "PARTS",
@@ -116,10 +121,17 @@ def check_header(h: dict[str, Any], where: str) -> None:
         if not 1 <= _count(h, key, where) <= MAX_DIM:
             raise FormatError(f"{where}: header field {key!r} out of [1, {MAX_DIM}]")
     _field(h, "stats", dict, where)
-    codes = _field(h, "codes", dict, where)
+    check_codes_header(_field(h, "codes", dict, where), where)
+    dec = h.get("decoder", None)
+    if dec is not None:
+        check_decoder_header(dec, where)
+
+
+def check_codes_header(codes: dict[str, Any], where: str, name: str = "codes") -> None:
+    """Validate a codes description (``storage`` array with a dtype, or random with a seed)."""
     if codes.get("storage") == "array":
         if codes.get("dtype") not in CODE_DTYPES:
-            raise FormatError(f"{where}: header codes.dtype must be one of {CODE_DTYPES}")
+            raise FormatError(f"{where}: header {name}.dtype must be one of {CODE_DTYPES}")
     elif codes.get("storage") == "random":
         seed = codes.get("seed")
         if (
@@ -128,39 +140,41 @@ def check_header(h: dict[str, Any], where: str) -> None:
             or isinstance(seed, bool)
         ):
             raise FormatError(
-                f"{where}: header codes: random storage needs generator "
+                f"{where}: header {name}: random storage needs generator "
                 f"{RANDOM_GENERATOR!r} and an integer seed"
             )
         if not -(2**63) <= seed < 2**64:
-            raise FormatError(f"{where}: header codes.seed out of range")
+            raise FormatError(f"{where}: header {name}.seed out of range")
     else:
-        raise FormatError(f"{where}: header codes.storage must be 'array' or 'random'")
-    dec = h.get("decoder", None)
-    if dec is not None:
-        if (
-            not isinstance(dec, dict)
-            or not isinstance(dec.get("arch"), dict)
-            or not isinstance(dec["arch"].get("name"), str)
-            or not isinstance(dec.get("tensors"), list)
-        ):
-            raise FormatError(
-                f"{where}: header decoder must hold 'arch' (with 'name') and 'tensors'"
-            )
-        names = dec["tensors"]
-        if (
-            len(set(map(str, names))) != len(names)
-            or len(names) > 1024
-            or not all(
-                isinstance(n, str) and 0 < len(n) <= 64 and not set(n) - TENSOR_NAME_CHARS
-                for n in names
-            )
-        ):
-            raise FormatError(
-                f"{where}: header decoder.tensors must be unique names [A-Za-z0-9_]{{1,64}}"
-            )
+        raise FormatError(f"{where}: header {name}.storage must be 'array' or 'random'")
 
 
-def _check_tables(h: dict, arrays: dict[str, np.ndarray], where: str) -> None:
+def check_decoder_header(dec: Any, where: str, name: str = "decoder") -> None:
+    """Validate a decoder description (``arch`` with a name, unique tensor names)."""
+    if (
+        not isinstance(dec, dict)
+        or not isinstance(dec.get("arch"), dict)
+        or not isinstance(dec["arch"].get("name"), str)
+        or not isinstance(dec.get("tensors"), list)
+    ):
+        raise FormatError(
+            f"{where}: header {name} must hold 'arch' (with 'name') and 'tensors'"
+        )
+    names = dec["tensors"]
+    if (
+        len(set(map(str, names))) != len(names)
+        or len(names) > 1024
+        or not all(
+            isinstance(n, str) and 0 < len(n) <= 64 and not set(n) - TENSOR_NAME_CHARS
+            for n in names
+        )
+    ):
+        raise FormatError(
+            f"{where}: header {name}.tensors must be unique names [A-Za-z0-9_]{{1,64}}"
+        )
+
+
+def check_tables(h: dict, arrays: dict[str, np.ndarray], where: str) -> None:
     a, ln, k = (
         arrays["segments/action"],
         arrays["segments/length"],
@@ -223,7 +237,7 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
             raise FormatError(f"{where}: array {key!r} has shape {meta.shape}, header says ({n},)")
         metas[key] = meta
     arrays = {k: read_array(zr, m).astype(np.int64, copy=False) for k, m in metas.items()}
-    _check_tables(h, arrays, where)
+    check_tables(h, arrays, where)
     table = SegmentTable(
         video_names=list(h["videos"]),
         video_num_frames=arrays["videos/num_frames"],
@@ -232,54 +246,78 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
         seg_length=arrays["segments/length"],
         seg_num_instances=arrays["segments/num_instances"],
     )
-    codes = scale = None
-    if h["codes"]["storage"] == "array":
-        dtype = h["codes"]["dtype"]
-        codes = parse_array_meta(zr, "codes", dtypes=(dtype,), ndim=2)
-        if codes.shape != (N, d):
-            raise FormatError(
-                f"{where}: array 'codes' has shape {codes.shape}, header says ({N}, {d})"
-            )
-        if dtype == "int8":
-            scale = parse_array_meta(zr, "code_scale", dtypes=("float32",), ndim=1)
-            if scale.shape != (d,):
-                raise FormatError(
-                    f"{where}: array 'code_scale' has shape {scale.shape}, want ({d},)"
-                )
+    codes, scale = codes_metas(zr, h["codes"], "", N, d)
     if h["decode_kind"] == "mlp" and h.get("decoder") is None:
         raise FormatError(f"{where}: decode_kind 'mlp' but the header describes no decoder")
     if h["decode_kind"] == "repeat" and d != D:
         raise FormatError(f"{where}: decode_kind 'repeat' needs code_dim == feature_dim")
     decoder = None
+    decoders = []
     if h.get("decoder") is not None:
-        arch = h["decoder"]["arch"]
-        dtype = decoder_dtype(h, version, where)
-        decoder = {
-            n: parse_array_meta(
-                zr, f"decoder/{n}", dtypes=(tca_mlp.stored_dtype(arch.get("name"), n, dtype),))
-            for n in h["decoder"]["tensors"]
-        }
-        as_float32 = sum(m.num_chunks * m.chunk_nbytes // m.itemsize * 4 for m in decoder.values())
-        if as_float32 > budget:
-            raise FormatError(f"{where}: decoder arrays implausibly large for the archive size")
-        if arch["name"] == tca_mlp.ARCH_NAME:
-            expect = tca_mlp.check_arch_widths(
-                arch, d, len(h["class_names"]), D, max_hidden=MAX_DIM,
-                where=f"{where}: header decoder.arch", err=FormatError,
+        dtype = decoder_dtype(h["decoder"], version, where)
+        decoder = decoder_metas(zr, h["decoder"], dtype, "decoder/", d, len(h["class_names"]),
+                                D, budget)
+        decoders = [DecoderLayout(h["decoder"], decoder, dtype, None)]
+    group = GroupLayout(h, 0, V, 0, N, codes, scale, 0 if decoders else None)
+    return Layout(h, version, table, arrays["videos/first_code"], codes, scale, decoder,
+                  groups=[group], decoders=decoders)
+
+
+def codes_metas(zr: ZipReader, codes_h: dict[str, Any], prefix: str, n: int, d: int
+                ) -> tuple[ArrayMeta | None, ArrayMeta | None]:
+    """Metadata of the arrays ``<prefix>codes`` (n, d) and (int8) ``<prefix>code_scale`` (d,)
+    that the codes description ``codes_h`` names; ``(None, None)`` for generated codes."""
+    where = str(zr.path)
+    if codes_h["storage"] != "array":
+        return None, None
+    dtype = codes_h["dtype"]
+    codes = parse_array_meta(zr, f"{prefix}codes", dtypes=(dtype,), ndim=2)
+    if codes.shape != (n, d):
+        raise FormatError(
+            f"{where}: array '{prefix}codes' has shape {codes.shape}, header says ({n}, {d})"
+        )
+    scale = None
+    if dtype == "int8":
+        scale = parse_array_meta(zr, f"{prefix}code_scale", dtypes=("float32",), ndim=1)
+        if scale.shape != (d,):
+            raise FormatError(
+                f"{where}: array '{prefix}code_scale' has shape {scale.shape}, want ({d},)"
             )
-            got = {n: m.shape for n, m in decoder.items()}
-            if got != expect:
-                raise FormatError(f"{where}: tca-mlp decoder arrays {got} != expected {expect}")
-    return Layout(h, version, table, arrays["videos/first_code"], codes, scale, decoder)
+    return codes, scale
 
 
-def decoder_dtype(h: dict[str, Any], version: tuple[int, int], where: str) -> str:
-    """The data type of the decoder tensors: ``"float32"``; since 1.1 header ``decoder.dtype``
+def decoder_metas(zr: ZipReader, dec: dict[str, Any], dtype: str, prefix: str, d: int,
+                  num_classes: int, D: int, budget: int) -> dict[str, ArrayMeta]:
+    """Metadata of the tensors ``<prefix><name>`` of the decoder described by ``dec``, checked
+    against the widths (code ``d``, ``num_classes``, features ``D``) for a ``tca-mlp``."""
+    where = str(zr.path)
+    arch = dec["arch"]
+    metas = {
+        n: parse_array_meta(
+            zr, f"{prefix}{n}", dtypes=(tca_mlp.stored_dtype(arch.get("name"), n, dtype),))
+        for n in dec["tensors"]
+    }
+    as_float32 = sum(m.num_chunks * m.chunk_nbytes // m.itemsize * 4 for m in metas.values())
+    if as_float32 > budget:
+        raise FormatError(f"{where}: decoder arrays implausibly large for the archive size")
+    if arch["name"] == tca_mlp.ARCH_NAME:
+        expect = tca_mlp.check_arch_widths(
+            arch, d, num_classes, D, max_hidden=MAX_DIM,
+            where=f"{where}: header {prefix.rstrip('/')}.arch", err=FormatError,
+        )
+        got = {n: m.shape for n, m in metas.items()}
+        if got != expect:
+            raise FormatError(f"{where}: tca-mlp decoder arrays {got} != expected {expect}")
+    return metas
+
+
+def decoder_dtype(dec: dict[str, Any], version: tuple[int, int], where: str) -> str:
+    """The data type of a decoder's tensors: ``"float32"``; since 1.1 the decoder's ``dtype``
     (``"float32"`` when absent, or ``"float16"``). A 1.0 archive's tensors are float32 whatever
     its header says (the field is unknown to 1.0)."""
     if version < MANIFEST_SINCE:
         return "float32"
-    dtype = h["decoder"].get("dtype", "float32")
+    dtype = dec.get("dtype", "float32")
     if dtype not in DECODER_DTYPES:
         raise FormatError(
             f"{where}: header decoder.dtype {str(dtype)[:40]!r} not one of {DECODER_DTYPES}"
@@ -288,22 +326,24 @@ def decoder_dtype(h: dict[str, Any], version: tuple[int, int], where: str) -> st
 
 
 def array_metas(zr: ZipReader, layout: Layout) -> list[ArrayMeta]:
-    """Every array of the archive (tables, codes, scale, decoder tensors), for ``verify``."""
+    """Every array of the archive (tables, codes, scales, decoder tensors), for ``verify``."""
     metas = [parse_array_meta(zr, k, dtypes=("int64",), ndim=1) for k in TABLE_ARRAYS]
-    metas += [m for m in (layout.codes, layout.code_scale) if m is not None]
-    metas += list((layout.decoder or {}).values())
+    for g in layout.groups:
+        metas += [m for m in (g.codes, g.code_scale) if m is not None]
+    for dl in layout.decoders:
+        metas += list(dl.tensors.values())
     return metas
 
 
-def read_decoder(zr: ZipReader, layout: Layout) -> DecoderCheckpoint | None:
-    """The decoder checkpoint, every tensor read and upcast to float32 (exact for float16);
-    non-finite values are an ``IntegrityError`` (writers refuse them)."""
-    if layout.decoder is None:
+def read_decoder(zr: ZipReader, layout: Layout, index: int = 0) -> DecoderCheckpoint | None:
+    """Decoder ``index``'s checkpoint, every tensor read and upcast to float32 (exact for
+    float16); non-finite values are an ``IntegrityError`` (writers refuse them)."""
+    if not layout.decoders:
         return None
-    tensors = {
-        n: read_array(zr, m).astype(np.float32, copy=False) for n, m in layout.decoder.items()
-    }
+    dl = layout.decoders[index]
+    tensors = {n: read_array(zr, m).astype(np.float32, copy=False) for n, m in dl.tensors.items()}
     for n, t in tensors.items():
         if not np.isfinite(t).all():
-            raise IntegrityError(f"{zr.path}: decoder tensor {n!r} holds NaN or infinite values")
-    return DecoderCheckpoint(arch=dict(layout.header["decoder"]["arch"]), tensors=tensors)
+            raise IntegrityError(
+                f"{zr.path}: decoder tensor {dl.tensors[n].key!r} holds NaN or infinite values")
+    return DecoderCheckpoint(arch=dict(dl.header["arch"]), tensors=tensors)

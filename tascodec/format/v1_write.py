@@ -8,19 +8,16 @@ into the root document.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import tca_mlp
-from ..content import ArchiveContent
-from ..errors import TascodecError
+from ..content import ArchiveContent, DecoderCheckpoint
+from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
-from ..tempfiles import mkdtemp_beside
 from .container import write_zip_atomic
 from .v1 import (
     CODE_DTYPES,
@@ -32,27 +29,32 @@ from .v1 import (
     TENSOR_NAME_CHARS,
 )
 from .arrays import DTYPES
-from .manifest import MANIFEST_KEY, build_manifest
+from .zarr_entries import (CODES_CHUNK_BYTES, TABLE_CHUNK_BYTES, build_entries, put_tables,
+                           with_manifest)
 from .version import FORMAT_NAME, FORMAT_VERSION, WRITABLE_VERSIONS
 
 __all__ = ["write_v1"]
 
-_CODES_CHUNK_BYTES = 1 << 20
-_TABLE_CHUNK_BYTES = 16 << 20
-_IN_MEMORY_BYTES = 256 << 20  # build archives up to this payload in memory
+_CODES_CHUNK_BYTES = CODES_CHUNK_BYTES
+_TABLE_CHUNK_BYTES = TABLE_CHUNK_BYTES
 
 
 def _quantise(
-    codes: np.ndarray, code_dtype: str, where: str
+    codes: np.ndarray, code_dtype: str, where: str, scale: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes as stored (and the int8 scale). ``scale``: the int8 scale to use instead of the
+    codes' own (codes dequantised with it quantise back to the same integers: rewriting an
+    archive keeps its stored codes bit-identical)."""
     if code_dtype == "float32":
         return codes, None
     if code_dtype == "float16":
         if codes.size and float(np.abs(codes).max()) > float(np.finfo(np.float16).max):
             raise TascodecError(f"{where}: codes exceed the float16 range; use float32 or int8")
         return codes.astype(np.float16), None
-    amax = np.abs(codes).max(axis=0) if codes.shape[0] else np.zeros(codes.shape[1], np.float32)
-    scale = (amax / np.float32(127)).astype(np.float32)
+    if scale is None:
+        amax = (np.abs(codes).max(axis=0) if codes.shape[0]
+                else np.zeros(codes.shape[1], np.float32))
+        scale = (amax / np.float32(127)).astype(np.float32)
     safe = np.where(scale > 0, scale, np.float32(1))
     q = np.clip(np.rint(codes / safe), -127, 127).astype(np.int8)
     return q, scale
@@ -161,7 +163,7 @@ def _validate(
         raise TascodecError(f"{where}: decode_kind 'mlp' needs a decoder")
     if content.decoder is not None:
         _validate_decoder(content, where)
-        _decoder_arrays(content, decoder_dtype, where)  # refuses what the dtype cannot hold
+        _decoder_arrays(content.decoder, decoder_dtype, where)  # refuses what dtype cannot hold
 
 
 def _validate_decoder(content: ArchiveContent, where: str) -> None:
@@ -191,15 +193,15 @@ def _validate_decoder(content: ArchiveContent, where: str) -> None:
             raise TascodecError(f"{where}: tca-mlp decoder tensors {got} != expected {expect}")
 
 
-def _decoder_arrays(content: ArchiveContent, dtype: str, where: str) -> dict[str, np.ndarray]:
+def _decoder_arrays(decoder: DecoderCheckpoint, dtype: str, where: str
+                    ) -> dict[str, np.ndarray]:
     """The decoder tensors as stored: little-endian ``dtype``, rounded to nearest for float16.
 
     Non-finite values, and values beyond float16's range (65504) for float16, are refused.
     """
-    assert content.decoder is not None
     out = {}
-    arch_name = content.decoder.arch.get("name")
-    for name, tensor in content.decoder.tensors.items():
+    arch_name = decoder.arch.get("name")
+    for name, tensor in decoder.tensors.items():
         dtype_of = tca_mlp.stored_dtype(arch_name, name, dtype)
         arr = np.asarray(tensor)
         if not np.issubdtype(arr.dtype, np.floating) or not np.isfinite(arr).all():
@@ -214,10 +216,6 @@ def _decoder_arrays(content: ArchiveContent, dtype: str, where: str) -> dict[str
     return out
 
 
-def _rows(n: int, row_bytes: int, target: int) -> int:
-    return max(1, min(n, target // max(row_bytes, 1)))
-
-
 def write_v1(
     content: ArchiveContent,
     path: str | Path,
@@ -228,19 +226,18 @@ def write_v1(
     codes_chunk_bytes: int = _CODES_CHUNK_BYTES,
     decoder_dtype: str = "float32",
     format_version: str = FORMAT_VERSION,
+    code_scale: np.ndarray | None = None,
 ) -> Path:
     """Write ``content`` as a v1 archive at ``path`` (atomic; see the module docstring).
 
     ``format_version`` ``"1.1"`` (default) adds the entry manifest and allows
-    ``decoder_dtype="float16"``; ``"1.0"`` writes what 1.0 writers wrote.
+    ``decoder_dtype="float16"``; ``"1.0"`` writes what 1.0 writers wrote. ``code_scale``:
+    the int8 scale to quantise with (d,) (default: the codes' own, ``max |code| / 127``).
     """
-    import zarr
-    from zarr.codecs import BytesCodec, Crc32cCodec, ZstdCodec
-
     path = Path(path)
     where = f"{path}"
     if path.exists() and not overwrite:
-        raise TascodecError(f"{path}: file exists (pass overwrite=True to replace it)")
+        raise OutputExistsError(path)
     if not path.parent.is_dir():
         raise TascodecError(f"{path}: directory {path.parent} does not exist")
     if not isinstance(compression_level, int) or not -131072 <= compression_level <= 22:
@@ -250,22 +247,6 @@ def write_v1(
     _validate(content, code_dtype, decoder_dtype, format_version, where)
     header = _header(content, code_dtype, decoder_dtype, format_version, where)
     t = content.table
-
-    def put(group: Any, name: str, data: np.ndarray, target: int) -> None:
-        row_bytes = data.itemsize * int(np.prod(data.shape[1:], dtype=np.int64))
-        rows = _rows(data.shape[0], row_bytes, target)
-        arr = group.create_array(
-            name,
-            shape=data.shape,
-            chunks=(rows, *data.shape[1:]),
-            dtype=data.dtype,
-            serializer=BytesCodec(endian="little"),
-            compressors=[ZstdCodec(level=compression_level, checksum=False), Crc32cCodec()],
-            fill_value=0,
-            config={"write_empty_chunks": True},
-        )
-        if data.size:
-            arr[...] = data
 
     payload = sum(
         np.asarray(x).nbytes
@@ -277,31 +258,12 @@ def write_v1(
             t.seg_num_instances,
         )
     )
-    in_memory = payload <= _IN_MEMORY_BYTES
-    with contextlib.ExitStack() as stack:
-        # Small archives are built in memory (fast); large ones in a scratch directory beside
-        # the destination (removed afterwards, whatever happens).
-        mem: dict[str, Any] = {}
-        tmp = (
-            ""
-            if in_memory
-            else _scratch_dir(stack, path)
-        )
-        store = (
-            zarr.storage.MemoryStore(store_dict=mem) if in_memory else zarr.storage.LocalStore(tmp)
-        )
-        root = zarr.open_group(store, mode="w", zarr_format=3)
-        root.attrs["tascodec"] = header
-        i64 = lambda x: np.ascontiguousarray(x, dtype="<i8")  # noqa: E731
-        seg, vid = root.create_group("segments"), root.create_group("videos")
-        put(seg, "action", i64(t.seg_action), _TABLE_CHUNK_BYTES)
-        put(seg, "length", i64(t.seg_length), _TABLE_CHUNK_BYTES)
-        put(seg, "num_instances", i64(t.seg_num_instances), _TABLE_CHUNK_BYTES)
-        put(vid, "num_frames", i64(t.video_num_frames), _TABLE_CHUNK_BYTES)
-        put(vid, "first_segment", i64(t.video_first_segment), _TABLE_CHUNK_BYTES)
-        put(vid, "first_code", i64(t.video_first_code), _TABLE_CHUNK_BYTES)
+
+    def fill(root: Any, put: Any) -> None:
+        put_tables(root, put, t)
         if content.codes is not None:
-            q, scale = _quantise(np.asarray(content.codes, dtype=np.float32), code_dtype, where)
+            q, scale = _quantise(np.asarray(content.codes, dtype=np.float32), code_dtype, where,
+                                 code_scale)
             put(
                 root,
                 "codes",
@@ -312,44 +274,16 @@ def write_v1(
                 put(root, "code_scale", scale.astype("<f4"), _TABLE_CHUNK_BYTES)
         if content.decoder is not None:
             dec = root.create_group("decoder")
-            for name, tensor in _decoder_arrays(content, decoder_dtype, where).items():
+            for name, tensor in _decoder_arrays(content.decoder, decoder_dtype, where).items():
                 put(dec, name, tensor, _TABLE_CHUNK_BYTES)
-        if in_memory:
-            entries = {k: (lambda b=b: b.to_bytes()) for k, b in mem.items()}
-        else:
-            base = Path(tmp)
-            entries = {
-                p.relative_to(base).as_posix(): (lambda p=p: p.read_bytes())
-                for p in base.rglob("*")
-                if p.is_file()
-            }
-        for key in [k for k in entries if k.split("/")[-1] == "zarr.json"]:
-            entries[key] = lambda raw=entries[key]: _compact_json(raw())
-        stored = (
-            sum(len(b) for b in mem.values())
-            if in_memory
-            else sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
-        )
+
+    def check(stored: int) -> None:
         _check_expansion(header, content, stored, where)
+
+    with build_entries(path, header, payload, compression_level, fill, check) as entries:
         if format_version != "1.0":  # the manifest last: every other entry is final
-            entries = _with_manifest(entries)
+            entries = with_manifest(entries)
         return write_zip_atomic(entries, path, overwrite=overwrite)
-
-
-def _scratch_dir(stack: contextlib.ExitStack, path: Path) -> str:
-    """A scratch directory beside ``path`` (``tempfiles`` naming), removed when ``stack`` ends."""
-    scratch = mkdtemp_beside(path)
-    stack.callback(shutil.rmtree, scratch, ignore_errors=True)
-    return str(scratch)
-
-
-def _with_manifest(entries: dict[str, Any]) -> dict[str, Any]:
-    """``entries`` with the root ``zarr.json`` holding the manifest of every other entry."""
-    manifest = build_manifest((k, f()) for k, f in entries.items() if k != "zarr.json")
-    root = json.loads(entries["zarr.json"]())
-    root["attributes"][MANIFEST_KEY] = manifest
-    data = json.dumps(root, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return {**entries, "zarr.json": lambda b=data.encode("utf-8"): b}
 
 
 def _check_expansion(
@@ -372,8 +306,3 @@ def _check_expansion(
         )
 
 
-def _compact_json(raw: bytes) -> bytes:
-    # zarr indents its JSON; the compact form is the same metadata in half the bytes.
-    return json.dumps(
-        json.loads(raw), separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")

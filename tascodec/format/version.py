@@ -18,6 +18,8 @@ __all__ = [
     "FORMAT_VERSION",
     "WRITABLE_VERSIONS",
     "MANIFEST_SINCE",
+    "GROUPED_VERSION",
+    "GROUPS_SINCE",
     "SUPPORTED_MAJORS",
     "parse_version",
     "check_version",
@@ -25,11 +27,15 @@ __all__ = [
 
 FORMAT_NAME = "tascodec"
 FORMAT_VERSION = "1.1"  # what writers write by default
-WRITABLE_VERSIONS = ("1.0", "1.1")
+WRITABLE_VERSIONS = ("1.0", "1.1")  # what the single-decoder writer (``v1_write``) writes
+#: the version of archives with several decoder groups (``v2``, ``v2_write``); writers write
+#: the lowest version that can express the content, so one group is still written as 1.1
+GROUPED_VERSION = "2.0"
+GROUPS_SINCE = (2, 0)
 #: the first version whose root holds an entry manifest (``manifest``) and whose decoder
 #: tensors may be float16; every later minor of major 1 keeps both
-MANIFEST_SINCE = (1, 1)
-SUPPORTED_MAJORS = (1,)
+MANIFEST_SINCE = (1, 1)  # 2.0 keeps both
+SUPPORTED_MAJORS = (1, 2)
 _VERSION = re.compile(r"(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})")  # fullmatch: no "1.0\n"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetLayoutError, TascodecError
+from ..errors import DatasetLayoutError, OutputExistsError, TascodecError
 from ..layout_write import LayoutWriter
 from .features import FeatureModel
 from .presets import PRESETS, Preset, VideoSpec, get_preset
@@ -121,7 +121,7 @@ def _check_target(out: Path, overwrite: bool) -> None:
     if not entries:
         return
     if not overwrite:
-        raise DatasetLayoutError(f"{out}: directory is not empty (pass overwrite=True / --overwrite)")
+        raise OutputExistsError(out, "directory is not empty")
     foreign = sorted(entries - _LAYOUT_ENTRIES)
     if foreign:
         raise DatasetLayoutError(

@@ -1,0 +1,224 @@
+"""``tascodec.append``: add videos of a dataset to an archive that already exists.
+
+Shapes: S segments, N codes, d code width, A archive classes, A_j classes of decoder j.
+
+Two ways to encode the new videos (``decoder=``):
+
+* ``"reuse"`` (default): invert them against a frozen decoder of the archive, the one of
+  ``group`` or else of the last group whose decoder knows every class the new videos use
+  (``TascodecError`` listing the classes no decoder covers). They form a new group that
+  references that decoder: the codes of stored videos are never touched. Instances per
+  segment follow the group's rule per segment (``k`` of its codec, or for ``k="auto"``
+  ``min(l, C)`` with the group's cap C), so a segment's instances never depend on which
+  other videos are appended with it; each video's inversion starts from codes drawn from a
+  seed derived from ``seed`` and the video's name (the archive keeps no encoder), with the
+  group's inversion settings, so appending videos one by one or all at once gives the same
+  codes up to float rounding. Codes are stored with the group's code dtype.
+* ``"new"``: ``tascodec.encode`` the new videos alone (``split=None``, ``videos=``; rate
+  control as ``encode`` does it for that data, ``encode_kwargs`` passed on) and add the
+  result as a new group with its own decoder.
+
+The dataset's class names are mapped to the archive's by name; names the archive lacks are
+appended at the end (stored ids never change). The new videos join the dataset's splits they
+belong to. Names already stored are refused, naming them. The archive is verified first and
+rewritten atomically (``tascodec.grow``): a killed append leaves it byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
+from .errors import TascodecError
+
+__all__ = ["append", "DECODER_CHOICES", "video_seed"]
+
+DECODER_CHOICES = ("reuse", "new")
+
+
+def video_seed(seed: int, video: str) -> int:
+    """The seed of one video's starting codes: from ``seed`` and its name only (32 bits)."""
+    digest = hashlib.blake2b(f"{int(seed)}\0{video}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little")
+
+
+class _LocalSource:
+    """A dataset's frames with labels as decoder class indices (what ``invert`` checks)."""
+
+    def __init__(self, dataset: Any, videos: list[str], lut: np.ndarray, classes: list[str]):
+        self.dataset, self.training_videos, self._lut, self._classes = dataset, videos, lut, classes
+
+    def features(self, video: str) -> np.ndarray:
+        return self.dataset.features(video).T
+
+    def labels(self, video: str) -> np.ndarray:
+        return self._lut[np.asarray(self.dataset.labels(video), np.int64)]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self._classes)
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.dataset.feature_dim)
+
+
+def _instances(group: CodeGroup, lengths: np.ndarray) -> np.ndarray:
+    """K per segment of new videos (S,), by the group's per-segment rule."""
+    k = group.content.codec_config.get("k", 8)
+    if k is None:
+        return lengths.copy()
+    if k == "auto":
+        t = group.content.table
+        short = t.seg_num_instances < t.seg_length  # capped segments hold C or C + 1 codes
+        cap = int(t.seg_num_instances[short].min()) if short.any() else int(
+            t.seg_num_instances.max())
+        return np.minimum(lengths, cap)
+    return np.minimum(lengths, int(k))
+
+
+def _pick_group(base: GroupedContent, used: set[int], group: int | None) -> int:
+    def covers(g: CodeGroup) -> bool:
+        return (g.decoder is not None and g.content.decode_kind == "mlp"
+                and used <= set(base.decoders[g.decoder].classes))
+
+    if group is not None:
+        if not 0 <= group < len(base.groups):
+            raise TascodecError(f"append: group {group} out of range [0, {len(base.groups)})")
+        if not covers(base.groups[group]):
+            raise TascodecError(f"append: the decoder of group {group} does not cover the new "
+                                "videos' classes")
+        return group
+    for g in reversed(range(len(base.groups))):
+        if covers(base.groups[g]):
+            return g
+    known = {c for d in base.decoders for c in d.classes}
+    missing = sorted(base.class_names[c] for c in used - known) or "(only across decoders)"
+    raise TascodecError(f"append: no decoder of the archive covers every class of the new "
+                        f"videos (uncovered: {missing}); use decoder='new'")
+
+
+def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.ndarray,
+                 group: int | None, seed: int, device: str, progress: bool) -> CodeGroup:
+    """A new group of ``videos`` inverted against an existing group's decoder."""
+    from .codecs.inversion import invert_kwargs
+    from .tca.invert import invert
+    from .tca.model import decoder_from_checkpoint
+    from .rng import random_codes
+
+    labels = {v: ids[np.asarray(dataset.labels(v), np.int64)] for v in videos}
+    used = {int(c) for y in labels.values() for c in np.unique(y)}
+    g = _pick_group(base, used, group)
+    ref = base.groups[g]
+    dec = base.decoders[ref.decoder]
+    to_local = np.full(len(base.class_names), -1, np.int64)
+    to_local[dec.classes] = np.arange(len(dec.classes))
+    table = SegmentTable.from_labels(videos, [labels[v] for v in videos], None)
+    table = replace(table, seg_num_instances=_instances(ref, table.seg_length))
+    table.check()
+    local = replace(table, seg_action=to_local[table.seg_action])
+    d = ref.content.code_dim
+    per_video = np.diff(table.video_first_code)
+    init = np.concatenate([random_codes(video_seed(seed, v), 0, int(n), d)
+                           for v, n in zip(videos, per_video)]).astype(np.float32)
+    source = _LocalSource(dataset, videos, to_local[ids], [base.class_names[c]
+                                                            for c in dec.classes])
+    settings = invert_kwargs(ref.content.codec_config)
+    codes, report = invert(decoder_from_checkpoint(dec.checkpoint), source, local, init=init,
+                           device=device, seed=seed, progress=progress, **settings)
+    config = {**ref.content.codec_config,
+              "append": {"decoder": "reuse", "group": g, "init": "random per video",
+                         "seed": int(seed)}}
+    content = ArchiveContent(
+        codec=ref.content.codec, codec_config=config, decode_kind="mlp",
+        class_names=base.class_names, splits={}, table=table,
+        codes=np.ascontiguousarray(codes, np.float32), code_dim=d,
+        feature_dim=base.feature_dim,
+        stats={"inversion": report.as_dict(), "source_bytes_float32":
+               int(table.video_num_frames.sum()) * base.feature_dim * 4})
+    dtype = ref.code_dtype if ref.content.codes is not None else "float32"
+    return CodeGroup(content, ref.decoder, dtype, None)
+
+
+def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
+           videos: list[str] | None = None, *, decoder: str = "reuse",
+           group: int | None = None, device: str = "auto", seed: int = 0,
+           progress: bool = False, **encode_kwargs: Any) -> Path:
+    """Add ``videos`` of the dataset at ``dataset_dir`` (default: every video the archive
+    lacks) to ``archive`` (see the module docstring); returns the archive's path.
+
+    ``decoder``: ``"reuse"`` (invert against the frozen decoder of ``group``, default the
+    last one that covers the new classes) or ``"new"`` (a new decoder, trained by
+    ``tascodec.encode`` with ``encode_kwargs``, e.g. ``recipe``, ``target_ratio``, ``k``).
+    """
+    from .devices import resolve_device
+    from .extras import require_torch
+    from .format.v2_write import write_grouped
+    from .grow import join, open_verified, read_groups
+    from .layout import StandardDataset
+
+    require_torch("tascodec.append")
+    if decoder not in DECODER_CHOICES:
+        raise TascodecError(f"append: decoder must be one of {DECODER_CHOICES}, got {decoder!r}")
+    if decoder == "reuse" and encode_kwargs:
+        raise TascodecError(f"append: decoder='reuse' takes no encode options, got "
+                            f"{sorted(encode_kwargs)}")
+    path = Path(archive)
+    ar = open_verified(path)
+    try:
+        base = read_groups(ar)
+        stored = set(ar.videos)
+    finally:
+        ar.close()
+    dataset = StandardDataset(dataset_dir)
+    if videos is None:
+        videos = [v for v in dataset.videos if v not in stored]
+    videos = list(videos)
+    unknown = sorted(set(videos) - set(dataset.videos))
+    clash = sorted(set(videos) & stored)
+    if unknown or clash or not videos or len(set(videos)) != len(videos):
+        raise TascodecError(f"append: need new, distinct videos of {dataset.root}: already in "
+                            f"{path.name}: {clash[:20]}; not in the dataset: {unknown[:20]}")
+    dev = str(resolve_device(device))
+    keep = set(videos)
+    splits = {k: [v for v in vs if v in keep] for k, vs in dataset.splits().items()}
+    splits = {k: vs for k, vs in splits.items() if vs}
+    if decoder == "reuse":
+        names = list(base.class_names)
+        names += [c for c in dataset.class_names if c not in set(names)]
+        ids = np.array([names.index(c) for c in dataset.class_names], np.int64)
+        base = replace(base, class_names=names)
+        new_group = _reuse_group(base, dataset, videos, ids, group, seed, dev, progress)
+        added = GroupedContent(names, splits, base.feature_dim,
+                               [base.decoders[new_group.decoder]],
+                               [replace(new_group, decoder=0)],
+                               {"source_bytes_float32":
+                                new_group.content.stats["source_bytes_float32"]})
+        # join stores the decoder once: it equals the reused one in every bit
+        merged = join([base, added], [str(path), "appended videos"])
+    else:
+        from .encoding import encode
+        from .tempfiles import mkdtemp_beside
+
+        scratch = mkdtemp_beside(path)
+        try:
+            part = Path(scratch) / "appended.tasz"
+            encode(dataset_dir, part, split=None, videos=videos, device=dev, seed=seed,
+                   progress=progress, **encode_kwargs)
+            new_ar = open_verified(part)
+            try:
+                new = read_groups(new_ar)
+            finally:
+                new_ar.close()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        merged = join([base, new], [str(path), "appended videos"])
+    return write_grouped(merged, path, overwrite=True)
+

@@ -1,0 +1,101 @@
+"""tascodec.append, TaszDataset over several archives (issue 15 items 2 and 4)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import tascodec
+from tascodec.errors import TascodecError
+from tascodec.format import open_archive
+from tascodec.layout import StandardDataset
+
+try:
+    from test_kill import _kill_after, _spawn
+except ImportError:  # pragma: no cover
+    from tests.test_kill import _kill_after, _spawn
+
+
+@pytest.fixture(scope="module")
+def base(tiny_dataset, tmp_path_factory):
+    """An archive of the tiny dataset's first 4 videos, float32 codes (quick recipe)."""
+    out = tmp_path_factory.mktemp("append") / "base.tasz"
+    videos = StandardDataset(tiny_dataset).videos
+    tascodec.encode(tiny_dataset, out, split=None, videos=videos[:4], recipe="quick",
+                    code_dtype="float32", progress=False, device="cpu")
+    return out, videos
+
+
+@pytest.mark.slow
+def test_append_reuse_one_by_one_equals_one_go(base, tiny_dataset, tmp_path):
+    path, videos = base
+    one, two = tmp_path / "one.tasz", tmp_path / "two.tasz"
+    shutil.copy(path, one)
+    shutil.copy(path, two)
+    tascodec.append(one, tiny_dataset, [videos[4]], decoder="reuse", device="cpu")
+    tascodec.append(one, tiny_dataset, [videos[5]], decoder="reuse", device="cpu")
+    tascodec.append(two, tiny_dataset, videos[4:6], decoder="reuse", device="cpu")
+    with open_archive(one) as a, open_archive(two) as b, open_archive(path) as orig:
+        assert a.format_version == "2.0" and a.num_decoders == 1 and len(a.groups) == 3
+        for v in orig.videos:  # stored videos untouched
+            np.testing.assert_array_equal(a.codes(v), orig.codes(v))
+            np.testing.assert_array_equal(a.decode(v), orig.decode(v))
+        for v in videos[4:6]:
+            np.testing.assert_allclose(a.decode(v), b.decode(v), rtol=1e-4, atol=1e-4)
+            assert a.group_of(v) > 0 and a.groups[a.group_of(v)].decoder == 0
+
+
+def test_append_refuses_clashes_and_keeps_the_file(base, tiny_dataset, tmp_path):
+    path, videos = base
+    copy = tmp_path / "c.tasz"
+    shutil.copy(path, copy)
+    before = copy.read_bytes()
+    with pytest.raises(TascodecError, match="already in"):
+        tascodec.append(copy, tiny_dataset, [videos[0]])
+    with pytest.raises(TascodecError, match="decoder must be"):
+        tascodec.append(copy, tiny_dataset, [videos[5]], decoder="other")
+    assert copy.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_append_new_decoder_and_replay_dataset(base, tiny_dataset, tmp_path):
+    from torch.utils.data import ConcatDataset, DataLoader
+
+    from tascodec.torch_data import LengthGroupedSampler, TaszDataset
+
+    path, videos = base
+    grown = tmp_path / "g.tasz"
+    shutil.copy(path, grown)
+    tascodec.append(grown, tiny_dataset, videos[4:7], decoder="new", recipe="quick")
+    with open_archive(grown) as ar:
+        assert ar.num_decoders == 2 and ar.verify() == []
+        for v in videos[4:7]:
+            assert ar.group_of(v) == 1
+    ds = TaszDataset([path, grown], None, groups={1: [1]})
+    assert len(ds) == 4 + 3
+    assert ds.provenance(5) == (grown, 1) and ds.provenance(0) == (path, 0)
+    x, y, name = ds[5]
+    assert name == videos[5] and x.shape[1] == y.shape[0]
+    cat = ConcatDataset([ds, TaszDataset(grown, None)])
+    sampler = LengthGroupedSampler(cat, batch_size=2)
+    loader = DataLoader(ds, batch_size=2, collate_fn=ds.collate, num_workers=2)
+    assert sum(len(b.names) for b in loader) == len(ds) and len(sampler) == len(cat)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.5])
+def test_killed_append_leaves_the_archive_byte_identical(base, tiny_dataset, tmp_path, delay):
+    path, videos = base
+    copy = tmp_path / "k.tasz"
+    shutil.copy(path, copy)
+    before = copy.read_bytes()
+    code = (f"import tascodec\n"
+            f"tascodec.append({str(copy)!r}, {str(tiny_dataset)!r}, {videos[4:6]!r}, "
+            f"device='cpu')\n")
+    killed = _kill_after(_spawn(code), delay)
+    after = copy.read_bytes()
+    if killed or after == before:
+        assert after == before
+    with open_archive(copy) as ar:
+        assert ar.verify() == []
