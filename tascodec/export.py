@@ -89,6 +89,7 @@ def export_archive(
     device: Any = None,
     decode_limit: Any = None,
     with_test: str | os.PathLike[str] | None = None,
+    workers: int = 1,
 ) -> Path:
     """Decode every video of ``split`` (``None``: all) into ``out_dir`` in the standard layout.
 
@@ -106,10 +107,14 @@ def export_archive(
     left out of the export and its bundles. ``with_test``: a dataset directory whose test
     split of each exported ``train.<fold>`` is added unchanged (``original_test_splits``;
     ``LayoutWriter.place_video``: hard links, else copies), after the decoded videos and
-    before the bundles. Returns ``out_dir``.
+    before the bundles. ``workers``: processes that decode and write videos in parallel (each
+    holds one video at a time, so memory stays bounded at any archive size). Returns
+    ``out_dir``.
     """
     from .format import open_archive
 
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise TascodecError(f"export: workers must be a positive integer, got {workers!r}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TascodecError(f"{out}: exists and is not a directory")
@@ -134,11 +139,18 @@ def export_archive(
         if not resume:
             (out / "mapping.txt").unlink(missing_ok=True)  # back only when complete
         writer.write_marker(state)
-        for v in tqdm(videos, desc="export", unit="video", disable=not progress):
-            if resume and writer.has_video(v):
-                continue
-            x = decode_video(ar, v, device=device)
-            writer.write_video(v, np.ascontiguousarray(x.T), ar.labels(v))
+        todo = [v for v in videos if not (resume and writer.has_video(v))]
+        bar = tqdm(total=len(videos), initial=len(videos) - len(todo), desc="export",
+                   unit="video", disable=not progress)
+        if workers == 1 or len(todo) < 2:
+            for v in todo:
+                _write_decoded(ar, writer, v, device)
+                bar.update()
+        else:
+            for _ in _export_in_parallel(archive_path, decode_limit, out, ar.class_names,
+                                         device, todo, workers):
+                bar.update()
+        bar.close()
         originals = list(dict.fromkeys(v for vs in tests.values() for v in vs))
         for v in tqdm(originals, desc="test split", unit="video", disable=not progress):
             if not (resume and writer.has_video(v)):
@@ -148,6 +160,60 @@ def export_archive(
         writer.write_mapping()
         writer.write_marker({**state, "complete": True})
     return out
+
+
+def _write_decoded(ar: Any, writer: LayoutWriter, video: str, device: Any) -> None:
+    x = decode_video(ar, video, device=device)
+    try:
+        writer.write_video(video, np.ascontiguousarray(x.T), ar.labels(video))
+    except OSError as exc:
+        raise TascodecError(f"export: cannot write video {video!r}: {exc}") from None
+
+
+_WORKER: dict[str, Any] = {}  # per worker process: its open archive, writer and device
+
+
+def _worker_start(archive: Any, decode_limit: Any, out: Path, class_names: list[str],
+                  device: Any) -> None:
+    from .format import open_archive
+
+    _WORKER.update(archive=open_archive(archive, decode_limit=decode_limit),
+                   writer=LayoutWriter(out, class_names), device=device)
+
+
+def _worker_export(video: str) -> tuple[str, str | None, str]:
+    """``(video, None, "")``, or ``(video, error class name, message)``: exceptions travel
+    back as text (the error classes' constructors differ, so pickling them is not safe)."""
+    try:
+        _write_decoded(_WORKER["archive"], _WORKER["writer"], video, _WORKER["device"])
+    except TascodecError as exc:
+        return video, type(exc).__name__, str(exc)
+    return video, None, ""
+
+
+def _export_in_parallel(archive: Any, decode_limit: Any, out: Path, class_names: list[str],
+                        device: Any, videos: list[str], workers: int) -> Any:
+    """Decode and write ``videos`` in ``workers`` spawned processes; yields each video once
+    written. The first failure stops the pool and is raised (videos written stay written, so
+    a rerun resumes)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import errors
+
+    ctx = multiprocessing.get_context("spawn")  # no forked CUDA or file state
+    with ProcessPoolExecutor(max_workers=min(workers, len(videos)), mp_context=ctx,
+                             initializer=_worker_start,
+                             initargs=(archive, decode_limit, out, class_names, device)) as pool:
+        for video, failed, message in pool.map(_worker_export, videos):
+            if failed is not None:
+                pool.shutdown(cancel_futures=True)
+                cls = getattr(errors, failed, TascodecError)
+                if not (isinstance(cls, type) and issubclass(cls, TascodecError)) or \
+                        cls is errors.OutputExistsError:
+                    cls = TascodecError
+                raise cls(message)
+            yield video
 
 
 def _check_target(out: Path, state: dict[str, Any], overwrite: bool) -> bool:

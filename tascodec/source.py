@@ -29,6 +29,7 @@ class FrameSource(Protocol):
     training_videos: list[str]
 
     def features(self, video: str) -> np.ndarray: ...  # (T, D) float32
+    def num_frames(self, video: str) -> int: ...  # T, without reading the frames
     def labels(self, video: str) -> np.ndarray: ...  # (T,) int64
     @property
     def class_names(self) -> list[str]: ...
@@ -67,6 +68,9 @@ class ArraySource:
     def features(self, video: str) -> np.ndarray:
         return self._get(self._x, video)
 
+    def num_frames(self, video: str) -> int:
+        return int(self._get(self._x, video).shape[0])
+
     def labels(self, video: str) -> np.ndarray:
         return self._get(self._y, video)
 
@@ -103,6 +107,10 @@ class EncodeSource:
     def features(self, video: str) -> np.ndarray:
         """Frames of ``video`` as (T, D) float32 (a transposed view of the (D, T) file)."""
         return self.dataset.features(video).T
+
+    def num_frames(self, video: str) -> int:
+        """T of ``video``, from its file's header."""
+        return int(self.dataset.num_frames(video))
 
     def labels(self, video: str) -> np.ndarray:
         """Frame labels of ``video``: (T,) int64."""

@@ -122,7 +122,7 @@ def test_inversion_deterministic_repeats_and_matches_default():
 def test_training_deterministic_repeats():
     src = make_source(videos=2, frames=80)
     kw = dict(latent_dim=4, hidden_dim=8, epochs=2, batch_size=32, progress=False,
-              memory_budget=4000, deterministic=True)  # streamed: through the prefetcher
+              memory_budget=4000, deterministic=True)  # sampled: beyond the memory budget
     a, ra = train_tca(src, **kw)
     b, rb = train_tca(src, **kw)
     assert not ra.in_memory and ra.history == rb.history
@@ -151,7 +151,7 @@ def test_cuda_inversion_and_training_repeat_bit_for_bit():
     kw = dict(latent_dim=6, hidden_dim=16, epochs=3, batch_size=32, progress=False,
               device="cuda", deterministic=True)
     m1, _ = train_tca(src, **kw)
-    m2, _ = train_tca(src, **{**kw, "memory_budget": 4000})  # streamed: the prefetcher on CUDA
+    m2, _ = train_tca(src, **{**kw, "memory_budget": 4000})  # sampled beyond the budget
     m3, _ = train_tca(src, **{**kw, "memory_budget": 4000})
     assert all(torch.equal(x, y) for x, y in zip(m2.state_dict().values(), m3.state_dict().values()))
     table = table_of(src, 4)

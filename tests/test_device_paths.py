@@ -1,5 +1,5 @@
-"""The device paths, run on the CPU through the same code: the prefetching batch loader, MS-TCN
-training on tensor items without host round trips, evaluate's decode with the torch decoder."""
+"""The device paths, run on the CPU through the same code: MS-TCN training on tensor items
+without host round trips, evaluate's decode with the torch decoder."""
 
 from __future__ import annotations
 
@@ -13,48 +13,10 @@ import torch
 from tascodec.errors import TascodecError
 from tascodec.evaluate import _DecodedItems, decode_device, evaluate_archive
 from tascodec.mstcn import train_mstcn
-from tascodec.prefetch import gather_rows, prefetch_to_device
-from tascodec.tca.train import _host_batches
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 SMALL = {"num_stages": 2, "num_layers": 3, "num_f_maps": 8}
-
-
-def _blocks(seed: int = 0) -> list[tuple[torch.Tensor, ...]]:
-    gen = torch.Generator().manual_seed(seed)
-    return [(torch.randn(n, 5, generator=gen), torch.randint(0, 3, (n,), generator=gen),
-             torch.rand(n, generator=gen)) for n in (37, 0, 64, 5)]
-
-
-def _plain_batches(blocks, batch_size, gen):
-    """What the training loop did before the prefetcher: index each block, copy per batch."""
-    for xb, ab, cb in blocks:
-        perm = torch.randperm(xb.shape[0], generator=gen)
-        for i in range(0, perm.numel(), batch_size):
-            j = perm[i:i + batch_size]
-            yield xb[j], ab[j], cb[j]
-
-
-@pytest.mark.parametrize("batch_size", [1, 16, 100])
-def test_prefetcher_yields_the_plain_batches_in_order(batch_size):
-    cpu = torch.device("cpu")
-    want = list(_plain_batches(_blocks(), batch_size, torch.Generator().manual_seed(3)))
-    got = list(prefetch_to_device(
-        _host_batches(iter(_blocks()), batch_size, torch.Generator().manual_seed(3), cpu), cpu))
-    assert len(got) == len(want) > 0
-    for g, w in zip(got, want):
-        assert all(torch.equal(a, b) and a.device == cpu for a, b in zip(g, w))
-
-
-def test_prefetcher_handles_empty_and_single():
-    cpu = torch.device("cpu")
-    assert list(prefetch_to_device(iter([]), cpu)) == []
-    one = (torch.arange(3),)
-    (got,) = list(prefetch_to_device(iter([one]), cpu))
-    assert torch.equal(got[0], one[0])
-    assert torch.equal(gather_rows(torch.arange(10) * 2, torch.tensor([3, 1]), cpu),
-                       torch.tensor([6, 2]))
 
 
 class _Counter:
@@ -173,11 +135,6 @@ def test_evaluate_through_the_torch_decoder(encoded_archive, tiny_dataset):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_paths(encoded_archive, tiny_dataset, monkeypatch):
     cuda = torch.device("cuda")
-    host = list(_host_batches(iter(_blocks()), 16, torch.Generator().manual_seed(3), cuda))
-    assert all(t.is_pinned() for batch in host for t in batch)
-    got = list(prefetch_to_device(iter(host), cuda))
-    for g, h in zip(got, host):
-        assert all(a.device.type == "cuda" and torch.equal(a.cpu(), b) for a, b in zip(g, h))
     items = [(x.to(cuda), y.to(cuda)) for x, y in _tensor_items()]
     counter = _Counter(monkeypatch)
     train_mstcn(items, num_classes=3, epochs=2, progress=False, device="cuda", **SMALL)

@@ -219,3 +219,33 @@ def test_unstored_split_videos_and_decode_limit(tmp_path, capsys):
     assert main(["decode", str(path), stored[0], "-o", str(tmp_path / "x.npy"),
                  "--decode-limit", "100"]) == 2
     assert "decode limit" in capsys.readouterr().err
+
+
+def test_workers_export_the_same_files(archive, tmp_path):
+    one = export_archive(archive, tmp_path / "one", progress=False)
+    two = export_archive(archive, tmp_path / "two", progress=False, workers=2)
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    for rel in files:
+        if rel.name != ".tascodec-export.json":
+            assert (one / rel).read_bytes() == (two / rel).read_bytes(), rel
+
+
+def test_a_failing_worker_stops_the_export_and_it_resumes(archive, tmp_path):
+    with open_archive(archive) as ar:
+        victim = ar.videos[2]
+    out = tmp_path / "out"
+    (out / "features").mkdir(parents=True)
+    (out / "features" / f"{victim}.npy").mkdir()  # the worker cannot write over a directory
+    with pytest.raises(TascodecError):
+        export_archive(archive, out, progress=False, workers=2, overwrite=True)
+    assert not (out / "mapping.txt").exists()
+    (out / "features" / f"{victim}.npy").rmdir()
+    export_archive(archive, out, progress=False, workers=2)
+    assert StandardDataset(out).videos == sorted(ar.videos)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_bad_workers_are_refused(archive, tmp_path, workers):
+    with pytest.raises(TascodecError, match="workers"):
+        export_archive(archive, tmp_path / "o", progress=False, workers=workers)

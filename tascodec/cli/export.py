@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "folder trains on decoded data and predicts on the original test set")
     p.add_argument("--device", default=None,
                    help="decode device: cpu (NumPy, default), cuda, cpu-torch")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="decode and write with N processes (default 1); memory stays one "
+                        "video per process")
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
                    help="no progress bar")
     _limit_option(p)
@@ -64,7 +67,8 @@ def _run_export(args: argparse.Namespace) -> int:
 
     out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
                          progress=not args.quiet, device=args.device,
-                         decode_limit=args.decode_limit, with_test=args.with_test)
+                         decode_limit=args.decode_limit, with_test=args.with_test,
+                         workers=args.workers)
     extra = f" (+ the original test split of {args.with_test})" if args.with_test else ""
     print(f"exported {args.archive} -> {out}{extra}")
     return 0

@@ -117,17 +117,21 @@ class LearnedCodec(Codec):
         start = time.perf_counter()
         resolved = self.resolved()
         budgeted = self.k_instances() == "auto"
-        point = None
+        point, frames = None, None
         if budgeted:
             table = build_table(source, 1)
-            point = budget_point(source, table, resolved, self.params)
+            if resolved.get("latent_dim") is None:  # d from the data: one read gives both
+                frames = gathered_frames(source, resolved, width=True)
+            point = budget_point(source, table, resolved, self.params,
+                                 width=None if frames is None else frames.width)
             resolved["latent_dim"], resolved["hidden_dim"] = point.latent_dim, point.hidden_dim
             table = allocated_table(table, point.num_codes)
         else:
             resolved["latent_dim"], resolved["hidden_dim"] = auto_model_dims(
                 source.feature_dim, resolved.get("latent_dim"), resolved.get("hidden_dim"))
             table = build_table(source, self.k_instances())
-        model, train_stats = trained_model(source, resolved)
+        model, train_stats = trained_model(source, resolved, frames)
+        frames = None  # the training frames are not needed past training
         if self.params.get("decoder_dtype", "float32") == "float16":
             model = decoder_as_stored(model)
         stored, decode_codes, stats = self.make_codes(model, source, table, resolved)
@@ -154,8 +158,21 @@ def _cache_key(source: "EncodeSource", train: dict[str, Any]) -> str:
     return "tca:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def trained_model(source: "EncodeSource", resolved: dict[str, Any]) -> tuple[Any, dict]:
-    """The TCA for ``source`` and ``resolved``: trained now, or reused from ``source.cache``.
+def gathered_frames(source: "EncodeSource", resolved: dict[str, Any], *, width: bool) -> Any:
+    """The training frames ``train_tca`` reads for ``resolved`` (``tca.frames``), with the
+    rate control's width sample when ``width``: one read of every training video."""
+    from ..rate import WIDTH_SAMPLE_FRAMES
+    from ..tca.train import training_frames
+
+    train = {k: resolved[k] for k in TRAIN_KEYS if k in resolved}
+    return training_frames(source, seed=source.seed,
+                           width_frames=WIDTH_SAMPLE_FRAMES if width else None, **train)
+
+
+def trained_model(source: "EncodeSource", resolved: dict[str, Any],
+                  frames: Any = None) -> tuple[Any, dict]:
+    """The TCA for ``source`` and ``resolved``: trained now (on ``frames`` when given, from
+    ``gathered_frames``), or reused from ``source.cache``.
 
     Returns the model and stats (``train_seconds``, ``train_reused``, the training report).
     """
@@ -169,7 +186,7 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any]) -> tuple[Any
         return model, {"train_reused": True, "train_seconds": 0.0, "train": report}
     start = time.perf_counter()
     model, report = train_tca(source, **train, device=source.device, seed=source.seed,
-                              progress=source.progress)
+                              progress=source.progress, frames=frames)
     report_dict = json_values(report.as_dict(), "training report")
     source.cache[key] = (model, report_dict)
     return model, {"train_reused": False, "train_seconds": time.perf_counter() - start,
@@ -202,8 +219,10 @@ def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
 
 
 def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str, Any],
-                 params: dict[str, Any]) -> Any:
-    """The ``OperatingPoint`` of a budgeted encode (``k="auto"``): d from the data unless the
+                 params: dict[str, Any], width: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> Any:
+    """The ``OperatingPoint`` of a budgeted encode (``k="auto"``): d from the data (``width``,
+    the normalised frames and labels of ``width_sample``, read now when absent) unless the
     recipe fixes it, then H and the number of codes from ``params["budget_bytes"]``."""
     from ..rate import latent_width, operating_point, widen_to_budget
 
@@ -213,7 +232,7 @@ def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str
     d = resolved.get("latent_dim")
     from_data = d is None
     if from_data:
-        x, y = width_sample(source)
+        x, y = width if width is not None else width_sample(source)
         d = latent_width(x, y)
     dims = dict(feature_dim=source.feature_dim, num_classes=len(source.class_names),
                 num_segments=int(table.seg_length.size))

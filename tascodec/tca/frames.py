@@ -1,0 +1,244 @@
+"""The training frames of the TCA, gathered in one pass over the training videos.
+
+Shapes: T frames of a video, D feature width, n frames kept for training, m held out.
+
+One read of each training video gives everything training needs:
+
+* the per-channel mean and std (D,) float64 over every frame (streamed, Chan et al.'s
+  parallel update per video, in video order);
+* the held-out frames (``holdout``, whole 16-frame blocks, at most ``MAX_HELDOUT_FRAMES``,
+  evenly thinned) that early stopping scores;
+* the training frames: every frame not held out when they fit in ``memory_budget`` bytes as
+  float32, else a uniform random sample of as many as fit (the same fraction of every video),
+  so that training costs the same at any dataset size and never streams the dataset per
+  epoch (at Breakfast's 3.6M frames of D = 2048 one pass reads 28 GB).
+
+Frames are normalised once the pass is over (the statistics are only known then), in place.
+The arrays are on the CPU; ``train_tca`` moves them to its device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import TascodecError
+from ..segments import labels_to_segments, segment_coherence
+from ..source import FrameSource
+
+__all__ = ["TrainingFrames", "gather_training_frames", "heldout_mask", "robust_scale",
+           "video_frames", "HOLDOUT_BLOCK", "MAX_HELDOUT_FRAMES", "RELATIVE_SCALE_FLOOR"]
+
+HOLDOUT_BLOCK = 16  # frames per held-out block
+MAX_HELDOUT_FRAMES = 65536
+#: a channel's scale is at least this fraction of its root-mean-square magnitude
+RELATIVE_SCALE_FLOOR = 1e-3
+
+
+@dataclass
+class TrainingFrames:
+    """What one pass over the training videos gathered (CPU arrays).
+
+    ``mean``/``std``/``scale`` (D,) float64 over all ``total`` frames; ``x`` (n, D) float32
+    normalised training frames in video order with actions ``a`` (n,) int64 and coherence
+    ``c`` (n,) float32; ``held`` the held-out ``(x (m, D), a (m,), c (m,))`` likewise, or
+    None; ``available``: frames not held out (n < available when sampled).
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    scale: np.ndarray
+    total: int
+    available: int
+    x: np.ndarray
+    a: np.ndarray
+    c: np.ndarray
+    held: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    #: ``(x (w, D) float64 normalised, y (w,))``: every ``step``-th frame of the videos
+    #: (step = total // ``width_frames``), asked for by rate control (``tascodec.rate``)
+    width: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def sampled(self) -> bool:
+        return self.x.shape[0] < self.available
+
+
+def video_frames(source: FrameSource, video: str, num_classes: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(x (T, D) float32 view, a (T,) int64, c (T,) float32)`` of one video."""
+    x = source.features(video)
+    y = np.asarray(source.labels(video))
+    dim = int(source.feature_dim)
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise TascodecError(f"video {video!r}: features must be (T, {dim}), got {x.shape}")
+    if y.shape != (x.shape[0],):
+        raise TascodecError(f"video {video!r}: {y.shape[0] if y.ndim else 0} labels for "
+                            f"{x.shape[0]} frames")
+    if y.size == 0:
+        raise TascodecError(f"video {video!r}: no frames")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise TascodecError(f"video {video!r}: label out of range [0, {num_classes})")
+    seg = labels_to_segments(y)
+    return x, y.astype(np.int64), segment_coherence(seg.length)
+
+
+def robust_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Per-channel normalisation scale (D,): the std, floored relative to the channel's size.
+
+    Raw channels (kinematics, sensor readings) can differ in scale by orders of magnitude, which
+    per-channel standardisation absorbs; what it cannot absorb is a (nearly) constant channel,
+    whose std is rounding noise: dividing by it would blow that noise up to unit variance.
+    The floor ``RELATIVE_SCALE_FLOOR * sqrt(mean^2 + std^2)`` keeps such a channel near zero
+    after normalisation, whatever its units.
+    """
+    rms = np.sqrt(np.square(mean) + np.square(std))
+    return np.maximum(std, RELATIVE_SCALE_FLOOR * rms)
+
+
+def heldout_mask(num_frames: int, video_index: int, fraction: float, seed: int) -> np.ndarray:
+    """(T,) bool: the frames of one video held out for early stopping (whole 16-frame blocks)."""
+    if fraction <= 0:
+        return np.zeros(num_frames, dtype=bool)
+    blocks = -(-num_frames // HOLDOUT_BLOCK)
+    pick = np.random.default_rng([seed, video_index, 0x7ca]).random(blocks) < fraction
+    return np.repeat(pick, HOLDOUT_BLOCK)[:num_frames]
+
+
+class _Moments:
+    """Per-channel mean and M2 (D,) float64, merged one video at a time."""
+
+    def __init__(self, dim: int) -> None:
+        self.count, self.mean, self.m2 = 0, np.zeros(dim), np.zeros(dim)
+
+    def add(self, x: np.ndarray) -> None:
+        n = x.shape[0]
+        if n == 0:
+            return
+        vm = x.mean(0)
+        vm2 = ((x - vm) ** 2).sum(0)
+        delta, total = vm - self.mean, self.count + n
+        self.mean = self.mean + delta * (n / total)
+        self.m2 = self.m2 + vm2 + delta**2 * (self.count * n / total)
+        self.count = total
+
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / max(self.count, 1))
+
+
+def _checked(x: np.ndarray, video: str, dim: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise TascodecError(f"video {video!r}: features must be (T, {dim}), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise TascodecError(f"video {video!r}: features contain NaN or inf")
+    return x
+
+
+def feature_stats(source: FrameSource, videos: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-dimension mean and std (D,) float64 of all frames of ``videos`` (streamed), and T."""
+    dim = int(source.feature_dim)
+    moments = _Moments(dim)
+    for video in videos:
+        moments.add(_checked(source.features(video), video, dim))
+    if moments.count == 0:
+        raise TascodecError("training: the training videos hold no frames")
+    return moments.mean, moments.std(), moments.count
+
+
+def gather_training_frames(source: FrameSource, videos: list[str], num_classes: int, *,
+                           holdout: float, seed: int, memory_budget: int,
+                           width_frames: int | None = None) -> TrainingFrames:
+    """Read each of ``videos`` once and return the normalised training and held-out frames.
+
+    ``holdout``: fraction of frames held out (0: none); ``memory_budget``: bytes the float32
+    training frames may take (more frames than fit are sampled uniformly, seeded by ``seed``);
+    ``width_frames``: also keep about that many evenly spaced frames (``TrainingFrames.width``).
+    """
+    dim = int(source.feature_dim)
+    row = 4 * dim
+    lengths = [int(source.num_frames(v)) for v in videos]
+    masks = [heldout_mask(t, i, holdout, seed) for i, t in enumerate(lengths)]
+    for mask in masks:
+        if mask.all():  # a video shorter than one block stays in training
+            mask[:] = False
+    available = int(sum(int((~m).sum()) for m in masks))
+    if available == 0:
+        raise TascodecError("training: the training videos hold no frames")
+    fraction = min(1.0, (memory_budget // row) / available)
+    keep_counts = [_kept(int((~m).sum()), fraction) for m in masks]
+    if sum(keep_counts) == 0:
+        raise TascodecError(f"training: memory_budget={memory_budget} bytes holds no frame "
+                            f"of {dim} float32 values")
+    x_all = np.empty((sum(keep_counts), dim), dtype=np.float32)  # filled raw, normalised after
+    a_all = np.empty(x_all.shape[0], dtype=np.int64)
+    c_all = np.empty(x_all.shape[0], dtype=np.float32)
+    held_rows = _heldout_rows(masks)
+    step = max(1, sum(lengths) // width_frames) if width_frames else 0
+    width_x: list[np.ndarray] = []
+    width_y: list[np.ndarray] = []
+    offset = 0
+    rng = np.random.default_rng([seed, 0x5a3b1e])
+    moments = _Moments(dim)
+    held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    at = 0
+    for video, mask, n_keep in zip(videos, masks, keep_counts):
+        x, y, c = video_frames(source, video, num_classes)
+        xf = _checked(x, video, dim)
+        moments.add(xf)
+        idx = np.flatnonzero(~mask)
+        if n_keep < idx.size:
+            idx = np.sort(rng.choice(idx, size=n_keep, replace=False))
+        x_all[at:at + n_keep] = xf[idx]
+        a_all[at:at + n_keep] = y[idx]
+        c_all[at:at + n_keep] = c[idx]
+        at += n_keep
+        if step:  # the frames at global positions 0, step, 2 step, ...
+            first = (-offset) % step
+            width_x.append(np.asarray(x[first::step], dtype=np.float32))
+            width_y.append(y[first::step])
+            offset += x.shape[0]
+        rows = held_rows.pop(0)
+        if rows.size:
+            held.append((xf[rows].astype(np.float32), y[rows], c[rows]))
+    mean, std = moments.mean, moments.std()
+    scale = robust_scale(mean, std)
+    offset32, scale32 = mean.astype(np.float32), scale.astype(np.float32)
+    np.subtract(x_all, offset32, out=x_all)
+    np.divide(x_all, scale32, out=x_all)
+    held_out = None
+    if held:
+        hx = np.concatenate([h[0] for h in held])
+        ha = np.concatenate([h[1] for h in held])
+        hc = np.concatenate([h[2] for h in held])
+        held_out = (((hx - offset32) / scale32).astype(np.float32), ha, hc)
+    width = None
+    if step:
+        width = ((np.concatenate(width_x).astype(np.float64) - mean) / scale,
+                 np.concatenate(width_y))
+    return TrainingFrames(mean=mean, std=std, scale=scale, total=moments.count,
+                          available=available, x=x_all, a=a_all, c=c_all, held=held_out,
+                          width=width)
+
+
+def _kept(n: int, fraction: float) -> int:
+    """Training frames kept of a video's ``n`` (rounded down: the sample never exceeds the
+    budget)."""
+    return n if fraction >= 1.0 else int(fraction * n)
+
+
+def _heldout_rows(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Per video, the held-out frame indices scored: all of them, or, above
+    ``MAX_HELDOUT_FRAMES`` in all, that many evenly spaced over the videos' held-out frames
+    (so the check stays cheap, and small in memory, at any size)."""
+    rows = [np.flatnonzero(m) for m in masks]
+    total = sum(r.size for r in rows)
+    if total <= MAX_HELDOUT_FRAMES:
+        return rows
+    pick = np.linspace(0, total - 1, MAX_HELDOUT_FRAMES).astype(np.int64)
+    out, first = [], 0
+    for r in rows:
+        local = pick[(pick >= first) & (pick < first + r.size)] - first
+        out.append(r[local])
+        first += r.size
+    return out
