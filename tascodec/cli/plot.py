@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "video; other formats (.png, .svg) one video. Needs matplotlib "
                     "(pip install 'tascodec[plot]').",
     )
-    p.add_argument("archive", type=Path, metavar="ARCHIVE")
+    p.add_argument("archive", metavar="ARCHIVE", help="a .tasz path or URL")
     p.add_argument("--dataset", type=Path, required=True, metavar="DIR",
                    help="the original dataset (standard layout) the archive was made from")
     p.add_argument("--video", action="append", default=None, metavar="V",

@@ -98,13 +98,9 @@ def _str_list(h: dict, key: str, where: str) -> list[str]:
     return value
 
 
-def check_header(h: dict[str, Any], where: str) -> None:
-    """Validate a v1 header (types, counts, codes and decoder descriptions); its format name
-    and version were checked by ``readers.read_layout``."""
-    _field(h, "library_version", str, where)
-    _field(h, "codec", str, where)
-    _field(h, "codec_config", dict, where)
-    _field(h, "decode_kind", str, where)
+def check_dataset_fields(h: dict[str, Any], where: str) -> tuple[list[str], list[str]]:
+    """Validate the header fields every version shares (class names, videos, splits, counts);
+    returns ``(class_names, videos)``."""
     classes, videos = _str_list(h, "class_names", where), _str_list(h, "videos", where)
     if not classes:
         raise FormatError(f"{where}: header field 'class_names' is empty")
@@ -117,6 +113,17 @@ def check_header(h: dict[str, Any], where: str) -> None:
         raise FormatError(f"{where}: header num_videos != len(videos)")
     for key in ("num_segments", "num_codes", "num_frames"):
         _count(h, key, where)
+    return classes, videos
+
+
+def check_header(h: dict[str, Any], where: str) -> None:
+    """Validate a v1 header (types, counts, codes and decoder descriptions); its format name
+    and version were checked by ``readers.read_layout``."""
+    _field(h, "library_version", str, where)
+    _field(h, "codec", str, where)
+    _field(h, "codec_config", dict, where)
+    _field(h, "decode_kind", str, where)
+    check_dataset_fields(h, where)
     for key in ("code_dim", "feature_dim"):
         if not 1 <= _count(h, key, where) <= MAX_DIM:
             raise FormatError(f"{where}: header field {key!r} out of [1, {MAX_DIM}]")

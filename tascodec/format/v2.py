@@ -79,21 +79,10 @@ def _int(obj: dict, key: str, where: str, low: int, high: int) -> int:
 
 def check_header(h: dict[str, Any], where: str) -> None:
     """Validate a 2.0 header: the shared root fields, ``decoders`` and ``groups``."""
-    from .v1 import _count, _str_list  # the 1.x field rules, shared
+    from .v1 import check_dataset_fields  # the 1.x field rules, shared
 
     _typed(h, "library_version", str, where)
-    classes, videos = _str_list(h, "class_names", where), _str_list(h, "videos", where)
-    if not classes:
-        raise FormatError(f"{where}: header field 'class_names' is empty")
-    if len(set(videos)) != len(videos):
-        raise FormatError(f"{where}: header field 'videos' has duplicate names")
-    splits = _typed(h, "splits", dict, where)
-    if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in splits.values()):
-        raise FormatError(f"{where}: header field 'splits' must map names to lists of strings")
-    if _count(h, "num_videos", where) != len(videos):
-        raise FormatError(f"{where}: header num_videos != len(videos)")
-    for key in ("num_segments", "num_codes", "num_frames"):
-        _count(h, key, where)
+    classes, videos = check_dataset_fields(h, where)
     _int(h, "feature_dim", where, 1, MAX_DIM)
     _typed(h, "stats", dict, where)
     decoders = _typed(h, "decoders", list, where)
@@ -136,7 +125,7 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
     """Read and validate a 2.0 archive's header ``h``, tables and array metadata (no codes)."""
     where = str(zr.path)
     check_header(h, where)
-    V, S, N, D = h["num_videos"], h["num_segments"], h["num_codes"], h["feature_dim"]
+    V, S, D = h["num_videos"], h["num_segments"], h["feature_dim"]
     nodes = ["segments", "videos", "groups"] + (["decoders"] if h["decoders"] else [])
     nodes += [f"decoders/{j}" for j in range(len(h["decoders"]))]
     nodes += [f"groups/{g}" for g, grp in enumerate(h["groups"])
