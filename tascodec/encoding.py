@@ -22,6 +22,7 @@ from typing import Any
 
 from .devices import resolve_device
 from .errors import TascodecError
+from .parallel import current, entry_point
 from .sampling import SAMPLING_METHODS, select_videos
 from .units import format_bytes
 
@@ -145,35 +146,52 @@ def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_d
         raise TascodecError(f"codec {codec!r}: bad parameters ({exc})") from None
 
 
+#: the codec's phases in ``EncodeSummary.seconds``: name -> key of the content's stats
+_PHASES = {"gather": "gather_seconds", "train": "train_seconds", "codes": "code_seconds",
+           "mse": "mse_seconds"}
 #: re-encodes allowed when an archive comes out over ``max_bytes``
 _SIZE_ATTEMPTS = 3
 
 
-def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budget: int,
-                  condense: Any, writing: dict[str, str]) -> tuple[Any, Path]:
-    """Write ``content`` to ``out`` only once the file is at most ``max_bytes``.
+def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: Any,
+                  budget: int | None, condense: Any, writing: dict[str, str]
+                  ) -> tuple[Any, Path, dict[str, int]]:
+    """Write ``content`` to ``out`` only once the file is at most ``max_bytes`` (None: any);
+    returns the content, ``out`` and the archive's sizes by part.
 
     The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
     archive (written beside ``out``, never over it) comes out larger, the budget shrinks by the
-    excess plus 1% and the codec runs again (a trained TCA is reused from the cache).
+    excess plus 1% and the codec runs again (a trained TCA is reused from the cache). On
+    several ranks (``tascodec.parallel``) rank 0 writes, and renames into place only after
+    every rank's last exchange.
     """
     import os
     import shutil
 
     from .format import write_archive
+    from .parallel import current
     from .tempfiles import mkdtemp_beside
 
-    scratch = mkdtemp_beside(out)
+    world = current()
+    scratch = world.run("writing the archive", lambda: mkdtemp_beside(out)
+                        if world.is_main else None)
     try:
         for _ in range(_SIZE_ATTEMPTS):
-            trial = Path(write_archive(content, scratch / out.name, overwrite=True, **writing))
-            size = trial.stat().st_size
-            if size <= max_bytes:
-                if out.exists() and not overwrite:
-                    raise TascodecError(f"{out}: already exists (pass overwrite=True, or "
-                                        f"--overwrite, to replace it)")
-                os.replace(trial, out)
-                return content, out
+            trial = scratch / out.name if scratch is not None else None
+            size = world.run("writing the archive", lambda: Path(write_archive(
+                content, trial, overwrite=True, **writing)).stat().st_size
+                if world.is_main else None)
+            size = world.broadcast(size, "writing the archive")
+            if max_bytes is None or size <= max_bytes:
+                def free() -> dict[str, int] | None:
+                    if world.is_main and out.exists() and not overwrite:
+                        raise TascodecError(f"{out}: already exists (pass overwrite=True, or "
+                                            f"--overwrite, to replace it)")
+                    return _archive_sizes(trial) if world.is_main else None
+                sizes = world.run_all("writing the archive", free)[0]  # the last exchange
+                if world.is_main:
+                    os.replace(trial, out)
+                return content, out, sizes
             budget -= (size - max_bytes) + max(256, size // 100)
             content, _ = condense(budget)
         raise TascodecError(
@@ -181,7 +199,8 @@ def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budg
             f"came out at {size} bytes); nothing was written: lower max_bytes' target or raise "
             f"it")
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _takes_budget(codec: str | dict[str, Any], k: Any) -> bool:
@@ -208,6 +227,7 @@ def _frames(dataset, videos: list[str]) -> int:
     return int(sum(dataset.num_frames(v) for v in videos))
 
 
+@entry_point
 def encode(
     dataset_dir: str | Path,
     out: str | Path,
@@ -241,6 +261,7 @@ def encode(
     ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
     ``codec_params``: further codec parameters.
+    Under ``torchrun`` the ranks share the work and rank 0 writes (``tascodec.parallel``).
     """
     from .source import EncodeSource
     from .format import write_archive
@@ -252,7 +273,9 @@ def encode(
         raise TascodecError(f"{out}: already exists (pass overwrite=True to replace it)")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
-    dev = str(resolve_device(device))  # checked before any data is read
+    world = current()
+    dev = str(resolve_device(world.device_for(device)))  # checked before any data is read
+    progress = progress and world.is_main
     from .tca.recipes import recipe_for_device
 
     recipe = recipe_for_device(recipe, dev)
@@ -346,11 +369,12 @@ def encode(
     t_codec = time.perf_counter()
     writing = {"code_dtype": store_dtype,
                "decoder_dtype": codec_obj.params.get("decoder_dtype", "float32")}
-    if max_bytes is None:
+    if max_bytes is None and not world.distributed:
         path = Path(write_archive(content, out, overwrite=overwrite, **writing))
+        sizes = _archive_sizes(path)
     else:
-        content, path = _write_within(out, max_bytes, overwrite, content, budget, condense,
-                                      writing)
+        content, path, sizes = _write_within(out, max_bytes, overwrite, content, budget,
+                                             condense, writing)
     t_end = time.perf_counter()
     mse = content.stats.get("reconstruction_mse")
     return EncodeSummary(
@@ -366,14 +390,15 @@ def encode(
         codes=content.table.num_codes,
         code_dim=content.code_dim,
         feature_dim=dim,
-        bytes=_archive_sizes(path),
+        bytes=sizes,
         original_bytes=frames * dim * _FLOAT32,
         source_bytes=source_frames * dim * _FLOAT32,
         reconstruction_mse=None if mse is None else float(mse),
         relative_mse=(None if content.stats.get("relative_mse") is None
                       else float(content.stats["relative_mse"])),
-        seconds={"read+sample": t_read - t0, "codec": t_codec - t_read,
-                 "write": t_end - t_codec, "total": t_end - t0},
+        seconds={"read+sample": t_read - t0, **{name: float(content.stats[key]) for name, key
+                                                 in _PHASES.items() if key in content.stats},
+                 "codec": t_codec - t_read, "write": t_end - t_codec, "total": t_end - t0},
         device=dev,
     )
 

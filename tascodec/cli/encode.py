@@ -10,6 +10,9 @@ rate control picks the code width, the decoder width and K per segment so the ar
 ``--max-bytes``; ``--gamma`` then defaults to 1, and to 0.5 with an explicit ``-k``.
 ``-p`` passes further codec parameters (values parsed as JSON, else kept as strings), e.g.
 ``-p epochs=5 -p dtype=float16``.
+
+Several processes: ``torchrun --nproc_per_node=N -m tascodec encode ...`` shares the work
+between N ranks (``tascodec.parallel``); rank 0 writes the archive and prints the summary.
 """
 
 from __future__ import annotations
@@ -105,5 +108,8 @@ def run_encode(args: argparse.Namespace) -> int:
         target_ratio=args.target_ratio, max_bytes=args.max_bytes,
         overwrite=args.overwrite, progress=not args.quiet, **parse_params(args.param),
     )
-    print(summary)
+    from ..parallel import is_main_process
+
+    if is_main_process():  # under torchrun, one summary (rank 0's)
+        print(summary)
     return 0
