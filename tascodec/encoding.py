@@ -157,9 +157,7 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
                   budget: int | None, condense: Any, writing: dict[str, str]
                   ) -> tuple[Any, Path, dict[str, int]]:
     """Write ``content`` to ``out`` only once the file is at most ``max_bytes`` (None: any);
-    returns the content, ``out`` and the archive's sizes by part.
-
-    The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
+    returns the content, ``out`` and the archive's sizes by part. The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
     archive (written beside ``out``, never over it) comes out larger, the budget shrinks by the
     excess plus 1% and the codec runs again (a trained TCA is reused from the cache). On
     several ranks (``tascodec.parallel``) rank 0 writes, and renames into place only after
@@ -169,7 +167,6 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
     import shutil
 
     from .format import write_archive
-    from .parallel import current
     from .tempfiles import mkdtemp_beside
 
     world = current()
@@ -178,10 +175,9 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
     try:
         for _ in range(_SIZE_ATTEMPTS):
             trial = scratch / out.name if scratch is not None else None
-            size = world.run("writing the archive", lambda: Path(write_archive(
+            size = world.run_all("writing the archive", lambda: Path(write_archive(
                 content, trial, overwrite=True, **writing)).stat().st_size
-                if world.is_main else None)
-            size = world.broadcast(size, "writing the archive")
+                if world.is_main else None)[0]
             if max_bytes is None or size <= max_bytes:
                 def free() -> dict[str, int] | None:
                     if world.is_main and out.exists() and not overwrite:

@@ -10,7 +10,9 @@ that splits work asks ``current()`` for the ``World``: its rank, its size and th
 * Failures: ``World.run`` runs a rank's share of a phase and lets every rank know whether any
   rank failed, so all of them raise the same ``TascodecError`` ("rank K failed: ...");
   a collective that loses a peer (a rank killed, or one silent for ``TASCODEC_DIST_TIMEOUT``
-  seconds, default ``DEFAULT_TIMEOUT_S``) raises ``TascodecError`` too, never hangs.
+  seconds, default ``DEFAULT_TIMEOUT_S``) raises ``TascodecError`` too, never hangs (with
+  NCCL a timed-out collective may instead be ended by NCCL's watchdog, which stops the
+  process: the run fails either way, and rank 0 has written nothing).
 * Splitting: ``shard_ranges`` cuts a sequence of weights (frames per video) into contiguous,
   balanced ranges; ``World.all_reduce_sum_`` sums arrays that each rank filled in its own rows
   (x + 0 = x: exact, so a gathered array equals one process's bit for bit).
