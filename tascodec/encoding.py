@@ -24,6 +24,7 @@ from .devices import resolve_device
 from .codecs.options import check_codec_options, given_options
 from .errors import OutputExistsError, TascodecError
 from .extras import require_torch
+from .parallel import current, entry_point
 from .sampling import SAMPLING_METHODS, select_videos
 from .units import format_bytes
 
@@ -147,17 +148,22 @@ def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_d
         raise TascodecError(f"codec {codec!r}: bad parameters ({exc})") from None
 
 
+#: the codec's phases in ``EncodeSummary.seconds``: name -> key of the content's stats
+_PHASES = {"gather": "gather_seconds", "train": "train_seconds", "codes": "code_seconds",
+           "mse": "mse_seconds"}
 #: re-encodes allowed when an archive comes out over ``max_bytes``
 _SIZE_ATTEMPTS = 3
 
 
-def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budget: int,
-                  condense: Any, writing: dict[str, str]) -> tuple[Any, Path]:
-    """Write ``content`` to ``out`` only once the file is at most ``max_bytes``.
-
-    The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
+def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: Any,
+                  budget: int | None, condense: Any, writing: dict[str, str]
+                  ) -> tuple[Any, Path, dict[str, int]]:
+    """Write ``content`` to ``out`` only once the file is at most ``max_bytes`` (None: any);
+    returns the content, ``out`` and the archive's sizes by part. The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
     archive (written beside ``out``, never over it) comes out larger, the budget shrinks by the
-    excess plus 1% and the codec runs again (a trained TCA is reused from the cache).
+    excess plus 1% and the codec runs again (a trained TCA is reused from the cache). On
+    several ranks (``tascodec.parallel``) rank 0 writes, and renames into place only after
+    every rank's last exchange.
     """
     import os
     import shutil
@@ -165,16 +171,24 @@ def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budg
     from .format import write_archive
     from .tempfiles import mkdtemp_beside
 
-    scratch = mkdtemp_beside(out)
+    world = current()
+    scratch = world.run("writing the archive", lambda: mkdtemp_beside(out)
+                        if world.is_main else None)
     try:
         for _ in range(_SIZE_ATTEMPTS):
-            trial = Path(write_archive(content, scratch / out.name, overwrite=True, **writing))
-            size = trial.stat().st_size
-            if size <= max_bytes:
-                if out.exists() and not overwrite:
-                    raise OutputExistsError(out)
-                os.replace(trial, out)
-                return content, out
+            trial = scratch / out.name if scratch is not None else None
+            size = world.run_all("writing the archive", lambda: Path(write_archive(
+                content, trial, overwrite=True, **writing)).stat().st_size
+                if world.is_main else None)[0]
+            if max_bytes is None or size <= max_bytes:
+                def free() -> dict[str, int] | None:
+                    if world.is_main and out.exists() and not overwrite:
+                        raise OutputExistsError(out)
+                    return _archive_sizes(trial) if world.is_main else None
+                sizes = world.run_all("writing the archive", free)[0]  # the last exchange
+                if world.is_main:
+                    os.replace(trial, out)
+                return content, out, sizes
             budget -= (size - max_bytes) + max(256, size // 100)
             content, _ = condense(budget)
         raise TascodecError(
@@ -182,7 +196,8 @@ def _write_within(out: Path, max_bytes: int, overwrite: bool, content: Any, budg
             f"came out at {size} bytes); nothing was written: lower max_bytes' target or raise "
             f"it")
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _takes_budget(codec: str | dict[str, Any], k: Any) -> bool:
@@ -223,6 +238,7 @@ def _frames(dataset, videos: list[str]) -> int:
     return int(sum(dataset.num_frames(v) for v in videos))
 
 
+@entry_point
 def encode(
     dataset_dir: str | Path,
     out: str | Path,
@@ -268,6 +284,7 @@ def encode(
     codecs that take them (``Codec.encode_options``): one set to something other than its
     default for a codec that does not take it (``k=3`` for ``mean``, ``code_dtype="int8"`` for
     ``raw``) raises ``TascodecError``. Needs the ``torch`` extra (``tascodec.extras``).
+    Under ``torchrun`` the ranks share the work and rank 0 writes (``tascodec.parallel``).
     """
     from .determinism import deterministic_algorithms
     from .source import EncodeSource
@@ -283,7 +300,9 @@ def encode(
         raise OutputExistsError(out)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TascodecError(f"seed must be an integer, got {seed!r}")
-    dev = str(resolve_device(device))  # checked before any data is read
+    world = current()
+    dev = str(resolve_device(world.device_for(device)))  # checked before any data is read
+    progress = progress and world.is_main
     from .tca.recipes import recipe_for_device
 
     recipe = recipe_for_device(recipe, dev)
@@ -378,11 +397,12 @@ def encode(
     t_codec = time.perf_counter()
     writing = {"code_dtype": store_dtype,
                "decoder_dtype": codec_obj.params.get("decoder_dtype", "float32")}
-    if max_bytes is None:
+    if max_bytes is None and not world.distributed:
         path = Path(write_archive(content, out, overwrite=overwrite, **writing))
+        sizes = _archive_sizes(path)
     else:
-        content, path = _write_within(out, max_bytes, overwrite, content, budget, condense,
-                                      writing)
+        content, path, sizes = _write_within(out, max_bytes, overwrite, content, budget,
+                                             condense, writing)
     t_end = time.perf_counter()
     mse = content.stats.get("reconstruction_mse")
     return EncodeSummary(
@@ -398,14 +418,15 @@ def encode(
         codes=content.table.num_codes,
         code_dim=content.code_dim,
         feature_dim=dim,
-        bytes=_archive_sizes(path),
+        bytes=sizes,
         original_bytes=frames * dim * _FLOAT32,
         source_bytes=source_frames * dim * _FLOAT32,
         reconstruction_mse=None if mse is None else float(mse),
         relative_mse=(None if content.stats.get("relative_mse") is None
                       else float(content.stats["relative_mse"])),
-        seconds={"read+sample": t_read - t0, "codec": t_codec - t_read,
-                 "write": t_end - t_codec, "total": t_end - t0},
+        seconds={"read+sample": t_read - t0, **{name: float(content.stats[key]) for name, key
+                                                 in _PHASES.items() if key in content.stats},
+                 "codec": t_codec - t_read, "write": t_end - t_codec, "total": t_end - t0},
         device=dev,
     )
 

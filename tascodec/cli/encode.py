@@ -12,6 +12,9 @@ rate control picks the code width, the decoder width and K per segment so the ar
 ``-p epochs=5 -p dtype=float16``. Only the options the user set are passed on, and one a codec
 does not take (``Codec.encode_options``: ``-k 4`` for ``mean``, ``--code-dtype int8`` for
 ``raw``) is refused in one line before any work; ``--help`` lists what each codec takes.
+
+Several processes: ``torchrun --nproc_per_node=N -m tascodec encode ...`` shares the work
+between N ranks (``tascodec.parallel``); rank 0 writes the archive and prints the summary.
 """
 
 from __future__ import annotations
@@ -177,5 +180,8 @@ def run_encode(args: argparse.Namespace) -> int:
         deterministic=args.deterministic, **options,
         **parse_params(args.param),
     )
-    print(summary)
+    from ..parallel import is_main_process
+
+    if is_main_process():  # under torchrun, one summary (rank 0's)
+        print(summary)
     return 0

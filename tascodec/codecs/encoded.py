@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..content import SegmentTable
-from ..errors import TascodecError
 from . import register_codec
-from .learned import BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, checked_k
+from .learned import (BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, checked_k,
+                      sharded_codes)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
@@ -39,6 +39,7 @@ class EncodedCodec(LearnedCodec):
         from ..tca.encoder import encoded_codes
 
         start = time.perf_counter()
-        codes = np.ascontiguousarray(encoded_codes(model, source, table, device=source.device),
-                                     dtype=np.float32)
+        codes, _ = sharded_codes(table, int(model.latent_dim), lambda rows, _first: (
+            np.ascontiguousarray(encoded_codes(model, source, rows, device=source.device),
+                                 dtype=np.float32), None), "the encoder's codes")
         return codes, codes, {"code_seconds": time.perf_counter() - start}

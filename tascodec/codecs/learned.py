@@ -25,6 +25,7 @@ from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..jsonvalues import json_values
+from ..parallel import current
 from ..tca.recipes import auto_model_dims
 from .base import Codec
 from .base import build_table, make_content
@@ -33,8 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
 
 __all__ = ["BUDGET_PARAMS", "LEARNED_ENCODE_OPTIONS", "LearnedCodec", "checked_k",
-           "trained_model", "decoded_mse",
-           "TRAIN_KEYS"]
+           "trained_model", "decoded_mse", "sharded_codes", "table_rows", "TRAIN_KEYS"]
 
 # Recipe fields that define the trained model (and so the cache key).
 TRAIN_KEYS = ("latent_dim", "hidden_dim", "epochs", "batch_size", "lr", "kl_weight",
@@ -117,11 +117,13 @@ class LearnedCodec(Codec):
         start = time.perf_counter()
         resolved = self.resolved()
         budgeted = self.k_instances() == "auto"
-        point, frames = None, None
+        point, frames, gather_seconds = None, None, 0.0
         if budgeted:
             table = build_table(source, 1)
             if resolved.get("latent_dim") is None:  # d from the data: one read gives both
+                t_gather = time.perf_counter()
                 frames = gathered_frames(source, resolved, width=True)
+                gather_seconds = time.perf_counter() - t_gather
             point = budget_point(source, table, resolved, self.params,
                                  width=None if frames is None else frames.width)
             resolved["latent_dim"], resolved["hidden_dim"] = point.latent_dim, point.hidden_dim
@@ -142,6 +144,10 @@ class LearnedCodec(Codec):
         if point is not None:
             stats["operating_point"] = point.as_dict()
         stats.update(train_stats)
+        stats["gather_seconds"] = gather_seconds + train_stats.get("gather_seconds", 0.0)
+        world = current()
+        if world.distributed:
+            stats["processes"] = {"world_size": world.size, "backend": world.backend}
         stats["mse_seconds"] = time.perf_counter() - t_mse
         stats["encode_seconds"] = time.perf_counter() - start
         config = {"id": self.codec_id, **{k: self.params[k] for k in self.own_params
@@ -171,10 +177,11 @@ def gathered_frames(source: "EncodeSource", resolved: dict[str, Any], *, width: 
 
 def trained_model(source: "EncodeSource", resolved: dict[str, Any],
                   frames: Any = None) -> tuple[Any, dict]:
-    """The TCA for ``source`` and ``resolved``: trained now (on ``frames`` when given, from
-    ``gathered_frames``), or reused from ``source.cache``.
+    """The TCA for ``source`` and ``resolved``: trained now (on ``frames`` when given, else
+    on what ``gathered_frames`` reads now), or reused from ``source.cache``.
 
-    Returns the model and stats (``train_seconds``, ``train_reused``, the training report).
+    Returns the model and stats (``train_seconds``, ``train_reused``, the training report,
+    ``gather_seconds`` when it read the frames).
     """
     from ..tca.train import train_tca
 
@@ -184,13 +191,16 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any],
     if hit is not None:
         model, report = hit
         return model, {"train_reused": True, "train_seconds": 0.0, "train": report}
-    start = time.perf_counter()
+    start, gather_seconds = time.perf_counter(), 0.0
+    if frames is None:
+        frames = gathered_frames(source, resolved, width=False)
+        gather_seconds, start = time.perf_counter() - start, time.perf_counter()
     model, report = train_tca(source, **train, device=source.device, seed=source.seed,
                               progress=source.progress, frames=frames)
     report_dict = json_values(report.as_dict(), "training report")
     source.cache[key] = (model, report_dict)
     return model, {"train_reused": False, "train_seconds": time.perf_counter() - start,
-                   "train": report_dict}
+                   "train": report_dict, "gather_seconds": gather_seconds}
 
 
 def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
@@ -198,14 +208,28 @@ def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
     """Per-frame MSE of what a reader decodes from ``codes``, in one pass over the videos:
     ``(mse in original units, relative mse)``, the latter with each channel's error divided by
     the decoder's normalisation scale squared (1.0 = an error as large as the channel's spread).
+    On several ranks each decodes its share of the videos and the sums are shared.
     """
+    world = current()
+    first, stop = world.shard(table.video_num_frames)
+    sums = world.run("the reconstruction error", lambda: _error_sums(
+        source, table, codes, decoder, range(first, stop)))
+    sq_err, rel_err, count = world.all_reduce_sum_(np.array(sums, np.float64),
+                                                   "the reconstruction error")
+    return float(sq_err / max(count, 1)), float(rel_err / max(count, 1))
+
+
+def _error_sums(source: "EncodeSource", table: SegmentTable, codes: np.ndarray, decoder: Any,
+                videos: range) -> tuple[float, float, float]:
+    """(squared error, relative squared error, values) over the table's ``videos``."""
     from ..decode import decode_segments, prepare_decoder
 
     prep = prepare_decoder(decoder)
     first_seg, first_code = table.video_first_segment, table.video_first_code
     weight = 1.0 / np.square(np.asarray(decoder.tensors["feature_scale"], np.float64))
     sq_err, rel_err, count = 0.0, 0.0, 0
-    for v, video in enumerate(table.video_names):
+    for v in videos:
+        video = table.video_names[v]
         segs = slice(int(first_seg[v]), int(first_seg[v + 1]))
         x_hat = decode_segments("mlp", codes[first_code[v]:first_code[v + 1]],
                                 table.seg_action[segs], table.seg_length[segs],
@@ -215,7 +239,49 @@ def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
         sq_err += float(per_channel.sum())
         rel_err += float(per_channel @ weight)
         count += x.size
-    return sq_err / max(count, 1), rel_err / max(count, 1)
+    return sq_err, rel_err, float(count)
+
+
+def table_rows(table: SegmentTable, first: int, stop: int) -> SegmentTable:
+    """The videos ``[first, stop)`` of ``table`` as a table of their own."""
+    segs = slice(int(table.video_first_segment[first]), int(table.video_first_segment[stop]))
+    return SegmentTable(
+        video_names=list(table.video_names[first:stop]),
+        video_num_frames=table.video_num_frames[first:stop].copy(),
+        video_num_segments=table.video_num_segments[first:stop].copy(),
+        seg_action=table.seg_action[segs].copy(), seg_length=table.seg_length[segs].copy(),
+        seg_num_instances=table.seg_num_instances[segs].copy())
+
+
+def sharded_codes(table: SegmentTable, code_dim: int, make: Any, what: str
+                  ) -> tuple[np.ndarray, list[Any]]:
+    """Codes (N, ``code_dim``) float32 of every instance of ``table``, in table order, from
+    ``make(sub_table, first_code) -> (codes (n, code_dim), info)``, and every call's ``info``.
+
+    Alone: one call on the whole table. On several ranks (``tascodec.parallel``) each calls it
+    on its share of the videos (contiguous, balanced by frames; ``first_code`` is the share's
+    first row in ``table``), and the shares are summed into the whole on every rank (each row
+    is nonzero on one rank only: exact). ``make`` must give every instance the code it would
+    get in the whole table (the learned codecs' codes are per instance).
+    """
+    world = current()
+    if not world.distributed:
+        codes, info = make(table, 0)
+        return codes, [info]
+    first, stop = world.shard(table.video_num_frames)
+    bounds = table.video_first_code
+    out = np.zeros((table.num_codes, int(code_dim)), np.float32)
+
+    def share() -> Any:
+        if stop == first:
+            return None
+        codes, info = make(table_rows(table, first, stop), int(bounds[first]))
+        out[bounds[first]:bounds[stop]] = codes
+        return info
+
+    infos = world.run_all(what, share)
+    world.all_reduce_sum_(out, what)
+    return out, [i for i in infos if i is not None]
 
 
 def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str, Any],

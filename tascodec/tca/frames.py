@@ -111,12 +111,22 @@ class _Moments:
     def __init__(self, dim: int) -> None:
         self.count, self.mean, self.m2 = 0, np.zeros(dim), np.zeros(dim)
 
-    def add(self, x: np.ndarray) -> None:
+    @staticmethod
+    def of(x: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(n, mean (D,), M2 (D,))`` of the frames ``x`` (n, D) float64."""
         n = x.shape[0]
         if n == 0:
-            return
+            return 0, np.zeros(x.shape[1]), np.zeros(x.shape[1])
         vm = x.mean(0)
-        vm2 = ((x - vm) ** 2).sum(0)
+        return n, vm, ((x - vm) ** 2).sum(0)
+
+    def add(self, x: np.ndarray) -> None:
+        self.merge(*self.of(x))
+
+    def merge(self, n: int, vm: np.ndarray, vm2: np.ndarray) -> None:
+        """Chan et al.'s update with another part's count, mean and M2."""
+        if n == 0:
+            return
         delta, total = vm - self.mean, self.count + n
         self.mean = self.mean + delta * (n / total)
         self.m2 = self.m2 + vm2 + delta**2 * (self.count * n / total)
@@ -152,9 +162,18 @@ def gather_training_frames(source: FrameSource, videos: list[str], num_classes: 
     """Read each of ``videos`` once and return the normalised training and held-out frames.
 
     ``holdout``: fraction of frames held out (0: none); ``memory_budget``: bytes the float32
-    training frames may take (more frames than fit are sampled uniformly, seeded by ``seed``);
-    ``width_frames``: also keep about that many evenly spaced frames (``TrainingFrames.width``).
+    training frames may take (more frames than fit are sampled uniformly, the same fraction of
+    every video, each video's sample seeded by ``(seed, its index)``); ``width_frames``: also
+    keep about that many evenly spaced frames (``TrainingFrames.width``).
+
+    Several ranks (``tascodec.parallel``) each read a contiguous share of the videos: every row
+    of the result has a place known from the videos' lengths alone, so each rank fills its own
+    rows, the sums over ranks give the whole arrays (exactly), and the per-video moments merged
+    in video order give the one-process statistics bit for bit.
     """
+    from ..parallel import current
+
+    world = current()
     dim = int(source.feature_dim)
     row = 4 * dim
     lengths = [int(source.num_frames(v)) for v in videos]
@@ -170,55 +189,74 @@ def gather_training_frames(source: FrameSource, videos: list[str], num_classes: 
     if sum(keep_counts) == 0:
         raise TascodecError(f"training: memory_budget={memory_budget} bytes holds no frame "
                             f"of {dim} float32 values")
-    x_all = np.empty((sum(keep_counts), dim), dtype=np.float32)  # filled raw, normalised after
-    a_all = np.empty(x_all.shape[0], dtype=np.int64)
-    c_all = np.empty(x_all.shape[0], dtype=np.float32)
     held_rows = _heldout_rows(masks)
     step = max(1, sum(lengths) // width_frames) if width_frames else 0
-    width_x: list[np.ndarray] = []
-    width_y: list[np.ndarray] = []
-    offset = 0
-    rng = np.random.default_rng([seed, 0x5a3b1e])
-    moments = _Moments(dim)
-    held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    at = 0
-    for video, mask, n_keep in zip(videos, masks, keep_counts):
-        x, y, c = video_frames(source, video, num_classes)
-        xf = _checked(x, video, dim)
-        moments.add(xf)
-        idx = np.flatnonzero(~mask)
-        if n_keep < idx.size:
-            idx = np.sort(rng.choice(idx, size=n_keep, replace=False))
-        x_all[at:at + n_keep] = xf[idx]
-        a_all[at:at + n_keep] = y[idx]
-        c_all[at:at + n_keep] = c[idx]
-        at += n_keep
-        if step:  # the frames at global positions 0, step, 2 step, ...
-            first = (-offset) % step
-            width_x.append(np.asarray(x[first::step], dtype=np.float32))
-            width_y.append(y[first::step])
-            offset += x.shape[0]
-        rows = held_rows.pop(0)
-        if rows.size:
-            held.append((xf[rows].astype(np.float32), y[rows], c[rows]))
-    mean, std = moments.mean, moments.std()
+    starts = np.concatenate(([0], np.cumsum(lengths)))
+    width_idx = [np.arange((-int(starts[i])) % step, t, step) if step else np.zeros(0, np.int64)
+                 for i, t in enumerate(lengths)]
+    out = _Rows(dim, keep_counts, [r.size for r in held_rows], [w.size for w in width_idx])
+    first, stop = world.shard(lengths)
+    moments = world.run_all("reading the training videos", lambda: [
+        _read_video(source, videos[i], num_classes, dim, out, i, masks[i], held_rows[i],
+                    width_idx[i], seed) for i in range(first, stop)])
+    merged = _Moments(dim)
+    for share in moments:
+        for n, vm, vm2 in share:  # video order: ranks hold consecutive videos
+            merged.merge(n, vm, vm2)
+    for array in out.arrays():
+        world.all_reduce_sum_(array, "the training frames")
+    mean, std = merged.mean, merged.std()
     scale = robust_scale(mean, std)
     offset32, scale32 = mean.astype(np.float32), scale.astype(np.float32)
-    np.subtract(x_all, offset32, out=x_all)
-    np.divide(x_all, scale32, out=x_all)
+    np.subtract(out.x, offset32, out=out.x)
+    np.divide(out.x, scale32, out=out.x)
     held_out = None
-    if held:
-        hx = np.concatenate([h[0] for h in held])
-        ha = np.concatenate([h[1] for h in held])
-        hc = np.concatenate([h[2] for h in held])
-        held_out = (((hx - offset32) / scale32).astype(np.float32), ha, hc)
+    if out.hx.shape[0]:
+        held_out = (((out.hx - offset32) / scale32).astype(np.float32), out.ha, out.hc)
     width = None
     if step:
-        width = ((np.concatenate(width_x).astype(np.float64) - mean) / scale,
-                 np.concatenate(width_y))
-    return TrainingFrames(mean=mean, std=std, scale=scale, total=moments.count,
-                          available=available, x=x_all, a=a_all, c=c_all, held=held_out,
+        width = ((out.wx.astype(np.float64) - mean) / scale, out.wy)
+    return TrainingFrames(mean=mean, std=std, scale=scale, total=merged.count,
+                          available=available, x=out.x, a=out.a, c=out.c, held=held_out,
                           width=width)
+
+
+class _Rows:
+    """The gathered arrays, zero-filled, and where each video's rows go: training ``x``
+    (n, D) float32, ``a``, ``c``; held-out ``hx`` (m, D) float32, ``ha``, ``hc``; the width
+    sample ``wx`` (w, D) float32, ``wy``."""
+
+    def __init__(self, dim: int, kept: list[int], held: list[int], width: list[int]) -> None:
+        self.kept, self.held, self.width = (np.concatenate(([0], np.cumsum(n))).astype(np.int64)
+                                            for n in (kept, held, width))
+        n, m, w = int(self.kept[-1]), int(self.held[-1]), int(self.width[-1])
+        self.x, self.a, self.c = (np.zeros((n, dim), np.float32), np.zeros(n, np.int64),
+                                  np.zeros(n, np.float32))
+        self.hx, self.ha, self.hc = (np.zeros((m, dim), np.float32), np.zeros(m, np.int64),
+                                     np.zeros(m, np.float32))
+        self.wx, self.wy = np.zeros((w, dim), np.float32), np.zeros(w, np.int64)
+
+    def arrays(self) -> list[np.ndarray]:
+        return [self.x, self.a, self.c, self.hx, self.ha, self.hc, self.wx, self.wy]
+
+
+def _read_video(source: FrameSource, video: str, num_classes: int, dim: int, out: _Rows,
+                i: int, mask: np.ndarray, held_rows: np.ndarray, width_idx: np.ndarray,
+                seed: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Fill video ``i``'s rows of ``out``; returns its moments ``(n, mean (D,), M2 (D,))``."""
+    x, y, c = video_frames(source, video, num_classes)
+    xf = _checked(x, video, dim)
+    idx = np.flatnonzero(~mask)
+    k0, k1 = int(out.kept[i]), int(out.kept[i + 1])
+    if k1 - k0 < idx.size:  # this video's own generator: the sample ignores the sharding
+        rng = np.random.default_rng([seed, i, 0x5a3b1e])
+        idx = np.sort(rng.choice(idx, size=k1 - k0, replace=False))
+    out.x[k0:k1], out.a[k0:k1], out.c[k0:k1] = xf[idx], y[idx], c[idx]
+    h0, h1 = int(out.held[i]), int(out.held[i + 1])
+    out.hx[h0:h1], out.ha[h0:h1], out.hc[h0:h1] = xf[held_rows], y[held_rows], c[held_rows]
+    w0, w1 = int(out.width[i]), int(out.width[i + 1])
+    out.wx[w0:w1], out.wy[w0:w1] = x[width_idx], y[width_idx]
+    return _Moments.of(xf)
 
 
 def _kept(n: int, fraction: float) -> int:

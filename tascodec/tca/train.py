@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -43,6 +43,7 @@ from ..errors import TascodecError
 from ..source import FrameSource
 from .model import TCA
 from .recipes import auto_model_dims
+from .sharded import sharded_step
 from .frames import (HOLDOUT_BLOCK, MAX_HELDOUT_FRAMES, RELATIVE_SCALE_FLOOR, TrainingFrames,
                      feature_stats, gather_training_frames, heldout_mask, robust_scale,
                      video_frames)
@@ -71,16 +72,6 @@ class TrainReport:
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("epochs", "loss", "recon", "kl", "wall_time_s",
                                               "frames", "frames_per_epoch", "in_memory")}
-
-
-def _cached_batches(cached: tuple[torch.Tensor, ...], order: torch.Tensor, batch_size: int,
-                    gen: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
-    """One epoch's ``(x (B, D), a (B,), c (B,))`` batches of the device cache: rows ``order``
-    (on the cache's device) shuffled by ``gen`` (a CPU generator)."""
-    perm = order[torch.randperm(order.numel(), generator=gen).to(order.device)]
-    for i in range(0, perm.numel(), batch_size):
-        j = perm[i:i + batch_size]
-        yield tuple(t[j] for t in cached)
 
 
 def train_tca(source: FrameSource, *, latent_dim: int | None = None,
@@ -152,6 +143,7 @@ def _train_tca(source: FrameSource, *, latent_dim: int | None, hidden_dim: int |
         total, available, sampled = int(frames.x.shape[0]), frames.available, frames.sampled
         del frames  # on the CPU the tensors share the arrays' memory: no second copy
         best, best_state, stale = float("inf"), None, 0
+        sharded = sharded_step(model, opt, kl_weight, dev)  # None in one process
         per_epoch = total if max_frames_per_epoch is None else min(total, max_frames_per_epoch)
         history: list[float] = []
         heldout_history: list[float] = []
@@ -159,9 +151,16 @@ def _train_tca(source: FrameSource, *, latent_dim: int | None, hidden_dim: int |
         bar = tqdm(range(epochs), desc="train TCA", unit="epoch", disable=not progress)
         for _ in bar:
             order = torch.randperm(total, generator=gen)[:per_epoch].to(dev)
-            batches = _cached_batches(cached, order, batch_size, gen)
             sums, n_seen = torch.zeros(3, dtype=torch.float64, device=dev), 0
-            for x, a, c in batches:
+            xb, ab, cb = cached
+            perm = order[torch.randperm(order.numel(), generator=gen).to(dev)]
+            for i in range(0, perm.numel(), batch_size):
+                j = perm[i:i + batch_size]
+                if sharded is not None:  # this rank's rows (tca/sharded.py)
+                    sums += sharded(xb, ab, cb, j)
+                    n_seen += j.numel()
+                    continue
+                x, a, c = xb[j], ab[j], cb[j]
                 x_hat, mu, logvar = model(x, a, c)
                 recon = (x_hat - x).pow(2).mean()
                 kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
@@ -172,6 +171,8 @@ def _train_tca(source: FrameSource, *, latent_dim: int | None, hidden_dim: int |
                 b = x.shape[0]
                 sums += b * torch.stack([loss.detach(), recon.detach(), kl.detach()]).double()
                 n_seen += b
+            if sharded is not None:
+                sums = sharded.epoch_sums(sums)
             terms = tuple((sums / max(n_seen, 1)).tolist())  # one sync per epoch
             history.append(float(terms[0]))
             bar.set_postfix(loss=f"{terms[0]:.4f}", recon=f"{terms[1]:.4f}", kl=f"{terms[2]:.1f}")
@@ -211,12 +212,20 @@ def training_frames(source: FrameSource, *, holdout: float = 0.05,
 
 @torch.no_grad()
 def _heldout_recon(model: TCA, held: tuple[torch.Tensor, ...]) -> float:
-    """Per-dimension MSE (normalised) of the held-out frames decoded from the encoder's mean."""
+    """Per-dimension MSE (normalised) of the held-out frames decoded from the encoder's mean.
+
+    On several ranks each scores every ``size``-th block of 8192 frames and the sum is shared,
+    so every rank takes the same early-stopping decision."""
+    from ..parallel import current
+
+    world = current()
     x, a, c = held
     model.train(False)
     err = 0.0
-    for i in range(0, x.shape[0], 8192):
+    for i in range(8192 * world.rank, x.shape[0], 8192 * world.size):
         mu, _ = model.encode(x[i:i + 8192], a[i:i + 8192], c[i:i + 8192])
         err += float((model.decode(mu, a[i:i + 8192], c[i:i + 8192]) - x[i:i + 8192]).pow(2).sum())
     model.train()
+    if world.distributed:
+        err = float(world.all_reduce_sum_(np.array([err]), "the held-out check")[0])
     return err / (x.shape[0] * x.shape[1])
