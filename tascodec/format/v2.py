@@ -32,6 +32,7 @@ from .archive_layout import DecoderLayout, GroupLayout, Layout
 from .arrays import parse_array_meta, read_array, read_json_entry
 from .container import ZipReader
 from .v1 import (
+    _field,
     MAX_DIM,
     MAX_EXPANSION,
     TABLE_ARRAYS,
@@ -61,17 +62,8 @@ GROUP_FIELDS = ("num_videos", "codec", "codec_config", "decode_kind", "code_dim"
                 "decoder")
 
 
-def _typed(obj: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in obj:
-        raise FormatError(f"{where}: header field {key!r} is missing")
-    value = obj[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FormatError(f"{where}: header field {key!r} has the wrong type")
-    return value
-
-
 def _int(obj: dict, key: str, where: str, low: int, high: int) -> int:
-    value = _typed(obj, key, int, where)
+    value = _field(obj, key, int, where)
     if not low <= value <= high:
         raise FormatError(f"{where}: header field {key!r} = {value} out of [{low}, {high}]")
     return value
@@ -81,12 +73,12 @@ def check_header(h: dict[str, Any], where: str) -> None:
     """Validate a 2.0 header: the shared root fields, ``decoders`` and ``groups``."""
     from .v1 import check_dataset_fields  # the 1.x field rules, shared
 
-    _typed(h, "library_version", str, where)
+    _field(h, "library_version", str, where)
     classes, videos = check_dataset_fields(h, where)
     _int(h, "feature_dim", where, 1, MAX_DIM)
-    _typed(h, "stats", dict, where)
-    decoders = _typed(h, "decoders", list, where)
-    groups = _typed(h, "groups", list, where)
+    _field(h, "stats", dict, where)
+    decoders = _field(h, "decoders", list, where)
+    groups = _field(h, "groups", list, where)
     if len(decoders) > MAX_GROUPS or not 1 <= len(groups) <= MAX_GROUPS:
         raise FormatError(f"{where}: header needs 1 to {MAX_GROUPS} groups and at most "
                           f"{MAX_GROUPS} decoders, got {len(groups)} and {len(decoders)}")
@@ -106,11 +98,11 @@ def check_header(h: dict[str, Any], where: str) -> None:
             raise FormatError(f"{where}: header {name} must be an object")
         gw = f"{where}: {name}"
         total += _int(grp, "num_videos", gw, 1, len(videos))
-        _typed(grp, "codec", str, gw)
-        _typed(grp, "codec_config", dict, gw)
-        _typed(grp, "decode_kind", str, gw)
+        _field(grp, "codec", str, gw)
+        _field(grp, "codec_config", dict, gw)
+        _field(grp, "decode_kind", str, gw)
         _int(grp, "code_dim", gw, 1, MAX_DIM)
-        check_codes_header(_typed(grp, "codes", dict, gw), where, f"{name}.codes")
+        check_codes_header(_field(grp, "codes", dict, gw), where, f"{name}.codes")
         j = grp.get("decoder", None)
         if j is not None and (not isinstance(j, int) or isinstance(j, bool)
                               or not 0 <= j < len(decoders)):
