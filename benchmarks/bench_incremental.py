@@ -548,13 +548,24 @@ def plot_setting(name: str, summary: dict[str, Any], path: Path) -> None:
 
 
 def merge_results(payloads: list[dict[str, Any]]) -> dict[str, Any]:
-    """One payload from several runs: settings taken from each in turn (a later file's
-    setting replaces an earlier one's); config and machine of the first, every run's argv."""
+    """One payload from several runs (config and machine of the first, every run's config
+    under ``runs``): a setting in several files gets the folds of all of them (a later
+    file's fold replaces an earlier one of the same name), summary and targets recomputed."""
     merged = dict(payloads[0], settings={})
     merged["runs"] = [p["config"] for p in payloads]
     merged.pop("seconds", None)
     for p in payloads:
-        merged["settings"].update(p.get("settings", {}))
+        for name, entry in p.get("settings", {}).items():
+            if name not in merged["settings"]:
+                merged["settings"][name] = dict(entry, per_fold=dict(entry["per_fold"]))
+                continue
+            into = merged["settings"][name]
+            into["per_fold"].update(entry["per_fold"])
+            into["folds"] = list(into["per_fold"])
+    for entry in merged["settings"].values():
+        arms = list(dict.fromkeys(a for f in entry["per_fold"].values() for a in f["arms"]))
+        entry["summary"] = summarise(entry["per_fold"], arms)
+        entry["targets"] = targets(entry["summary"])
     return merged
 
 

@@ -79,6 +79,14 @@ def test_quick_run(tiny_gtea: Path, tmp_path: Path) -> None:
     assert (tmp_path / "p" / "incremental-gtea.png").stat().st_size > 0
     assert "inversion" in (out / "incremental.md").read_text()
 
+    # a second run's fold joins the first's: summaries over both
+    other = json.loads(json.dumps(payload))
+    other["settings"]["gtea"]["per_fold"] = {"fold2": fold}
+    merged = bench.merge_results([payload, other])["settings"]["gtea"]
+    assert merged["folds"] == ["fold1", "fold2"]
+    assert merged["summary"]["raw"]["runs"] == 2
+    assert merged["summary"]["raw"]["final"] == pytest.approx(entry["summary"]["raw"]["final"])
+
 
 def test_append_mode_needs_tascodec_append(monkeypatch: pytest.MonkeyPatch) -> None:
     import tascodec
