@@ -463,7 +463,7 @@ def targets(summary: dict[str, Any]) -> dict[str, Any]:
     need = ("finetune", "raw", "mean", "inversion")
     if any(a not in summary for a in need):
         return {"evaluated": False, "missing_arms": [a for a in need if a not in summary]}
-    inv, mean, ft, raw = (summary[a] for a in need)
+    ft, raw, mean, inv = (summary[a] for a in need)
     out: dict[str, Any] = {"evaluated": True,
                            "bytes_inversion": inv["replay_bytes"], "bytes_mean": mean["replay_bytes"],
                            "fewer_or_equal_bytes": inv["replay_bytes"] <= mean["replay_bytes"]}
@@ -492,11 +492,14 @@ def setting_table(summary: dict[str, Any]) -> str:
     for arm, s in summary.items():
         ratio = "-" if not raw or not s["replay_bytes"] else f"{raw / s['replay_bytes']:.1f}x"
         rows.append([arm, _bytes(s["replay_bytes"]), ratio]
-                    + [f"{s['final'][k]:.1f} ± {s['final_std'][k]:.1f}" for k in METRICS]
+                    + [f"{s['final'][k]:.1f}" + (f" ± {s['final_std'][k]:.1f}"
+                                                   if s["runs"] > 1 else "") for k in METRICS]
                     + [f"{s['avg'][k]:.1f}" for k in METRICS])
     head = (["replay", "storage", "vs raw"] + [f"{METRIC_NAMES[k]} last" for k in METRICS]
             + [f"{METRIC_NAMES[k]} avg" for k in METRICS])
-    return markdown_table(head, rows)
+    return markdown_table(head, rows) + (
+        "\n\n(last: after the last task, mean ± std over folds x seeds; avg: the mean over "
+        "tasks of the scores after each task; storage: the replay bytes of tasks 1..T-1)")
 
 
 def targets_text(t: dict[str, Any]) -> str:
@@ -521,15 +524,17 @@ def plot_setting(name: str, summary: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     for arm, s in summary.items():
         label = f"{arm} ({_bytes(s['replay_bytes'])})"
+        color = f"C{list(ARMS).index(arm) % 10}"  # one colour per arm in every panel
         for ax, key in zip(axes[:2], ("acc", "f1@50")):
             ys = s["curve"][key]
-            ax.plot(range(1, len(ys) + 1), ys, marker="o", label=label)
+            ax.plot(range(1, len(ys) + 1), ys, marker="o", label=label, color=color)
         if s["replay_bytes"] > 0:
-            axes[2].scatter([s["replay_bytes"] / 2**20], [s["final"]["f1@50"]], label=arm)
+            axes[2].scatter([s["replay_bytes"] / 2**20], [s["final"]["f1@50"]], label=arm,
+                            color=color)
             axes[2].annotate(arm, (s["replay_bytes"] / 2**20, s["final"]["f1@50"]),
                              textcoords="offset points", xytext=(4, 4), fontsize=8)
     if "finetune" in summary:
-        axes[2].axhline(summary["finetune"]["final"]["f1@50"], ls="--", c="gray",
+        axes[2].axhline(summary["finetune"]["final"]["f1@50"], ls="--", c="C0",
                         label="finetune (0 B)")
     for ax, key in zip(axes[:2], ("Acc", "F1@50")):
         ax.set_xlabel("tasks learned")
@@ -597,9 +602,10 @@ def report(payload: dict[str, Any], plots: Path) -> str:
         md += [f"{fold}: {arm} not run: {err}" for fold, rec in entry["per_fold"].items()
                for arm, err in rec.get("errors", {}).items()]
         md += [f"{fold}: {arm} over mean's bytes on task(s) "
-               + ", ".join(f"{o['task'] + 1} ({o['max_bytes']} B, mean {o['mean_bytes']} B)"
-                           for o in a["over_budget"])
-               + " (the smallest archive rate control allows)"
+               + ", ".join(f"{o['task'] + 1} ({a['bytes_per_task'][o['task']]} B, mean "
+                           f"{o['mean_bytes']} B)" for o in a["over_budget"])
+               + " (mean's bytes hold no decoder and two codes per segment: encoded at the "
+                 "smallest budget rate control allows)"
                for fold, rec in entry["per_fold"].items()
                for arm, a in rec["arms"].items() if a.get("over_budget")]
         path = plots / f"incremental-{name}.png"

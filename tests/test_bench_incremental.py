@@ -75,7 +75,13 @@ def test_quick_run(tiny_gtea: Path, tmp_path: Path) -> None:
                                    arms["mean"]["bytes_per_task"])):
         assert i <= (over[t]["max_bytes"] if t in over else m)
         assert t not in over or over[t]["mean_bytes"] == m
-    assert entry["targets"]["evaluated"] is True
+    t = entry["targets"]
+    assert t["evaluated"] is True
+    assert t["bytes_inversion"] == arms["inversion"]["replay_bytes"]
+    assert t["bytes_mean"] == arms["mean"]["replay_bytes"]
+    s = entry["summary"]
+    assert t["beats_mean_final"]["acc"] == (s["inversion"]["final"]["acc"]
+                                            > s["mean"]["final"]["acc"])
     assert (tmp_path / "p" / "incremental-gtea.png").stat().st_size > 0
     assert "inversion" in (out / "incremental.md").read_text()
 
