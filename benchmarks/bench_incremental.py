@@ -520,6 +520,7 @@ def plot_setting(name: str, summary: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     for arm, s in summary.items():
@@ -542,6 +543,7 @@ def plot_setting(name: str, summary: dict[str, Any], path: Path) -> None:
         ax.grid(True, alpha=0.3)
     axes[0].legend(fontsize=8)
     axes[2].set_xscale("log")
+    axes[2].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes[2].set_xlabel("replay storage (MiB, log)")
     axes[2].set_ylabel("F1@50 after the last task")
     axes[2].grid(True, which="both", alpha=0.3)
