@@ -1,0 +1,102 @@
+"""The incremental (replay) benchmark: task split, replay storage, the --quick path on tiny data,
+the append mode's error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("matplotlib")
+
+from benchmarks import bench_incremental as bench  # noqa: E402
+from tascodec.synth import synthesize  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_gtea(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic gtea preset (28 videos named like the real ones: 7 activities x 4
+    subjects) at D = 64."""
+    root = tmp_path_factory.mktemp("incremental") / "gtea"
+    return synthesize(root, preset="gtea", dim=64, seed=0)
+
+
+def test_tasks_have_disjoint_classes(tiny_gtea: Path) -> None:
+    split = bench.split_tasks("g", tiny_gtea, "split1", bench.GTEA_TASKS, bench.gtea_activity)
+    assert [len(v) for v in split.train] == [3] * 7 and [len(v) for v in split.test] == [1] * 7
+    ids = [c for cs in split.task_classes for c in cs]
+    assert len(ids) == len(set(ids)) == len(split.classes)
+    for t, task in enumerate(split.tasks):
+        for v in split.train[t] + split.test[t]:
+            assert bench.gtea_activity(v) == task
+            assert set(np.unique(split.labels[v])) <= set(split.task_classes[t])
+            assert all(split.classes[c].startswith(f"{task}:") for c in split.task_classes[t])
+
+
+def test_gap_closed() -> None:
+    assert bench.gap_closed(30.0, 10.0, 50.0) == pytest.approx(0.5)
+    assert bench.gap_closed(5.0, 10.0, 50.0) == pytest.approx(-0.125)
+    assert bench.gap_closed(30.0, 50.0, 50.0) is None
+
+
+def test_quick_run(tiny_gtea: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    argv = ["--quick", "--gtea-roots", str(tiny_gtea), "--gtea-sample-rate", "8", "--epochs",
+            "1", "--stages", "1", "--layers", "2", "--f-maps", "8", "--threads", "1",
+            "--out", str(out), "--plots", str(tmp_path / "p")]
+    assert bench.main(argv) == 0
+    payload = json.loads((out / "incremental.json").read_text())
+    entry = payload["settings"]["gtea"]
+    fold = entry["per_fold"]["fold1"]
+    arms = fold["arms"]
+    assert set(arms) == set(bench.QUICK_ARMS)
+    for arm in bench.QUICK_ARMS:
+        stages = arms[arm]["per_seed"][0]["stages"]
+        assert len(stages) == 7  # scored after every task
+        assert all(0 <= s[k] <= 100 for s in stages for k in bench.METRICS)
+        assert len(arms[arm]["bytes_per_task"]) == 6  # the last task is not condensed
+    assert arms["finetune"]["replay_bytes"] == 0
+    raw = arms["raw"]["replay_bytes"]
+    from tascodec.layout import StandardDataset
+
+    ds = StandardDataset(tiny_gtea)
+    replayed = [v for v in ds.split("train.split1") if bench.gtea_activity(v) != "Tea"]
+    assert len(replayed) == 18
+    # float32 (64, T / 8) of the training videos of tasks 1..6
+    assert raw == 4 * 64 * sum(-(-ds.num_frames(v) // 8) for v in replayed)
+    assert 0 < arms["mean"]["replay_bytes"] < raw
+    # matched storage: every inversion archive is at most its task's mean archive, unless
+    # mean's bytes cannot hold a decoder and two codes per segment (then recorded as such)
+    over = {o["task"]: o for o in arms["inversion"]["over_budget"]}
+    for t, (i, m) in enumerate(zip(arms["inversion"]["bytes_per_task"],
+                                   arms["mean"]["bytes_per_task"])):
+        assert i <= (over[t]["max_bytes"] if t in over else m)
+        assert t not in over or over[t]["mean_bytes"] == m
+    t = entry["targets"]
+    assert t["evaluated"] is True
+    assert t["bytes_inversion"] == arms["inversion"]["replay_bytes"]
+    assert t["bytes_mean"] == arms["mean"]["replay_bytes"]
+    s = entry["summary"]
+    assert t["beats_mean_final"]["acc"] == (s["inversion"]["final"]["acc"]
+                                            > s["mean"]["final"]["acc"])
+    assert (tmp_path / "p" / "incremental-gtea.png").stat().st_size > 0
+    assert "inversion" in (out / "incremental.md").read_text()
+
+    # a second run's fold joins the first's: summaries over both
+    other = json.loads(json.dumps(payload))
+    other["settings"]["gtea"]["per_fold"] = {"fold2": fold}
+    merged = bench.merge_results([payload, other])["settings"]["gtea"]
+    assert merged["folds"] == ["fold1", "fold2"]
+    assert merged["summary"]["raw"]["runs"] == 2
+    assert merged["summary"]["raw"]["final"] == pytest.approx(entry["summary"]["raw"]["final"])
+
+
+def test_append_mode_needs_tascodec_append(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tascodec
+
+    monkeypatch.delattr(tascodec, "append", raising=False)
+    with pytest.raises(SystemExit, match="needs tascodec.append"):
+        bench.parse_args(["--quick", "--archive-mode", "append"])
