@@ -198,20 +198,6 @@ class Memory:
     over_budget: list[dict[str, int]] = field(default_factory=list)
 
 
-def append_available() -> bool:
-    import tascodec
-
-    return callable(getattr(tascodec, "append", None))
-
-
-def require_append() -> None:
-    if not append_available():
-        raise SystemExit(
-            "--archive-mode append needs tascodec.append(archive, dataset_dir, videos=..., "
-            "decoder=...) (the archive-growing API, branch h15fmt), which this tascodec does "
-            "not have; use --archive-mode per-task")
-
-
 def condense_task(arm: str, mode: str, memory: Memory, split: TaskSplit, t: int, work: Path,
                   *, recipe: str, device: str, mean_bytes: int | None,
                   cache: dict[str, Any]) -> None:
@@ -234,7 +220,9 @@ def condense_task(arm: str, mode: str, memory: Memory, split: TaskSplit, t: int,
     import tascodec
     from tascodec.encoding import encode
 
-    params = dict(params)
+    from tascodec.codecs.options import taken_options
+
+    params = {**params, **taken_options(params["codec"], {"recipe": recipe})}
     if arm == "inversion":
         if mean_bytes is None:
             raise SystemExit("the inversion arm is matched to mean's bytes: run --arms with mean")
@@ -243,41 +231,52 @@ def condense_task(arm: str, mode: str, memory: Memory, split: TaskSplit, t: int,
     start = time.perf_counter()
     if mode == "per-task":
         out = work / f"{split.name}-{arm}-task{t}.tasz"
-        try:
-            summary = encode(folder, out, split=_TASK_SPLIT, seed=0, recipe=recipe,
-                             device=device, overwrite=True, progress=False, cache=cache,
-                             **params)
-        except TascodecError as exc:
-            floor = _smallest_budget(exc) if "max_bytes" in params else None
-            if floor is None:
-                raise
-            # mean's bytes cannot hold the task's decoder and two codes per segment: the
-            # smallest workable archive instead, recorded as over mean's bytes
-            memory.over_budget.append({"task": t, "mean_bytes": params["max_bytes"],
-                                       "max_bytes": floor})
-            params["max_bytes"] = floor
-            summary = encode(folder, out, split=_TASK_SPLIT, seed=0, recipe=recipe,
-                             device=device, overwrite=True, progress=False, cache=cache,
-                             **params)
+        summary = _within_floor(memory, t, params, lambda kw: encode(
+            folder, out, split=_TASK_SPLIT, seed=0, device=device, overwrite=True,
+            progress=False, cache=cache, **kw))
         memory.archives.append(out)
         memory.bytes_per_task.append(out.stat().st_size)
         memory.configs.append(dict(summary.codec_config))
     elif mode == "append":
-        require_append()
         out = work / f"{split.name}-{arm}.tasz"
         before = out.stat().st_size if out.exists() else 0
         if not memory.archives:
-            encode(folder, out, split=_TASK_SPLIT, seed=0, recipe=recipe, device=device,
-                   overwrite=True, progress=False, cache=cache, **params)
+            _within_floor(memory, t, params, lambda kw: encode(
+                folder, out, split=_TASK_SPLIT, seed=0, device=device, overwrite=True,
+                progress=False, cache=cache, **kw))
             memory.archives.append(out)
         else:
-            params.pop("max_bytes", None)  # the first task's budget fixed the decoder
-            tascodec.append(out, folder, videos=list(split.train[t]), decoder="reuse",
-                            **params)
+            with tascodec.open(out) as archive:
+                known = set(archive.class_names)
+                learned = archive.decoder_arch(len(archive.groups) - 1) is not None
+            new_classes = {split.classes[i] for i in split.task_classes[t]}
+            if learned and new_classes <= known:  # the stored decoder covers the task
+                tascodec.append(out, folder, videos=list(split.train[t]), decoder="reuse",
+                                seed=0, device=device)
+            else:  # new classes (every task here brings its own) or a codec without decoder
+                _within_floor(memory, t, params, lambda kw: tascodec.append(
+                    out, folder, videos=list(split.train[t]), decoder="new", seed=0,
+                    device=device, **kw))
         memory.bytes_per_task.append(out.stat().st_size - before)
     else:
         raise SystemExit(f"--archive-mode: expected one of {ARCHIVE_MODES}, got {mode!r}")
     memory.encode_seconds.append(time.perf_counter() - start)
+
+
+def _within_floor(memory: Memory, t: int, params: dict[str, Any],
+                  run: Callable[[dict[str, Any]], Any]) -> Any:
+    """``run(params)``; when mean's bytes (``max_bytes``) cannot hold the task's decoder and
+    two codes per segment, the smallest workable archive instead, recorded in
+    ``memory.over_budget`` as over mean's bytes."""
+    try:
+        return run(params)
+    except TascodecError as exc:
+        floor = _smallest_budget(exc) if "max_bytes" in params else None
+        if floor is None:
+            raise
+        memory.over_budget.append({"task": t, "mean_bytes": params["max_bytes"],
+                                   "max_bytes": floor})
+        return run({**params, "max_bytes": floor})
 
 
 def _smallest_budget(exc: Exception) -> int | None:
@@ -710,8 +709,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--folds: fold numbers are 1 to 4, got {args.fold_list}")
     if args.epochs < 1:
         p.error(f"--epochs must be >= 1, got {args.epochs}")
-    if args.archive_mode == "append" and args.replot is None:
-        require_append()
     return args
 
 

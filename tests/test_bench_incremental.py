@@ -94,9 +94,16 @@ def test_quick_run(tiny_gtea: Path, tmp_path: Path) -> None:
     assert merged["summary"]["raw"]["final"] == pytest.approx(entry["summary"]["raw"]["final"])
 
 
-def test_append_mode_needs_tascodec_append(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tascodec
-
-    monkeypatch.delattr(tascodec, "append", raising=False)
-    with pytest.raises(SystemExit, match="needs tascodec.append"):
-        bench.parse_args(["--quick", "--archive-mode", "append"])
+def test_append_mode_grows_one_archive(tiny_gtea: Path, tmp_path: Path) -> None:
+    """--archive-mode append: each arm's tasks go into one archive (a decoder group per
+    task, since every task brings its own classes); replay reads them back."""
+    out = tmp_path / "out"
+    argv = ["--quick", "--archive-mode", "append", "--arms", "finetune,mean,inversion",
+            "--gtea-roots", str(tiny_gtea), "--gtea-sample-rate", "8", "--epochs", "1",
+            "--stages", "1", "--layers", "2", "--f-maps", "8", "--threads", "1",
+            "--out", str(out), "--plots", str(tmp_path / "p")]
+    assert bench.main(argv) == 0
+    arms = json.loads((out / "incremental.json").read_text())["settings"]["gtea"]["per_fold"][
+        "fold1"]["arms"]
+    assert len(arms["inversion"]["bytes_per_task"]) == 6
+    assert all(b > 0 for b in arms["inversion"]["bytes_per_task"])
