@@ -52,7 +52,7 @@ class Recipe:
     max_frames_per_epoch: int | None = None  # None: an epoch is one whole pass
     patience: int | None = 3  # epochs without held-out improvement before stopping
     holdout: float = 0.05  # fraction of training frames held out for that check
-    memory_budget: int = 1 << 30  # bytes of training frames kept in one tensor, else streamed
+    memory_budget: int = 1 << 30  # bytes of training frames in one tensor (beyond: a uniform sample)
     invert_max_iters: int = 200
     invert_tol: float | None = 1e-3
     invert_lr: float = 0.05
