@@ -163,7 +163,10 @@ def _plot(rows: list[dict[str, Any]], nprocs: list[int], path: Path) -> None:
              yscale="log", title="time")
     ax_m.set(xlabel="frames in the dataset", ylabel="peak RSS (GiB)", xscale="log",
              title="memory")
+    from matplotlib.ticker import NullFormatter
+
     for ax in (ax_t, ax_m):
+        ax.xaxis.set_minor_formatter(NullFormatter())  # log-axis minor labels collide
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -192,7 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     p.add_argument("--plot", type=Path, default=REPO / "benchmarks" / "plots" / "scale.png")
     p.add_argument("--quick", action="store_true", help="a smoke run: 16 and 24 videos, D=64")
+    p.add_argument("--replot", type=Path, default=None, metavar="SCALE_JSON",
+                   help="redraw the table and the plot of an earlier run's scale.json")
     args = p.parse_args(argv)
+    if args.replot is not None:
+        payload = json.loads(args.replot.read_text())
+        nprocs = parse_list(payload["args"]["nproc"].strip("[]"), int)
+        print(_table(payload["rows"], nprocs))
+        _plot(payload["rows"], nprocs, args.plot)
+        return 0
     args.nproc = parse_list(args.nproc, int)
     fractions = parse_list(args.fractions, float)
     if args.quick:
