@@ -287,9 +287,9 @@ def sharded_codes(table: SegmentTable, code_dim: int, make: Any, what: str
 def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str, Any],
                  params: dict[str, Any], width: tuple[np.ndarray, np.ndarray] | None = None
                  ) -> Any:
-    """The ``OperatingPoint`` of a budgeted encode (``k="auto"``): d from the data (``width``,
-    the normalised frames and labels of ``width_sample``, read now when absent) unless the
-    recipe fixes it, then H and the number of codes from ``params["budget_bytes"]``."""
+    """The ``OperatingPoint`` of a budgeted encode (``k="auto"``): d from the data (``width``:
+    the normalised frames and labels ``gathered_frames`` keeps for it, read now when absent)
+    unless the recipe fixes it, then H and the number of codes from ``params["budget_bytes"]``."""
     from ..rate import latent_width, operating_point, widen_to_budget
 
     budget = params.get("budget_bytes")
@@ -298,7 +298,9 @@ def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str
     d = resolved.get("latent_dim")
     from_data = d is None
     if from_data:
-        x, y = width if width is not None else width_sample(source)
+        if width is None:  # not gathered by the caller
+            width = gathered_frames(source, resolved, width=True).width
+        x, y = width
         d = latent_width(x, y)
     dims = dict(feature_dim=source.feature_dim, num_classes=len(source.class_names),
                 num_segments=int(table.seg_length.size))
@@ -310,25 +312,6 @@ def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str
     if from_data and resolved.get("hidden_dim") is None and not point.budget_raised:
         point = widen_to_budget(point, num_frames=int(table.seg_length.sum()), **dims)
     return point
-
-
-def width_sample(source: "EncodeSource") -> tuple[np.ndarray, np.ndarray]:
-    """Normalised frames (n, D) and labels (n,), evenly spaced over the training videos."""
-    from ..rate import WIDTH_SAMPLE_FRAMES
-    from ..tca.train import feature_stats, robust_scale
-
-    videos = list(source.training_videos)
-    mean, std, total = feature_stats(source, videos)
-    scale = robust_scale(mean, std)
-    step = max(1, total // WIDTH_SAMPLE_FRAMES)
-    xs, ys, offset = [], [], 0
-    for video in videos:
-        x = source.features(video)
-        first = (-offset) % step
-        xs.append((np.asarray(x[first::step], np.float64) - mean) / scale)
-        ys.append(np.asarray(source.labels(video))[first::step])
-        offset += x.shape[0]
-    return np.concatenate(xs), np.concatenate(ys)
 
 
 def decoder_as_stored(model: Any) -> Any:
