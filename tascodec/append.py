@@ -14,9 +14,12 @@ Two ways to encode the new videos (``decoder=``):
   seed derived from ``seed`` and the video's name (the archive keeps no encoder), with the
   group's inversion settings, so appending videos one by one or all at once gives the same
   codes up to float rounding. Codes are stored with the group's code dtype.
-* ``"new"``: ``tascodec.encode`` the new videos alone (``split=None``, ``videos=``; rate
-  control as ``encode`` does it for that data, ``encode_kwargs`` passed on) and add the
-  result as a new group with its own decoder.
+* ``"new"``: ``tascodec.encode`` the new videos alone (``split=None``, ``videos=``,
+  ``encode_kwargs`` passed on) and add the result as a new group with its own decoder. A
+  byte budget (``max_bytes``, or ``target_ratio`` over the new videos' float32 bytes) bounds
+  the bytes the append **adds** to the archive, not the size of the whole: the container's
+  fixed part is paid once, so rate control spends it on the new group's codes. Without one,
+  the group is what ``encode`` makes of those videos alone at its default ratio.
 
 The dataset's class names are mapped to the archive's by name; names the archive lacks are
 appended at the end (stored ids never change). The new videos join the dataset's splits they
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +45,8 @@ from .errors import TascodecError
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
 DECODER_CHOICES = ("reuse", "new")
+#: encodes of the new part allowed when the archive grows by more than ``max_bytes``
+_GROWTH_ATTEMPTS = 3
 
 
 def video_seed(seed: int, video: str) -> int:
@@ -204,21 +210,82 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
         # join stores the decoder once: it equals the reused one in every bit
         merged = join([base, added], [str(path), "appended videos"])
     else:
-        from .encoding import encode
-        from .tempfiles import mkdtemp_beside
+        return _append_new(path, base, dataset, videos, dev, seed, progress, encode_kwargs)
+    return write_grouped(merged, path, overwrite=True)
 
-        scratch = mkdtemp_beside(path)
-        try:
-            part = Path(scratch) / "appended.tasz"
-            encode(dataset_dir, part, split=None, videos=videos, device=dev, seed=seed,
-                   progress=progress, **encode_kwargs)
+
+def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str], dev: str,
+                seed: int, progress: bool, encode_kwargs: dict[str, Any]) -> Path:
+    """``decoder="new"``: encode ``videos`` alone, join them to ``base`` as a new group and
+    write the archive at ``path``.
+
+    An explicit byte budget (``max_bytes``, ``target_ratio``) bounds what the append
+    **adds**: the growth of the archive, since the container's fixed part is paid already.
+    The part is encoded as a standalone archive (which pays that part again) under the growth
+    budget plus ``rate.FIXED_BYTES``; when the joined archive grows by more than
+    ``max_bytes``, the part is encoded again under a budget smaller than the part by the
+    excess plus 1%, the trained TCA reused (at most ``_GROWTH_ATTEMPTS`` times). Nothing is
+    written until it fits.
+    """
+    from .encoding import budgeted_codec, encode
+    from .format.v2_write import write_grouped
+    from .grow import join, open_verified, read_groups
+    from .rate import FIXED_BYTES
+    from .tempfiles import mkdtemp_beside
+
+    kwargs = dict(encode_kwargs)
+    growth = None  # the most bytes the append may add, when the caller set a limit
+    if budgeted_codec(kwargs.get("codec", "inversion"), kwargs.get("k", "auto")):
+        if kwargs.get("max_bytes") is not None and kwargs.get("target_ratio") is not None:
+            raise TascodecError("append: give target_ratio or max_bytes, not both")
+        new_bytes = sum(dataset.num_frames(v) for v in videos) * dataset.feature_dim * 4
+        if kwargs.get("max_bytes") is not None:
+            growth = int(kwargs.pop("max_bytes"))
+        elif kwargs.get("target_ratio") is not None:
+            growth = int(new_bytes / float(kwargs.pop("target_ratio")))
+    before = path.stat().st_size
+    scratch = Path(mkdtemp_beside(path))
+    cache: dict[str, Any] = {}
+    smallest: int | None = None  # the least a joined trial added
+    try:
+        budget = None if growth is None else growth + FIXED_BYTES
+        for _ in range(_GROWTH_ATTEMPTS):
+            part = scratch / "appended.tasz"
+            if budget is not None:
+                kwargs["max_bytes"] = budget
+            try:
+                encode(dataset.root, part, split=None, videos=videos, device=dev, seed=seed,
+                       progress=progress, overwrite=True, cache=cache, **kwargs)
+            except TascodecError as exc:
+                floor = re.search(r"at least (\d+) bytes", str(exc))
+                if growth is None or floor is None:
+                    raise
+                # the smallest part rate control allows, less the container it pays again;
+                # once a trial was joined, what the smallest one added is the measured floor
+                least = smallest if smallest is not None else int(floor.group(1)) - FIXED_BYTES
+                raise TascodecError(
+                    f"append: max_bytes={growth} (the bytes the append may add to {path.name}) "
+                    f"cannot hold the new group: at least {max(least, growth + 1)} bytes"
+                ) from exc
             new_ar = open_verified(part)
             try:
                 new = read_groups(new_ar)
             finally:
                 new_ar.close()
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        merged = join([base, new], [str(path), "appended videos"])
-    return write_grouped(merged, path, overwrite=True)
+            merged = join([base, new], [str(path), "appended videos"])
+            trial = write_grouped(merged, scratch / path.name, overwrite=True)
+            added = trial.stat().st_size - before
+            smallest = added if smallest is None else min(smallest, added)
+            if growth is None or added <= growth:
+                os.replace(trial, path)
+                return path
+            # the part may sit well under its budget (every frame has a code): shrink from
+            # what it came to, not from the budget
+            budget = min(budget, part.stat().st_size) - (added - growth) - max(256, added // 100)
+        raise TascodecError(
+            f"append: max_bytes={growth} (the bytes the append may add to {path.name}) not met "
+            f"after {_GROWTH_ATTEMPTS} attempts (the last added {added}); {path.name} is "
+            f"unchanged: raise max_bytes")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 

@@ -124,7 +124,7 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _takes_budget(codec: str | dict[str, Any], k: Any) -> bool:
+def budgeted_codec(codec: str | dict[str, Any], k: Any) -> bool:
     """Whether this encode is budgeted: ``k="auto"`` for a codec that allocates instances."""
     if k != "auto":
         return False
@@ -230,7 +230,7 @@ def encode(
     from .tca.recipes import recipe_for_device
 
     recipe = recipe_for_device(recipe, dev)
-    budgeted = _takes_budget(codec, k)
+    budgeted = budgeted_codec(codec, k)
     if gamma is None:
         gamma = AUTO_GAMMA if budgeted else FIXED_K_GAMMA
     if code_dtype is None:

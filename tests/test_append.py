@@ -84,6 +84,48 @@ def test_append_new_decoder_and_replay_dataset(base, tiny_dataset, tmp_path):
     assert sum(len(b.names) for b in loader) == len(ds) and len(sampler) == len(cat)
 
 
+def test_append_new_budget_bounds_the_growth(base, tiny_dataset, tmp_path):
+    """max_bytes of decoder="new" is what the archive may grow by: the container's fixed part
+    is paid once, so nearly all of it goes to the new group; a budget that cannot hold the
+    group is refused in the growth's terms and the archive is left as it was."""
+    from tascodec.rate import FIXED_BYTES
+
+    path, videos = base
+    grown = tmp_path / "b.tasz"
+    shutil.copy(path, grown)
+    before = grown.stat().st_size
+    tascodec.append(grown, tiny_dataset, videos[4:7], decoder="new", recipe="quick",
+                    max_bytes=20_000, device="cpu")
+    added = grown.stat().st_size - before
+    assert 20_000 - FIXED_BYTES // 2 < added <= 20_000
+    with open_archive(grown) as ar:
+        assert ar.verify() == [] and [ar.group_of(v) for v in videos[4:7]] == [1, 1, 1]
+    copy = tmp_path / "small.tasz"
+    shutil.copy(path, copy)
+    kept = copy.read_bytes()
+    with pytest.raises(TascodecError, match=r"max_bytes=2000 \(the bytes the append may add"):
+        tascodec.append(copy, tiny_dataset, videos[4:7], decoder="new", recipe="quick",
+                        max_bytes=2_000, device="cpu")
+    assert copy.read_bytes() == kept
+
+
+def test_cli_append_takes_the_growth_budget(base, tiny_dataset, tmp_path, capsys):
+    from tascodec.cli import main
+
+    path, videos = base
+    grown = tmp_path / "cli.tasz"
+    shutil.copy(path, grown)
+    before = grown.stat().st_size
+    argv = ["append", str(grown), str(tiny_dataset), "--videos", *videos[4:7], "--decoder",
+            "new", "--recipe", "quick", "--device", "cpu"]
+    with pytest.raises(SystemExit) as both:
+        main([*argv, "--max-bytes", "20000", "--target-ratio", "10"])
+    assert both.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    assert main([*argv, "--max-bytes", "20000"]) == 0
+    assert before < grown.stat().st_size <= before + 20_000
+    assert "2 group(s)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("delay", [0.0, 0.5])
 def test_killed_append_leaves_the_archive_byte_identical(base, tiny_dataset, tmp_path, delay):
     path, videos = base

@@ -14,6 +14,22 @@ def test_measure_reports_the_commands_peak_memory():
     assert got["peak_rss_bytes"] >= 80_000_000 and got["wall_s"] > 0
 
 
+def test_measure_tells_heap_from_mapped_file_pages(tmp_path):
+    """A command holding 80 MB of heap and 60 MB of a memory-mapped file, long enough to be
+    sampled: the anonymous and the file-backed peaks each see their own part."""
+    data = tmp_path / "f.bin"
+    data.write_bytes(b"\1" * 60_000_000)
+    code = ("import mmap, time\n"
+            "x = bytearray(80_000_000); x[::4096] = b'1' * len(x[::4096])\n"
+            f"f = open({str(data)!r}, 'rb'); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)\n"
+            "s = sum(m[i] for i in range(0, len(m), 4096))\n"
+            "time.sleep(1.5)\n")
+    got = bench_scale.measure([sys.executable, "-c", code])
+    assert got["peak_rss_anon_bytes"] >= 75_000_000
+    assert 55_000_000 <= got["peak_rss_file_bytes"]
+    assert got["peak_rss_anon_bytes"] < 75_000_000 + 55_000_000  # the mapping is not heap
+
+
 def test_measure_names_a_failing_command():
     with pytest.raises(RuntimeError, match="failed"):
         bench_scale.measure([sys.executable, "-c", "import sys; sys.exit(3)"])
@@ -31,3 +47,17 @@ def test_table_gives_per_frame_ratios_and_speedups():
     lines = table.splitlines()
     assert "per-frame x" in lines[0] and "codes speed-up (2 procs)" in lines[0]
     assert "| 1.20 |" in lines[3] and "| 1.60 |" in lines[3] and "| 2.00 |" in lines[2]
+
+
+
+def test_load_phase_reads_every_frame_of_the_archive(capsys):
+    import json
+
+    import tascodec
+
+    golden = bench_scale.REPO / "tests" / "data" / "v2" / "merged.tasz"
+    assert bench_scale._load_main(str(golden), 0) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    with tascodec.open(golden) as archive:
+        frames = sum(archive.num_frames(v) for v in archive.videos)
+        assert got == {"frames": frames, "videos": len(archive.videos)}

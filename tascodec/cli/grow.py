@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --decoder reuse: the group whose decoder to use (default: the "
                    "last that covers the new videos' classes)")
     p.add_argument("--recipe", default=None, help="with --decoder new: the training recipe")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--max-bytes", type=int, default=None,
+                        help="with --decoder new: the most bytes the append may add to ARCHIVE")
+    budget.add_argument("--target-ratio", type=float, default=None,
+                        help="with --decoder new: the new videos' float32 bytes over the bytes "
+                        "added")
     p.add_argument("--device", default="auto", help="cpu, cuda, ... (default: auto)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.set_defaults(func=_append)
@@ -51,7 +57,8 @@ def _summary(path: Path) -> str:
 def _append(args: argparse.Namespace) -> int:
     from ..append import append
 
-    extra = {"recipe": args.recipe} if args.recipe is not None else {}
+    extra = {k: v for k, v in (("recipe", args.recipe), ("max_bytes", args.max_bytes),
+                               ("target_ratio", args.target_ratio)) if v is not None}
     path = append(args.archive, args.dataset, args.videos, decoder=args.decoder,
                   group=args.group, device=args.device, seed=args.seed, **extra)
     print(_summary(path))

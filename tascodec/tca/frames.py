@@ -208,14 +208,19 @@ def gather_training_frames(source: FrameSource, videos: list[str], num_classes: 
     mean, std = merged.mean, merged.std()
     scale = robust_scale(mean, std)
     offset32, scale32 = mean.astype(np.float32), scale.astype(np.float32)
-    np.subtract(out.x, offset32, out=out.x)
-    np.divide(out.x, scale32, out=out.x)
-    held_out = None
-    if out.hx.shape[0]:
-        held_out = (((out.hx - offset32) / scale32).astype(np.float32), out.ha, out.hc)
+    # In place, the same float32 / float64 operations as out of place: a copy of the held-out
+    # frames (up to MAX_HELDOUT_FRAMES rows, 512 MiB at D = 2048) would double them at peak.
+    for frames in (out.x, out.hx):
+        np.subtract(frames, offset32, out=frames)
+        np.divide(frames, scale32, out=frames)
+    held_out = (out.hx, out.ha, out.hc) if out.hx.shape[0] else None
     width = None
     if step:
-        width = ((out.wx.astype(np.float64) - mean) / scale, out.wy)
+        wx = out.wx.astype(np.float64)
+        out.wx = None  # the float32 rows are not needed past this copy
+        np.subtract(wx, mean, out=wx)
+        np.divide(wx, scale, out=wx)
+        width = (wx, out.wy)
     return TrainingFrames(mean=mean, std=std, scale=scale, total=merged.count,
                           available=available, x=out.x, a=out.a, c=out.c, held=held_out,
                           width=width)
