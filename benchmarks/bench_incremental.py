@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from tascodec.errors import TascodecError
+from tascodec.errors import BudgetTooSmallError, TascodecError
 
 from ._common import (
     SHARED_DATA,
@@ -270,21 +270,13 @@ def _within_floor(memory: Memory, t: int, params: dict[str, Any],
     ``memory.over_budget`` as over mean's bytes."""
     try:
         return run(params)
-    except TascodecError as exc:
-        floor = _smallest_budget(exc) if "max_bytes" in params else None
-        if floor is None:
+    except BudgetTooSmallError as exc:
+        if "max_bytes" not in params:
             raise
+        floor = exc.minimum_bytes
         memory.over_budget.append({"task": t, "mean_bytes": params["max_bytes"],
                                    "max_bytes": floor})
         return run({**params, "max_bytes": floor})
-
-
-def _smallest_budget(exc: Exception) -> int | None:
-    """The smallest workable budget a rate-control error names ("at least N bytes")."""
-    import re
-
-    found = re.search(r"at least (\d+) bytes", str(exc))
-    return int(found.group(1)) if found else None
 
 
 def replay_items(memory: Memory, split: TaskSplit) -> list[tuple[np.ndarray, np.ndarray]]:

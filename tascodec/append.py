@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
-from .errors import TascodecError
+from .errors import BudgetTooSmallError, TascodecError
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
@@ -225,7 +224,8 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     budget plus ``rate.FIXED_BYTES``; when the joined archive grows by more than
     ``max_bytes``, the part is encoded again under a budget smaller than the part by the
     excess plus 1%, the trained TCA reused (at most ``_GROWTH_ATTEMPTS`` times). Nothing is
-    written until it fits.
+    written until it fits. A budget below what the smallest group rate control allows adds is
+    refused with that measured growth (``BudgetTooSmallError.minimum_bytes``).
     """
     from .encoding import budgeted_codec, encode
     from .format.v2_write import write_grouped
@@ -246,42 +246,45 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     before = path.stat().st_size
     scratch = Path(mkdtemp_beside(path))
     cache: dict[str, Any] = {}
+
+    def trial(budget: int | None) -> tuple[Path, int, int]:
+        """Encode the part under ``budget``, join it: (joined file, part's bytes, growth)."""
+        part = scratch / "appended.tasz"
+        limit = {} if budget is None else {"max_bytes": budget}
+        encode(dataset.root, part, split=None, videos=videos, device=dev, seed=seed,
+               progress=progress, overwrite=True, cache=cache, **kwargs, **limit)
+        new_ar = open_verified(part)
+        try:
+            new = read_groups(new_ar)
+        finally:
+            new_ar.close()
+        joined = write_grouped(join([base, new], [str(path), "appended videos"]),
+                               scratch / path.name, overwrite=True)
+        return joined, part.stat().st_size, joined.stat().st_size - before
+
     smallest: int | None = None  # the least a joined trial added
     try:
         budget = None if growth is None else growth + FIXED_BYTES
         for _ in range(_GROWTH_ATTEMPTS):
-            part = scratch / "appended.tasz"
-            if budget is not None:
-                kwargs["max_bytes"] = budget
             try:
-                encode(dataset.root, part, split=None, videos=videos, device=dev, seed=seed,
-                       progress=progress, overwrite=True, cache=cache, **kwargs)
-            except TascodecError as exc:
-                floor = re.search(r"at least (\d+) bytes", str(exc))
-                if growth is None or floor is None:
+                joined, part_bytes, added = trial(budget)
+            except BudgetTooSmallError as exc:
+                if growth is None:
                     raise
-                # the smallest part rate control allows, less the container it pays again;
-                # once a trial was joined, what the smallest one added is the measured floor
-                least = smallest if smallest is not None else int(floor.group(1)) - FIXED_BYTES
-                raise TascodecError(
+                if smallest is None:  # measure the smallest part rate control allows
+                    smallest = trial(exc.minimum_bytes)[2]
+                least = max(growth + 1, smallest)
+                raise BudgetTooSmallError(
                     f"append: max_bytes={growth} (the bytes the append may add to {path.name}) "
-                    f"cannot hold the new group: at least {max(least, growth + 1)} bytes"
-                ) from exc
-            new_ar = open_verified(part)
-            try:
-                new = read_groups(new_ar)
-            finally:
-                new_ar.close()
-            merged = join([base, new], [str(path), "appended videos"])
-            trial = write_grouped(merged, scratch / path.name, overwrite=True)
-            added = trial.stat().st_size - before
+                    f"cannot hold the new group: at least {least} bytes", least) from exc
             smallest = added if smallest is None else min(smallest, added)
             if growth is None or added <= growth:
-                os.replace(trial, path)
+                os.replace(joined, path)
                 return path
             # the part may sit well under its budget (every frame has a code): shrink from
             # what it came to, not from the budget
-            budget = min(budget, part.stat().st_size) - (added - growth) - max(256, added // 100)
+            assert budget is not None
+            budget = min(budget, part_bytes) - (added - growth) - max(256, added // 100)
         raise TascodecError(
             f"append: max_bytes={growth} (the bytes the append may add to {path.name}) not met "
             f"after {_GROWTH_ATTEMPTS} attempts (the last added {added}); {path.name} is "

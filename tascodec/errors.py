@@ -16,6 +16,7 @@ __all__ = [
     "UnknownCodecError",
     "IntegrityError",
     "DecodeBudgetError",
+    "BudgetTooSmallError",
     "OutputExistsError",
     "MissingDependencyError",
 ]
@@ -52,6 +53,15 @@ class IntegrityError(FormatError):
 class DecodeBudgetError(TascodecError):
     """Decoding a video would need more memory than the decode limit allows (names the video,
     the bytes needed and the limit; ``tascodec.decode.budget``)."""
+
+
+class BudgetTooSmallError(TascodecError):
+    """A byte budget (``max_bytes``, ``target_ratio``) cannot hold the archive or group;
+    ``minimum_bytes`` is the smallest workable one, also named in the message."""
+
+    def __init__(self, message: str, minimum_bytes: int) -> None:
+        self.minimum_bytes = int(minimum_bytes)
+        super().__init__(message)
 
 
 class OutputExistsError(TascodecError):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import TascodecError
+from .errors import BudgetTooSmallError, TascodecError
 
 __all__ = [
     "CODE_VALUE_BYTES",
@@ -138,11 +138,14 @@ def operating_point(budget_bytes: int, *, feature_dim: int, num_classes: int, la
             - 4 * latent_dim)  # the int8 scales
     num_codes = int(rest // (latent_dim * CODE_VALUE_BYTES[code_dtype])) if rest > 0 else 0
     if num_codes < MIN_CODES_PER_SEGMENT * num_segments:
-        raise TascodecError(
+        least = minimum_budget(feature_dim=feature_dim, num_classes=num_classes,
+                               latent_dim=latent_dim, num_segments=num_segments,
+                               code_dtype=code_dtype, decoder_dtype=decoder_dtype)
+        raise BudgetTooSmallError(
             f"a budget of {budget_bytes} bytes holds {num_codes} codes of width {latent_dim} "
             f"beside a decoder of width {hidden_dim}, fewer than {MIN_CODES_PER_SEGMENT} per "
             f"segment for the {num_segments} segments to store: raise max_bytes, lower "
-            f"target_ratio or gamma (at least {minimum_budget(feature_dim=feature_dim, num_classes=num_classes, latent_dim=latent_dim, num_segments=num_segments, code_dtype=code_dtype, decoder_dtype=decoder_dtype)} bytes)")
+            f"target_ratio or gamma (at least {least} bytes)", least)
     return OperatingPoint(int(budget_bytes), int(latent_dim), int(hidden_dim), num_codes,
                           code_dtype, decoder_dtype)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tascodec
-from tascodec.errors import TascodecError
+from tascodec.errors import BudgetTooSmallError, TascodecError
 from tascodec.format import open_archive
 from tascodec.layout import StandardDataset
 
@@ -103,10 +103,14 @@ def test_append_new_budget_bounds_the_growth(base, tiny_dataset, tmp_path):
     copy = tmp_path / "small.tasz"
     shutil.copy(path, copy)
     kept = copy.read_bytes()
-    with pytest.raises(TascodecError, match=r"max_bytes=2000 \(the bytes the append may add"):
+    with pytest.raises(BudgetTooSmallError, match=r"max_bytes=2000 \(the bytes the append may add") as small:
         tascodec.append(copy, tiny_dataset, videos[4:7], decoder="new", recipe="quick",
                         max_bytes=2_000, device="cpu")
     assert copy.read_bytes() == kept
+    assert small.value.minimum_bytes > 2_000  # the budget to ask for instead: it fits
+    tascodec.append(copy, tiny_dataset, videos[4:7], decoder="new", recipe="quick",
+                    max_bytes=small.value.minimum_bytes, device="cpu")
+    assert copy.stat().st_size - len(kept) <= small.value.minimum_bytes
 
 
 def test_cli_append_takes_the_growth_budget(base, tiny_dataset, tmp_path, capsys):
