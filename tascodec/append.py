@@ -13,7 +13,10 @@ Two ways to encode the new videos (``decoder=``):
   other videos are appended with it; each video's inversion starts from codes drawn from a
   seed derived from ``seed`` and the video's name (the archive keeps no encoder), with the
   group's inversion settings, so appending videos one by one or all at once gives the same
-  codes up to float rounding. Codes are stored with the group's code dtype.
+  codes up to float rounding. Codes are stored with the group's code dtype. A group of decode
+  kind ``"mlp+offset"`` (codec ``mean+inversion``) also stores the new videos' segment means,
+  with the group's offset dtype (int8: a scale of their own, so one-by-one and all-at-once
+  differ by that rounding), and inverts the residual frames.
 * ``"new"``: ``tascodec.encode`` the new videos alone (``split=None``, ``videos=``,
   ``encode_kwargs`` passed on) and add the result as a new group with its own decoder. A
   byte budget (``max_bytes``, or ``target_ratio`` over the new videos' float32 bytes) bounds
@@ -40,6 +43,7 @@ import numpy as np
 
 from .content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
 from .errors import BudgetTooSmallError, TascodecError
+from .segments import labels_to_segments
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
@@ -55,13 +59,22 @@ def video_seed(seed: int, video: str) -> int:
 
 
 class _LocalSource:
-    """A dataset's frames with labels as decoder class indices (what ``invert`` checks)."""
+    """A dataset's frames with labels as decoder class indices (what ``invert`` checks);
+    ``offsets``: video -> (S_v, D) segment offsets subtracted from its frames (``"mlp+offset"``
+    groups)."""
 
-    def __init__(self, dataset: Any, videos: list[str], lut: np.ndarray, classes: list[str]):
+    def __init__(self, dataset: Any, videos: list[str], lut: np.ndarray, classes: list[str],
+                 offsets: dict[str, np.ndarray] | None = None):
         self.dataset, self.training_videos, self._lut, self._classes = dataset, videos, lut, classes
+        self._offsets = offsets or {}
 
     def features(self, video: str) -> np.ndarray:
-        return self.dataset.features(video).T
+        x = self.dataset.features(video).T
+        offsets = self._offsets.get(video)
+        if offsets is None:
+            return x
+        lengths = labels_to_segments(np.asarray(self.dataset.labels(video))).length
+        return x - np.repeat(offsets, lengths, axis=0)
 
     def labels(self, video: str) -> np.ndarray:
         return self._lut[np.asarray(self.dataset.labels(video), np.int64)]
@@ -91,7 +104,7 @@ def _instances(group: CodeGroup, lengths: np.ndarray) -> np.ndarray:
 
 def _pick_group(base: GroupedContent, used: set[int], group: int | None) -> int:
     def covers(g: CodeGroup) -> bool:
-        return (g.decoder is not None and g.content.decode_kind == "mlp"
+        return (g.decoder is not None and g.content.decode_kind in ("mlp", "mlp+offset")
                 and used <= set(base.decoders[g.decoder].classes))
 
     if group is not None:
@@ -133,8 +146,13 @@ def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.
     per_video = np.diff(table.video_first_code)
     init = np.concatenate([random_codes(video_seed(seed, v), 0, int(n), d)
                            for v, n in zip(videos, per_video)]).astype(np.float32)
+    offsets, offset_scale = _new_offsets(ref, dataset, videos, table)
+    first = table.video_first_segment
     source = _LocalSource(dataset, videos, to_local[ids], [base.class_names[c]
-                                                            for c in dec.classes])
+                                                            for c in dec.classes],
+                          None if offsets is None else {
+                              v: offsets[int(first[i]):int(first[i + 1])]
+                              for i, v in enumerate(videos)})
     settings = invert_kwargs(ref.content.codec_config)
     codes, report = invert(decoder_from_checkpoint(dec.checkpoint), source, local, init=init,
                            device=device, seed=seed, progress=progress, **settings)
@@ -142,14 +160,33 @@ def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.
               "append": {"decoder": "reuse", "group": g, "init": "random per video",
                          "seed": int(seed)}}
     content = ArchiveContent(
-        codec=ref.content.codec, codec_config=config, decode_kind="mlp",
+        codec=ref.content.codec, codec_config=config, decode_kind=ref.content.decode_kind,
         class_names=base.class_names, splits={}, table=table,
         codes=np.ascontiguousarray(codes, np.float32), code_dim=d,
         feature_dim=base.feature_dim,
         stats={"inversion": report.as_dict(), "source_bytes_float32":
-               int(table.video_num_frames.sum()) * base.feature_dim * 4})
+               int(table.video_num_frames.sum()) * base.feature_dim * 4},
+        segment_offsets=offsets, offset_dtype=ref.content.offset_dtype,
+        offset_scale=offset_scale)
     dtype = ref.code_dtype if ref.content.codes is not None else "float32"
     return CodeGroup(content, ref.decoder, dtype, None)
+
+
+def _new_offsets(ref: CodeGroup, dataset: Any, videos: list[str], table: SegmentTable
+                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """For a ``"mlp+offset"`` group: the new videos' segment means (S, D), quantised as the
+    group stores offsets (with their own int8 scale), and that scale; else ``(None, None)``."""
+    if ref.content.decode_kind != "mlp+offset":
+        return None, None
+    from .codecs.mean_inversion import segment_means
+    from .format.v1_write import quantise
+
+    first = table.video_first_segment
+    means = np.concatenate([segment_means(dataset.features(v).T,
+                                          table.seg_length[int(first[i]):int(first[i + 1])])
+                            for i, v in enumerate(videos)])
+    stored, scale = quantise(means, ref.content.offset_dtype, "append")
+    return stored.astype(np.float32) * (scale if scale is not None else np.float32(1)), scale
 
 
 def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
@@ -213,6 +250,18 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
     return write_grouped(merged, path, overwrite=True)
 
 
+def _at_floor(trial: Any, minimum: int) -> tuple[Path, int, int]:
+    """``trial`` at rate control's smallest budget, ``minimum``. The byte model's floor is an
+    estimate: when the part comes out larger, ``encode`` names the size it measured there, and
+    ``trial`` runs once more at that size."""
+    try:
+        return trial(minimum)
+    except BudgetTooSmallError as exc:
+        if exc.minimum_bytes <= minimum:
+            raise
+        return trial(exc.minimum_bytes)
+
+
 def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str], dev: str,
                 seed: int, progress: bool, encode_kwargs: dict[str, Any]) -> Path:
     """``decoder="new"``: encode ``videos`` alone, join them to ``base`` as a new group and
@@ -271,8 +320,13 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
             except BudgetTooSmallError as exc:
                 if growth is None:
                     raise
-                if smallest is None:  # measure the smallest part rate control allows
-                    smallest = trial(exc.minimum_bytes)[2]
+                # the smallest part rate control allows: it may still fit (the rate model's
+                # floor is an estimate); if not, what it added is the measured minimum
+                joined, part_bytes, added = _at_floor(trial, exc.minimum_bytes)
+                smallest = added if smallest is None else min(smallest, added)
+                if added <= growth:
+                    os.replace(joined, path)
+                    return path
                 least = max(growth + 1, smallest)
                 raise BudgetTooSmallError(
                     f"append: max_bytes={growth} (the bytes the append may add to {path.name}) "

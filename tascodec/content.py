@@ -16,11 +16,14 @@ from .errors import TascodecError
 from .segments import labels_to_segments, num_instances
 
 __all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind", "DECODE_KINDS",
-           "StoredDecoder", "CodeGroup", "GroupedContent"]
+           "MLP_KINDS", "StoredDecoder", "CodeGroup", "GroupedContent"]
 
-DecodeKind = Literal["mlp", "repeat"]
+DecodeKind = Literal["mlp", "repeat", "mlp+offset"]
 #: How codes become frames (see ``tascodec.decode``); other kinds are unknown to this reader.
-DECODE_KINDS = ("mlp", "repeat")
+#: ``"mlp+offset"`` (format 2.1) is ``"mlp"`` plus a stored offset per segment.
+DECODE_KINDS = ("mlp", "repeat", "mlp+offset")
+#: the kinds decoded through a ``tca-mlp`` decoder
+MLP_KINDS = ("mlp", "mlp+offset")
 
 
 @dataclass
@@ -134,7 +137,9 @@ class ArchiveContent:
     ``codes``: (N, code_dim) float32, one row per instance in segment order; ``None`` when the
     codec stores none (``tca-random`` draws them with ``tascodec.rng.random_codes`` from
     ``codec_config["seed"]``). ``decode_kind`` says how codes become frames: ``"mlp"`` through
-    ``decoder``, ``"repeat"`` by repeating each code over its instance's frames (code_dim == D).
+    ``decoder``, ``"repeat"`` by repeating each code over its instance's frames (code_dim == D),
+    ``"mlp+offset"`` as ``"mlp"`` plus ``segment_offsets`` (S, D) float32, segment s's row added
+    to each of its frames (``None`` for the other kinds).
     ``stats``: JSON-serialisable facts about the source and the encode (sizes, MSE, timings).
     """
 
@@ -149,6 +154,12 @@ class ArchiveContent:
     feature_dim: int
     decoder: DecoderCheckpoint | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    segment_offsets: np.ndarray | None = None
+    #: how ``segment_offsets`` are stored, and the int8 scale (D,) to store them with (``None``:
+    #: their own); an encoder that quantised them itself passes its scale, so the stored
+    #: integers are the ones it decoded with
+    offset_dtype: str = "int8"
+    offset_scale: np.ndarray | None = None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any
 
 from .devices import resolve_device
 from .codecs.options import check_codec_options, given_options
-from .errors import OutputExistsError, TascodecError
+from .errors import BudgetTooSmallError, OutputExistsError, TascodecError
 from .extras import require_torch
 from .parallel import current, entry_point
 from .sampling import SAMPLING_METHODS, select_videos
@@ -77,6 +77,9 @@ _PHASES = {"gather": "gather_seconds", "train": "train_seconds", "codes": "code_
            "mse": "mse_seconds"}
 #: re-encodes allowed when an archive comes out over ``max_bytes``
 _SIZE_ATTEMPTS = 3
+#: bytes added to a measured smallest archive when naming it as the minimum budget: the same
+#: content's header differs by a few bytes from run to run (its timing figures)
+_HEADER_SLACK = 256
 
 
 def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: Any,
@@ -85,7 +88,9 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
     """Write ``content`` to ``out`` only once the file is at most ``max_bytes`` (None: any);
     returns the content, ``out`` and the archive's sizes by part. The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
     archive (written beside ``out``, never over it) comes out larger, the budget shrinks by the
-    excess plus 1% and the codec runs again (a trained TCA is reused from the cache). On
+    excess plus 1% and the codec runs again (a trained TCA is reused from the cache); a budget
+    below rate control's floor is tried at the floor, and when even that archive is too large
+    ``BudgetTooSmallError`` names its measured size as the minimum. On
     several ranks (``tascodec.parallel``) rank 0 writes, and renames into place only after
     every rank's last exchange.
     """
@@ -98,8 +103,9 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
     world = current()
     scratch = world.run("writing the archive", lambda: mkdtemp_beside(out)
                         if world.is_main else None)
+    at_floor = False  # content is the smallest archive rate control makes
     try:
-        for _ in range(_SIZE_ATTEMPTS):
+        for attempt in range(_SIZE_ATTEMPTS + 1):
             trial = scratch / out.name if scratch is not None else None
             size = world.run_all("writing the archive", lambda: Path(write_archive(
                 content, trial, overwrite=True, **writing)).stat().st_size
@@ -113,8 +119,20 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
                 if world.is_main:
                     os.replace(trial, out)
                 return content, out, sizes
+            if at_floor:  # measured: the least any budget gives here
+                least = size + _HEADER_SLACK  # timings in the header vary from run to run
+                raise BudgetTooSmallError(
+                    f"{out}: max_bytes={max_bytes} cannot hold the archive: the smallest rate "
+                    f"control makes here is {size} bytes; raise max_bytes to at least {least}",
+                    least)
+            if attempt == _SIZE_ATTEMPTS - 1:
+                break
             budget -= (size - max_bytes) + max(256, size // 100)
-            content, _ = condense(budget)
+            try:
+                content, _ = condense(budget)
+            except BudgetTooSmallError as exc:  # below the floor: try the floor itself
+                budget, at_floor = exc.minimum_bytes, True
+                content, _ = condense(budget)
         raise TascodecError(
             f"{out}: max_bytes={max_bytes} not met after {_SIZE_ATTEMPTS} attempts (the last "
             f"came out at {size} bytes); nothing was written: lower max_bytes' target or raise "
@@ -128,8 +146,10 @@ def budgeted_codec(codec: str | dict[str, Any], k: Any) -> bool:
     """Whether this encode is budgeted: ``k="auto"`` for a codec that allocates instances."""
     if k != "auto":
         return False
-    codec_id = codec.get("id") if isinstance(codec, dict) else codec
-    return codec_id in ("inversion", "encoded")
+    from .codecs import codec_class
+
+    cls = codec_class(str(codec.get("id") if isinstance(codec, dict) else codec))
+    return cls is not None and "budget_bytes" in getattr(cls, "own_params", ())
 
 
 def _check_budget(target_ratio: Any, max_bytes: Any) -> None:

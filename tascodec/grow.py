@@ -2,8 +2,8 @@
 
 Shapes: V videos, S segments, N codes, A classes, A_j classes of decoder j.
 
-* ``read_groups(archive)``: an open, verified archive as a ``GroupedContent`` (codes
-  dequantised to float32 with their int8 scale kept, decoders as float32 with their stored
+* ``read_groups(archive)``: an open, verified archive as a ``GroupedContent`` (codes and
+  segment offsets dequantised to float32 with their int8 scales kept, decoders as float32 with their stored
   dtype kept, so writing it again stores the same bits).
 * ``join(contents)``: one ``GroupedContent`` of several: class names unioned by name (the
   first input's ids stay, new names are appended; every other input's segment actions and
@@ -87,6 +87,10 @@ def read_groups(archive: Any) -> GroupedContent:
             table=group_table(archive.table, info.first_video, len(info.videos)),
             codes=archive.group_codes(info.index) if codes_h["storage"] == "array" else None,
             code_dim=info.code_dim, feature_dim=archive.feature_dim, stats=dict(stats or {}))
+        if "offsets" in gl.header and info.decode_kind == "mlp+offset":
+            content.segment_offsets = archive.group_offsets(info.index)
+            content.offset_dtype = gl.header["offsets"]["dtype"]
+            content.offset_scale = archive.offset_scale(info.index)
         groups.append(CodeGroup(content, dec, info.code_dtype or "float32",
                                 archive.code_scale(info.index)))
     return GroupedContent(archive.class_names, archive.splits, archive.feature_dim, decoders,

@@ -38,6 +38,7 @@ __all__ = [
     "allocate",
     "decoder_params",
     "minimum_budget",
+    "smallest_strict_budget",
     "widen_to_budget",
     "latent_width",
     "operating_point",
@@ -114,6 +115,7 @@ def operating_point(budget_bytes: int, *, feature_dim: int, num_classes: int, la
     it, where the container's fixed overhead dominates) the budget is raised to the smallest
     that does, and ``budget_raised`` says so.
     """
+    fixed_hidden = hidden_dim
     if not strict:
         need = minimum_budget(feature_dim=feature_dim, num_classes=num_classes,
                               latent_dim=latent_dim, num_segments=num_segments,
@@ -127,20 +129,11 @@ def operating_point(budget_bytes: int, *, feature_dim: int, num_classes: int, la
     if code_dtype not in CODE_VALUE_BYTES or decoder_dtype not in DECODER_VALUE_BYTES:
         raise TascodecError(f"operating_point: unknown code or decoder dtype {code_dtype!r}, "
                             f"{decoder_dtype!r}")
-    dec_bytes = DECODER_VALUE_BYTES[decoder_dtype]
-    if hidden_dim is None:
-        cap = min(512, max(32, 2 * feature_dim))
-        fits = [h for h in HIDDEN_CHOICES if h <= cap and dec_bytes * decoder_params(
-            feature_dim, num_classes, latent_dim, h) <= DECODER_SHARE * budget_bytes]
-        hidden_dim = fits[0] if fits else HIDDEN_CHOICES[-1]
-    rest = (budget_bytes - FIXED_BYTES - TABLE_BYTES_PER_SEGMENT * num_segments
-            - dec_bytes * decoder_params(feature_dim, num_classes, latent_dim, hidden_dim)
-            - 4 * latent_dim)  # the int8 scales
-    num_codes = int(rest // (latent_dim * CODE_VALUE_BYTES[code_dtype])) if rest > 0 else 0
+    dims = dict(feature_dim=feature_dim, num_classes=num_classes, latent_dim=latent_dim,
+                num_segments=num_segments, code_dtype=code_dtype, decoder_dtype=decoder_dtype)
+    hidden_dim, num_codes = _fit(budget_bytes, hidden_dim=hidden_dim, **dims)
     if num_codes < MIN_CODES_PER_SEGMENT * num_segments:
-        least = minimum_budget(feature_dim=feature_dim, num_classes=num_classes,
-                               latent_dim=latent_dim, num_segments=num_segments,
-                               code_dtype=code_dtype, decoder_dtype=decoder_dtype)
+        least = smallest_strict_budget(hidden_dim=fixed_hidden, **dims)
         raise BudgetTooSmallError(
             f"a budget of {budget_bytes} bytes holds {num_codes} codes of width {latent_dim} "
             f"beside a decoder of width {hidden_dim}, fewer than {MIN_CODES_PER_SEGMENT} per "
@@ -170,6 +163,49 @@ def widen_to_budget(point: OperatingPoint, *, num_frames: int, feature_dim: int,
             break
         best, d = wider, d + 8
     return best
+
+
+def _fit(budget_bytes: int, *, feature_dim: int, num_classes: int, latent_dim: int,
+         num_segments: int, code_dtype: str, decoder_dtype: str, hidden_dim: int | None
+         ) -> tuple[int, int]:
+    """``(H, number of codes)`` a budget buys: H the given one, else the widest of
+    ``HIDDEN_CHOICES`` (at most ``min(512, max(32, 2 D))``) whose decoder takes at most
+    ``DECODER_SHARE`` of the budget; the codes fill what is left."""
+    dec_bytes = DECODER_VALUE_BYTES[decoder_dtype]
+    if hidden_dim is None:
+        cap = min(512, max(32, 2 * feature_dim))
+        fits = [h for h in HIDDEN_CHOICES if h <= cap and dec_bytes * decoder_params(
+            feature_dim, num_classes, latent_dim, h) <= DECODER_SHARE * budget_bytes]
+        hidden_dim = fits[0] if fits else HIDDEN_CHOICES[-1]
+    rest = (budget_bytes - FIXED_BYTES - TABLE_BYTES_PER_SEGMENT * num_segments
+            - dec_bytes * decoder_params(feature_dim, num_classes, latent_dim, hidden_dim)
+            - 4 * latent_dim)  # the int8 scales
+    num_codes = int(rest // (latent_dim * CODE_VALUE_BYTES[code_dtype])) if rest > 0 else 0
+    return int(hidden_dim), num_codes
+
+
+def smallest_strict_budget(*, feature_dim: int, num_classes: int, latent_dim: int,
+                           num_segments: int, code_dtype: str = "int8",
+                           decoder_dtype: str = "float16", hidden_dim: int | None = None) -> int:
+    """The smallest budget a strict ``operating_point`` accepts (``MIN_CODES_PER_SEGMENT``
+    codes per segment beside the decoder it picks there).
+
+    The H a budget picks grows with the budget, so the smallest accepted budget is the floor
+    of some H (its decoder plus the minimum codes): the least of those floors whose budget
+    picks that H or a narrower one.
+    """
+    dims = dict(feature_dim=feature_dim, num_classes=num_classes, latent_dim=latent_dim,
+                num_segments=num_segments, code_dtype=code_dtype, decoder_dtype=decoder_dtype)
+    need = MIN_CODES_PER_SEGMENT * num_segments
+    choices = HIDDEN_CHOICES if hidden_dim is None else (hidden_dim,)
+    floors = sorted(int(FIXED_BYTES + TABLE_BYTES_PER_SEGMENT * num_segments + 4 * latent_dim
+                        + DECODER_VALUE_BYTES[decoder_dtype] * decoder_params(
+                            feature_dim, num_classes, latent_dim, h)
+                        + need * latent_dim * CODE_VALUE_BYTES[code_dtype]) for h in choices)
+    for budget in floors:
+        if _fit(budget, hidden_dim=hidden_dim, **dims)[1] >= need:
+            return budget
+    return floors[-1]
 
 
 def minimum_budget(*, feature_dim: int, num_classes: int, latent_dim: int, num_segments: int,

@@ -93,6 +93,10 @@ class EncodeSource:
     ``splits``: split name -> video names, restricted to ``videos``, stored in the header.
     ``cache``: shared between codecs of one run (e.g. a trained TCA model keyed by its config),
     so a benchmark that encodes several codecs trains the model once.
+    ``reserved_bytes``: bytes of the archive already spent before the codes and decoder (a
+    budgeted encode fits them in the rest); ``channel_spread`` (D,): the per-channel spread the
+    relative error is measured against (``None``: the decoder's normalisation scale); both are
+    set by a codec that codes derived frames (``codecs.mean_inversion.ResidualSource``).
     """
 
     dataset: "StandardDataset"
@@ -103,6 +107,8 @@ class EncodeSource:
     seed: int = 0
     progress: bool = True
     cache: dict[str, Any] = field(default_factory=dict)
+    reserved_bytes: int = 0
+    channel_spread: np.ndarray | None = None
 
     def features(self, video: str) -> np.ndarray:
         """Frames of ``video`` as (T, D) float32 (a transposed view of the (D, T) file)."""

@@ -167,6 +167,17 @@ def expected_arrays(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def save_decoded(archive: Path, npz: Path) -> None:
+    """``npz`` holding what ``archive`` decodes to: ``x/<video>`` frames, ``y/<video>`` labels
+    (the expected arrays of the grouped goldens, ``tests/data/v2*``)."""
+    from tascodec.format import open_archive
+
+    with open_archive(archive) as ar:
+        arrays = {f"x/{v}": ar.decode(v) for v in ar.videos}
+        arrays.update({f"y/{v}": ar.labels(v) for v in ar.videos})
+    np.savez(npz, **arrays)
+
+
 def main() -> int:
     from tascodec.format import write_archive
 

@@ -59,6 +59,35 @@ def test_append_refuses_clashes_and_keeps_the_file(base, tiny_dataset, tmp_path)
     assert copy.read_bytes() == before
 
 
+def test_append_reuse_to_a_mean_inversion_archive(tiny_dataset, tmp_path):
+    """A ``mean+inversion`` group's decoder inverts the new videos' residual frames; their
+    segment means are stored with them (decode kind ``"mlp+offset"``)."""
+    from tascodec.codecs.mean_inversion import segment_means
+    from tascodec.segments import labels_to_segments
+
+    ds = StandardDataset(tiny_dataset)
+    path = tmp_path / "mi.tasz"
+    tascodec.encode(tiny_dataset, path, split=None, videos=ds.videos[:4], codec="mean+inversion", gamma=1.0,
+                    k=2, recipe="quick", progress=False, device="cpu")
+    before = open_archive(path)
+    stored = {v: before.decode(v) for v in before.videos}
+    before.close()
+    tascodec.append(path, tiny_dataset, [ds.videos[4]], decoder="reuse", device="cpu")
+    with open_archive(path) as ar:
+        assert ar.format_version == "2.1" and len(ar.groups) == 2 and ar.num_decoders == 1
+        assert [g.decode_kind for g in ar.groups] == ["mlp+offset", "mlp+offset"]
+        for v, x in stored.items():
+            np.testing.assert_array_equal(ar.decode(v), x)
+        v = ds.videos[4]
+        x, lengths = ds.features(v).T, labels_to_segments(ds.labels(v)).length
+        got = ar.decode(v)
+        moved = segment_means(got - x, lengths)
+        spread = np.abs(segment_means(x, lengths)).max(0) / 127  # the int8 step per channel
+        assert (np.abs(moved) <= spread + 0.05 * np.abs(x).max()).all()
+        mean_error = np.square(x - np.repeat(segment_means(x, lengths), lengths, 0)).mean()
+        assert np.square(got - x).mean() < mean_error
+
+
 @pytest.mark.slow
 def test_append_new_decoder_and_replay_dataset(base, tiny_dataset, tmp_path):
     from torch.utils.data import ConcatDataset, DataLoader

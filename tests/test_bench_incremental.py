@@ -75,9 +75,9 @@ def test_quick_run(tiny_gtea: Path, tmp_path: Path) -> None:
                                    arms["mean"]["bytes_per_task"])):
         assert i <= (over[t]["max_bytes"] if t in over else m)
         assert t not in over or over[t]["mean_bytes"] == m
-    t = entry["targets"]
-    assert t["evaluated"] is True
-    assert t["bytes_inversion"] == arms["inversion"]["replay_bytes"]
+    t = entry["targets"]["inversion"]
+    assert t["evaluated"] is True and t["arm"] == "inversion"
+    assert t["bytes_arm"] == arms["inversion"]["replay_bytes"]
     assert t["bytes_mean"] == arms["mean"]["replay_bytes"]
     s = entry["summary"]
     assert t["beats_mean_final"]["acc"] == (s["inversion"]["final"]["acc"]
@@ -98,12 +98,14 @@ def test_append_mode_grows_one_archive(tiny_gtea: Path, tmp_path: Path) -> None:
     """--archive-mode append: each arm's tasks go into one archive (a decoder group per
     task, since every task brings its own classes); replay reads them back."""
     out = tmp_path / "out"
-    argv = ["--quick", "--archive-mode", "append", "--arms", "finetune,mean,inversion",
+    argv = ["--quick", "--archive-mode", "append", "--arms",
+            "finetune,mean,inversion,mean+inversion",
             "--gtea-roots", str(tiny_gtea), "--gtea-sample-rate", "8", "--epochs", "1",
             "--stages", "1", "--layers", "2", "--f-maps", "8", "--threads", "1",
             "--out", str(out), "--plots", str(tmp_path / "p")]
     assert bench.main(argv) == 0
     arms = json.loads((out / "incremental.json").read_text())["settings"]["gtea"]["per_fold"][
         "fold1"]["arms"]
-    assert len(arms["inversion"]["bytes_per_task"]) == 6
-    assert all(b > 0 for b in arms["inversion"]["bytes_per_task"])
+    for arm in ("inversion", "mean+inversion"):
+        assert len(arms[arm]["bytes_per_task"]) == 6
+        assert all(b > 0 for b in arms[arm]["bytes_per_task"])

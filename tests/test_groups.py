@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +13,15 @@ from tascodec.format import open_archive, write_archive
 from tascodec.grow import merge
 
 try:
+    from old_readers import old_tascodec, run_old
     from test_decode import small_content
     from test_kill import _kill_after, _spawn
 except ImportError:  # pragma: no cover
+    from tests.old_readers import old_tascodec, run_old
     from tests.test_decode import small_content
     from tests.test_kill import _kill_after, _spawn
 
 GOLDEN = Path(__file__).parent / "data" / "v2"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def two_archives(tmp_path: Path) -> tuple[Path, Path]:
@@ -100,20 +99,13 @@ def test_golden_v2_decodes_and_rebuilds(tmp_path):
 def test_a_1_1_reader_refuses_2_0_cleanly(tmp_path):
     """The reader of the last 1.1-only commit refuses a 2.0 archive with
     UnsupportedVersionError (it never decodes it with the wrong decoder)."""
-    old = tmp_path / "old"
-    try:
-        tar = subprocess.run(["git", "-C", str(ROOT), "archive", "683cdac", "tascodec"],
-                             capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("the 1.1 reader's commit is not in this checkout")
-    old.mkdir()
-    subprocess.run(["tar", "-x", "-C", str(old)], input=tar, check=True)
+    old = old_tascodec("683cdac", tmp_path)
     code = ("import sys\nfrom tascodec.format import open_archive\n"
             "from tascodec.errors import UnsupportedVersionError\n"
             f"try:\n    open_archive({str(GOLDEN / 'merged.tasz')!r})\n"
             "except UnsupportedVersionError as e:\n    print('refused:', e); sys.exit(0)\n"
             "sys.exit(3)\n")
-    run = subprocess.run([sys.executable, "-c", code], cwd=old, capture_output=True, text=True)
+    run = run_old(old, code)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2.0" in run.stdout and "newer" in run.stdout
 
@@ -145,10 +137,9 @@ def make_golden() -> None:  # pragma: no cover - run by hand: python tests/test_
     with tempfile.TemporaryDirectory() as tmp:
         pa, pb = two_archives(Path(tmp))
         out = merge([pa, pb], GOLDEN / "merged.tasz", overwrite=True)
-    with open_archive(out) as ar:
-        arrays = {f"x/{v}": ar.decode(v) for v in ar.videos}
-        arrays.update({f"y/{v}": ar.labels(v) for v in ar.videos})
-    np.savez(GOLDEN / "merged.npz", **arrays)
+    from make_golden import save_decoded
+
+    save_decoded(out, GOLDEN / "merged.npz")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..content import ArchiveContent, SegmentTable
-from ..errors import TascodecError
+from ..errors import BudgetTooSmallError, TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..jsonvalues import json_values
 from ..parallel import current
@@ -160,7 +160,8 @@ class LearnedCodec(Codec):
 def _cache_key(source: "EncodeSource", train: dict[str, Any]) -> str:
     root = str(getattr(source.dataset, "root", id(source.dataset)))
     key = json.dumps({"train": train, "dataset": root, "videos": list(source.training_videos),
-                      "seed": source.seed, "device": source.device}, sort_keys=True)
+                      "seed": source.seed, "device": source.device,
+                      "frames": getattr(source, "frames_tag", "features")}, sort_keys=True)
     return "tca:" + hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -207,8 +208,9 @@ def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
                 decoder: Any) -> tuple[float, float]:
     """Per-frame MSE of what a reader decodes from ``codes``, in one pass over the videos:
     ``(mse in original units, relative mse)``, the latter with each channel's error divided by
-    the decoder's normalisation scale squared (1.0 = an error as large as the channel's spread).
-    On several ranks each decodes its share of the videos and the sums are shared.
+    its spread squared (``source.channel_spread``, else the decoder's normalisation scale; 1.0
+    = an error as large as the channel's spread). On several ranks each decodes its share of
+    the videos and the sums are shared.
     """
     world = current()
     first, stop = world.shard(table.video_num_frames)
@@ -226,7 +228,10 @@ def _error_sums(source: "EncodeSource", table: SegmentTable, codes: np.ndarray, 
 
     prep = prepare_decoder(decoder)
     first_seg, first_code = table.video_first_segment, table.video_first_code
-    weight = 1.0 / np.square(np.asarray(decoder.tensors["feature_scale"], np.float64))
+    spread = source.channel_spread
+    if spread is None:
+        spread = decoder.tensors["feature_scale"]
+    weight = 1.0 / np.square(np.maximum(np.asarray(spread, np.float64), 1e-12))
     sq_err, rel_err, count = 0.0, 0.0, 0
     for v in videos:
         video = table.video_names[v]
@@ -295,6 +300,7 @@ def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str
     budget = params.get("budget_bytes")
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise TascodecError(f"codec k='auto' needs a positive budget_bytes, got {budget!r}")
+    reserved = int(source.reserved_bytes)
     d = resolved.get("latent_dim")
     from_data = d is None
     if from_data:
@@ -304,11 +310,18 @@ def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str
         d = latent_width(x, y)
     dims = dict(feature_dim=source.feature_dim, num_classes=len(source.class_names),
                 num_segments=int(table.seg_length.size))
-    point = operating_point(int(budget), latent_dim=int(d),
-                            code_dtype=params.get("code_dtype", "int8"),
-                            decoder_dtype=params.get("decoder_dtype", "float16"),
-                            hidden_dim=resolved.get("hidden_dim"),
-                            strict=bool(params.get("strict_budget", True)), **dims)
+    try:
+        point = operating_point(max(int(budget) - reserved, 1), latent_dim=int(d),
+                                code_dtype=params.get("code_dtype", "int8"),
+                                decoder_dtype=params.get("decoder_dtype", "float16"),
+                                hidden_dim=resolved.get("hidden_dim"),
+                                strict=bool(params.get("strict_budget", True)), **dims)
+    except BudgetTooSmallError as exc:
+        if not reserved:
+            raise
+        least = exc.minimum_bytes + reserved
+        raise BudgetTooSmallError(f"{exc}, after the {reserved} bytes spent before the codes "
+                                  f"(at least {least} bytes in all)", least) from None
     if from_data and resolved.get("hidden_dim") is None and not point.budget_raised:
         point = widen_to_budget(point, num_frames=int(table.seg_length.sum()), **dims)
     return point

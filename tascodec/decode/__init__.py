@@ -20,8 +20,8 @@ import numpy as np
 from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .numpy import decode_reference, decode_segments
 from .budget import group_slices
-from .plan import (NUMPY_DEVICES, archive_decoder, check_decodable, decode_source, video_plan,
-                   video_rows)
+from .plan import (NUMPY_DEVICES, archive_decoder, check_decodable, decode_source, video_offsets,
+                   video_plan, video_rows)
 
 __all__ = [
     "decode_video",
@@ -51,11 +51,13 @@ def decode_video(archive: Any, video: str | int, *, device: Any = None,
     action, length, k_eff = video_rows(archive, video)
     plan = video_plan(archive, video, length, k_eff, limit)
     kind, codes, dec = archive.decode_kind, archive.codes(video), archive_decoder(archive)
+    offsets = video_offsets(archive, video)
     if len(plan.groups) == 1:
-        return decode_segments(kind, codes, action, length, k_eff, dec)
+        return decode_segments(kind, codes, action, length, k_eff, dec, offsets)
     out = None
     for seg, frames, rows in group_slices(plan, length, k_eff):
-        part = decode_segments(kind, codes[rows], action[seg], length[seg], k_eff[seg], dec)
+        part = decode_segments(kind, codes[rows], action[seg], length[seg], k_eff[seg], dec,
+                               None if offsets is None else offsets[seg])
         if out is None:
             out = np.empty((int(length.sum()), part.shape[1]), dtype=np.float32)
         out[frames] = part

@@ -113,11 +113,14 @@ class DecodePlan:
 def _segment_temporaries(kind: str, length: np.ndarray, k_eff: np.ndarray, H: int,
                          D: int, backend: str = "numpy") -> np.ndarray:
     """Bytes of temporaries per segment (S,) (Python ints: no overflow for huge values)."""
-    if kind != "mlp":
+    if kind not in ("mlp", "mlp+offset"):
         return k_eff.astype(object) * 64
     per_inst = 4 * (6 * H + 6 * D) + 64
     per_frame = 4 * ((7 if backend == "torch" else 3) * H + 4 * D) + 64
-    return k_eff.astype(object) * per_inst + length.astype(object) * per_frame
+    out = k_eff.astype(object) * per_inst + length.astype(object) * per_frame
+    if kind == "mlp+offset":  # the segment's offset row and its (l, D) repeat
+        out = out + 4 * D + length.astype(object) * (4 * D)
+    return out
 
 
 def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: int,

@@ -24,7 +24,7 @@ import numpy as np
 from ..content import DecoderCheckpoint
 from ..segments import instance_lengths, segment_coherence
 from ..tca_mlp import TENSORS, PreparedDecoder
-from .plan import check_codes, check_table, instances
+from .plan import add_offsets, check_codes, check_offsets, check_table, instances
 
 __all__ = ["decode_segments", "decode_reference"]
 
@@ -36,13 +36,22 @@ def decode_segments(
     seg_length: np.ndarray,
     seg_num_instances: np.ndarray,
     decoder: DecoderCheckpoint | PreparedDecoder | None,
+    offsets: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Decode one video's codes (N, code_dim) and segments (S,) into frames (T, D) float32."""
+    """Decode one video's codes (N, code_dim) and segments (S,) into frames (T, D) float32;
+    ``offsets`` (S, D): the segments' offsets (``"mlp+offset"`` only)."""
     codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
                                                seg_num_instances)
     if kind == "repeat":
         return np.repeat(codes, instance_lengths(length, k_eff), axis=0)
     prep = check_codes(decoder, codes, action)
+    offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
+    return add_offsets(_decode_mlp(codes, action, length, k_eff, prep), offsets, length)
+
+
+def _decode_mlp(codes: np.ndarray, action: np.ndarray, length: np.ndarray, k_eff: np.ndarray,
+                prep: PreparedDecoder) -> np.ndarray:
+    """The structured ``mlp`` decode (see the module docstring): (T, D) float32."""
     seg, inst_len, start, c = instances(length, k_eff)
     total = c.size
     out = np.empty((total, prep.feature_dim), dtype=np.float32)
@@ -156,6 +165,7 @@ def decode_reference(
     seg_length: np.ndarray,
     seg_num_instances: np.ndarray,
     decoder: DecoderCheckpoint | None,
+    offsets: np.ndarray | None = None,
 ) -> np.ndarray:
     """The plain per-frame forward pass (T, D) float32: the ground truth for tests and benchmarks.
 
@@ -169,11 +179,13 @@ def decode_reference(
     if kind == "repeat":
         return z
     prep = check_codes(decoder, codes, action)  # validates
+    offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
     t = {k: np.asarray(decoder.tensors[k], dtype=np.float32) for k in TENSORS}
     c = segment_coherence(length)
     onehot = np.eye(prep.num_classes, dtype=np.float32)[np.repeat(action, length)]
     u = np.concatenate([z, onehot, c[:, None]], axis=1)
     h = np.maximum(u @ t["w1"].T + t["b1"], 0)
-    return ((h @ t["w2"].T + t["b2"]) * t["feature_scale"] + t["feature_offset"]).astype(
+    out = ((h @ t["w2"].T + t["b2"]) * t["feature_scale"] + t["feature_offset"]).astype(
         np.float32, copy=False
     )
+    return add_offsets(out, offsets, length)

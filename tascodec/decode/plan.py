@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..content import DECODE_KINDS
+from ..content import DECODE_KINDS, MLP_KINDS
 from ..errors import TascodecError, UnknownCodecError
 from ..segments import instance_lengths, segment_coherence
 from ..tca_mlp import ARCH_NAME, PreparedDecoder, prepare_decoder, tensor_shapes
@@ -31,6 +31,9 @@ __all__ = [
     "NUMPY_DEVICES",
     "check_table",
     "check_codes",
+    "check_offsets",
+    "add_offsets",
+    "video_offsets",
     "instances",
     "video_rows",
     "archive_decoder",
@@ -49,7 +52,7 @@ def check_table(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(codes (N, d) float32, action, length, k_eff (S,) int64)``, checked against each other."""
     if kind not in DECODE_KINDS:
-        raise TascodecError(f"decode_kind: expected 'mlp' or 'repeat', got {kind!r}")
+        raise TascodecError(f"decode_kind: expected one of {DECODE_KINDS}, got {kind!r}")
     action = np.asarray(seg_action, dtype=np.int64).reshape(-1)
     length = np.asarray(seg_length, dtype=np.int64).reshape(-1)
     k_eff = np.asarray(seg_num_instances, dtype=np.int64).reshape(-1)
@@ -89,6 +92,28 @@ def check_codes(decoder: Any, codes: np.ndarray, action: np.ndarray) -> Prepared
     return prep
 
 
+def check_offsets(kind: str, offsets: Any, num_segments: int, feature_dim: int
+                  ) -> np.ndarray | None:
+    """``offsets`` (S, D) float32 for ``"mlp+offset"`` (checked), ``None`` for other kinds."""
+    if kind != "mlp+offset":
+        return None
+    if offsets is None:
+        raise TascodecError("segment_offsets: decode_kind 'mlp+offset' needs one offset per "
+                            "segment, got None")
+    offsets = np.asarray(offsets)
+    if offsets.shape != (num_segments, feature_dim):
+        raise TascodecError(f"segment_offsets: expected shape ({num_segments}, {feature_dim}) "
+                            f"(one row per segment), got {offsets.shape}")
+    return np.ascontiguousarray(offsets, dtype=np.float32)
+
+
+def add_offsets(out: np.ndarray, offsets: np.ndarray | None, length: np.ndarray) -> np.ndarray:
+    """``out`` (T, D) with each segment's offset row added to its frames (in place)."""
+    if offsets is not None:
+        out += np.repeat(offsets, length, axis=0)
+    return out
+
+
 def instances(length: np.ndarray, k_eff: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per instance (N,): segment, length, first frame; per frame (T,): coherence c float32."""
     inst_len = instance_lengths(length, k_eff)
@@ -115,6 +140,13 @@ def video_rows(archive: Any, video: str | int) -> tuple[np.ndarray, np.ndarray, 
     return action, table.seg_length[sl], table.seg_num_instances[sl]
 
 
+def video_offsets(archive: Any, video: str | int) -> np.ndarray | None:
+    """The video's segment offsets (S_v, D) float32 for ``"mlp+offset"``, else ``None``."""
+    if archive.decode_kind != "mlp+offset":
+        return None
+    return archive.segment_offsets(video)
+
+
 def decode_source(archive: Any, video: str | int) -> Any:
     """What decodes ``video``: its decoder group (``format.Archive.group_source``: the
     group's codes, decoder and class indices) when the archive has groups, else the archive."""
@@ -130,7 +162,7 @@ def archive_decoder(archive: Any) -> PreparedDecoder | None:
     ``format.Archive.prepared_decoder()`` folds once per archive; another archive-like object
     keeps the folded decoder as its attribute ``_prepared_decoder``.
     """
-    if archive.decode_kind != "mlp":
+    if archive.decode_kind not in MLP_KINDS:
         return None
     own = getattr(archive, "prepared_decoder", None)
     if callable(own):
@@ -158,7 +190,7 @@ def check_decodable(archive: Any) -> None:
             f"(known: {', '.join(DECODE_KINDS)}); tables and codes are still readable"
         )
     arch_of = getattr(archive, "decoder_arch", None)
-    if kind == "mlp" and callable(arch_of):
+    if kind in MLP_KINDS and callable(arch_of):
         arch = arch_of() or {}
         if arch.get("name") != ARCH_NAME:
             raise UnknownCodecError(
@@ -178,7 +210,7 @@ def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.nda
     kind = archive.decode_kind
     arch_of = getattr(archive, "decoder_arch", None)
     arch = arch_of() if callable(arch_of) else None
-    if kind == "mlp" and not arch:
+    if kind in MLP_KINDS and not arch:
         prep = archive_decoder(archive)
         arch = {"latent_dim": prep.latent_dim, "num_classes": prep.num_classes,
                 "hidden_dim": int(prep.wz_t.shape[1]), "feature_dim": prep.feature_dim}
@@ -186,9 +218,9 @@ def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.nda
     D = getattr(archive, "feature_dim", None)
     if d is None or D is None:
         d = int(np.shape(archive.codes(video))[1])
-        D = int(arch["feature_dim"]) if kind == "mlp" and arch else d
+        D = int(arch["feature_dim"]) if kind in MLP_KINDS and arch else d
     H = floats = 0
-    if kind == "mlp" and arch:
+    if kind in MLP_KINDS and arch:
         H = int(arch.get("hidden_dim", 0))
         floats = sum(int(np.prod(s, dtype=object)) for s in tensor_shapes(arch).values())
     if limit is None:

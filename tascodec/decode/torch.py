@@ -28,8 +28,8 @@ from ..devices import resolve_device
 from ..segments import instance_lengths
 from ..tca_mlp import PreparedDecoder
 from .budget import DecodePlan, group_slices
-from .plan import (archive_decoder, check_codes, check_table, decode_source, instances,
-                   video_rows)
+from .plan import (archive_decoder, check_codes, check_offsets, check_table, decode_source,
+                   instances, video_offsets, video_rows)
 
 __all__ = ["decode_segments_torch", "decode_video_torch"]
 
@@ -52,8 +52,10 @@ def decode_segments_torch(
     decoder: DecoderCheckpoint | PreparedDecoder | None,
     *,
     device: Any = None,
+    offsets: np.ndarray | None = None,
 ) -> torch.Tensor:
-    """Decode one video's codes (N, code_dim) into frames: a (T, D) float32 tensor on ``device``."""
+    """Decode one video's codes (N, code_dim) into frames: a (T, D) float32 tensor on ``device``;
+    ``offsets`` (S, D): the segments' offsets (``"mlp+offset"`` only)."""
     dev = resolve_device(device)
     if isinstance(codes, torch.Tensor):
         codes = codes.detach().cpu().numpy()
@@ -64,6 +66,7 @@ def decode_segments_torch(
     if kind == "repeat":
         return torch.repeat_interleave(z, torch.from_numpy(inst_len).to(dev), dim=0)
     prep = check_codes(decoder, codes, action)
+    offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
     t = _device_tensors(prep, dev)
     seg, _, start, c_np = instances(length, k_eff)
     if c_np.size == 0:
@@ -82,6 +85,9 @@ def decode_segments_torch(
     cols = torch.nonzero(diff.ne(0).any(dim=0)).flatten()
     if cols.numel():
         out += diff[:, cols] @ t["w2_t"][cols]
+    if offsets is not None:
+        out += torch.from_numpy(offsets).to(dev)[torch.from_numpy(np.repeat(
+            np.arange(length.size), length)).to(dev)]
     return out
 
 
@@ -95,12 +101,15 @@ def decode_video_torch(archive: Any, video: str, *, device: Any = None,
     archive = decode_source(archive, video)
     action, length, k_eff = video_rows(archive, video)
     kind, codes, dec = archive.decode_kind, archive.codes(video), archive_decoder(archive)
+    offsets = video_offsets(archive, video)
     if plan is None or len(plan.groups) == 1:
-        return decode_segments_torch(kind, codes, action, length, k_eff, dec, device=device)
+        return decode_segments_torch(kind, codes, action, length, k_eff, dec, device=device,
+                                     offsets=offsets)
     out = None
     for seg, frames, rows in group_slices(plan, length, k_eff):
         part = decode_segments_torch(kind, codes[rows], action[seg], length[seg], k_eff[seg],
-                                     dec, device=device)
+                                     dec, device=device,
+                                     offsets=None if offsets is None else offsets[seg])
         if out is None:
             out = torch.empty((int(length.sum()), part.shape[1]), dtype=torch.float32,
                               device=part.device)

@@ -7,7 +7,9 @@ format version (``readers``). The normative description is ``spec/tasz-v1.md``. 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..content import DECODE_KINDS, ArchiveContent
 from ..errors import TascodecError
@@ -51,6 +53,10 @@ def write_archive(
     """
     if not isinstance(codes_chunk_bytes, int) or codes_chunk_bytes < 1:
         raise TascodecError(f"codes_chunk_bytes must be a positive int, got {codes_chunk_bytes!r}")
+    if content.decode_kind == "mlp+offset":  # segment offsets: a one-group 2.1 archive
+        return _write_offsets(content, path, overwrite=overwrite, code_dtype=code_dtype,
+                              compression_level=compression_level,
+                              codes_chunk_bytes=codes_chunk_bytes, decoder_dtype=decoder_dtype)
     return write_v1(
         content,
         path,
@@ -61,3 +67,21 @@ def write_archive(
         decoder_dtype=decoder_dtype,
         format_version=format_version,
     )
+
+
+def _write_offsets(content: ArchiveContent, path: str | Path, *, code_dtype: str,
+                   decoder_dtype: str, **options: Any) -> Path:
+    """``content`` of decode kind ``"mlp+offset"`` as one group of a 2.1 archive."""
+    from ..content import CodeGroup, GroupedContent, StoredDecoder
+    from .v2_write import write_grouped
+
+    if content.decoder is None:
+        raise TascodecError(f"{path}: decode_kind 'mlp+offset' needs a decoder")
+    classes = list(range(len(content.class_names)))
+    grouped = GroupedContent(
+        class_names=list(content.class_names), splits=dict(content.splits),
+        feature_dim=content.feature_dim,
+        decoders=[StoredDecoder(content.decoder, classes, decoder_dtype)],
+        groups=[CodeGroup(replace(content, stats={}), 0, code_dtype)],
+        stats=dict(content.stats))
+    return write_grouped(grouped, path, **options)

@@ -181,7 +181,7 @@ class Archive(CodesAndDecoders):
 
     @property
     def decode_kind(self) -> str:
-        """``"mlp"`` or ``"repeat"`` (``"mixed"`` when the groups differ)."""
+        """``"mlp"``, ``"repeat"`` or ``"mlp+offset"`` (``"mixed"`` when the groups differ)."""
         return str(self._common("decode_kind", "mixed"))
 
     @property
@@ -348,6 +348,7 @@ class Archive(CodesAndDecoders):
     def _check_scales(self) -> None:
         for g in range(len(self._layout.groups)):
             self.code_scale(g)
+            self.offset_scale(g)
 
 
 def open_archive(path: Any, *, decode_limit: Any = None,

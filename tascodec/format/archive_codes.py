@@ -116,14 +116,54 @@ class CodesAndDecoders:
         """Group ``group``'s int8 per-channel scale (d,) float32, checked finite and
         non-negative; ``None`` when its codes are not int8."""
         meta = self._layout.groups[self._group_index(group)].code_scale
-        if meta is None:
-            return None
+        return None if meta is None else self._read_scale(meta)
+
+    def _read_scale(self, meta: Any) -> np.ndarray:
+        """An int8 scale array, checked finite and non-negative."""
         scale = read_array(self._reader(), meta).astype(np.float32)
         if not np.isfinite(scale).all() or (scale < 0).any():
             raise IntegrityError(
                 f"{self.path}: array {meta.key!r} holds negative or non-finite values"
             )
         return scale
+
+    def segment_offsets(self, video: str | int) -> np.ndarray | None:
+        """The video's segment offsets, dequantised: (S_v, D) float32 for a group of decode
+        kind ``"mlp+offset"`` (added to each segment's frames), else ``None``."""
+        i = self.video_index(video)
+        g = self.group_of(i)
+        gl = self._layout.groups[g]
+        if gl.offsets is None:
+            return None
+        rows = self.table.video_slice(i)
+        local = rows.start - gl.first_segment
+        key = -1 - g  # offset scales share the scale cache, under negative keys
+        also = ([gl.offset_scale] if gl.offset_scale is not None and key not in self._scales
+                else [])
+        q = read_rows(self._reader(), gl.offsets, local, local + rows.stop - rows.start,
+                      cache=self._chunk_cache, also=also)
+        if q.dtype == np.int8:
+            if key not in self._scales:
+                self._scales[key] = self.offset_scale(g)
+            return self._finite(q.astype(np.float32) * self._scales[key], gl.offsets.key)
+        return self._finite(q.astype(np.float32), gl.offsets.key)
+
+    def offset_scale(self, group: int = 0) -> np.ndarray | None:
+        """Group ``group``'s int8 offset scale (D,) float32, checked finite and non-negative;
+        ``None`` when it stores no int8 offsets."""
+        meta = self._layout.groups[self._group_index(group)].offset_scale
+        return None if meta is None else self._read_scale(meta)
+
+    def group_offsets(self, group: int) -> np.ndarray | None:
+        """Every segment offset of group ``group``, dequantised: (S_g, D) float32, or
+        ``None`` when the group has none."""
+        gl = self._layout.groups[self._group_index(group)]
+        if gl.offsets is None:
+            return None
+        q = read_array(self._reader(), gl.offsets)
+        if q.dtype == np.int8:
+            return self._finite(q.astype(np.float32) * self.offset_scale(group), gl.offsets.key)
+        return self._finite(q.astype(np.float32), gl.offsets.key)
 
     def group_codes(self, group: int) -> np.ndarray:
         """Every code of group ``group``, dequantised: (N_g, d_g) float32."""

@@ -46,6 +46,9 @@ class GroupLayout:
     codes: ArrayMeta | None  # None for generated (random) codes
     code_scale: ArrayMeta | None
     decoder: int | None
+    first_segment: int = 0  # the group's first segment row (its ``offsets`` row 0)
+    offsets: ArrayMeta | None = None  # (S_g, D), decode kind "mlp+offset" (2.1)
+    offset_scale: ArrayMeta | None = None  # (D,) float32 for int8 offsets
 
 
 @dataclass

@@ -62,7 +62,8 @@ def class_lookup(classes: np.ndarray | None, num_classes: int) -> np.ndarray:
 
 class GroupSource:
     """Group ``group`` of ``archive`` seen as a one-decoder archive by ``tascodec.decode``:
-    ``decode_kind``, ``code_dim``, ``feature_dim``, ``codes(video)``, ``decoder()``,
+    ``decode_kind``, ``code_dim``, ``feature_dim``, ``codes(video)``, ``segment_offsets(video)``,
+    ``decoder()``,
     ``decoder_arch()``, ``prepared_decoder()``, and ``local_actions`` (archive class ids ->
     the decoder's class indices, applied by ``decode.plan.video_rows``)."""
 
@@ -91,6 +92,9 @@ class GroupSource:
 
     def codes(self, video: str | int) -> np.ndarray:
         return self.archive.codes(video)
+
+    def segment_offsets(self, video: str | int) -> np.ndarray | None:
+        return self.archive.segment_offsets(video)
 
     def decoder(self) -> Any:
         return self.archive.decoder(group=self.group)

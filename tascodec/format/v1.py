@@ -271,25 +271,26 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
                   groups=[group], decoders=decoders)
 
 
-def codes_metas(zr: ZipReader, codes_h: dict[str, Any], prefix: str, n: int, d: int
+def codes_metas(zr: ZipReader, codes_h: dict[str, Any], prefix: str, n: int, d: int,
+                name: str = "codes", scale_name: str = "code_scale"
                 ) -> tuple[ArrayMeta | None, ArrayMeta | None]:
-    """Metadata of the arrays ``<prefix>codes`` (n, d) and (int8) ``<prefix>code_scale`` (d,)
-    that the codes description ``codes_h`` names; ``(None, None)`` for generated codes."""
+    """Metadata of the arrays ``<prefix><name>`` (n, d) and (int8) ``<prefix><scale_name>``
+    (d,) that the codes description ``codes_h`` names; ``(None, None)`` for generated codes."""
     where = str(zr.path)
     if codes_h["storage"] != "array":
         return None, None
     dtype = codes_h["dtype"]
-    codes = parse_array_meta(zr, f"{prefix}codes", dtypes=(dtype,), ndim=2)
+    codes = parse_array_meta(zr, f"{prefix}{name}", dtypes=(dtype,), ndim=2)
     if codes.shape != (n, d):
         raise FormatError(
-            f"{where}: array '{prefix}codes' has shape {codes.shape}, header says ({n}, {d})"
+            f"{where}: array '{prefix}{name}' has shape {codes.shape}, header says ({n}, {d})"
         )
     scale = None
     if dtype == "int8":
-        scale = parse_array_meta(zr, f"{prefix}code_scale", dtypes=("float32",), ndim=1)
+        scale = parse_array_meta(zr, f"{prefix}{scale_name}", dtypes=("float32",), ndim=1)
         if scale.shape != (d,):
             raise FormatError(
-                f"{where}: array '{prefix}code_scale' has shape {scale.shape}, want ({d},)"
+                f"{where}: array '{prefix}{scale_name}' has shape {scale.shape}, want ({d},)"
             )
     return codes, scale
 
@@ -334,10 +335,12 @@ def decoder_dtype(dec: dict[str, Any], version: tuple[int, int], where: str) -> 
 
 
 def array_metas(zr: ZipReader, layout: Layout) -> list[ArrayMeta]:
-    """Every array of the archive (tables, codes, scales, decoder tensors), for ``verify``."""
+    """Every array of the archive (tables, codes, offsets, scales, decoder tensors), for
+    ``verify``."""
     metas = [parse_array_meta(zr, k, dtypes=("int64",), ndim=1) for k in TABLE_ARRAYS]
     for g in layout.groups:
-        metas += [m for m in (g.codes, g.code_scale) if m is not None]
+        metas += [m for m in (g.codes, g.code_scale, g.offsets, g.offset_scale)
+                  if m is not None]
     for dl in layout.decoders:
         metas += list(dl.tensors.values())
     return metas

@@ -33,13 +33,13 @@ from .zarr_entries import (CODES_CHUNK_BYTES, TABLE_CHUNK_BYTES, build_entries, 
                            with_manifest)
 from .version import FORMAT_NAME, FORMAT_VERSION, WRITABLE_VERSIONS
 
-__all__ = ["write_v1"]
+__all__ = ["write_v1", "quantise"]
 
 _CODES_CHUNK_BYTES = CODES_CHUNK_BYTES
 _TABLE_CHUNK_BYTES = TABLE_CHUNK_BYTES
 
 
-def _quantise(
+def quantise(
     codes: np.ndarray, code_dtype: str, where: str, scale: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Codes as stored (and the int8 scale). ``scale``: the int8 scale to use instead of the
@@ -130,6 +130,9 @@ def _validate(
         raise TascodecError(f"{where}: codec must be a str and codec_config a dict")
     if not isinstance(content.decode_kind, str) or not content.decode_kind:
         raise TascodecError(f"{where}: decode_kind must be a non-empty str")
+    if content.decode_kind == "mlp+offset" or content.segment_offsets is not None:
+        raise TascodecError(f"{where}: segment offsets (decode_kind 'mlp+offset') need format "
+                            "2.1; write them with format.write_archive or write_grouped")
     if not content.class_names or not all(isinstance(c, str) for c in content.class_names):
         raise TascodecError(f"{where}: class_names must be a non-empty list of str")
     for name, value in (("code_dim", content.code_dim), ("feature_dim", content.feature_dim)):
@@ -262,7 +265,7 @@ def write_v1(
     def fill(root: Any, put: Any) -> None:
         put_tables(root, put, t)
         if content.codes is not None:
-            q, scale = _quantise(np.asarray(content.codes, dtype=np.float32), code_dtype, where,
+            q, scale = quantise(np.asarray(content.codes, dtype=np.float32), code_dtype, where,
                                  code_scale)
             put(
                 root,

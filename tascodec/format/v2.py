@@ -10,6 +10,8 @@ codes and decoders belong to groups (normative text: ``spec/tasz-v2.md``)::
     videos/{first_segment,first_code}          (V + 1,) int64 (code rows over all groups)
     groups/<g>/codes              (N_g, d_g) float32 | float16 | int8     [if stored]
     groups/<g>/code_scale         (d_g,) float32                          [if int8]
+    groups/<g>/offsets            (S_g, D) float32 | float16 | int8       [2.1, "mlp+offset"]
+    groups/<g>/offset_scale       (D,) float32                            [if int8]
     decoders/<j>/<tensor>         float32 | float16, one per tensor
 
 Header: the 1.1 root fields without ``codec``, ``codec_config``, ``decode_kind``,
@@ -18,7 +20,9 @@ with ``classes``: decoder class index -> archive class id) and ``groups`` (each
 ``num_videos``, ``codec``, ``codec_config``, ``decode_kind``, ``code_dim``, ``codes``,
 ``decoder``: an index into ``decoders`` or null). Group g owns the ``num_videos`` videos after
 those of groups ``0 .. g - 1``; a video is decoded by its group's decoder, its segments'
-actions mapped to the decoder's class indices through ``classes``.
+actions mapped to the decoder's class indices through ``classes``. Version 2.1 adds the decode
+kind ``"mlp+offset"``: a group of that kind also has ``offsets`` (a codes description with
+storage ``"array"``) and one stored offset row per segment, added to the segment's frames.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from .v1 import (
     MAX_EXPANSION,
     TABLE_ARRAYS,
     array_metas,
+    CODE_DTYPES,
     check_codes_header,
     check_decoder_header,
     check_tables,
@@ -103,6 +108,11 @@ def check_header(h: dict[str, Any], where: str) -> None:
         _field(grp, "decode_kind", str, gw)
         _int(grp, "code_dim", gw, 1, MAX_DIM)
         check_codes_header(_field(grp, "codes", dict, gw), where, f"{name}.codes")
+        if grp["decode_kind"] == "mlp+offset":
+            offsets = _field(grp, "offsets", dict, gw)
+            if offsets.get("storage") != "array" or offsets.get("dtype") not in CODE_DTYPES:
+                raise FormatError(f"{where}: header {name}.offsets must have storage 'array' "
+                                  f"and a dtype of {CODE_DTYPES}")
         j = grp.get("decoder", None)
         if j is not None and (not isinstance(j, int) or isinstance(j, bool)
                               or not 0 <= j < len(decoders)):
@@ -121,7 +131,7 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
     nodes = ["segments", "videos", "groups"] + (["decoders"] if h["decoders"] else [])
     nodes += [f"decoders/{j}" for j in range(len(h["decoders"]))]
     nodes += [f"groups/{g}" for g, grp in enumerate(h["groups"])
-              if grp["codes"]["storage"] == "array"]
+              if grp["codes"]["storage"] == "array" or grp["decode_kind"] == "mlp+offset"]
     for node in nodes:
         doc = read_json_entry(zr, f"{node}/zarr.json")
         if doc.get("zarr_format") != 3 or doc.get("node_type") != "group":
@@ -142,6 +152,8 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
     fc, fs = arrays["videos/first_code"], arrays["videos/first_segment"]
     declared += sum(4 * int(fc[first_video[g + 1]] - fc[first_video[g]]) * grp["code_dim"]
                     for g, grp in enumerate(h["groups"]))
+    declared += sum(4 * int(fs[first_video[g + 1]] - fs[first_video[g]]) * D
+                    for g, grp in enumerate(h["groups"]) if grp["decode_kind"] == "mlp+offset")
     if declared > budget:
         raise FormatError(f"{where}: header declares {declared} bytes of tables and codes, "
                           f"implausible for a {zr.file_size}-byte archive")
@@ -159,7 +171,13 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
         c0, n = int(fc[v0]), int(fc[v1] - fc[v0])
         codes, scale = codes_metas(zr, grp["codes"], f"groups/{g}/", n, grp["code_dim"])
         _check_group(h, g, grp, decoders, arrays["segments/action"][fs[v0]:fs[v1]], where)
-        groups.append(GroupLayout(grp, v0, v1 - v0, c0, n, codes, scale, grp["decoder"]))
+        offsets = offset_scale = None
+        if grp["decode_kind"] == "mlp+offset":
+            offsets, offset_scale = codes_metas(zr, grp["offsets"], f"groups/{g}/",
+                                                int(fs[v1] - fs[v0]), D, "offsets",
+                                                "offset_scale")
+        groups.append(GroupLayout(grp, v0, v1 - v0, c0, n, codes, scale, grp["decoder"],
+                                  int(fs[v0]), offsets, offset_scale))
     table = SegmentTable(
         video_names=list(h["videos"]),
         video_num_frames=arrays["videos/num_frames"],
@@ -176,8 +194,8 @@ def _check_group(h: dict, g: int, grp: dict, decoders: list[DecoderLayout],
     """A group's decode kind against its decoder and widths; its segments' actions must be
     classes its decoder knows (an ``IntegrityError`` otherwise)."""
     kind, d, j = grp["decode_kind"], grp["code_dim"], grp["decoder"]
-    if kind == "mlp" and j is None:
-        raise FormatError(f"{where}: groups[{g}]: decode_kind 'mlp' but no decoder")
+    if kind in ("mlp", "mlp+offset") and j is None:
+        raise FormatError(f"{where}: groups[{g}]: decode_kind {kind!r} but no decoder")
     if kind == "repeat" and d != h["feature_dim"]:
         raise FormatError(f"{where}: groups[{g}]: decode_kind 'repeat' needs code_dim == "
                           f"feature_dim")

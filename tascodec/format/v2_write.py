@@ -2,7 +2,8 @@
 
 ``write_grouped(content, path)`` writes the lowest format version that can express
 ``content``: one group whose decoder knows every archive class in order (or that has no
-decoder) is a 1.1 archive (``v1_write``); anything else is 2.0. Codes are stored with each
+decoder) is a 1.1 archive (``v1_write``); a group of decode kind ``"mlp+offset"`` makes a 2.1
+archive; anything else is 2.0. Codes are stored with each
 group's own dtype and int8 scale, decoders with their own dtype, so reading an archive and
 writing its groups again stores the same codes and tensors bit for bit.
 """
@@ -15,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from ..content import ArchiveContent, GroupedContent, SegmentTable
+from ..content import DECODE_KINDS, ArchiveContent, GroupedContent, SegmentTable
 from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
 from .container import write_zip_atomic
 from .v1 import CODE_DTYPES, DECODER_DTYPES, MAX_DIM, MAX_EXPANSION, RANDOM_GENERATOR
-from .v1_write import _decoder_arrays, _quantise, write_v1
+from .v1_write import _decoder_arrays, quantise, write_v1
 from .v2 import MAX_GROUPS
-from .version import FORMAT_NAME, GROUPED_VERSION
+from .version import FORMAT_NAME, GROUPED_VERSION, OFFSETS_VERSION
 from .zarr_entries import CODES_CHUNK_BYTES, TABLE_CHUNK_BYTES, build_entries, put_tables
 from .zarr_entries import with_manifest
 
@@ -42,7 +43,7 @@ def concat_tables(tables: list[SegmentTable]) -> SegmentTable:
 
 def _one_group_content(content: GroupedContent) -> tuple[ArchiveContent, dict[str, Any]] | None:
     """``content`` as a 1.1 ``ArchiveContent`` and its writer options, when it can be one."""
-    if len(content.groups) != 1:
+    if len(content.groups) != 1 or content.groups[0].content.decode_kind == "mlp+offset":
         return None
     group = content.groups[0]
     dec = content.decoders[group.decoder] if group.decoder is not None else None
@@ -97,8 +98,11 @@ def _validate(content: GroupedContent, where: str) -> SegmentTable:
         if c.codes is not None and (np.shape(c.codes) != (t.num_codes, c.code_dim)
                                     or not np.isfinite(c.codes).all()):
             raise TascodecError(f"{gw}: codes must be finite ({t.num_codes}, {c.code_dim})")
-        if c.decode_kind == "mlp" and group.decoder is None:
-            raise TascodecError(f"{gw}: decode_kind 'mlp' needs a decoder")
+        if c.decode_kind not in DECODE_KINDS:
+            raise TascodecError(f"{gw}: decode_kind must be one of {DECODE_KINDS}")
+        if c.decode_kind in ("mlp", "mlp+offset") and group.decoder is None:
+            raise TascodecError(f"{gw}: decode_kind {c.decode_kind!r} needs a decoder")
+        _check_offsets(c, t, D, gw)
         if c.decode_kind == "repeat" and c.code_dim != D:
             raise TascodecError(f"{gw}: decode_kind 'repeat' needs code_dim == feature_dim")
         if group.decoder is not None:
@@ -116,6 +120,22 @@ def _validate(content: GroupedContent, where: str) -> SegmentTable:
     if dupes:
         raise TascodecError(f"{where}: video names stored twice: {dupes[:10]}")
     return table
+
+
+def _check_offsets(c: ArchiveContent, t: SegmentTable, D: int, where: str) -> None:
+    """Segment offsets (S_g, D) finite for ``"mlp+offset"``, absent for any other kind."""
+    if c.decode_kind != "mlp+offset":
+        if c.segment_offsets is not None:
+            raise TascodecError(f"{where}: segment_offsets need decode_kind 'mlp+offset', not "
+                                f"{c.decode_kind!r}")
+        return
+    shape = (int(t.seg_action.shape[0]), int(D))
+    if (c.segment_offsets is None or np.shape(c.segment_offsets) != shape
+            or not np.isfinite(c.segment_offsets).all()):
+        raise TascodecError(f"{where}: decode_kind 'mlp+offset' needs finite segment_offsets "
+                            f"{shape} (one row per segment)")
+    if c.offset_dtype not in CODE_DTYPES:
+        raise TascodecError(f"{where}: offset_dtype must be one of {CODE_DTYPES}")
 
 
 def _codes_header(group: Any, where: str) -> dict[str, Any]:
@@ -139,8 +159,13 @@ def _header(content: GroupedContent, table: SegmentTable, where: str) -> dict[st
                "code_dim": int(g.content.code_dim), "codes": _codes_header(g, where),
                "decoder": g.decoder, "stats": g.content.stats}
               for g in content.groups]
+    for group, g in zip(groups, content.groups):
+        if g.content.decode_kind == "mlp+offset":
+            group["offsets"] = {"storage": "array", "dtype": g.content.offset_dtype}
+    offsets = any(g.content.decode_kind == "mlp+offset" for g in content.groups)
     header = {
-        "format": FORMAT_NAME, "format_version": GROUPED_VERSION, "library_version": __version__,
+        "format": FORMAT_NAME, "format_version": OFFSETS_VERSION if offsets else GROUPED_VERSION,
+        "library_version": __version__,
         "class_names": list(content.class_names), "videos": list(table.video_names),
         "splits": {k: list(v) for k, v in content.splits.items()},
         "num_videos": table.num_videos, "num_segments": int(table.seg_action.shape[0]),
@@ -159,7 +184,8 @@ def _header(content: GroupedContent, table: SegmentTable, where: str) -> dict[st
 def write_grouped(content: GroupedContent, path: str | Path, *, overwrite: bool = False,
                   compression_level: int = 3, codes_chunk_bytes: int = CODES_CHUNK_BYTES) -> Path:
     """Write ``content`` at ``path`` (atomic; an existing file is replaced only with
-    ``overwrite=True``): 1.1 when one group can say it all, else 2.0. Returns the path."""
+    ``overwrite=True``): 1.1 when one group can say it all, 2.1 with segment offsets, else
+    2.0. Returns the path."""
     path = Path(path)
     where = str(path)
     one = _one_group_content(content)
@@ -173,25 +199,32 @@ def write_grouped(content: GroupedContent, path: str | Path, *, overwrite: bool 
         raise TascodecError(f"{path}: directory {path.parent} does not exist")
     table = _validate(content, where)
     header = _header(content, table, where)
-    stored_codes = [_quantise(np.asarray(g.content.codes, np.float32), g.code_dtype, where,
+    stored_codes = [quantise(np.asarray(g.content.codes, np.float32), g.code_dtype, where,
                               g.code_scale) if g.content.codes is not None else None
                     for g in content.groups]
+    stored_offsets = [quantise(np.asarray(g.content.segment_offsets, np.float32),
+                                g.content.offset_dtype, where, g.content.offset_scale)
+                      if g.content.decode_kind == "mlp+offset" else None
+                      for g in content.groups]
     tensors = [_decoder_arrays(d.checkpoint, d.dtype, where) for d in content.decoders]
-    payload = sum(q.nbytes for q, _ in filter(None, stored_codes)) + sum(
+    payload = sum(q.nbytes for q, _ in filter(None, stored_codes + stored_offsets)) + sum(
         t.nbytes for ts in tensors for t in ts.values()) + 24 * table.seg_action.size
 
     def fill(root: Any, put: Any) -> None:
         put_tables(root, put, table)
         groups = root.create_group("groups")
-        for g, stored in enumerate(stored_codes):
-            if stored is None:
+        for g, (stored, offsets) in enumerate(zip(stored_codes, stored_offsets)):
+            if stored is None and offsets is None:
                 continue
-            q, scale = stored
             node = groups.create_group(str(g))
-            put(node, "codes", np.ascontiguousarray(q, dtype=q.dtype.newbyteorder("<")),
-                codes_chunk_bytes)
-            if scale is not None:
-                put(node, "code_scale", scale.astype("<f4"), TABLE_CHUNK_BYTES)
+            for name, part in (("code", stored), ("offset", offsets)):
+                if part is None:
+                    continue
+                q, scale = part
+                put(node, f"{name}s", np.ascontiguousarray(q, dtype=q.dtype.newbyteorder("<")),
+                    codes_chunk_bytes)
+                if scale is not None:
+                    put(node, f"{name}_scale", scale.astype("<f4"), TABLE_CHUNK_BYTES)
         if tensors:
             decs = root.create_group("decoders")
             for j, arrays in enumerate(tensors):
@@ -203,7 +236,9 @@ def write_grouped(content: GroupedContent, path: str | Path, *, overwrite: bool 
         budget = max(MAX_EXPANSION * stored, 1 << 30)
         declared = 8 * (3 * header["num_segments"] + 3 * header["num_videos"] + 2
                         + header["num_frames"]) + sum(
-            4 * g.content.table.num_codes * g.content.code_dim for g in content.groups)
+            4 * g.content.table.num_codes * g.content.code_dim for g in content.groups) + sum(
+            4 * g.content.table.seg_action.shape[0] * content.feature_dim
+            for g in content.groups if g.content.decode_kind == "mlp+offset")
         if declared > budget:
             raise TascodecError(f"{where}: the content declares {declared} bytes but stores "
                                 f"{stored}: readers would refuse it (spec section 8)")

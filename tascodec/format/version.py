@@ -20,6 +20,7 @@ __all__ = [
     "MANIFEST_SINCE",
     "GROUPED_VERSION",
     "GROUPS_SINCE",
+    "OFFSETS_VERSION",
     "SUPPORTED_MAJORS",
     "parse_version",
     "check_version",
@@ -32,6 +33,8 @@ WRITABLE_VERSIONS = ("1.0", "1.1")  # what the single-decoder writer (``v1_write
 #: the lowest version that can express the content, so one group is still written as 1.1
 GROUPED_VERSION = "2.0"
 GROUPS_SINCE = (2, 0)
+#: the version of archives with a group of decode kind ``"mlp+offset"`` (segment offsets)
+OFFSETS_VERSION = "2.1"
 #: the first version whose root holds an entry manifest (``manifest``) and whose decoder
 #: tensors may be float16; every later minor of major 1 keeps both
 MANIFEST_SINCE = (1, 1)  # 2.0 keeps both

@@ -7,7 +7,8 @@ from tascodec.errors import UnknownCodecError
 
 
 def test_all_codecs_registered():
-    assert list_codecs() == ["coreset", "encoded", "inversion", "mean", "raw", "tca-random"]
+    assert list_codecs() == ["coreset", "encoded", "inversion", "mean", "mean+inversion", "raw",
+                             "tca-random"]
 
 
 def test_unknown_codec():

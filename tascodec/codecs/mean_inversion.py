@@ -1,0 +1,121 @@
+"""``mean+inversion`` codec: each segment's mean frame, stored, plus inversion of what is left.
+
+Shapes: S segments, T frames of a video, D feature width.
+
+A segment's mean frame carries most of a video's energy, and a small TCA decoder (the few
+thousand parameters a tight budget buys) cannot reproduce it: its outputs span only H
+directions, and real segment means lie outside them. This codec stores every segment's mean
+(``offset_dtype``, int8 per channel by default: 1 byte per value) and spends the rest of the
+budget on the ``inversion`` codec run on the residual frames (each frame less its segment's
+stored mean): the decoder models the variation inside segments, which is what it can do.
+Decoding is decode kind ``"mlp+offset"`` (format 2.1): the ``mlp`` frames plus the segment's
+offset. Parameters: those of ``inversion`` plus ``offset_dtype``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from ..content import ArchiveContent, SegmentTable
+from ..errors import TascodecError
+from ..format.v1 import CODE_DTYPES
+from ..format.v1_write import quantise
+from ..segments import labels_to_segments
+from ..source import EncodeSource
+from . import register_codec
+from .base import build_table, progress_bar
+from .inversion import InversionCodec
+
+__all__ = ["MeanInversionCodec", "ResidualSource", "segment_means"]
+
+_VALUE_BYTES = {"float32": 4, "float16": 2, "int8": 1}
+
+
+def segment_means(frames: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Mean frame of each segment: frames (T, D), lengths (S,) -> (S, D) float32 (float64
+    sums, as the ``mean`` codec)."""
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    sums = np.add.reduceat(np.asarray(frames, np.float64), starts, axis=0) if len(lengths) \
+        else np.zeros((0, frames.shape[1]))
+    return (sums / np.asarray(lengths, np.float64)[:, None]).astype(np.float32)
+
+
+@dataclass
+class ResidualSource(EncodeSource):
+    """An ``EncodeSource`` whose frames are the original ones less their segment's offset.
+
+    ``offsets``: video -> (S_v, D) float32, the offsets the archive stores (stored videos); a
+    training-only video uses its exact segment means.
+    """
+
+    offsets: dict[str, np.ndarray] = field(default_factory=dict)
+    frames_tag: str = "segment residuals"  # part of the trained-model cache key
+
+    def features(self, video: str) -> np.ndarray:
+        x = super().features(video)
+        lengths = labels_to_segments(np.asarray(self.labels(video))).length
+        offsets = self.offsets.get(video)
+        if offsets is None:
+            offsets = segment_means(x, lengths)
+        return x - np.repeat(offsets, lengths, axis=0)
+
+
+@register_codec
+class MeanInversionCodec(InversionCodec):
+    """Segment means stored (``offset_dtype``) plus inversion codes of the residual frames."""
+
+    codec_id = "mean+inversion"
+    decode_kind = "mlp+offset"
+    own_params = (*InversionCodec.own_params, "offset_dtype")
+
+    def __init__(self, k: int | str | None = 8, *, offset_dtype: str = "int8",
+                 **params: Any) -> None:
+        if offset_dtype not in CODE_DTYPES:
+            raise TascodecError(f"codec {self.codec_id!r}: offset_dtype must be one of "
+                                f"{CODE_DTYPES}, got {offset_dtype!r}")
+        super().__init__(k, offset_dtype=offset_dtype, **params)
+
+    def encode(self, source: EncodeSource) -> ArchiveContent:
+        """Offsets (S, D) from one pass over the stored videos, then the ``inversion`` of the
+        residual frames under what the budget leaves."""
+        dtype = self.params["offset_dtype"]
+        table = build_table(source, 1)
+        first = table.video_first_segment
+        means = np.empty((table.seg_length.size, source.feature_dim), np.float32)
+        moments = np.zeros((2, source.feature_dim))  # per-channel sums of x and x^2
+        for v, video in enumerate(progress_bar(source, "segment means")):
+            x = np.asarray(source.features(video), np.float32)
+            rows = slice(int(first[v]), int(first[v + 1]))
+            means[rows] = segment_means(x, table.seg_length[rows])
+            moments += (x.sum(0, dtype=np.float64), np.square(x, dtype=np.float64).sum(0))
+        stored, scale = quantise(means, dtype, f"codec {self.codec_id!r}")
+        offsets = stored.astype(np.float32) * (scale if scale is not None else np.float32(1))
+        count = max(int(table.seg_length.sum()), 1)
+        spread = np.sqrt(np.maximum(moments[1] / count - (moments[0] / count) ** 2, 0.0))
+        spent = offsets_bytes(table, source.feature_dim, dtype)
+        residual = ResidualSource(
+            **{f.name: getattr(source, f.name) for f in fields(EncodeSource)
+               if f.name not in ("reserved_bytes", "channel_spread")},
+            reserved_bytes=int(source.reserved_bytes) + spent, channel_spread=spread,
+            offsets={video: offsets[int(first[v]):int(first[v + 1])]
+                     for v, video in enumerate(source.videos)})
+        content = super().encode(residual)
+        stats = {**content.stats, "offsets": {"dtype": dtype, "bytes": spent}}
+        return replace(content, segment_offsets=offsets, offset_dtype=dtype,
+                       offset_scale=scale, stats=stats)
+
+
+#: what a 2.1 archive holds besides an ``inversion`` archive's fixed part (``rate.FIXED_BYTES``):
+#: the offset arrays' entries, metadata and manifest lines and the grouped header (2.7 KB
+#: measured on a GTEA task)
+OFFSET_FIXED_BYTES = 3 * 1024
+
+
+def offsets_bytes(table: SegmentTable, feature_dim: int, dtype: str) -> int:
+    """Bytes the offsets add to an archive: S x D values, for int8 the (D,) float32 scale, and
+    ``OFFSET_FIXED_BYTES``."""
+    return (int(table.seg_length.size) * int(feature_dim) * _VALUE_BYTES[dtype]
+            + (4 * int(feature_dim) if dtype == "int8" else 0) + OFFSET_FIXED_BYTES)
