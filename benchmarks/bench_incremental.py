@@ -70,7 +70,7 @@ from ._common import (
 )
 
 __all__ = ["ARMS", "SETTINGS", "TaskSplit", "all_targets", "condense_task", "gap_closed",
-           "main"]
+           "main", "paired_differences"]
 
 METRICS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
 METRIC_NAMES = {"acc": "Acc", "edit": "Edit", "f1@10": "F1@10", "f1@25": "F1@25",
@@ -461,6 +461,43 @@ def summarise(folds: dict[str, Any], arms: list[str]) -> dict[str, Any]:
     return out
 
 
+def paired_differences(folds: dict[str, Any], arm: str, against: str = "mean"
+                       ) -> dict[str, Any] | None:
+    """``arm`` minus ``against``, run by run (same fold, same seed): per metric, after the last
+    task (``final``) and averaged over tasks (``avg``), the mean difference, its standard
+    error and how many runs ``arm`` was ahead in; ``None`` without paired runs."""
+    pairs = []
+    for f in folds.values():
+        if arm not in f["arms"] or against not in f["arms"]:
+            continue
+        other = {r["seed"]: r["stages"] for r in f["arms"][against]["per_seed"]}
+        pairs += [(r["stages"], other[r["seed"]]) for r in f["arms"][arm]["per_seed"]
+                  if r["seed"] in other]
+    if not pairs:
+        return None
+    out: dict[str, Any] = {"runs": len(pairs)}
+    for which in ("final", "avg"):
+        rows = {}
+        for k in METRICS:
+            pick = ((lambda st: st[-1][k]) if which == "final"
+                    else (lambda st: float(np.mean([x[k] for x in st]))))
+            d = np.array([pick(a) - pick(b) for a, b in pairs])
+            se = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan")
+            rows[k] = {"mean": float(d.mean()), "se": se, "ahead": int((d > 0).sum())}
+        out[which] = rows
+    return out
+
+
+def paired_text(arm: str, p: dict[str, Any] | None) -> str:
+    if p is None:
+        return f"{arm} - mean: no paired runs"
+    cells = [f"{METRIC_NAMES[k]} {which} {p[which][k]['mean']:+.1f} ± {p[which][k]['se']:.1f} "
+             f"({p[which][k]['ahead']}/{p['runs']} ahead)"
+             for which in ("final", "avg") for k in ("acc", "edit", "f1@50")]
+    return (f"{arm} - mean, paired over {p['runs']} runs (fold x seed; mean ± standard "
+            f"error): " + "; ".join(cells))
+
+
 def targets(summary: dict[str, Any], arm: str = "inversion") -> dict[str, Any]:
     """The issue's targets for ``arm``: it beats mean at equal or fewer bytes; it closes at
     least half of fine-tuning's gap to raw replay on Acc and F1@50 (after the last task)."""
@@ -611,7 +648,9 @@ def report(payload: dict[str, Any], plots: Path) -> str:
                f"{c.get('epochs')} epochs per task, seeds {c.get('seeds')}, encode recipe "
                f"{c.get('recipe')!r}, archives {c.get('archive_mode')}", "",
                setting_table(entry["summary"]), "",
-               *[targets_text(t) for t in entry["targets"].values()], ""]
+               *[targets_text(t) for t in entry["targets"].values()], "",
+               *[paired_text(a, paired_differences(entry["per_fold"], a))
+                 for a in MATCHED if a in entry["summary"]], ""]
         md += [f"{fold}: {arm} not run: {err}" for fold, rec in entry["per_fold"].items()
                for arm, err in rec.get("errors", {}).items()]
         md += [f"{fold}: {arm} over mean's bytes on task(s) "

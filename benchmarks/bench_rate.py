@@ -3,11 +3,12 @@ at each storage ratio, on every GTEA fold (MS-TCN trained on it, scored on the O
 split).
 
     python -m benchmarks.bench_rate [--folds gtea-tcn128,...] [--ratios 25,50,100,200]
-        [--rows original,inversion,mean,coreset,raw-f16,pca] [--seeds 0,1,2] [--epochs 20]
+        [--rows original,inversion,mean+inversion,mean,coreset,raw-f16,pca] [--seeds 0,1,2]
+        [--epochs 20]
         [--out DIR] [--jobs N]
 
-Rows: ``inversion`` at each ``--ratios`` value (``encode(k="auto", target_ratio=R)``: rate
-control picks d, H and K per segment), ``mean``, ``coreset`` and ``raw-f16`` at their own
+Rows: ``inversion`` and ``mean+inversion`` at each ``--ratios`` value (``encode(k="auto",
+target_ratio=R)``: rate control picks d, H and K per segment), ``mean``, ``coreset`` and ``raw-f16`` at their own
 sizes, ``pca`` (every frame projected on the top ``D/16`` principal directions of the training
 frames, float16 coefficients plus the basis, reconstructed; not an archive codec: its training
 set is written as a dataset folder) and the paper's three Table 1 points (MS-TCN "Ours": kept
@@ -34,7 +35,7 @@ from .bench_fidelity import Runner, _Inline
 
 FOLDS = ["gtea-tcn128", "gtea-tcn128-split2", "gtea-tcn128-split3", "gtea-tcn128-split4"]
 RATIOS = [25.0, 50.0, 100.0, 200.0]
-ROWS = ["original", "inversion", "mean", "coreset", "raw-f16", "pca"]
+ROWS = ["original", "inversion", "mean+inversion", "mean", "coreset", "raw-f16", "pca"]
 FIXED_ROWS: dict[str, dict[str, Any]] = {
     "mean": {"codec": "mean", "gamma": 1.0},
     "coreset": {"codec": "coreset", "gamma": 1.0},
@@ -116,8 +117,8 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, dict[str, Any] | None]]:
     for name in args.row_list:
         if name == "original":
             rows.append((name, None))
-        elif name == "inversion":
-            rows += [(f"inversion@{r:g}x", {"codec": "inversion", "target_ratio": r})
+        elif name in ("inversion", "mean+inversion"):
+            rows += [(f"{name}@{r:g}x", {"codec": name, "target_ratio": r})
                      for r in args.ratio_list]
         elif name in FIXED_ROWS:
             rows.append((name, FIXED_ROWS[name]))

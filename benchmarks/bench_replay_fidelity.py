@@ -1,17 +1,21 @@
-"""What replay keeps of each incremental task: ``mean`` against ``inversion`` at mean's bytes.
+"""What replay keeps of each incremental task: ``mean`` against ``inversion`` and
+``mean+inversion`` at mean's bytes.
 
     python -m benchmarks.bench_replay_fidelity [--settings gtea,breakfast] [--folds 1,2,3,4]
-        [--breakfast-videos 80] [--breakfast-sample-rate 16] [--out DIR]
+        [--codecs inversion,mean+inversion] [--breakfast-videos 80]
+        [--breakfast-sample-rate 16] [--out DIR]
 
 For every task but the last of a fold (what ``bench_incremental`` replays), the task's training
-videos are condensed alone, as ``--archive-mode per-task`` does: ``codec="mean"``, then
-``inversion`` with ``k="auto"`` and ``max_bytes`` = the mean archive's bytes. Each archive's
+videos are condensed alone, as ``--archive-mode per-task`` does: ``codec="mean"``, then each
+of ``--codecs`` (default ``inversion,mean+inversion``) with ``k="auto"`` and ``max_bytes`` =
+the mean archive's bytes. Each archive's
 decoded frames x' are compared with the originals x, in the feature space (no normalisation),
 as shares of the frames' energy ``sum ||x||^2``:
 
 * ``error``: ``sum ||x' - x||^2``, the reconstruction error;
 * ``mean error``: ``sum_s l_s ||mean_s(x') - mean_s(x)||^2``, the part of it that moves the
-  segments' mean frames (0 for ``mean``, which stores them);
+  segments' mean frames (0 for ``mean``, which stores them; int8 rounding for
+  ``mean+inversion``);
 * ``variation kept``: ``sum ||x' - mean_s(x')||^2``, the within-segment variation of the
   decoded frames, next to the originals' own (``variation``).
 
@@ -66,27 +70,30 @@ def archive_shares(path: Path, folder: Path) -> dict[str, float]:
     return {k: total[k] / total["energy"] for k in total if k != "energy"}
 
 
-def run_fold(split: Any, work: Path) -> list[dict[str, Any]]:
+def run_fold(split: Any, work: Path, codecs: list[str]) -> list[dict[str, Any]]:
     from tascodec.encoding import encode
 
     rows = []
     for t in range(len(split.tasks) - 1):
         folder = write_task_folder(split, t, work / f"{split.name}-task{t}")
-        mean_out, inv_out = work / f"{split.name}-mean{t}.tasz", work / f"{split.name}-inv{t}.tasz"
+        mean_out = work / f"{split.name}-mean{t}.tasz"
         common = {"split": _TASK_SPLIT, "gamma": 1.0, "seed": 0, "device": "cpu",
                   "overwrite": True, "progress": False}
         encode(folder, mean_out, codec="mean", k=1, **common)
-        summary = encode(folder, inv_out, codec="inversion", k="auto",
-                         max_bytes=mean_out.stat().st_size, recipe="cpu", **common)
-        for codec, path in (("mean", mean_out), ("inversion", inv_out)):
-            rows.append({"task": split.tasks[t], "codec": codec, "bytes": path.stat().st_size,
-                         **archive_shares(path, folder),
-                         **({"latent_dim": summary.codec_config.get("latent_dim"),
-                             "hidden_dim": summary.codec_config.get("hidden_dim")}
-                            if codec == "inversion" else {})})
+        rows.append({"task": split.tasks[t], "codec": "mean",
+                     "bytes": mean_out.stat().st_size, **archive_shares(mean_out, folder)})
+        for codec in codecs:
+            out = work / f"{split.name}-{codec}{t}.tasz"
+            summary = encode(folder, out, codec=codec, k="auto",
+                             max_bytes=mean_out.stat().st_size, recipe="cpu", **common)
+            rows.append({"task": split.tasks[t], "codec": codec, "bytes": out.stat().st_size,
+                         **archive_shares(out, folder),
+                         "latent_dim": summary.codec_config.get("latent_dim"),
+                         "hidden_dim": summary.codec_config.get("hidden_dim")})
         print(f"[{split.name}] task {t}: " + "; ".join(
             f"{r['codec']} {r['bytes']} B error {r['error']:.3f} mean error "
-            f"{r['mean_error']:.3f}" for r in rows[-2:]), file=sys.stderr, flush=True)
+            f"{r['mean_error']:.3f}" for r in rows[-1 - len(codecs):]), file=sys.stderr,
+            flush=True)
     return rows
 
 
@@ -94,7 +101,7 @@ def summary_table(results: dict[str, list[dict[str, Any]]]) -> str:
     """Per setting and codec, over folds and tasks: bytes and the energy shares (mean, min-max)."""
     lines = []
     for setting, rows in results.items():
-        for codec in ("mean", "inversion"):
+        for codec in dict.fromkeys(r["codec"] for r in rows):
             mine = [r for r in rows if r["codec"] == codec]
             if not mine:
                 continue
@@ -113,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--settings", default="gtea")
     p.add_argument("--folds", default="1,2,3,4")
+    p.add_argument("--codecs", default="inversion,mean+inversion",
+                   help="codecs matched to mean's bytes, comma-separated")
     p.add_argument("--breakfast-dim", type=int, default=256)
     p.add_argument("--breakfast-videos", type=int, default=80)
     p.add_argument("--breakfast-sample-rate", type=int, default=16)
@@ -135,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                     split = split_tasks(f"breakfast-fold{k}", root, f"split{k}",
                                         BREAKFAST_TASKS, breakfast_activity,
                                         args.breakfast_sample_rate)
-                rows += [{"fold": k, **r} for r in run_fold(split, work)]
+                rows += [{"fold": k, **r} for r in run_fold(split, work,
+                                                            parse_list(args.codecs, str))]
     info = machine()
     table = summary_table(results)
     print(machine_line(info))

@@ -146,10 +146,14 @@ def budgeted_codec(codec: str | dict[str, Any], k: Any) -> bool:
     """Whether this encode is budgeted: ``k="auto"`` for a codec that allocates instances."""
     if k != "auto":
         return False
-    from .codecs import codec_class
+    from .codecs.options import codec_class
+    from .errors import UnknownCodecError
 
-    cls = codec_class(str(codec.get("id") if isinstance(codec, dict) else codec))
-    return cls is not None and "budget_bytes" in getattr(cls, "own_params", ())
+    try:
+        cls = codec_class(codec)
+    except UnknownCodecError:  # refused with the known ids where the codec is built
+        return False
+    return "budget_bytes" in getattr(cls, "own_params", ())
 
 
 def _check_budget(target_ratio: Any, max_bytes: Any) -> None:

@@ -109,3 +109,19 @@ def test_append_mode_grows_one_archive(tiny_gtea: Path, tmp_path: Path) -> None:
     for arm in ("inversion", "mean+inversion"):
         assert len(arms[arm]["bytes_per_task"]) == 6
         assert all(b > 0 for b in arms[arm]["bytes_per_task"])
+
+
+def test_paired_differences_pair_runs_by_fold_and_seed() -> None:
+    def run(seed: int, accs: list[float]) -> dict:
+        return {"seed": seed, "stages": [{k: a for k in bench.METRICS} for a in accs]}
+
+    folds = {"fold1": {"arms": {"mean": {"per_seed": [run(0, [10, 20]), run(1, [10, 30])]},
+                                "inversion": {"per_seed": [run(1, [10, 34]), run(0, [10, 18])]}}},
+             "fold2": {"arms": {"mean": {"per_seed": [run(0, [50, 40])]}}}}
+    p = bench.paired_differences(folds, "inversion")
+    assert p["runs"] == 2  # fold2 has no inversion run: nothing to pair
+    assert p["final"]["acc"]["mean"] == pytest.approx(1.0)  # (+4 - 2) / 2
+    assert p["final"]["acc"]["se"] == pytest.approx(3.0)  # std(+4, -2) / sqrt(2)
+    assert p["final"]["acc"]["ahead"] == 1
+    assert p["avg"]["f1@50"]["mean"] == pytest.approx(0.5)  # (+2 - 1) / 2
+    assert bench.paired_differences(folds, "tca-random") is None

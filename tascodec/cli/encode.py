@@ -69,7 +69,7 @@ def _codec_table() -> str:
     for codec in list_codecs():
         takes = codec_class(codec).encode_options
         what = ", ".join(spell.takes(o, takes[o]) for o in CODEC_OPTIONS if o in takes)
-        lines.append(f"  {codec:<11} {what}")
+        lines.append(f"  {codec:<14} {what}")
     return "\n".join(lines)
 
 

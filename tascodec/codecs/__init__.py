@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import TascodecError, UnknownCodecError
 from .base import Codec
 
-__all__ = ["Codec", "register_codec", "get_codec", "codec_class", "list_codecs"]
+__all__ = ["Codec", "register_codec", "get_codec", "list_codecs"]
 
 _REGISTRY: dict[str, type[Codec]] = {}
 _builtin_loaded = False
@@ -52,12 +52,6 @@ def get_codec(codec: str | dict[str, Any], **params: Any) -> Codec:
     if cls is None:
         raise UnknownCodecError(f"unknown codec {codec!r}; known: {list_codecs()}")
     return cls(**params)
-
-
-def codec_class(codec_id: str) -> type[Codec] | None:
-    """The class registered under ``codec_id`` (``None`` when there is none)."""
-    _load_builtin()
-    return _REGISTRY.get(codec_id)
 
 
 def list_codecs() -> list[str]:
