@@ -274,9 +274,10 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     ``max_bytes``, the part is encoded again under a budget smaller than the part by the
     excess plus 1%, the trained TCA reused (at most ``_GROWTH_ATTEMPTS`` times). Nothing is
     written until it fits. A budget below what the smallest group rate control allows adds is
-    refused with that measured growth (``BudgetTooSmallError.minimum_bytes``).
+    refused with that measured growth plus ``encoding.HEADER_SLACK`` (the header's timings
+    vary by a few bytes between runs) as ``BudgetTooSmallError.minimum_bytes``.
     """
-    from .encoding import budgeted_codec, encode
+    from .encoding import HEADER_SLACK, budgeted_codec, encode
     from .format.v2_write import write_grouped
     from .grow import join, open_verified, read_groups
     from .rate import FIXED_BYTES
@@ -327,7 +328,7 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
                 if added <= growth:
                     os.replace(joined, path)
                     return path
-                least = max(growth + 1, smallest)
+                least = max(growth + 1, smallest + HEADER_SLACK)
                 raise BudgetTooSmallError(
                     f"append: max_bytes={growth} (the bytes the append may add to {path.name}) "
                     f"cannot hold the new group: at least {least} bytes", least) from exc

@@ -79,7 +79,7 @@ _PHASES = {"gather": "gather_seconds", "train": "train_seconds", "codes": "code_
 _SIZE_ATTEMPTS = 3
 #: bytes added to a measured smallest archive when naming it as the minimum budget: the same
 #: content's header differs by a few bytes from run to run (its timing figures)
-_HEADER_SLACK = 256
+HEADER_SLACK = 256
 
 
 def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: Any,
@@ -120,7 +120,7 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
                     os.replace(trial, out)
                 return content, out, sizes
             if at_floor:  # measured: the least any budget gives here
-                least = size + _HEADER_SLACK  # timings in the header vary from run to run
+                least = size + HEADER_SLACK  # timings in the header vary from run to run
                 raise BudgetTooSmallError(
                     f"{out}: max_bytes={max_bytes} cannot hold the archive: the smallest rate "
                     f"control makes here is {size} bytes; raise max_bytes to at least {least}",
