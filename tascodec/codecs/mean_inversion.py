@@ -23,6 +23,7 @@ from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..format.v1_write import quantise
+from ..rate import CODE_VALUE_BYTES
 from ..segments import labels_to_segments
 from ..source import EncodeSource
 from . import register_codec
@@ -30,8 +31,6 @@ from .base import build_table, progress_bar
 from .inversion import InversionCodec
 
 __all__ = ["MeanInversionCodec", "ResidualSource", "segment_means"]
-
-_VALUE_BYTES = {"float32": 4, "float16": 2, "int8": 1}
 
 
 def segment_means(frames: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -117,5 +116,5 @@ OFFSET_FIXED_BYTES = 3 * 1024
 def offsets_bytes(table: SegmentTable, feature_dim: int, dtype: str) -> int:
     """Bytes the offsets add to an archive: S x D values, for int8 the (D,) float32 scale, and
     ``OFFSET_FIXED_BYTES``."""
-    return (int(table.seg_length.size) * int(feature_dim) * _VALUE_BYTES[dtype]
+    return (int(table.seg_length.size) * int(feature_dim) * CODE_VALUE_BYTES[dtype]
             + (4 * int(feature_dim) if dtype == "int8" else 0) + OFFSET_FIXED_BYTES)
