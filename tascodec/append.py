@@ -43,7 +43,6 @@ import numpy as np
 
 from .content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
 from .errors import BudgetTooSmallError, TascodecError
-from .segments import labels_to_segments
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
@@ -70,11 +69,11 @@ class _LocalSource:
 
     def features(self, video: str) -> np.ndarray:
         x = self.dataset.features(video).T
-        offsets = self._offsets.get(video)
-        if offsets is None:
+        if video not in self._offsets:
             return x
-        lengths = labels_to_segments(np.asarray(self.dataset.labels(video))).length
-        return x - np.repeat(offsets, lengths, axis=0)
+        from .codecs.mean_inversion import less_offsets
+
+        return less_offsets(x, self.dataset.labels(video), self._offsets[video])
 
     def labels(self, video: str) -> np.ndarray:
         return self._lut[np.asarray(self.dataset.labels(video), np.int64)]
@@ -178,15 +177,13 @@ def _new_offsets(ref: CodeGroup, dataset: Any, videos: list[str], table: Segment
     group stores offsets (with their own int8 scale), and that scale; else ``(None, None)``."""
     if ref.content.decode_kind != "mlp+offset":
         return None, None
-    from .codecs.mean_inversion import segment_means
-    from .format.v1_write import quantise
+    from .codecs.mean_inversion import segment_means, stored_offsets
 
     first = table.video_first_segment
     means = np.concatenate([segment_means(dataset.features(v).T,
                                           table.seg_length[int(first[i]):int(first[i + 1])])
                             for i, v in enumerate(videos)])
-    stored, scale = quantise(means, ref.content.offset_dtype, "append")
-    return stored.astype(np.float32) * (scale if scale is not None else np.float32(1)), scale
+    return stored_offsets(means, ref.content.offset_dtype)
 
 
 def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],

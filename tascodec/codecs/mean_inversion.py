@@ -30,7 +30,8 @@ from . import register_codec
 from .base import build_table, progress_bar
 from .inversion import InversionCodec
 
-__all__ = ["MeanInversionCodec", "ResidualSource", "segment_means"]
+__all__ = ["MeanInversionCodec", "ResidualSource", "less_offsets", "segment_means",
+           "stored_offsets"]
 
 
 def segment_means(frames: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -40,6 +41,23 @@ def segment_means(frames: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     sums = np.add.reduceat(np.asarray(frames, np.float64), starts, axis=0) if len(lengths) \
         else np.zeros((0, frames.shape[1]))
     return (sums / np.asarray(lengths, np.float64)[:, None]).astype(np.float32)
+
+
+def stored_offsets(means: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Segment means (S, D) as an archive stores them: ``(offsets dequantised (S, D) float32,
+    the int8 scale (D,) or None)``; the writer, given that scale, stores the same integers."""
+    stored, scale = quantise(means, dtype, "segment offsets")
+    return stored.astype(np.float32) * (scale if scale is not None else np.float32(1)), scale
+
+
+def less_offsets(frames: np.ndarray, labels: np.ndarray, offsets: np.ndarray | None
+                 ) -> np.ndarray:
+    """``frames`` (T, D) less each segment's row of ``offsets`` (S, D), the segments those of
+    ``labels`` (T,); ``None``: the segments' own exact means."""
+    lengths = labels_to_segments(np.asarray(labels)).length
+    if offsets is None:
+        offsets = segment_means(frames, lengths)
+    return frames - np.repeat(offsets, lengths, axis=0)
 
 
 @dataclass
@@ -54,12 +72,8 @@ class ResidualSource(EncodeSource):
     frames_tag: str = "segment residuals"  # part of the trained-model cache key
 
     def features(self, video: str) -> np.ndarray:
-        x = super().features(video)
-        lengths = labels_to_segments(np.asarray(self.labels(video))).length
-        offsets = self.offsets.get(video)
-        if offsets is None:
-            offsets = segment_means(x, lengths)
-        return x - np.repeat(offsets, lengths, axis=0)
+        return less_offsets(super().features(video), self.labels(video),
+                            self.offsets.get(video))
 
 
 @register_codec
@@ -90,8 +104,7 @@ class MeanInversionCodec(InversionCodec):
             rows = slice(int(first[v]), int(first[v + 1]))
             means[rows] = segment_means(x, table.seg_length[rows])
             moments += (x.sum(0, dtype=np.float64), np.square(x, dtype=np.float64).sum(0))
-        stored, scale = quantise(means, dtype, f"codec {self.codec_id!r}")
-        offsets = stored.astype(np.float32) * (scale if scale is not None else np.float32(1))
+        offsets, scale = stored_offsets(means, dtype)
         count = max(int(table.seg_length.sum()), 1)
         spread = np.sqrt(np.maximum(moments[1] / count - (moments[0] / count) ** 2, 0.0))
         spent = offsets_bytes(table, source.feature_dim, dtype)
