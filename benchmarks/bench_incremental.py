@@ -379,8 +379,12 @@ def gap_closed(arm: float, floor: float, ceiling: float) -> float | None:
 # -- one setting ------------------------------------------------------------------------------
 
 def run_fold(split: TaskSplit, arms: list[str], seeds: list[int], config: ModelConfig,
-             args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Condense every arm's tasks 0..T-2, then train every arm per seed; the fold's record."""
+             args: argparse.Namespace, work: Path,
+             progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Condense every arm's tasks 0..T-2, then train every arm per seed; the fold's record.
+
+    Seeds run in the outer loop, so after each seed every arm has one more run and
+    ``progress(record)`` can keep a run that is stopped early comparable across arms."""
     import copy
 
     n = len(split.tasks)
@@ -414,26 +418,28 @@ def run_fold(split: TaskSplit, arms: list[str], seeds: list[int], config: ModelC
                               "train_videos": [len(v) for v in split.train],
                               "test_videos": [len(v) for v in split.test], "arms": {},
                               "errors": errors}
-    for arm in arms:
-        if arm in errors:
-            continue
+    trained = [arm for arm in arms if arm not in errors]
+    for arm in trained:
         mem = memories[arm][-1]
-        per_seed = []
-        for seed in seeds:
-            start = time.perf_counter()
-            stages = run_arm(split, memories[arm], config, seed)
-            per_seed.append({"seed": seed, "stages": stages,
-                             "seconds": time.perf_counter() - start})
-            print(f"[{split.name}] {arm} seed {seed}: final "
-                  + " ".join(f"{METRIC_NAMES[k]} {stages[-1][k]:.1f}" for k in METRICS)
-                  + f" ({per_seed[-1]['seconds']:.0f} s)", file=sys.stderr)
         record["arms"][arm] = {
             "replay_bytes": int(sum(mem.bytes_per_task)),
             "bytes_per_task": [int(b) for b in mem.bytes_per_task],
             "encode_seconds": [round(s, 2) for s in mem.encode_seconds],
             "codec_configs": mem.configs, "over_budget": mem.over_budget,
-            "per_seed": per_seed,
+            "per_seed": [],
         }
+    for seed in seeds:
+        for arm in trained:
+            start = time.perf_counter()
+            stages = run_arm(split, memories[arm], config, seed)
+            per_seed = record["arms"][arm]["per_seed"]
+            per_seed.append({"seed": seed, "stages": stages,
+                             "seconds": time.perf_counter() - start})
+            print(f"[{split.name}] {arm} seed {seed}: final "
+                  + " ".join(f"{METRIC_NAMES[k]} {stages[-1][k]:.1f}" for k in METRICS)
+                  + f" ({per_seed[-1]['seconds']:.0f} s)", file=sys.stderr)
+        if progress is not None:
+            progress(record)
     return record
 
 
@@ -806,15 +812,20 @@ def main(argv: list[str] | None = None) -> int:
             rate = (args.gtea_sample_rate if name == "gtea" else
                     1 if args.full else args.breakfast_sample_rate)
             split = split_tasks(f"{name}-{label}", root, fold, tasks, activity, rate)
-            rec = run_fold(split, args.arm_list, args.seed_list, config, args, work)
-            folds[label] = rec | {"root": str(root), "split": fold}
-            summary = summarise(folds, args.arm_list)
-            payload["settings"][name] = {"tasks": tasks, "folds": list(folds),
-                                         "per_fold": folds, "summary": summary,
-                                         "targets": all_targets(summary),
-                                         "config": setting_config(name, args)}
-            # after every fold, so a run stopped early keeps what it finished
-            write_results(args.out, "incremental", payload, report(payload, args.plots))
+
+            def keep(rec: dict[str, Any], label: str = label, root: Path = root,
+                     fold: str = fold, name: str = name, tasks: Sequence[str] = tasks) -> None:
+                """Write the results so far (after every seed of every fold), so a run
+                stopped early keeps every seed it finished."""
+                folds[label] = rec | {"root": str(root), "split": fold}
+                summary = summarise(folds, args.arm_list)
+                payload["settings"][name] = {"tasks": tasks, "folds": list(folds),
+                                             "per_fold": folds, "summary": summary,
+                                             "targets": all_targets(summary),
+                                             "config": setting_config(name, args)}
+                write_results(args.out, "incremental", payload, report(payload, args.plots))
+
+            keep(run_fold(split, args.arm_list, args.seed_list, config, args, work, keep))
     payload["seconds"] = time.perf_counter() - started
     text = report(payload, args.plots)
     print(text)

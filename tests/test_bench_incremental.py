@@ -125,3 +125,26 @@ def test_paired_differences_pair_runs_by_fold_and_seed() -> None:
     assert p["final"]["acc"]["ahead"] == 1
     assert p["avg"]["f1@50"]["mean"] == pytest.approx(0.5)  # (+2 - 1) / 2
     assert bench.paired_differences(folds, "tca-random") is None
+
+
+def test_results_are_written_after_every_seed(tiny_gtea: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeds are the outer loop: after each seed every arm has one more run on record, so a
+    run stopped early keeps complete seeds that compare across arms."""
+    written: list[dict[str, list[int]]] = []
+    real = bench.write_results
+
+    def spy(out: Path, stem: str, payload: dict, text: str) -> None:
+        arms = payload["settings"]["gtea"]["per_fold"]["fold1"]["arms"]
+        written.append({a: [r["seed"] for r in v["per_seed"]] for a, v in arms.items()})
+        real(out, stem, payload, text)
+
+    monkeypatch.setattr(bench, "write_results", spy)
+    argv = ["--quick", "--arms", "finetune,mean", "--seeds", "0,1",
+            "--gtea-roots", str(tiny_gtea), "--gtea-sample-rate", "8", "--epochs", "1",
+            "--stages", "1", "--layers", "1", "--f-maps", "4", "--threads", "1",
+            "--out", str(tmp_path / "out"), "--plots", str(tmp_path / "p")]
+    assert bench.main(argv) == 0
+    assert written[0] == {"finetune": [0], "mean": [0]}
+    assert written[1] == {"finetune": [0, 1], "mean": [0, 1]}
+    assert written[-1] == written[1]

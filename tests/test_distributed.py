@@ -184,3 +184,31 @@ def test_encode_inside_the_callers_process_group(tiny_dataset, tmp_path):
     assert "rank 0: initialised=True" in proc.stdout and "rank 1: initialised=True" in proc.stdout
     with open_archive(tmp_path / "a.tasz") as archive:
         assert archive.header["stats"]["processes"]["world_size"] == 2
+
+
+def test_two_ranks_store_the_same_segment_means_as_one_process(tiny_dataset, tmp_path):
+    """``mean+inversion``: each rank reads its share of the videos for the segment means, and
+    the shares are summed exactly, so the stored offsets equal one process's bit for bit."""
+    import torch
+
+    from tascodec import encode
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        encode(tiny_dataset, tmp_path / "one.tasz", codec="mean+inversion", k=2,
+               recipe="quick", device="cpu", seed=3, progress=False, epochs=2, patience=2,
+               code_dtype="float32", decoder_dtype="float32")
+    finally:
+        torch.set_num_threads(threads)
+    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "two.tasz"), "--codec",
+                     "mean+inversion", "-k", "2", *QUICK[:-6], "-p", "epochs=2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open_archive(tmp_path / "one.tasz") as one, open_archive(tmp_path / "two.tasz") as two:
+        assert two.header["stats"]["processes"]["world_size"] == 2
+        assert one.videos == two.videos
+        np.testing.assert_array_equal(two.offset_scale(0), one.offset_scale(0))
+        for video in one.videos:
+            np.testing.assert_array_equal(two.segment_offsets(video), one.segment_offsets(video))
+            x1, x2 = one.decode(video), two.decode(video)
+            np.testing.assert_allclose(x2, x1, rtol=0, atol=1e-4 * float(np.abs(x1).max()))

@@ -117,10 +117,12 @@ def make_content(
     )
 
 
-def progress_bar(source: "EncodeSource", desc: str):
+def progress_bar(source: "EncodeSource", desc: str, items: Any = None):
+    """``items`` (default: the source's videos) with a progress bar when the source shows one."""
     from tqdm.auto import tqdm
 
-    return tqdm(source.videos, desc=desc, unit="video", disable=not source.progress, leave=False)
+    return tqdm(source.videos if items is None else items, desc=desc, unit="video",
+                disable=not source.progress, leave=False)
 
 
 def check_frames(x: np.ndarray, video: str, num_frames: int, dim: int) -> None:

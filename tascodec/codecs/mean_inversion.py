@@ -14,6 +14,7 @@ offset. Parameters: those of ``inversion`` plus ``offset_dtype``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
+from ..parallel import current
 from ..format.v1_write import quantise
 from ..rate import CODE_VALUE_BYTES
 from ..segments import labels_to_segments
@@ -97,14 +99,9 @@ class MeanInversionCodec(InversionCodec):
         dtype = self.params["offset_dtype"]
         table = build_table(source, 1)
         first = table.video_first_segment
-        means = np.empty((table.seg_length.size, source.feature_dim), np.float32)
-        moments = np.zeros((2, source.feature_dim))  # per-channel sums of x and x^2
-        for v, video in enumerate(progress_bar(source, "segment means")):
-            x = np.asarray(source.features(video), np.float32)
-            rows = slice(int(first[v]), int(first[v + 1]))
-            means[rows] = segment_means(x, table.seg_length[rows])
-            moments += (x.sum(0, dtype=np.float64), np.square(x, dtype=np.float64).sum(0))
+        means, moments = _means_and_moments(source, table)
         offsets, scale = stored_offsets(means, dtype)
+        moments = functools.reduce(np.add, moments, np.zeros((2, source.feature_dim)))
         count = max(int(table.seg_length.sum()), 1)
         spread = np.sqrt(np.maximum(moments[1] / count - (moments[0] / count) ** 2, 0.0))
         spent = offsets_bytes(table, source.feature_dim, dtype)
@@ -118,6 +115,30 @@ class MeanInversionCodec(InversionCodec):
         stats = {**content.stats, "offsets": {"dtype": dtype, "bytes": spent}}
         return replace(content, segment_offsets=offsets, offset_dtype=dtype,
                        offset_scale=scale, stats=stats)
+
+
+def _means_and_moments(source: EncodeSource, table: SegmentTable
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Every segment's mean frame (S, D) float32 and every video's per-channel sums of x and
+    x^2 (V, 2, D) float64. On several ranks each reads its share of the videos and fills its
+    rows; the shares are summed (x + 0 = x), so every rank holds what one process computes."""
+    world = current()
+    start, stop = world.shard(table.video_num_frames)
+    first = table.video_first_segment
+    means = np.zeros((table.seg_length.size, source.feature_dim), np.float32)
+    moments = np.zeros((len(source.videos), 2, source.feature_dim))
+
+    def share() -> None:
+        for v in progress_bar(source, "segment means", range(start, stop)):
+            x = np.asarray(source.features(source.videos[v]), np.float32)
+            rows = slice(int(first[v]), int(first[v + 1]))
+            means[rows] = segment_means(x, table.seg_length[rows])
+            moments[v] = (x.sum(0, dtype=np.float64), np.square(x, dtype=np.float64).sum(0))
+
+    world.run("the segment means", share)
+    world.all_reduce_sum_(means, "the segment means")
+    world.all_reduce_sum_(moments, "the segment means")
+    return means, moments
 
 
 #: what a 2.1 archive holds besides an ``inversion`` archive's fixed part (``rate.FIXED_BYTES``):

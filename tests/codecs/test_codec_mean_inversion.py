@@ -5,7 +5,10 @@ import pytest
 
 from codec_checks import TINY_TCA, check_codec
 from tascodec.codecs import get_codec
+from tascodec.codecs import mean_inversion
+from tascodec.codecs.base import build_table
 from tascodec.codecs.mean_inversion import OFFSET_FIXED_BYTES, ResidualSource, segment_means
+from tascodec.parallel import SINGLE, World
 from tascodec.errors import BudgetTooSmallError, TascodecError
 from tascodec.segments import labels_to_segments
 
@@ -77,3 +80,38 @@ def test_budget_counts_the_offsets(source):
 def test_bad_offset_dtype():
     with pytest.raises(TascodecError, match="offset_dtype"):
         get_codec("mean+inversion", offset_dtype="int4")
+
+
+class _LoneRank(World):
+    """Rank ``rank`` of 2 with its peer's share left out: the collectives are no-ops, so the
+    arrays it returns hold its own rows only."""
+
+    @property
+    def distributed(self) -> bool:
+        return False
+
+
+def test_segment_means_pass_reads_only_this_ranks_share(source, monkeypatch):
+    """Under torchrun each rank reads its share of the videos for the means; the shares' rows
+    are disjoint and add up to what one process computes, bit for bit."""
+    table = build_table(source, 1)
+    reads: dict[int, list[str]] = {}
+
+    class Counting(type(source)):
+        def features(self, video):
+            reads.setdefault(rank, []).append(video)
+            return super().features(video)
+
+    counting = Counting(**{k: getattr(source, k) for k in source.__dataclass_fields__})
+    monkeypatch.setattr(mean_inversion, "current", lambda: SINGLE)
+    rank = -1
+    whole = mean_inversion._means_and_moments(counting, table)
+    shares = []
+    for rank in (0, 1):
+        world = _LoneRank(rank=rank, size=2)
+        monkeypatch.setattr(mean_inversion, "current", lambda world=world: world)
+        shares.append(mean_inversion._means_and_moments(counting, table))
+    assert sorted(reads[0] + reads[1]) == sorted(source.videos)
+    assert reads[0] and reads[1] and not set(reads[0]) & set(reads[1])
+    for part in (0, 1):
+        np.testing.assert_array_equal(shares[0][part] + shares[1][part], whole[part])
