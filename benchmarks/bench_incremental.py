@@ -41,8 +41,9 @@ subject per fold group, so each task has 3 training videos and 1 test video per 
 condensing all see the subsampled videos); ``--full`` is the paper's size (D = 2048, all 1712
 videos, every frame: days on a CPU).
 
-Writes ``incremental.json`` / ``incremental.md`` under ``--out`` and one PNG per setting under
-``--plots`` (``--replot`` redraws them from a results file).
+Writes ``incremental.json`` / ``incremental.md`` under ``--out`` (after every seed of every
+fold: a run stopped early keeps each seed it finished, for every arm) and one PNG per setting
+under ``--plots`` (``--replot`` merges results files and redraws them).
 """
 
 from __future__ import annotations
