@@ -611,8 +611,9 @@ def plot_setting(name: str, summary: dict[str, Any], path: Path) -> None:
 
 def merge_results(payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """One payload from several runs (config and machine of the first, every run's config
-    under ``runs``): a setting in several files gets the folds of all of them (a later
-    file's fold replaces an earlier one of the same name), summary and targets recomputed."""
+    under ``runs``): a setting in several files gets the folds of all of them, and a fold in
+    several files the arms of all of them (a later file's arm replaces an earlier one of the
+    same name and fold: rerun arms join the others' runs); summary and targets recomputed."""
     merged = dict(payloads[0], settings={})
     merged["runs"] = [p["config"] for p in payloads]
     merged.pop("seconds", None)
@@ -622,7 +623,14 @@ def merge_results(payloads: list[dict[str, Any]]) -> dict[str, Any]:
                 merged["settings"][name] = dict(entry, per_fold=dict(entry["per_fold"]))
                 continue
             into = merged["settings"][name]
-            into["per_fold"].update(entry["per_fold"])
+            for label, fold in entry["per_fold"].items():
+                if label not in into["per_fold"]:
+                    into["per_fold"][label] = fold
+                    continue
+                have = into["per_fold"][label]
+                into["per_fold"][label] = dict(
+                    have, arms={**have["arms"], **fold["arms"]},
+                    errors={**have.get("errors", {}), **fold.get("errors", {})})
             into["folds"] = list(into["per_fold"])
     for entry in merged["settings"].values():
         arms = list(dict.fromkeys(a for f in entry["per_fold"].values() for a in f["arms"]))

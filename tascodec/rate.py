@@ -9,7 +9,8 @@ Three steps, each its own function, used by ``tascodec.encode(..., k="auto")``:
   hold ``WITHIN_CLASS_VARIANCE`` of the within-class variance of the normalised frames (what a
   code must describe once the action is given), rounded up to a multiple of 8, in [8, 256].
 * ``operating_point(budget, ...)``: the decoder's hidden width H (the largest that keeps the
-  decoder, a fixed cost, within ``DECODER_SHARE`` of the budget) and the number of codes N that
+  decoder, a fixed cost, within ``DECODER_SHARE`` of the budget; below the narrowest choice's
+  floor, ``FLOOR_HIDDEN`` before a strict budget is refused) and the number of codes N that
   fit beside it, the tables and the container's fixed overhead. When N exceeds the frames to
   store (every frame can have its own code), ``widen_to_budget`` spends the rest on wider codes,
   the one lever left for a lower error.
@@ -54,6 +55,10 @@ WIDTH_SAMPLE_FRAMES = 20000
 DECODER_SHARE = 1 / 3
 HIDDEN_CHOICES = (512, 384, 256, 192, 128, 96, 64, 48, 32)
 MIN_HIDDEN = 64  # the decoder width a raised budget keeps
+#: the narrowest decoder, taken only where a strict budget cannot hold the minimum codes beside
+#: the narrowest of ``HIDDEN_CHOICES``: a hard size limit is kept at a coarser decoder rather
+#: than refused (small appended groups, e.g. one task's videos at ``mean``'s bytes)
+FLOOR_HIDDEN = 16
 #: a budget holds at least this many codes per segment (the boundary frames of most segments
 #: then get a code of their own)
 MIN_CODES_PER_SEGMENT = 2
@@ -170,18 +175,24 @@ def _fit(budget_bytes: int, *, feature_dim: int, num_classes: int, latent_dim: i
          ) -> tuple[int, int]:
     """``(H, number of codes)`` a budget buys: H the given one, else the widest of
     ``HIDDEN_CHOICES`` (at most ``min(512, max(32, 2 D))``) whose decoder takes at most
-    ``DECODER_SHARE`` of the budget; the codes fill what is left."""
+    ``DECODER_SHARE`` of the budget (none: the narrowest, or ``FLOOR_HIDDEN`` if that leaves
+    fewer than ``MIN_CODES_PER_SEGMENT`` codes per segment); the codes fill what is left."""
     dec_bytes = DECODER_VALUE_BYTES[decoder_dtype]
+
+    def codes_beside(h: int) -> int:
+        rest = (budget_bytes - FIXED_BYTES - TABLE_BYTES_PER_SEGMENT * num_segments
+                - dec_bytes * decoder_params(feature_dim, num_classes, latent_dim, h)
+                - 4 * latent_dim)  # the int8 scales
+        return int(rest // (latent_dim * CODE_VALUE_BYTES[code_dtype])) if rest > 0 else 0
+
     if hidden_dim is None:
         cap = min(512, max(32, 2 * feature_dim))
         fits = [h for h in HIDDEN_CHOICES if h <= cap and dec_bytes * decoder_params(
             feature_dim, num_classes, latent_dim, h) <= DECODER_SHARE * budget_bytes]
         hidden_dim = fits[0] if fits else HIDDEN_CHOICES[-1]
-    rest = (budget_bytes - FIXED_BYTES - TABLE_BYTES_PER_SEGMENT * num_segments
-            - dec_bytes * decoder_params(feature_dim, num_classes, latent_dim, hidden_dim)
-            - 4 * latent_dim)  # the int8 scales
-    num_codes = int(rest // (latent_dim * CODE_VALUE_BYTES[code_dtype])) if rest > 0 else 0
-    return int(hidden_dim), num_codes
+        if not fits and codes_beside(hidden_dim) < MIN_CODES_PER_SEGMENT * num_segments:
+            hidden_dim = FLOOR_HIDDEN
+    return int(hidden_dim), codes_beside(hidden_dim)
 
 
 def smallest_strict_budget(*, feature_dim: int, num_classes: int, latent_dim: int,
@@ -197,7 +208,7 @@ def smallest_strict_budget(*, feature_dim: int, num_classes: int, latent_dim: in
     dims = dict(feature_dim=feature_dim, num_classes=num_classes, latent_dim=latent_dim,
                 num_segments=num_segments, code_dtype=code_dtype, decoder_dtype=decoder_dtype)
     need = MIN_CODES_PER_SEGMENT * num_segments
-    choices = HIDDEN_CHOICES if hidden_dim is None else (hidden_dim,)
+    choices = (*HIDDEN_CHOICES, FLOOR_HIDDEN) if hidden_dim is None else (hidden_dim,)
     floors = sorted(int(FIXED_BYTES + TABLE_BYTES_PER_SEGMENT * num_segments + 4 * latent_dim
                         + DECODER_VALUE_BYTES[decoder_dtype] * decoder_params(
                             feature_dim, num_classes, latent_dim, h)

@@ -93,6 +93,16 @@ def test_quick_run(tiny_gtea: Path, tmp_path: Path) -> None:
     assert merged["summary"]["raw"]["runs"] == 2
     assert merged["summary"]["raw"]["final"] == pytest.approx(entry["summary"]["raw"]["final"])
 
+    # a rerun of one arm on the same fold joins the other arms' runs, replacing its own
+    rerun = json.loads(json.dumps(payload))
+    rerun_arms = rerun["settings"]["gtea"]["per_fold"]["fold1"]["arms"]
+    rerun_arms["mean"]["replay_bytes"] = 1
+    rerun["settings"]["gtea"]["per_fold"]["fold1"]["arms"] = {"mean": rerun_arms["mean"]}
+    joined = bench.merge_results([payload, rerun])["settings"]["gtea"]
+    assert set(joined["per_fold"]["fold1"]["arms"]) == set(bench.QUICK_ARMS)
+    assert joined["summary"]["mean"]["replay_bytes"] == 1
+    assert joined["summary"]["raw"] == entry["summary"]["raw"]
+
 
 def test_append_mode_grows_one_archive(tiny_gtea: Path, tmp_path: Path) -> None:
     """--archive-mode append: each arm's tasks go into one archive (a decoder group per

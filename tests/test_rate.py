@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tascodec.errors import TascodecError
-from tascodec.rate import DECODER_SHARE, allocate, decoder_params, latent_width, operating_point
+from tascodec.errors import BudgetTooSmallError, TascodecError
+from tascodec.rate import (DECODER_SHARE, FLOOR_HIDDEN, HIDDEN_CHOICES, MIN_CODES_PER_SEGMENT,
+                           allocate, decoder_params, latent_width, operating_point,
+                           smallest_strict_budget)
 
 
 @settings(max_examples=80, deadline=None)
@@ -52,6 +54,24 @@ def test_operating_point_refuses_a_budget_below_one_code_per_segment() -> None:
     with pytest.raises(TascodecError, match="per segment"):
         operating_point(20_000, feature_dim=2048, num_classes=48, latent_dim=256,
                         num_segments=5000)
+
+
+def test_a_strict_budget_narrows_the_decoder_before_it_refuses() -> None:
+    """Below the narrowest choice's floor, ``FLOOR_HIDDEN`` keeps the limit; above it, and
+    wherever the narrowest choice still holds the minimum codes, nothing changes."""
+    dims = dict(feature_dim=256, num_classes=9, latent_dim=32, num_segments=70)
+    need = MIN_CODES_PER_SEGMENT * 70
+    narrowest = HIDDEN_CHOICES[-1]
+    floor = smallest_strict_budget(**dims)
+    assert floor == smallest_strict_budget(hidden_dim=FLOOR_HIDDEN, **dims)
+    assert floor < smallest_strict_budget(hidden_dim=narrowest, **dims)
+    point = operating_point(floor, **dims)
+    assert point.hidden_dim == FLOOR_HIDDEN and point.num_codes >= need
+    with pytest.raises(BudgetTooSmallError) as small:
+        operating_point(floor - 1, **dims)
+    assert small.value.minimum_bytes == floor
+    roomy = smallest_strict_budget(hidden_dim=narrowest, **dims)
+    assert operating_point(roomy, **dims).hidden_dim == narrowest  # as before
 
 
 @pytest.mark.parametrize("rank, expect", [(3, 8), (30, 24)])
