@@ -23,8 +23,8 @@ import numpy as np
 from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
-from ..parallel import current
 from ..format.v1_write import quantise
+from ..parallel import current
 from ..rate import CODE_VALUE_BYTES
 from ..segments import labels_to_segments
 from ..source import EncodeSource
