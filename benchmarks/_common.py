@@ -165,6 +165,23 @@ def write_results(out_dir: Path, stem: str, payload: dict[str, Any], markdown: s
     print(f"wrote {out_dir / (stem + '.json')} and {out_dir / (stem + '.md')}", file=sys.stderr)
 
 
+def at_budget_or_floor(run: Callable[[int], Any], budget: int, attempts: int = 3
+                       ) -> tuple[Any, int]:
+    """``(run(budget), budget)``; when ``BudgetTooSmallError`` names a larger minimum (rate
+    control's floor, then the size measured there when the byte model underestimates it),
+    ``run`` at that instead, at most ``attempts`` runs in all; returns the budget it ran at."""
+    from tascodec.errors import BudgetTooSmallError
+
+    for attempt in range(attempts):
+        try:
+            return run(budget), budget
+        except BudgetTooSmallError as exc:
+            if exc.minimum_bytes <= budget or attempt == attempts - 1:
+                raise
+            budget = exc.minimum_bytes
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
 def parse_list(text: str, kind: Callable[[str], Any] = str) -> list[Any]:
     """``"a,b"`` -> ['a', 'b'] (converted with ``kind``)."""
     return [kind(p.strip()) for p in text.split(",") if p.strip()]

@@ -58,10 +58,11 @@ from typing import Any
 
 import numpy as np
 
-from tascodec.errors import BudgetTooSmallError, TascodecError
+from tascodec.errors import TascodecError
 
 from ._common import (
     SHARED_DATA,
+    at_budget_or_floor,
     machine,
     machine_line,
     markdown_table,
@@ -273,23 +274,14 @@ def condense_task(arm: str, mode: str, memory: Memory, split: TaskSplit, t: int,
 def _within_floor(memory: Memory, t: int, params: dict[str, Any],
                   run: Callable[[dict[str, Any]], Any]) -> Any:
     """``run(params)``; when mean's bytes (``max_bytes``) cannot hold the task's decoder and
-    two codes per segment, the smallest workable archive instead (rate control's floor, or
-    the size measured there when the byte model underestimates it), recorded in
-    ``memory.over_budget`` as over mean's bytes."""
-    try:
+    two codes per segment, the smallest workable archive instead (``at_budget_or_floor``),
+    recorded in ``memory.over_budget`` as over mean's bytes."""
+    if "max_bytes" not in params:
         return run(params)
-    except BudgetTooSmallError as exc:
-        if "max_bytes" not in params:
-            raise
-        floor = exc.minimum_bytes
-    try:
-        result = run({**params, "max_bytes": floor})
-    except BudgetTooSmallError as exc:  # the model's floor, measured larger: that one
-        if exc.minimum_bytes <= floor:
-            raise
-        floor = exc.minimum_bytes
-        result = run({**params, "max_bytes": floor})
-    memory.over_budget.append({"task": t, "mean_bytes": params["max_bytes"], "max_bytes": floor})
+    mean_bytes = params["max_bytes"]
+    result, used = at_budget_or_floor(lambda b: run({**params, "max_bytes": b}), mean_bytes)
+    if used != mean_bytes:
+        memory.over_budget.append({"task": t, "mean_bytes": mean_bytes, "max_bytes": used})
     return result
 
 

@@ -32,9 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tascodec.errors import BudgetTooSmallError
-
-from ._common import SHARED_DATA, machine, machine_line, markdown_table, parse_list, \
+from ._common import SHARED_DATA, at_budget_or_floor, machine, machine_line, markdown_table, parse_list, \
     resolve_dataset, write_results
 from .bench_incremental import BREAKFAST_TASKS, GTEA_FOLDS, GTEA_TASKS, _TASK_SPLIT, \
     breakfast_activity, gtea_activity, split_tasks, write_task_folder
@@ -86,16 +84,9 @@ def run_fold(split: Any, work: Path, codecs: list[str]) -> list[dict[str, Any]]:
                      "bytes": mean_out.stat().st_size, **archive_shares(mean_out, folder)})
         for codec in codecs:
             out = work / f"{split.name}-{codec}{t}.tasz"
-            budget = mean_out.stat().st_size
-            for _ in range(3):  # mean's bytes, else rate control's floor (measured if need be)
-                try:
-                    summary = encode(folder, out, codec=codec, k="auto", max_bytes=budget,
-                                     recipe="cpu", **common)
-                    break
-                except BudgetTooSmallError as exc:
-                    if exc.minimum_bytes <= budget:
-                        raise
-                    budget = exc.minimum_bytes
+            summary, _ = at_budget_or_floor(lambda budget: encode(
+                folder, out, codec=codec, k="auto", max_bytes=budget, recipe="cpu", **common),
+                mean_out.stat().st_size)
             rows.append({"task": split.tasks[t], "codec": codec, "bytes": out.stat().st_size,
                          "over_mean": out.stat().st_size > mean_out.stat().st_size,
                          **archive_shares(out, folder),
