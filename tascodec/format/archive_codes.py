@@ -61,7 +61,10 @@ class CodesAndDecoders:
     def group_of(self, video: str | int) -> int:
         """The index of the group (:attr:`groups`) that stores ``video``."""
         i = self.video_index(video)
-        firsts = [g.first_video for g in self._layout.groups]
+        firsts = self.__dict__.get("_group_firsts")
+        if firsts is None:  # once per archive: O(log G) per call, not O(G)
+            firsts = np.array([g.first_video for g in self._layout.groups], dtype=np.int64)
+            self._group_firsts = firsts
         return int(np.searchsorted(firsts, i, side="right")) - 1
 
     def group_source(self, group: int) -> GroupSource:
