@@ -318,3 +318,23 @@ def test_decode_video_on_a_written_archive(tmp_path, kind):
                                    content.table.seg_num_instances[sl], content.decoder)
             assert_close(decode_video(ar, name), ref)
             assert_close(ar.decode(name), ref)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "mlp+offset"])
+def test_a_segment_decodes_to_the_same_bits_in_any_group(kind):
+    """Frames are a function of their own segment alone (one GEMM per segment), so decoding
+    any run of segments gives the rows the whole decode gives, bit for bit, whatever BLAS
+    kernel the CPU picks (the decode budget's segment groups rely on it)."""
+    rng = np.random.default_rng(11)
+    dec = random_decoder(rng, d=16, h=96, dim=200, c_scale=3.0)
+    action, length, k_eff = random_table(rng, 24, 60, 4)
+    codes = rng.standard_normal((int(k_eff.sum()), 16)).astype(np.float32)
+    offsets = rng.standard_normal((length.size, 200)).astype(np.float32)
+    extra = (offsets,) if kind == "mlp+offset" else ()
+    whole = decode_segments(kind, codes, action, length, k_eff, dec, *extra)
+    frame = np.concatenate(([0], np.cumsum(length)))
+    code = np.concatenate(([0], np.cumsum(k_eff)))
+    for a, b in [(0, 1), (3, 11), (11, 24), (5, 6), (0, 23)]:
+        part = decode_segments(kind, codes[code[a]:code[b]], action[a:b], length[a:b],
+                               k_eff[a:b], dec, *(o[a:b] for o in extra))
+        np.testing.assert_array_equal(part, whole[frame[a]:frame[b]])

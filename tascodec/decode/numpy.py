@@ -57,7 +57,7 @@ def _decode_mlp(codes: np.ndarray, action: np.ndarray, length: np.ndarray, k_eff
     out = np.empty((total, prep.feature_dim), dtype=np.float32)
     if total == 0:
         return out
-    base = codes @ prep.wz_t
+    base = _per_segment_matmul(codes, prep.wz_t, seg)
     base += prep.wa_t[action[seg]]  # (N, H): the first layer, once per instance
     w_c = prep.w_c
 
@@ -79,7 +79,8 @@ def _decode_mlp(codes: np.ndarray, action: np.ndarray, length: np.ndarray, k_eff
     rows = np.concatenate(
         [np.where(on_first, b_pq, 0), np.where(on_first, w_c, 0), h_direct], axis=0
     )
-    y = rows @ prep.w2_t  # (2 N_pq + T_direct, D): the only large GEMM
+    row_seg = np.concatenate([seg[pq], seg[pq], seg[np.repeat(d_inst, d_len)]])
+    y = _per_segment_matmul(rows, prep.w2_t, row_seg)  # (2 N_pq + T_direct, D)
     n_pq = pq.size
     p, q = y[:n_pq], y[n_pq : 2 * n_pq]
     p += prep.b2
@@ -88,6 +89,27 @@ def _decode_mlp(codes: np.ndarray, action: np.ndarray, length: np.ndarray, k_eff
     if n_pq:
         _write_instances(out, c, start[pq], inst_len[pq], b_pq, on_first, on_last, p, q,
                          prep)
+    return out
+
+
+def _per_segment_matmul(a: np.ndarray, b: np.ndarray, row_seg: np.ndarray) -> np.ndarray:
+    """``a @ b`` (R, K) x (K, D) with one GEMM per segment's rows (``row_seg`` (R,)).
+
+    A BLAS kernel may round a row differently with the shape of the product it sits in (its
+    place in the kernel's row blocks, the threads' split): one product per segment makes every
+    frame a function of its own segment alone, so a video decodes to the same bits whole or in
+    the decode budget's segment groups, whatever the CPU's kernel.
+    """
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
+    if a.shape[0] == 0:
+        return out
+    order = np.argsort(row_seg, kind="stable")
+    a_sorted = a[order]
+    y_sorted = np.empty_like(out)
+    bounds = np.flatnonzero(np.diff(row_seg[order])) + 1
+    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), a.shape[0]]):
+        np.matmul(a_sorted[lo:hi], b, out=y_sorted[lo:hi])
+    out[order] = y_sorted
     return out
 
 
