@@ -188,3 +188,16 @@ def test_golden_contents_decode_under_the_default(tmp_path):
     with open_archive(path) as ar:
         for v in ar.videos:
             assert ar.decode(v).shape == (ar.num_frames(v), 12)
+
+
+@pytest.mark.parametrize("text", ["9" * 400, "9" * 400 + ".5GiB", "1" + "0" * 320 + "TB"])
+def test_huge_limits_are_exact_not_overflow(text, monkeypatch):
+    """Issue 28 item 8: a 400-digit limit was ``int(float(...))``: ``OverflowError``."""
+    assert resolve_limit(text) >= 10 ** 300
+    monkeypatch.setenv(ENV_VAR, text)
+    assert resolve_limit() == resolve_limit(text)
+    with open_archive(GOLDEN_DIR / "mlp.tasz") as ar:
+        assert ar.decode(0).shape[1] == 12
+    monkeypatch.delenv(ENV_VAR)
+    with open_archive(GOLDEN_DIR / "mlp.tasz", decode_limit=text) as ar:
+        assert ar.decode(0).shape[1] == 12

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,7 @@ def _parse(value: Any, where: str) -> int:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         n = int(value)
     elif isinstance(value, str) and (m := _SIZE.fullmatch(value)) and m[2].lower() in _UNITS:
-        n = int(float(m[1]) * _UNITS[m[2].lower()])
+        n = int(Fraction(m[1]) * _UNITS[m[2].lower()])  # exact: no float overflow
     else:
         raise TascodecError(f"{where}: a decode limit must be bytes (e.g. 4294967296 or '4GiB'),"
                             f" got {str(value)[:40]!r}")
