@@ -5,6 +5,17 @@ exported layout files, the writer's scratch directory) is named
 ``.tascodec-tmp-<destination name>.<pid>.<random>`` in the destination's directory. Handled
 failures remove it at once; a run killed by a signal leaves it, and the next run writing to
 the same directory removes those whose process no longer exists (``clean_stale``).
+
+**Permissions.** A temporary file is created private (``mkstemp``'s 0600) and, before anything
+is written to it, given the mode a plain ``open()`` would have given the destination:
+``0o666`` less the process's umask (``file_mode``: 0644 under umask 0022). Every file tascodec
+renames into place (archives, exported features, ``mapping.txt``, markers, decoded videos,
+plots) is therefore as readable as any other file the user writes; none is chmod-ed to a fixed
+mode.
+
+**Missing folders.** ``ensure_parent`` creates the folders above an output that do not exist
+yet (as ``synth`` and ``export`` do for their folders), or says in one line why it cannot;
+``write_beside`` and every command that writes call it.
 """
 
 from __future__ import annotations
@@ -15,10 +26,10 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from .errors import OutputExistsError
+from .errors import OutputExistsError, TascodecError
 
-__all__ = ["PREFIX", "prefix_for", "mkstemp_beside", "mkdtemp_beside", "clean_stale",
-           "write_beside"]
+__all__ = ["PREFIX", "prefix_for", "file_mode", "mkstemp_beside", "mkdtemp_beside",
+           "clean_stale", "ensure_parent", "write_beside"]
 
 PREFIX = ".tascodec-tmp-"
 
@@ -28,9 +39,37 @@ def prefix_for(dest: Path) -> str:
     return f"{PREFIX}{dest.name}.{os.getpid()}."
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (``/proc``); else
+    set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: ``0o666`` less the umask."""
+    return 0o666 & ~_umask()
+
+
 def mkstemp_beside(dest: Path) -> tuple[int, Path]:
-    """A new temporary file in ``dest``'s directory: ``(fd, path)``."""
+    """A new temporary file in ``dest``'s directory: ``(fd, path)``, its mode already
+    ``file_mode()`` (what the renamed file keeps)."""
     fd, name = tempfile.mkstemp(prefix=prefix_for(dest), dir=dest.parent)
+    try:
+        if hasattr(os, "fchmod"):  # POSIX (Windows has no umask to honour)
+            os.fchmod(fd, file_mode())
+    except BaseException:
+        os.close(fd)
+        Path(name).unlink(missing_ok=True)
+        raise
     return fd, Path(name)
 
 
@@ -39,14 +78,34 @@ def mkdtemp_beside(dest: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix_for(dest), dir=dest.parent))
 
 
+def ensure_parent(dest: str | os.PathLike[str]) -> Path:
+    """Create the missing folders above ``dest`` (modes by the umask); returns ``dest`` as a
+    ``Path``. ``TascodecError`` in one line, naming ``dest``, when a folder cannot be made
+    (a file in the way, no permission)."""
+    dest = Path(dest)
+    parent = dest.parent
+    if parent.is_dir():
+        return dest
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise TascodecError(f"{dest}: cannot create the folder {parent}: a file is in the "
+                            f"way") from None
+    except OSError as exc:
+        raise TascodecError(f"{dest}: cannot create the folder {parent}: "
+                            f"{exc.strerror or exc}") from None
+    return dest
+
+
 def write_beside(dest: Path, write: Callable[[BinaryIO], None], *, overwrite: bool) -> Path:
     """Write the file ``dest`` with ``write(handle)`` into a temporary beside it, renamed into
     place at the end: an existing ``dest`` is replaced only with ``overwrite``
     (``OutputExistsError`` otherwise, checked before and after writing) and is never left half
-    written."""
+    written. Missing folders above ``dest`` are created (``ensure_parent``)."""
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise OutputExistsError(dest)
+    ensure_parent(dest)
     fd, tmp = mkstemp_beside(dest)
     try:
         with os.fdopen(fd, "wb") as handle:

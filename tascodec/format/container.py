@@ -364,7 +364,6 @@ def write_zip_atomic(
                     zf.writestr(info, entries[name]())
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
         if overwrite:
             os.replace(tmp, dest)
         else:

@@ -18,9 +18,14 @@ __all__ = ["VideoFidelity", "video_fidelity", "frame_error", "class_error"]
 
 
 def frame_error(original: np.ndarray, decoded: np.ndarray) -> np.ndarray:
-    """Relative squared error per frame, (T,) float64, from two (D, T) arrays:
+    """Squared error per frame over the video's spread, (T,) float64, from two (D, T) arrays:
     ``||x_hat_t - x_t||^2 / mean_t ||x_t - mean(x)||^2``; 1.0 is an error as large as the
-    video's own spread around its mean frame (0 spread: the plain squared error)."""
+    video's own spread around its mean frame (0 spread: the plain squared error).
+
+    This is the plot's error, per video: not the ``relative_mse`` ``encode`` and ``info``
+    report, which divides each channel's MSE by that channel's variance over the whole split
+    (``sum_c MSE_c / var_c / D``). The two differ (a video spreads less than its split, and
+    channels weigh by their variance here), so each is named for what it divides by."""
     x = np.asarray(original, np.float64)
     err = np.square(np.asarray(decoded, np.float64) - x).sum(0)
     spread = float(np.square(x - x.mean(1, keepdims=True)).sum(0).mean())
@@ -58,7 +63,7 @@ class VideoFidelity:
 
     @property
     def relative_mse(self) -> float:
-        """The video's mean relative error (the mean of ``frame_error``)."""
+        """The video's mean error over its spread (the mean of ``frame_error``)."""
         return float(self.frame_error.mean())
 
 

@@ -18,10 +18,12 @@ from ..units import format_bytes
 from .fidelity import VideoFidelity
 
 __all__ = ["require_matplotlib", "class_colors", "display_grid", "fidelity_figure",
-           "STORAGE_PARTS"]
+           "STORAGE_PARTS", "STORAGE_COLORS"]
 
 #: the parts of ``Archive.sizes()`` the storage panel shows, in order
 STORAGE_PARTS = ("codes", "decoder", "tables", "overhead")
+#: their colours: greys, so that no part shares a colour with a class of the ribbon
+STORAGE_COLORS = ("0.25", "0.45", "0.65", "0.8")
 
 
 def require_matplotlib() -> Any:
@@ -55,16 +57,18 @@ def class_colors(num_classes: int) -> np.ndarray:
 def display_grid(shape: tuple[int, int], max_channels: int, max_frames: int
                  ) -> tuple[np.ndarray, int, str]:
     """Which of a (D, T) array to draw: (channel indices (D',) evenly spaced, frame step, a
-    note for the title, empty when everything is drawn)."""
+    note for the title saying which channels and frames are drawn, empty when all are)."""
     d, t = shape
     channels = np.unique(np.linspace(0, d - 1, min(d, max_channels)).round().astype(np.int64))
     step = max(1, math.ceil(t / max_frames))
     notes = []
     if channels.size < d:
-        notes.append(f"{channels.size} of {d} channels")
+        every = (d - 1) / max(channels.size - 1, 1)
+        notes.append(f"{channels.size} of {d} channels, evenly spaced: {channels[0]}, "
+                     f"{channels[1]}, ..., {channels[-1]} (about every {every:.3g}th)")
     if step > 1:
         notes.append(f"1 frame in {step}")
-    return channels, step, f" (shown: {', '.join(notes)})" if notes else ""
+    return channels, step, f" (shown: {'; '.join(notes)})" if notes else ""
 
 
 def _ribbon(ax: Any, vf: VideoFidelity, colors: np.ndarray) -> list[Any]:
@@ -93,6 +97,8 @@ def _heatmaps(fig: Any, axes: list[Any], cax: Any, vf: VideoFidelity, max_channe
         im = ax.imshow(x, aspect="auto", interpolation="nearest", cmap="viridis",
                        vmin=float(lo), vmax=float(hi), extent=(0, t, channels.size, 0))
         ax.set_ylabel("channel")
+        ticks = np.unique(np.linspace(0, channels.size - 1, min(channels.size, 5)).round())
+        ax.set_yticks(ticks + 0.5, [str(int(channels[int(i)])) for i in ticks])
         ax.set_title(f"{name} features (D={vf.original.shape[0]}){note}", loc="left",
                      fontsize=10)
     fig.colorbar(im, cax=cax, label="feature value (shared scale, 1st-99th pct. of original)")
@@ -109,8 +115,9 @@ def _error(ax: Any, vf: VideoFidelity) -> None:
     ax.set_ylim(bottom=0)
     ax.set_xlim(0, t)
     ax.set_xlabel("frame")
-    ax.set_ylabel("rel. sq. error")
-    ax.set_title(f"per-frame error (1 = the video's spread; dashed: mean "
+    ax.set_ylabel("error / video spread")
+    ax.set_title(f"per-frame squared error over this video's spread (1 = as far off as the "
+                 f"video's frames are from its mean frame; dashed: mean "
                  f"{vf.relative_mse:.3g}; dotted: segment boundaries)", loc="left", fontsize=10)
 
 
@@ -120,7 +127,7 @@ def _class_bars(ax: Any, vf: VideoFidelity, colors: np.ndarray) -> None:
     ax.barh(y, [vf.class_error[a] for a in present], color=[colors[a] for a in present])
     ax.set_yticks(y, [vf.class_names[a] for a in present], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("mean rel. sq. error")
+    ax.set_xlabel("mean error / video spread")
     ax.set_title("error per class", loc="left", fontsize=10)
 
 
@@ -128,7 +135,7 @@ def _storage(ax: Any, storage: dict[str, Any]) -> None:
     sizes = storage["sizes"]
     values = [int(sizes.get(p, 0)) for p in STORAGE_PARTS]
     y = np.arange(len(values))
-    ax.barh(y, values, color=["C0", "C1", "C2", "0.6"])
+    ax.barh(y, values, color=list(STORAGE_COLORS), edgecolor="k", linewidth=0.5)
     ax.set_yticks(y, STORAGE_PARTS)
     ax.invert_yaxis()
     top = max(values) or 1

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import OutputExistsError, TascodecError
-from ..tempfiles import mkstemp_beside
+from ..tempfiles import ensure_parent, mkstemp_beside
 
 __all__ = ["plot_archive", "storage_summary"]
 
@@ -29,9 +29,10 @@ def storage_summary(archive: Any) -> dict[str, Any]:
 def plot_archive(archive_path: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
                  out: str | os.PathLike[str], *, videos: Sequence[str | int] | None = None,
                  overwrite: bool = False, device: Any = None, max_channels: int = 128,
-                 max_frames: int = 2000) -> list[str]:
+                 max_frames: int = 2000, progress: bool = False) -> list[str]:
     """Draw ``videos`` (names or indices; default: the first stored) of the archive beside
-    the dataset at ``dataset_dir`` into ``out``; returns the videos drawn.
+    the dataset at ``dataset_dir`` into ``out``; returns the videos drawn. ``progress``: a
+    bar over the videos. Missing folders above ``out`` are created.
 
     ``TascodecError`` (before anything is written) when matplotlib is missing, ``out`` exists
     and ``overwrite`` is false, several videos go to a format other than PDF, or a video is
@@ -49,6 +50,7 @@ def plot_archive(archive_path: str | os.PathLike[str], dataset_dir: str | os.Pat
         raise TascodecError(f"{out}: give the output a suffix (.png, .pdf, .svg, ...)")
     if out.exists() and not overwrite:
         raise OutputExistsError(out)
+    ensure_parent(out)
     dataset = StandardDataset(dataset_dir)
     with open_archive(archive_path) as ar:
         chosen = [ar.videos[ar.video_index(v)] for v in (videos if videos else [0])]
@@ -56,9 +58,12 @@ def plot_archive(archive_path: str | os.PathLike[str], dataset_dir: str | os.Pat
             raise TascodecError(f"{out}: {len(chosen)} videos need a .pdf output (one page "
                                 f"each); a .{fmt} holds one")
         storage = storage_summary(ar)
+        from tqdm.auto import tqdm
+
+        shown = tqdm(chosen, desc="plot", unit="video", disable=not progress or len(chosen) < 2)
         figures = (fidelity_figure(video_fidelity(ar, dataset, v, device=device), storage,
                                    max_channels=max_channels, max_frames=max_frames)
-                   for v in chosen)
+                   for v in shown)
         _save(figures, out, fmt)
     return chosen
 
