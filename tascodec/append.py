@@ -278,7 +278,7 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     from .format.v2_write import write_grouped
     from .grow import join, open_verified, read_groups
     from .rate import FIXED_BYTES
-    from .tempfiles import mkdtemp_beside
+    from .tempfiles import clean_stale, mkdtemp_beside
 
     kwargs = dict(encode_kwargs)
     growth = None  # the most bytes the append may add, when the caller set a limit
@@ -291,6 +291,7 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
         elif kwargs.get("target_ratio") is not None:
             growth = int(new_bytes / float(kwargs.pop("target_ratio")))
     before = path.stat().st_size
+    clean_stale(path.parent, path.name)  # scratch directories of killed appends to this path
     scratch = Path(mkdtemp_beside(path))
     cache: dict[str, Any] = {}
 

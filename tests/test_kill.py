@@ -105,3 +105,39 @@ def test_killed_archive_write_leaves_nothing_under_the_final_name(tmp_path, dela
 
     write_archive(content, dest)  # the next write to the path removes the dead run's files
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.tasz", "src.tasz"]
+
+
+def test_killed_append_scratch_is_removed_by_the_next_append(tmp_path, tiny_dataset,
+                                                             monkeypatch):
+    """Issue 28 item 7: a killed ``append --decoder new`` left its scratch directory
+    (``.tascodec-tmp-<archive>.<pid>.<random>/``) beside the archive for good."""
+    pytest.importorskip("torch")
+    import shutil
+    import subprocess
+    import sys
+
+    import tascodec
+    import tascodec.encoding as encoding
+    from tascodec.errors import TascodecError
+
+    from make_golden import GOLDEN_DIR_1_1
+
+    path = tmp_path / "a.tasz"
+    shutil.copy(GOLDEN_DIR_1_1 / "repeat.tasz", path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".tascodec-tmp-a.tasz.{dead.pid}.x1y2z3"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "appended.tasz").write_bytes(b"half")
+    other = tmp_path / f".tascodec-tmp-b.tasz.{dead.pid}.x1y2z3"  # another destination's
+    other.mkdir()
+    kept = path.read_bytes()
+
+    def stops(*args, **kwargs):
+        raise TascodecError("stopped before encoding")
+
+    monkeypatch.setattr(encoding, "encode", stops)
+    with pytest.raises(TascodecError, match="stopped"):
+        tascodec.append(path, tiny_dataset, decoder="new", recipe="quick", device="cpu")
+    assert path.read_bytes() == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a.tasz", other.name])
