@@ -22,6 +22,11 @@ from .errors import (
     UnsupportedVersionError,
 )
 
+from .determinism import prepare_cublas_workspace as _prepare_cublas_workspace
+
+# CUBLAS_WORKSPACE_CONFIG (setdefault) before any torch CUDA work: torch reads it once per process
+_prepare_cublas_workspace()
+
 __version__ = "0.1.0"
 
 __all__ = [

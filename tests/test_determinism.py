@@ -4,6 +4,8 @@ inversion and training repeat with ``deterministic=True``, and ``same_device`` r
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 
 from tascodec.determinism import CUBLAS_WORKSPACE, deterministic_algorithms, segment_sum
 from tascodec.devices import same_device
+from tascodec.errors import TascodecError
 from tascodec.tca.invert import invert
 from tascodec.tca.train import train_tca
 
@@ -27,6 +30,15 @@ def _flags() -> tuple:
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
             torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision(),
             torch.backends.cuda.matmul.allow_tf32, os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
+
+
+def _precision() -> tuple:
+    """TF32 settings through the new API where torch has it (legacy getters may raise there)."""
+    b = torch.backends
+    if hasattr(b.cuda.matmul, "fp32_precision"):
+        return (b.cuda.matmul.fp32_precision, b.cudnn.conv.fp32_precision,
+                b.cudnn.rnn.fp32_precision, b.mkldnn.matmul.fp32_precision)
+    return (torch.get_float32_matmul_precision(), b.cudnn.allow_tf32)  # pragma: no cover
 
 
 @pytest.fixture
@@ -50,9 +62,7 @@ def test_switch_sets_then_restores_every_flag(odd_flags):
         assert torch.are_deterministic_algorithms_enabled()
         assert not torch.is_deterministic_algorithms_warn_only_enabled()
         assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
-        assert not torch.backends.cudnn.allow_tf32
-        assert torch.get_float32_matmul_precision() == "highest"
-        assert not torch.backends.cuda.matmul.allow_tf32
+        assert _precision() in (("ieee",) * 4, ("highest", False))  # TF32 off
         with deterministic_algorithms():  # nests
             assert torch.are_deterministic_algorithms_enabled()
         assert torch.are_deterministic_algorithms_enabled()
@@ -68,16 +78,78 @@ def test_switch_restores_on_error_and_off_changes_nothing(odd_flags):
         assert _flags() == odd_flags
 
 
-def test_cublas_workspace_set_only_with_cuda_and_removed_after(monkeypatch):
-    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+def test_importing_tascodec_sets_the_cublas_variable_first():
+    # torch reads CUBLAS_WORKSPACE_CONFIG once, at its first cuBLAS call: import tascodec sets
+    # it (setdefault, before torch is even imported); a user's own value is kept.
+    code = ("import os, sys, tascodec; "
+            "print(os.environ.get('CUBLAS_WORKSPACE_CONFIG'), 'torch' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "CUBLAS_WORKSPACE_CONFIG"}
+    for preset, want in ((None, CUBLAS_WORKSPACE), (":16:8", ":16:8")):
+        run_env = env if preset is None else {**env, "CUBLAS_WORKSPACE_CONFIG": preset}
+        out = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert out == [want, "False"]
+
+
+def test_switch_refuses_once_cuda_ran_without_the_cublas_variable(monkeypatch, odd_flags):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)  # CUDA work already done
+    for value in (None, ":0:0"):
+        if value is None:
+            monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+        else:
+            monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", value)
+        with pytest.raises(TascodecError, match=r"deterministic=True: CUDA is already "
+                           r"initialised with CUBLAS_WORKSPACE_CONFIG=.*export "
+                           r"CUBLAS_WORKSPACE_CONFIG=:4096:8 before starting Python"):
+            with deterministic_algorithms():
+                pass  # pragma: no cover - never entered
+        assert _flags()[:-1] == odd_flags[:-1]  # nothing was changed
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")  # in place before CUDA started
+    with deterministic_algorithms():
+        assert torch.are_deterministic_algorithms_enabled()
+
+
+def test_switch_sets_the_cublas_variable_while_cuda_has_not_started(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
     with deterministic_algorithms():
         assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == CUBLAS_WORKSPACE
-    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
-    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")  # the user's own value is kept
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == CUBLAS_WORKSPACE  # torch reads it once
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":1:1")  # a user's other value: refused
+    with pytest.raises(TascodecError, match="CUBLAS_WORKSPACE_CONFIG=':1:1' is set"):
+        with deterministic_algorithms():
+            pass  # pragma: no cover - never entered
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no CUDA: nothing to check
     with deterministic_algorithms():
-        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
-    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":1:1"
+
+
+def test_switch_reads_and_restores_tf32_through_the_new_api():
+    # torch >= 2.9: once fp32_precision is set through the new API, the legacy getters
+    # (get_float32_matmul_precision, cudnn.allow_tf32) raise; the switch must not read them.
+    code = """
+import torch
+from tascodec.determinism import deterministic_algorithms
+b = torch.backends
+if not hasattr(b.cuda.matmul, "fp32_precision"):
+    print("old torch"); raise SystemExit
+b.cuda.matmul.fp32_precision, b.cudnn.conv.fp32_precision = "tf32", "ieee"
+try:
+    torch.get_float32_matmul_precision(); print("legacy getter read it")
+except RuntimeError:
+    pass
+with deterministic_algorithms():
+    inside = (b.cuda.matmul.fp32_precision, b.cudnn.conv.fp32_precision, b.cudnn.rnn.fp32_precision)
+print(*inside, b.cuda.matmul.fp32_precision, b.cudnn.conv.fp32_precision, b.cudnn.rnn.fp32_precision)
+"""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    if out.stdout.strip() == "old torch":
+        pytest.skip("torch < 2.9 has no fp32_precision settings")
+    assert out.stdout.split() == ["ieee", "ieee", "ieee", "tf32", "ieee", "tf32"]
 
 
 @settings(max_examples=40)
