@@ -41,7 +41,7 @@ class Archive(CodesAndDecoders):
                  storage_options: dict[str, Any] | None = None) -> None:
         self._target = archive_target(path, "open_archive")
         #: the local ``Path``; for a URL the URL (``str``), for a file object its description
-        self.path: Path | str = self._target if not is_file_object(self._target) else ""
+        self.path: Path | str = self._target if isinstance(self._target, (Path, str)) else ""
         #: options for fsspec (credentials, endpoints) when ``path`` is a URL
         self.storage_options = dict(storage_options or {})
         if decode_limit is not None:
@@ -121,7 +121,7 @@ class Archive(CodesAndDecoders):
         if is_file_object(self._target):
             raise TascodecError(f"{self.path}: an archive opened from a file object cannot be "
                                 "pickled to another process: open it from a path or a URL")
-        return {"path": str(self._target), "decode_limit": self.decode_limit,
+        return {"path": str(getattr(self._target, "location", self._target)), "decode_limit": self.decode_limit,
                 "storage_options": self.storage_options}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -5,9 +5,9 @@ says which bytes it holds (``identity``, ``version``), opens itself again in a n
 (:meth:`reopen`) and counts what it fetched (``stats``: reads and bytes). Three kinds:
 
 - :class:`LocalSource`: a file on disk, read with ``os.pread`` (no fsspec import);
-- :class:`FsspecSource`: any fsspec URL (``http(s)://`` with range requests, ``s3://``,
-  ``gs://``, ``hf://`` through huggingface_hub, ``memory://``, chained URLs), fsspec imported
-  only here and only for a URL;
+- :class:`FsspecSource`: any URL (``http(s)://`` and ``hf://`` with bounded range requests,
+  ``s3://``, ``gs://``, ``memory://``, chained URLs: ``remote.py``), fsspec imported only
+  there and only for a URL;
 - :class:`FileObjectSource`: a binary, seekable file object (``io.BytesIO``,
   ``open(path, "rb")``) that cannot be reopened in another process.
 
@@ -43,8 +43,9 @@ __all__ = [
 #: What ``pip install`` needs for URLs (named in the error when fsspec is missing).
 REMOTE_EXTRA = "tascodec[remote]"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://|::")  # "proto://..." or fsspec chaining "a::b"
-#: An archive as given to ``tascodec.open``: a local ``Path``, a URL ``str`` or a file object.
-Target = Union[Path, str, BinaryIO]
+#: An archive as given to ``tascodec.open``: a local ``Path``, a URL ``str``, a file object
+#: or an opened ``ByteSource``.
+Target = Union[Path, str, BinaryIO, "ByteSource"]
 
 
 def is_url(value: object) -> bool:
@@ -61,14 +62,15 @@ def is_file_object(value: object) -> bool:
 
 def archive_target(value: Any, where: str = "archive") -> Target:
     """``value`` as a target: a URL stays a ``str``, ``file://`` URLs and paths become a
-    ``Path``, a file object stays itself; anything else is a ``TascodecError``."""
+    ``Path``, a file object or a :class:`ByteSource` (e.g. a ``CachedSource``) stays itself;
+    anything else is a ``TascodecError``."""
     if is_url(value):
         return str(value)
     if isinstance(value, str) and value.startswith("file://"):
         return Path(value[len("file://"):])
     if isinstance(value, (str, os.PathLike)):
         return Path(value)
-    if is_file_object(value):
+    if is_file_object(value) or isinstance(value, ByteSource):
         return value
     raise TascodecError(
         f"{where}: expected a path, a URL or a binary file object, got {type(value).__name__}"
@@ -219,7 +221,8 @@ class FileObjectSource(ByteSource):
 
 
 class FsspecSource(ByteSource):
-    """Any fsspec URL, read with ``fs.cat_file(path, start, end)`` (one range request).
+    """Any URL, read through :func:`tascodec.format.remote.connect` (one range request per
+    read; ``http(s)://`` and ``hf://`` with bounded responses and a timeout).
 
     ``identity`` is ``(url, size, stamp)``, the stamp being the ETag or modification time the
     storage reports (``None`` if it reports neither). A short read or a server that ignores
@@ -227,60 +230,26 @@ class FsspecSource(ByteSource):
     """
 
     coalesce = True
-    # content or version stamps as backends report them (http, s3, gcs, huggingface_hub, ...)
-    _STAMPS = ("ETag", "etag", "blob_id", "md5Hash", "Last-Modified", "LastModified",
-               "last_modified", "mtime", "updated", "created")
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
         super().__init__()
+        from .remote import connect
+
         self.location = url
         self.storage_options = dict(storage_options or {})
-        try:
-            import fsspec.core
-        except ImportError:
-            raise TascodecError(f"{url}: reading a URL needs fsspec: pip install "
-                                f"'{REMOTE_EXTRA}'") from None
-        try:
-            self._fs, self._path = fsspec.core.url_to_fs(url, **self.storage_options)
-        except ImportError as exc:
-            raise TascodecError(f"{url}: {str(exc).splitlines()[0]} (pip install "
-                                f"'{REMOTE_EXTRA}'; hf:// also needs huggingface_hub)") from None
-        except (ValueError, TypeError) as exc:
-            raise TascodecError(f"{url}: cannot open this URL with fsspec: {exc}") from None
-        info = self._call(self._fs.info, self._path)
-        self._count(0)
-        if info.get("type", "file") != "file" or not isinstance(info.get("size"), int):
-            raise FormatError(f"{url}: not a file of known size (is it a directory?)")
-        if info.get("partial") is False:
-            raise FormatError(f"{url}: the server refuses range requests (Accept-Ranges: "
-                              "none); host the archive where they are served")
-        self.size = int(info["size"])
-        stamp = next((info[k] for k in self._STAMPS if info.get(k) is not None), None)
-        self.version = (self.size, None if stamp is None else str(stamp))
+        self._remote = connect(url, self.storage_options)
+        self._count(0, self._remote.requests)
+        self.size = int(self._remote.size)
+        self.version = (self.size, self._remote.stamp)
         self.identity = (url, *self.version)
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except FileNotFoundError:
-            raise FormatError(f"{self.location}: no such archive") from None
-        except TascodecError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - network and storage errors of any backend
-            raise FormatError(f"{self.location}: cannot read: {type(exc).__name__}: "
-                              f"{str(exc)[:200]}") from None
-
     def _read(self, offset: int, n: int) -> bytes:
-        data = self._call(self._fs.cat_file, self._path, start=offset, end=offset + n)
-        if len(data) > n:
-            raise FormatError(
-                f"{self.location}: the server ignored a range request (sent {len(data)} bytes "
-                f"for {n}); host the archive where HTTP range requests are served")
+        data = self._remote.read(offset, n)
         if len(data) < n:
             raise FormatError(
                 f"{self.location}: truncated: {len(data)} of {n} bytes at offset {offset} "
                 f"(the file is {self.size} bytes by its metadata)")
-        return bytes(data)
+        return data
 
     def reopen(self) -> FsspecSource:
         return FsspecSource(self.location, self.storage_options)
@@ -290,6 +259,8 @@ def open_source(target: Any, storage_options: dict[str, Any] | None = None) -> B
     """The byte source of ``target`` (a path, a URL or a binary file object; see
     :func:`archive_target`). ``storage_options`` go to fsspec for a URL."""
     target = archive_target(target)
+    if isinstance(target, ByteSource):
+        return target
     if isinstance(target, Path):
         return LocalSource(target)
     if isinstance(target, str):

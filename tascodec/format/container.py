@@ -17,9 +17,10 @@ import struct
 import threading
 import zipfile
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from ..errors import FormatError, IntegrityError, OutputExistsError, TascodecError
 from ..tempfiles import clean_stale, mkstemp_beside
@@ -33,9 +34,12 @@ MAX_ENTRY_NAME = 512  # bytes in one entry name
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
 _LOCAL_SIG = b"PK\x03\x04"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-TAIL_BYTES = 64 << 10  # read at once from the end of a remote archive: end records, directory
+TAIL_BYTES = 8 << 10  # read first from the end of a remote archive: end records, directory
 COALESCE_GAP = 64 << 10  # entries closer than this share one remote read
 COALESCE_BYTES = 64 << 20  # at most this per remote read
+#: bytes between entries one prefetch may fetch beyond the entries' own (besides as many as
+#: the entries themselves hold): padding between listed entries cannot multiply a read
+COALESCE_WASTE = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,8 @@ class ZipReader:
         try:
             self.file_size = self.source.size
             self.identity = self.source.identity
-            # Remote: one read of the tail holds the end records, often the central directory
-            # and the tables too; reads inside it are served from it.
+            # Remote: a short read of the tail holds the end records, often the central
+            # directory; a longer directory is read once, then served from the tail too.
             self._tail = (self.file_size, b"")
             if self.source.coalesce:
                 start = max(0, self.file_size - TAIL_BYTES)
@@ -80,6 +84,7 @@ class ZipReader:
             raise
         self._data_offset: dict[str, int] = {}
         self._prefetched: dict[str, bytes] = {}  # entry -> bytes from its local header on
+        self._hold = False  # ``holding``: prefetched entries stay after a read
         #: entry name -> digest (format 1.1, ``manifest``): set once the root is read, then
         #: every read of a listed entry checks its digest.
         self.manifest: dict[str, str] | None = None
@@ -168,12 +173,26 @@ class ZipReader:
             return tail[offset - lo : offset - lo + size]
         return self.source.read_at(offset, size)
 
+    def _pread_tail(self, offset: int, size: int) -> bytes:
+        """``_pread`` for the directory: a read reaching into the tail grows the tail (only
+        the bytes before it are fetched), so the central directory is fetched once."""
+        lo, tail = self._tail
+        if offset < lo <= offset + size and lo + len(tail) == self.file_size:
+            with self._lock:
+                self._tail = (offset, self.source.read_at(offset, lo - offset) + tail)
+        return self._pread(offset, size)
+
     def prefetch(self, names: Iterable[str], *, max_size: int) -> None:
         """Fetch entries ``names`` (those of at most ``max_size`` bytes) in as few reads as
         their places in the file allow, for :meth:`read` to take; a no-op on local files.
 
         Entries closer than ``COALESCE_GAP`` bytes share a read (at most
         ``COALESCE_BYTES``): opening costs a few requests, a video's chunks about one.
+
+        Padding cannot multiply what a prefetch fetches: the bytes between entries one call
+        reads are at most ``COALESCE_WASTE`` plus the entries' own bytes, and an entry that
+        would share no read is left to :meth:`read` (so a prefetch fetches no more than the
+        reads it replaces, plus that bound).
         """
         if not self.source.coalesce:
             return
@@ -187,13 +206,19 @@ class ZipReader:
             if e.header_offset < lo_tail:  # what the tail holds needs no read
                 spans.append((e.header_offset, end, name))
         groups: list[list[tuple[int, int, str]]] = []
+        waste = COALESCE_WASTE + sum(end - start for start, end, _ in spans)
         for span in sorted(spans):
             g = groups[-1] if groups else None
-            if g and span[0] - g[-1][1] <= COALESCE_GAP and span[1] - g[0][0] <= COALESCE_BYTES:
+            gap = span[0] - g[-1][1] if g else 0
+            if (g and gap <= min(COALESCE_GAP, waste)
+                    and span[1] - g[0][0] <= COALESCE_BYTES):
                 g.append(span)
+                waste -= max(gap, 0)
             else:
                 groups.append([span])
         for g in groups:
+            if len(g) == 1:  # a read of its own: read() fetches it if it is ever wanted
+                continue
             lo, hi = g[0][0], max(end for _, end, _ in g)
             blob = self.source.read_at(lo, hi - lo)
             with self._lock:
@@ -204,6 +229,17 @@ class ZipReader:
         """Forget prefetched entries not read (yet)."""
         with self._lock:
             self._prefetched.clear()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within it, a prefetched entry stays after it is read (``verify`` reads each entry
+        twice: its ZIP CRC, then its chunk checks, from one fetch); dropped at the end."""
+        self._hold = True
+        try:
+            yield
+        finally:
+            self._hold = False
+            self.discard_prefetched()
 
     def _parse_local(self, entry: EntryInfo, head: bytes) -> int:
         """Check the local header at the start of ``head``; returns where the data start."""
@@ -246,7 +282,8 @@ class ZipReader:
         """
         entry = self.info(name)
         with self._lock:
-            fetched = self._prefetched.pop(name, None)
+            fetched = (self._prefetched.get(name) if self._hold
+                       else self._prefetched.pop(name, None))
         if max_size is not None and entry.size > max_size:
             raise FormatError(
                 f"{self.path}: ZIP entry {name!r} is {entry.size} bytes (at most {max_size})"
@@ -320,7 +357,7 @@ class _SourceFile:
     def read(self, n: int = -1) -> bytes:
         size = self._reader.file_size
         n = size - self._pos if n is None or n < 0 else min(n, max(0, size - self._pos))
-        data = self._reader._pread(self._pos, n) if n > 0 else b""
+        data = self._reader._pread_tail(self._pos, n) if n > 0 else b""
         self._pos += len(data)
         return data
 

@@ -1,9 +1,9 @@
 """``Archive.verify``: read every entry and every chunk of an archive and check every checksum.
 
-Two passes, each in offset order: the ZIP CRC-32 (and, for 1.1, the manifest digest) of every
-entry, metadata included; then every chunk of every array (CRC-32C, exact decompressed size).
-On a remote source each pass reads the archive in a few large requests
-(``ZipReader.prefetch``), so a URL is fetched twice over; a local file is read as it is.
+One pass in the order of the entries: the ZIP CRC-32 (and, for 1.1, the manifest digest) of
+every entry, metadata included, and for a chunk entry its chunk checks (CRC-32C, exact
+decompressed size) from the same bytes. On a remote source the archive is read in a few
+large requests (``ZipReader.prefetch``), each byte once; a local file is read as it is.
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ def _batches(zr: ZipReader, names: list[str]) -> Iterator[list[str]]:
         yield run
 
 
+def _failures(check: Callable[..., object], *args: object) -> list[str]:
+    """``[message]`` if ``check(*args)`` raises a ``TascodecError``, else ``[]``."""
+    try:
+        check(*args)
+    except TascodecError as exc:
+        return [str(exc)]
+    return []
+
+
 def verify_archive(
     zr: ZipReader,
     fmt: ModuleType,
@@ -49,28 +58,27 @@ def verify_archive(
     from tqdm.auto import tqdm
 
     problems: list[str] = []
-    for batch in _batches(zr, zr.names):  # ZIP CRC-32 of every entry, metadata included
-        for name in batch:
-            try:
-                zr.read(name)
-            except TascodecError as exc:
-                problems.append(str(exc))
     try:
-        metas = fmt.array_metas(zr, layout)
+        metas, broken = fmt.array_metas(zr, layout), None  # metadata documents (small)
     except TascodecError as exc:
-        return problems + [str(exc)]
-    jobs = [(m, i, k) for m in metas for i, k in enumerate(chunk_keys(m))]
-    done = 0
-    with tqdm(total=len(jobs), desc="verify", unit="chunk", disable=not progress) as bar:
-        for batch in _batches(zr, [k for _, _, k in jobs]):
-            for meta, i, _ in jobs[done : done + len(batch)]:
-                try:
-                    check_chunk(zr, meta, i)
-                except TascodecError as exc:
-                    problems.append(str(exc))
-            done += len(batch)
+        metas, broken = [], str(exc)
+    jobs = {k: (m, i) for m in metas for i, k in enumerate(chunk_keys(m))}
+    order = zr.names  # in file order: each prefetched run is one read
+    order.sort(key=lambda n: zr.info(n).header_offset)
+    with tqdm(total=len(order), desc="verify", unit="entry", disable=not progress) as bar:
+        for batch in _batches(zr, order):
+            with zr.holding():  # one fetch serves both checks of an entry
+                for name in batch:
+                    problems += _failures(zr.read, name)  # ZIP CRC-32, manifest digest
+                    if name in jobs:
+                        problems += _failures(check_chunk, zr, *jobs[name])
             bar.update(len(batch))
-    expected = {k for m in metas for k in chunk_keys(m)}
+    for key in jobs:  # chunks the metadata names but the file lacks
+        if key not in zr:
+            problems += _failures(check_chunk, zr, *jobs[key])
+    if broken is not None:
+        return problems + [broken]
+    expected = set(jobs)
     for name in zr.names:
         top = name.split("/", 1)[0]
         if "/c/" in name and top in fmt.PARTS and name not in expected:
