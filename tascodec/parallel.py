@@ -36,7 +36,8 @@ import numpy as np
 from .errors import TascodecError
 
 __all__ = ["World", "SINGLE", "current", "session", "entry_point", "launched",
-           "is_main_process", "shard_ranges", "ENV_TIMEOUT", "DEFAULT_TIMEOUT_S"]
+           "is_main_process", "shard_ranges", "check_rank_device", "ENV_TIMEOUT",
+           "DEFAULT_TIMEOUT_S"]
 
 ENV_TIMEOUT = "TASCODEC_DIST_TIMEOUT"
 #: seconds a collective waits for a silent peer before the run fails
@@ -73,8 +74,12 @@ class World:
     def device_for(self, device: str | None) -> str | None:
         """The torch device this rank computes on for the ``device`` argument: on several
         ranks with CUDA, ``"auto"`` and ``"cuda"`` mean ``cuda:LOCAL_RANK`` (one GPU per rank
-        of a host); anything else as given."""
-        if not self.distributed or device not in ("auto", "cuda", None):
+        of a host); an explicit ``"cuda:N"`` is refused where several ranks share a host
+        (``check_rank_device``); anything else as given."""
+        if not self.distributed:
+            return device
+        check_rank_device(device)
+        if device not in ("auto", "cuda", None):
             return device
         if self.backend != "nccl":
             import torch
@@ -236,11 +241,13 @@ def session(device: str | None = "auto") -> Iterator[World]:
     timeout = _timeout_s()
     owned = not dist.is_initialized()
     if owned:
+        check_rank_device(device)
         backend = _backend_for(device)
         local = _env_int("LOCAL_RANK", 0)
         if backend == "nccl":
             import torch
 
+            _check_cuda_rank(device, local)
             torch.cuda.set_device(local)
         try:
             dist.init_process_group(backend=backend,
@@ -329,6 +336,35 @@ def _stop_on_sigterm(world: World) -> Callable[[], None] | None:
 
     previous = signal.signal(signal.SIGTERM, stop)
     return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def check_rank_device(device: Any) -> None:
+    """``TascodecError`` for an explicit ``"cuda:N"`` when several ranks run on this host
+    (torchrun's ``LOCAL_WORLD_SIZE`` > 1): every rank would compute on that one GPU. Every
+    rank of a host sees the same argument, so all of them refuse alike."""
+    text = str(device) if device is not None else ""
+    local_size = _env_int("LOCAL_WORLD_SIZE", 1)
+    if text.startswith("cuda:") and local_size > 1:
+        raise TascodecError(
+            f"device={text!r}: {local_size} ranks run on this host and each would compute on "
+            f"that one GPU; pass device 'cuda' (--device cuda), which puts rank r of a host on "
+            f"cuda:LOCAL_RANK, or give each rank its own GPU with CUDA_VISIBLE_DEVICES")
+
+
+def _check_cuda_rank(device: Any, local: int) -> None:
+    """``TascodecError`` unless this rank's GPU ``cuda:local`` exists (checked before
+    ``torch.cuda.set_device``, whose own error on a CPU-only torch is a traceback)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise TascodecError(f"distributed encode: device {device!r} asks for CUDA (NCCL, "
+                            f"each rank on cuda:LOCAL_RANK) but CUDA is not available here "
+                            f"(torch {torch.__version__}); use --device cpu (gloo)")
+    count = torch.cuda.device_count()
+    if local >= count:
+        raise TascodecError(f"distributed encode: local rank {local} would compute on "
+                            f"cuda:{local} but this host has {count} CUDA device(s): start at "
+                            f"most {count} ranks per host (--nproc_per_node)")
 
 
 def _backend_for(device: str | None) -> str:

@@ -212,3 +212,53 @@ def test_two_ranks_store_the_same_segment_means_as_one_process(tiny_dataset, tmp
             np.testing.assert_array_equal(two.segment_offsets(video), one.segment_offsets(video))
             x1, x2 = one.decode(video), two.decode(video)
             np.testing.assert_allclose(x2, x1, rtol=0, atol=1e-4 * float(np.abs(x1).max()))
+
+
+def test_an_explicit_gpu_is_refused_where_several_ranks_share_a_host(monkeypatch):
+    from tascodec.errors import TascodecError
+    from tascodec.parallel import check_rank_device
+
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    with pytest.raises(TascodecError, match=r"device='cuda:1': 2 ranks run on this host and "
+                       r"each would compute on that one GPU; pass device 'cuda'"):
+        check_rank_device("cuda:1")
+    world = World(rank=1, size=2, backend="nccl", local_rank=1)
+    with pytest.raises(TascodecError, match="device='cuda:0'"):
+        world.device_for("cuda:0")
+    assert world.device_for("cuda") == "cuda:1" and world.device_for("cpu") == "cpu"
+    check_rank_device("cuda")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")  # one rank per host: its own choice
+    check_rank_device("cuda:1")
+    assert world.device_for("cuda:1") == "cuda:1"
+
+
+def test_a_rank_checks_its_gpu_before_set_device(monkeypatch):
+    import torch
+
+    from tascodec.errors import TascodecError
+    from tascodec.parallel import _check_cuda_rank
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(TascodecError, match="CUDA is not available here"):
+        _check_cuda_rank("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    _check_cuda_rank("auto", 1)
+    with pytest.raises(TascodecError, match=r"local rank 2 would compute on cuda:2 but this "
+                       r"host has 2 CUDA device\(s\)"):
+        _check_cuda_rank("auto", 2)
+
+
+def test_torchrun_encode_on_cuda_without_cuda_is_one_line_per_rank(tiny_dataset, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: this checks a CPU-only torch")
+    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), "--device", "cuda",
+                     "--quiet", timeout=120)
+    assert proc.returncode != 0
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("tascodec encode:")]
+    assert len(ours) == 2, proc.stderr[-3000:]  # one line per rank, no traceback of ours
+    assert all("device 'cuda' asks for CUDA (NCCL, each rank on cuda:LOCAL_RANK) but CUDA is "
+               "not available here" in line for line in ours)
+    assert "Traceback" not in proc.stdout and not (tmp_path / "a.tasz").exists()

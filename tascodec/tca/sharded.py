@@ -55,8 +55,11 @@ class ShardedStep:
         takes = inspect.signature(DistributedDataParallel).parameters
         no_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in takes
                    else {"broadcast_buffers": False})
-        self.net = DistributedDataParallel(
-            _Forward(model), device_ids=[dev.index] if dev.type == "cuda" else None, **no_sync)
+        # one GPU per rank (parallel.World.device_for: cuda:LOCAL_RANK); an index-less
+        # "cuda" is the rank's current device
+        gpu = None if dev.type != "cuda" else [
+            dev.index if dev.index is not None else torch.cuda.current_device()]
+        self.net = DistributedDataParallel(_Forward(model), device_ids=gpu, **no_sync)
 
     def __call__(self, xb: torch.Tensor, ab: torch.Tensor, cb: torch.Tensor, j: torch.Tensor
                  ) -> torch.Tensor:
