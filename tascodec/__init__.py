@@ -29,6 +29,11 @@ _prepare_cublas_workspace()
 
 __version__ = "0.1.0"
 
+# ``append`` is both a submodule and the function it defines: importing the submodule (as the
+# CLI does) would set ``tascodec.append`` to the module, so the function is bound here, once
+# (the module imports NumPy only; torch lazily).
+from .append import append  # noqa: E402
+
 __all__ = [
     "__version__",
     "encode",
@@ -54,7 +59,6 @@ __all__ = [
 # name -> (module, attribute); resolved on first access.
 _LAZY = {
     "encode": ("tascodec.encoding", "encode"),
-    "append": ("tascodec.append", "append"),
     "merge": ("tascodec.grow", "merge"),
     "open": ("tascodec.format", "open_archive"),
     "Archive": ("tascodec.format", "Archive"),

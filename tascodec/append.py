@@ -25,8 +25,8 @@ Two ways to encode the new videos (``decoder=``):
   the group is what ``encode`` makes of those videos alone at its default ratio.
 
 The dataset's class names are mapped to the archive's by name; names the archive lacks are
-appended at the end (stored ids never change). The new videos join the dataset's splits they
-belong to. Names already stored are refused, naming them. The archive is verified first and
+appended at the end (stored ids never change). By default the archive's own splits choose
+the new videos (``split=``: another), and the new videos join those splits only. Names already stored are refused, naming them. The archive is verified first and
 rewritten atomically (``tascodec.grow``): a killed append leaves it byte-identical.
 """
 
@@ -187,11 +187,18 @@ def _new_offsets(ref: CodeGroup, dataset: Any, videos: list[str], table: Segment
 
 
 def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
-           videos: list[str] | None = None, *, decoder: str = "reuse",
-           group: int | None = None, device: str = "auto", seed: int = 0,
-           progress: bool = False, **encode_kwargs: Any) -> Path:
-    """Add ``videos`` of the dataset at ``dataset_dir`` (default: every video the archive
-    lacks) to ``archive`` (see the module docstring); returns the archive's path.
+           videos: list[str] | None = None, *, split: str | None = None,
+           decoder: str = "reuse", group: int | None = None, device: str = "auto",
+           seed: int = 0, progress: bool = False, **encode_kwargs: Any) -> Path:
+    """Add ``videos`` of the dataset at ``dataset_dir`` to ``archive`` (see the module
+    docstring); returns the archive's path.
+
+    Which videos: ``videos`` (names as stored, or as a bundle spells them: ``"v.txt"``), else
+    those of ``split`` the archive lacks; ``split`` defaults to the archive's own splits (a
+    ``train.split1`` archive takes the dataset's new ``train.split1`` videos, not its test
+    videos), or every video for an archive without splits. The new videos are listed in the
+    chosen splits only (with ``videos``: in the archive's splits that hold them, else in the
+    dataset's). ``TascodecError`` saying so when there is nothing new to add.
 
     ``decoder``: ``"reuse"`` (invert against the frozen decoder of ``group``, default the
     last one that covers the new classes) or ``"new"`` (a new decoder, trained by
@@ -217,18 +224,8 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
     finally:
         ar.close()
     dataset = StandardDataset(dataset_dir)
-    if videos is None:
-        videos = [v for v in dataset.videos if v not in stored]
-    videos = list(videos)
-    unknown = sorted(set(videos) - set(dataset.videos))
-    clash = sorted(set(videos) & stored)
-    if unknown or clash or not videos or len(set(videos)) != len(videos):
-        raise TascodecError(f"append: need new, distinct videos of {dataset.root}: already in "
-                            f"{path.name}: {clash[:20]}; not in the dataset: {unknown[:20]}")
+    videos, splits = _new_videos(path, base.splits, stored, dataset, videos, split)
     dev = str(resolve_device(device))
-    keep = set(videos)
-    splits = {k: [v for v in vs if v in keep] for k, vs in dataset.splits().items()}
-    splits = {k: vs for k, vs in splits.items() if vs}
     if decoder == "reuse":
         names = list(base.class_names)
         names += [c for c in dataset.class_names if c not in set(names)]
@@ -243,8 +240,46 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
         # join stores the decoder once: it equals the reused one in every bit
         merged = join([base, added], [str(path), "appended videos"])
     else:
-        return _append_new(path, base, dataset, videos, dev, seed, progress, encode_kwargs)
+        return _append_new(path, base, dataset, videos, splits, dev, seed, progress,
+                           encode_kwargs)
     return write_grouped(merged, path, overwrite=True)
+
+
+def _new_videos(path: Path, archive_splits: dict[str, list[str]], stored: set[str],
+                dataset: Any, videos: list[str] | None, split: str | None
+                ) -> tuple[list[str], dict[str, list[str]]]:
+    """(the videos to add, the splits that list them): see ``append``."""
+    from .layout import select_split
+
+    available = dataset.splits()
+    if split is not None:
+        chosen = [select_split(available, split, dataset.root)]
+    else:
+        chosen = [k for k in archive_splits if k in available]
+    if videos is None:
+        wanted = {v for k in chosen for v in available[k]}
+        pool = [v for v in dataset.videos if not chosen or v in wanted]
+        videos = [v for v in pool if v not in stored]
+        if not videos:
+            where = f"{', '.join(chosen)} of {dataset.root}" if chosen else f"{dataset.root}"
+            raise TascodecError(f"append: nothing to add: every video of {where} ({len(pool)})"
+                                f" is already in {path.name}")
+    known = set(dataset.videos)
+    videos = [next((c for c in (v, v.removesuffix(".txt"), v.removesuffix(".npy"))
+                    if c in known), v) for v in videos]  # bundle spellings: "v.txt"
+    unknown = sorted(set(videos) - known)
+    clash = sorted(set(videos) & stored)
+    if unknown or clash or not videos or len(set(videos)) != len(videos):
+        raise TascodecError(f"append: need new, distinct videos of {dataset.root}: already in "
+                            f"{path.name}: {clash[:20]}; not in the dataset: {unknown[:20]}")
+    keep = set(videos)
+    listed = {k: [v for v in vs if v in keep] for k, vs in available.items()
+              if not chosen or k in chosen}
+    listed = {k: vs for k, vs in listed.items() if vs}
+    if not listed and chosen:  # videos named outside the archive's splits: their own splits
+        listed = {k: vs for k, vs in ((k, [v for v in vs if v in keep])
+                                      for k, vs in available.items()) if vs}
+    return videos, listed
 
 
 def _at_floor(trial: Any, minimum: int) -> tuple[Path, int, int]:
@@ -259,8 +294,9 @@ def _at_floor(trial: Any, minimum: int) -> tuple[Path, int, int]:
         return trial(exc.minimum_bytes)
 
 
-def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str], dev: str,
-                seed: int, progress: bool, encode_kwargs: dict[str, Any]) -> Path:
+def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str],
+                splits: dict[str, list[str]], dev: str, seed: int, progress: bool,
+                encode_kwargs: dict[str, Any]) -> Path:
     """``decoder="new"``: encode ``videos`` alone, join them to ``base`` as a new group and
     write the archive at ``path``.
 
@@ -303,7 +339,7 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
                progress=progress, overwrite=True, cache=cache, **kwargs, **limit)
         new_ar = open_verified(part)
         try:
-            new = read_groups(new_ar)
+            new = replace(read_groups(new_ar), splits=splits)  # the chosen splits only
         finally:
             new_ar.close()
         joined = write_grouped(join([base, new], [str(path), "appended videos"]),

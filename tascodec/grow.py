@@ -164,7 +164,7 @@ def join(contents: list[GroupedContent], names: list[str] | None = None) -> Grou
 
 
 def merge(paths: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
-          overwrite: bool = False) -> Path:
+          overwrite: bool = False, progress: bool = False) -> Path:
     """Merge the archives ``paths`` into ``out`` (``tascodec merge A B ... -o OUT``).
 
     Every input is opened and verified first; classes are unioned by name (the first input's
@@ -172,8 +172,10 @@ def merge(paths: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
     identical in every bit are stored once); a video name in two inputs is refused, naming
     it. ``out`` is written atomically and replaced only with ``overwrite=True`` (it may be one
     of the inputs then). Every video of ``out`` decodes exactly as in its input. Returns
-    ``out``.
+    ``out``. ``progress``: a bar over the inputs read and verified, then the write.
     """
+    from tqdm.auto import tqdm
+
     from .format.v2_write import write_grouped
 
     if isinstance(paths, (str, os.PathLike)) or not paths:
@@ -182,11 +184,17 @@ def merge(paths: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
     if out.exists() and not overwrite:
         raise OutputExistsError(out)
     contents = []
-    for p in paths:
-        archive = open_verified(p)
-        try:
-            contents.append(read_groups(archive))
-        finally:
-            archive.close()
-    merged = join(contents, [str(p) for p in paths])
-    return write_grouped(merged, out, overwrite=overwrite)
+    with tqdm(total=len(paths) + 1, desc="merge", unit="step", disable=not progress) as bar:
+        for p in paths:
+            bar.set_postfix_str(f"verify {Path(p).name}")
+            archive = open_verified(p)
+            try:
+                contents.append(read_groups(archive))
+            finally:
+                archive.close()
+            bar.update()
+        merged = join(contents, [str(p) for p in paths])
+        bar.set_postfix_str(f"write {out.name}")
+        written = write_grouped(merged, out, overwrite=overwrite)
+        bar.update()
+    return written

@@ -31,10 +31,12 @@ def add_output(p: argparse.ArgumentParser, *, help: str, aliases: tuple[str, ...
                required: bool = True, metavar: str = "OUT") -> None:
     """``-o/--output`` (dest ``output``, a ``str``: pass it to ``output_file``), with
     ``aliases`` (old spellings) accepted but not listed in ``--help``."""
-    p.add_argument("-o", "--output", required=required, default=None, metavar=metavar,
-                   help=help)  # a str: a trailing "/" (a folder) survives
+    # one of the spellings is required: a group, since argparse checks each flag alone
+    group = p.add_mutually_exclusive_group(required=required)
+    group.add_argument("-o", "--output", default=None, metavar=metavar,
+                       help=help)  # a str: a trailing "/" (a folder) survives
     for alias in aliases:
-        p.add_argument(alias, dest="output", help=argparse.SUPPRESS)
+        group.add_argument(alias, dest="output", help=argparse.SUPPRESS)
 
 
 def output_file(path: str | os.PathLike[str], name: str) -> Path:
