@@ -171,13 +171,6 @@ class World:
                     _dist().all_reduce(part)
         return array
 
-    def all_reduce_tensor_(self, tensor: Any, what: str = "an exchange") -> Any:
-        """Sum a torch tensor (on the backend's device type) over the ranks, in place."""
-        if self.distributed:
-            with self._collective(what):
-                _dist().all_reduce(tensor)
-        return tensor
-
     @contextlib.contextmanager
     def _collective(self, what: str) -> Iterator[None]:
         try:
