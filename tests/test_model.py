@@ -80,7 +80,7 @@ def test_checkpoint_round_trip_exact():
                       "feature_offset": (12,), "feature_scale": (12,)}
     assert all(v.dtype == np.float32 for v in ckpt.tensors.values())
     dec = decoder_from_checkpoint(ckpt)
-    assert isinstance(dec, TCADecoder) and isinstance(TCA.from_checkpoint(ckpt), TCADecoder)
+    assert isinstance(dec, TCADecoder)
     with torch.no_grad():
         want = model.denormalize(model.decode(z, a, c))
         got = dec.features(z, a, c)

@@ -166,10 +166,6 @@ class TCA(nn.Module):
         """The decoder (with its de-normalisation) as a ``DecoderCheckpoint``."""
         return self.decoder.checkpoint()
 
-    @staticmethod
-    def from_checkpoint(ckpt: DecoderCheckpoint) -> TCADecoder:
-        return decoder_from_checkpoint(ckpt)
-
 
 def decoder_from_checkpoint(ckpt: DecoderCheckpoint) -> TCADecoder:
     """Rebuild a ``TCADecoder`` from plain arrays, validated by ``tca_mlp.check_checkpoint``
