@@ -24,7 +24,7 @@ from .codecs.options import check_codec_options, given_options
 from .errors import BudgetTooSmallError, OutputExistsError, TascodecError
 from .extras import require_torch
 from .parallel import current, entry_point
-from .sampling import SAMPLING_METHODS, select_videos
+from .sampling import DEFAULT_GAMMA, SAMPLING_METHODS, select_videos
 from .encode_summary import EncodeSummary
 
 __all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO"]
@@ -32,9 +32,6 @@ __all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO"
 _FLOAT32 = 4
 #: the archive size of a plain ``encode``: float32 bytes of the split / this
 DEFAULT_TARGET_RATIO = 50.0
-#: gamma of a budgeted encode (k="auto") and of a fixed-K one, when not given
-AUTO_GAMMA = 1.0
-FIXED_K_GAMMA = 0.5
 #: how a budgeted encode stores codes and decoder (quantised codes lose ~1e-4 relative
 #: error, far below the condensation error, and buy 4x more codes than float32)
 AUTO_CODE_DTYPE = "int8"
@@ -217,7 +214,7 @@ def encode(
     frame); ``target_ratio`` (default ``DEFAULT_TARGET_RATIO``) or ``max_bytes``: the budget
     of ``k="auto"``, as float32 bytes of the split (or dataset) over the archive's bytes, or
     the archive's bytes (a hard limit); ``gamma``: fraction of the split's videos stored
-    (default ``AUTO_GAMMA`` with ``k="auto"``, ``FIXED_K_GAMMA`` otherwise); ``recipe``:
+    (default ``sampling.DEFAULT_GAMMA``, every video, for every codec and ``k``); ``recipe``:
     training recipe of learned codecs (``"auto"``: ``gpu`` on CUDA, else ``cpu``); ``code_dtype``: how the writer stores codes (default
     ``AUTO_CODE_DTYPE`` with ``k="auto"``, else float32; ``raw``'s ``dtype`` sets it);
     ``cache``: shared between calls so several codecs reuse one trained TCA;
@@ -256,7 +253,7 @@ def encode(
     recipe = recipe_for_device(recipe, dev)
     budgeted = budgeted_codec(codec, k)
     if gamma is None:
-        gamma = AUTO_GAMMA if budgeted else FIXED_K_GAMMA
+        gamma = DEFAULT_GAMMA
     if code_dtype is None:
         code_dtype = AUTO_CODE_DTYPE if budgeted else "float32"
     if budgeted:

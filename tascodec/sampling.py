@@ -36,7 +36,13 @@ __all__ = [
     "SamplingMethod",
     "SAMPLING_METHODS",
     "select_videos",
+    "DEFAULT_GAMMA",
 ]
+
+#: the fraction of a split ``encode`` stores when not told, the same for every codec and every
+#: ``k`` (every video), so that two codecs compared with their defaults store the same videos;
+#: ``gamma=0.5`` (CLI ``--gamma 0.5``) is the paper's diverse half
+DEFAULT_GAMMA = 1.0
 
 SamplingMethod = Literal["diverse", "random"]
 #: how ``encode`` picks the stored videos of a split ("none": all of them)

@@ -88,7 +88,7 @@ def test_demo_out_keeps_the_archive(tmp_path, capsys):
     kept = Path(last.removeprefix("archive kept: ").split(" (")[0])
     assert kept == (out_dir / "tiny.tasz").resolve() and kept.is_file()
     assert main(["ls", str(kept), "--json"]) == 0  # a usable archive
-    assert capsys.readouterr().out.count('"name"') == 1  # gamma 0.5 of the 2 training videos
+    assert capsys.readouterr().out.count('"name"') == 2  # gamma 1 (every codec): both training videos
 
 
 def test_demo_workdir_is_an_alias_of_out(tmp_path, capsys):
