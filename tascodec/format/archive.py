@@ -320,8 +320,6 @@ class Archive(CodesAndDecoders):
             stats=dict(h["stats"]),
         )
 
-    content = to_content
-
     # -- sizes and integrity --------------------------------------------------------------
     def sizes(self) -> dict[str, int]:
         """Bytes by part: ``codes`` (+ scale), ``tables``, ``decoder``, ``overhead``, ``total``."""
