@@ -41,12 +41,15 @@ from .fidelity_result import (
 )
 from .layout import split_names
 
-__all__ = ["DECODE_MODES", "decode_device", "evaluate_archive", "evaluate_items", "worker_pool"]
+__all__ = ["DECODE_MODES", "cache_limit", "decode_device", "evaluate_archive", "evaluate_items",
+           "worker_pool"]
 
 # Decoded training videos kept in memory up to this many bytes; past it they decode per access.
 _CACHE_LIMIT = 4 << 30
 #: where decoded videos are kept on a CUDA device: up to this fraction of its free memory
 _DEVICE_CACHE_FRACTION = 0.5
+#: processes sharing the cache budgets (``worker_pool``'s jobs set it in each worker)
+_cache_shares = 1
 DECODE_MODES = ("auto", "numpy", "torch")
 
 
@@ -99,7 +102,8 @@ class _DecodedItems(Sequence):
     ``_CACHE_LIMIT`` bytes. A ``torch.device``: decoded with the torch decoder there
     (``tascodec.decode.torch``), items are tensors on it (no host round trip), the cache holds
     up to ``_DEVICE_CACHE_FRACTION`` of the device's free memory (CUDA) or ``_CACHE_LIMIT``
-    (CPU); past it a video decodes again per access, on the device.
+    (CPU); past it a video decodes again per access, on the device. Both budgets are divided
+    between the workers of ``worker_pool`` (``cache_limit``).
     """
 
     def __init__(self, archive: Any, videos: list[str], dim: int, name: str,
@@ -108,11 +112,7 @@ class _DecodedItems(Sequence):
         self.device = device
         self._cache: dict[int, tuple[Any, Any]] = {}
         self._cached_bytes = 0
-        self._limit = _CACHE_LIMIT
-        if device is not None and device.type == "cuda":
-            import torch
-
-            self._limit = int(torch.cuda.mem_get_info(device)[0] * _DEVICE_CACHE_FRACTION)
+        self._limit = cache_limit(device)
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -154,6 +154,19 @@ class _DecodedItems(Sequence):
 
     def frames(self) -> int:
         return int(sum(self.archive.num_frames(v) for v in self.videos))
+
+
+def cache_limit(device: Any = None) -> int:
+    """Bytes of decoded videos one process keeps: ``_CACHE_LIMIT`` on the host (``None`` or a
+    CPU device), ``_DEVICE_CACHE_FRACTION`` of a CUDA device's free memory, each divided by
+    the processes sharing the machine (``_cache_shares``: ``evaluate_archive(jobs=N)``'s N
+    workers, else 1), so N workers on one GPU keep half its free memory together, not each."""
+    limit = _CACHE_LIMIT
+    if device is not None and device.type == "cuda":
+        import torch
+
+        limit = int(torch.cuda.mem_get_info(device)[0] * _DEVICE_CACHE_FRACTION)
+    return limit // max(1, _cache_shares)
 
 
 def decode_device(decode: str, device: Any) -> Any:
@@ -267,7 +280,9 @@ def evaluate_archive(
     share of torch's CPU threads): on a CPU, batch-size-1 MS-TCN training uses one core well
     and several poorly, so seeds in parallel finish sooner. Results equal those of ``jobs=1``
     run with the same thread count; on CUDA only with ``deterministic=True`` (then training
-    and prediction use deterministic kernels, TF32 off: see ``tascodec.determinism``).
+    and prediction use deterministic kernels, TF32 off: see ``tascodec.determinism``). The
+    workers divide the decoded-video cache between them (``cache_limit``): on one GPU they
+    keep half its free memory together.
 
     ``decode``: where the archive's training videos are decoded (``decode_device``):
     ``"auto"`` decodes on the training device when it is CUDA, with the torch decoder, and
@@ -376,14 +391,18 @@ def evaluate_archive(
     )
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, shares: int = 1) -> None:
+    global _cache_shares
     import torch
 
     torch.set_num_threads(threads)
+    _cache_shares = shares
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
-    """A pool of ``jobs`` spawned processes sharing this process's torch CPU threads equally.
+    """A pool of ``jobs`` spawned processes sharing this process's torch CPU threads equally,
+    and the decoded-video cache budgets (``cache_limit``: a ``jobs``-th each, on the host and
+    on a CUDA device they share).
 
     Spawned, not forked: forking a process whose OpenMP or CUDA runtime has started can hang.
     """
@@ -392,5 +411,5 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     threads = max(1, torch.get_num_threads() // jobs)
     return ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_init, initargs=(threads,),
+        initializer=_worker_init, initargs=(threads, jobs),
     )

@@ -131,6 +131,22 @@ def test_evaluate_through_the_torch_decoder(encoded_archive, tiny_dataset):
         assert torch_path.mean[key] == pytest.approx(value, abs=5.0), key
 
 
+def test_evaluate_workers_divide_the_decode_cache(monkeypatch):
+    # evaluate_archive(jobs=N) on one GPU: N workers keep half its free memory together.
+    from tascodec import evaluate
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (8 << 30, 16 << 30))
+    cuda = torch.device("cuda")
+    assert evaluate.cache_limit(cuda) == 4 << 30 and evaluate.cache_limit() == 4 << 30
+    monkeypatch.setattr(evaluate, "_cache_shares", 4)  # what worker_pool(4) tells a worker
+    assert evaluate.cache_limit(cuda) == 1 << 30 and evaluate.cache_limit(None) == 1 << 30
+    assert _DecodedItems(None, [], 4, "a", device=cuda)._limit == 1 << 30
+    assert _DecodedItems(None, [], 4, "a")._limit == 1 << 30
+    monkeypatch.undo()
+    with evaluate.worker_pool(2) as pool:  # spawned workers are told their share
+        assert pool.submit(evaluate.cache_limit).result() == evaluate._CACHE_LIMIT // 2
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_paths(encoded_archive, tiny_dataset, monkeypatch):
