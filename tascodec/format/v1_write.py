@@ -35,9 +35,6 @@ from .version import FORMAT_NAME, FORMAT_VERSION, WRITABLE_VERSIONS
 
 __all__ = ["write_v1", "quantise"]
 
-_CODES_CHUNK_BYTES = CODES_CHUNK_BYTES
-_TABLE_CHUNK_BYTES = TABLE_CHUNK_BYTES
-
 
 def quantise(
     codes: np.ndarray, code_dtype: str, where: str, scale: np.ndarray | None = None
@@ -226,7 +223,7 @@ def write_v1(
     overwrite: bool = False,
     code_dtype: str = "float32",
     compression_level: int = 3,
-    codes_chunk_bytes: int = _CODES_CHUNK_BYTES,
+    codes_chunk_bytes: int = CODES_CHUNK_BYTES,
     decoder_dtype: str = "float32",
     format_version: str = FORMAT_VERSION,
     code_scale: np.ndarray | None = None,
@@ -274,11 +271,11 @@ def write_v1(
                 codes_chunk_bytes,
             )
             if scale is not None:
-                put(root, "code_scale", scale.astype("<f4"), _TABLE_CHUNK_BYTES)
+                put(root, "code_scale", scale.astype("<f4"), TABLE_CHUNK_BYTES)
         if content.decoder is not None:
             dec = root.create_group("decoder")
             for name, tensor in _decoder_arrays(content.decoder, decoder_dtype, where).items():
-                put(dec, name, tensor, _TABLE_CHUNK_BYTES)
+                put(dec, name, tensor, TABLE_CHUNK_BYTES)
 
     def check(stored: int) -> None:
         _check_expansion(header, content, stored, where)
