@@ -109,6 +109,8 @@ class Archive:
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
             raise FormatError(f"not a ZIP file ({exc})") from None
         self.entries: dict[str, tuple[int, int, int]] = {}  # name -> (offset, size, CRC-32)
+        if len(infos) > 4_000_000:
+            raise FormatError("over 4,000,000 entries")
         infos = sorted(infos, key=lambda i: i.header_offset)
         for k, info in enumerate(infos):
             name = info.filename  # zipfile decodes UTF-8 when bit 11 is set, else CP437
