@@ -4,8 +4,9 @@
 ``"cuda"``, ``"cuda:1"``) without requiring that device to exist (what ``encode`` records);
 ``resolve_device(device) -> torch.device`` is that name as a ``torch.device``, checked to be
 usable here; ``same_device(a, b)`` says whether two devices are one (``"cuda"`` is the current
-CUDA device, so it equals ``"cuda:0"`` there, which ``torch.device`` equality denies). torch is
-imported on first use, not with this module.
+CUDA device, so it equals ``"cuda:0"`` there, which ``torch.device`` equality denies);
+``free_memory(device)`` the bytes free on it now (a CUDA device's, else the host's available
+memory). torch is imported on first use, not with this module.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from .errors import TascodecError
 
-__all__ = ["cuda_rng_devices", "device_name", "resolve_device", "same_device"]
+__all__ = ["cuda_rng_devices", "device_name", "free_memory", "resolve_device", "same_device"]
 
 
 def device_name(device: Any) -> str:
@@ -71,3 +72,24 @@ def same_device(a: Any, b: Any) -> bool:
         return False
     current = torch.cuda.current_device()
     return (current if a.index is None else a.index) == (current if b.index is None else b.index)
+
+
+def free_memory(device: Any) -> int:
+    """Bytes free now on ``device`` (``resolve_device``'s reading): a CUDA device's free memory
+    (``torch.cuda.mem_get_info``); for the CPU the host's available memory (``MemAvailable`` of
+    ``/proc/meminfo``: free plus reclaimable caches), else half the physical memory, else 0."""
+    import torch
+
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return int(torch.cuda.mem_get_info(dev)[0])
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        pass
+    from .decode.budget import physical_memory  # pragma: no cover - not Linux
+
+    return (physical_memory() or 0) // 2  # pragma: no cover - not Linux

@@ -14,7 +14,8 @@ One read of each training video gives everything training needs:
   epoch (at Breakfast's 3.6M frames of D = 2048 one pass reads 28 GB).
 
 Frames are normalised once the pass is over (the statistics are only known then), in place.
-The arrays are on the CPU; ``train_tca`` moves them to its device.
+The arrays are on the CPU; ``train_tca`` moves them to its device. ``fitting_budget(device)``
+is the ``memory_budget`` of "every frame where they fit" (the ``paper`` recipe's ``None``).
 """
 
 from __future__ import annotations
@@ -27,13 +28,29 @@ from ..errors import TascodecError
 from ..segments import labels_to_segments, segment_coherence
 from ..source import FrameSource
 
-__all__ = ["TrainingFrames", "gather_training_frames", "heldout_mask", "robust_scale",
-           "video_frames", "HOLDOUT_BLOCK", "MAX_HELDOUT_FRAMES", "RELATIVE_SCALE_FLOOR"]
+__all__ = ["TrainingFrames", "fitting_budget", "gather_training_frames", "heldout_mask",
+           "robust_scale", "video_frames", "FIT_FRACTION", "HOLDOUT_BLOCK", "MAX_HELDOUT_FRAMES",
+           "RELATIVE_SCALE_FLOOR"]
 
 HOLDOUT_BLOCK = 16  # frames per held-out block
 MAX_HELDOUT_FRAMES = 65536
 #: a channel's scale is at least this fraction of its root-mean-square magnitude
 RELATIVE_SCALE_FLOOR = 1e-3
+#: ``fitting_budget``: this fraction of the free memory (the rest: model, optimiser, batches)
+FIT_FRACTION = 0.5
+
+
+def fitting_budget(device: str | None) -> int:
+    """``memory_budget`` bytes for "every training frame where they fit": ``FIT_FRACTION`` of
+    the host's available memory (the gather pass holds the frames there), and on a CUDA
+    device of its free memory too (training holds them there), whichever is smaller."""
+    from ..devices import free_memory, resolve_device
+
+    dev = resolve_device(device or "cpu")
+    free = free_memory("cpu")
+    if dev.type == "cuda":
+        free = min(free, free_memory(dev))
+    return int(free * FIT_FRACTION)
 
 
 @dataclass

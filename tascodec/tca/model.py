@@ -159,6 +159,7 @@ class TCA(nn.Module):
     def forward(self, x: torch.Tensor, a: torch.Tensor, c: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(x, a, c)
+        # the device's generator: on CUDA another stream than the CPU's for one seed
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.decode(z, a, c), mu, logvar
 

@@ -9,7 +9,10 @@
   (every channel relative to its own spread).
 * ``"paper"``: the paper's recipe (7.5K epochs at lr 1e-3; 10K Adam iterations at lr 1e-3, no
   stopping, L2 in original units). The paper starts from random codes: use it with
-  ``init="random"`` (the init is a codec parameter, not a recipe field). Meant for a GPU.
+  ``init="random"`` (the init is a codec parameter, not a recipe field). Meant for a GPU. It
+  trains on every training frame where they fit the device (``memory_budget=None``:
+  ``tca.frames.fitting_budget``, half the free memory of the device and of the host), and
+  warns when they do not and it trains on a uniform sample.
 * ``"gpu"``: the ``cpu`` recipe sized for a GPU: 32,768-frame inversion chunks, batches of
   1,024 frames, and the training frames cached on the device up to 8 GiB
   (``memory_budget``). ``recipe="auto"`` (what ``encode`` and the CLI default to) is ``gpu``
@@ -52,7 +55,9 @@ class Recipe:
     max_frames_per_epoch: int | None = None  # None: an epoch is one whole pass
     patience: int | None = 3  # epochs without held-out improvement before stopping
     holdout: float = 0.05  # fraction of training frames held out for that check
-    memory_budget: int = 1 << 30  # bytes of training frames in one tensor (beyond: a uniform sample)
+    # bytes of training frames in one tensor (beyond: a uniform sample); None: what fits the
+    # device (tca.frames.fitting_budget), with a warning when even that samples
+    memory_budget: int | None = 1 << 30
     invert_max_iters: int = 200
     invert_tol: float | None = 1e-3
     invert_lr: float = 0.05
@@ -85,7 +90,7 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "cpu": Recipe(),
-    "paper": Recipe(name="paper", epochs=7500, patience=None,
+    "paper": Recipe(name="paper", epochs=7500, patience=None, memory_budget=None,
                     invert_max_iters=10000, invert_tol=None, invert_lr=1e-3,
                     invert_lr_decays=0, invert_max_frames_per_instance=None,
                     invert_space="original",

@@ -24,12 +24,19 @@ Data: one pass over the training videos (``tascodec.tca.frames``) gathers the st
 the held-out slice and the training frames, normalised, in one tensor on the device: every
 frame when they fit in ``memory_budget`` bytes, else a uniform sample of as many as fit. An
 epoch is a pass over that tensor, so training reads the dataset once and costs the same at
-any dataset size beyond the budget.
+any dataset size beyond the budget. ``memory_budget=None`` (the ``paper`` recipe) is what fits
+the device (``frames.fitting_budget``), with a ``RuntimeWarning`` when the frames still do
+not fit and training samples them.
+
+The reparameterisation noise comes from the training device's generator (seeded with
+``seed``): on CUDA it is another stream than on the CPU, so a CUDA training and a CPU training
+with one seed are two trainings, not one rounded twice (``tascodec.determinism``).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +48,13 @@ from ..determinism import deterministic_algorithms
 from ..devices import cuda_rng_devices, resolve_device
 from ..errors import TascodecError
 from ..source import FrameSource
+from ..units import format_bytes
 from .model import TCA
 from .recipes import auto_model_dims
 from .sharded import sharded_step
 from .frames import (HOLDOUT_BLOCK, MAX_HELDOUT_FRAMES, RELATIVE_SCALE_FLOOR, TrainingFrames,
-                     feature_stats, gather_training_frames, heldout_mask, robust_scale,
-                     video_frames)
+                     feature_stats, fitting_budget, gather_training_frames, heldout_mask,
+                     robust_scale, video_frames)
 
 __all__ = ["TrainReport", "feature_stats", "robust_scale", "train_tca", "training_frames",
            "video_frames",
@@ -79,7 +87,7 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
               epochs: int = 40, batch_size: int = 256, lr: float = 1e-3,
               kl_weight: float = 0.1, device: str = "cpu", seed: int = 0,
               progress: bool = True, max_frames_per_epoch: int | None = None,
-              memory_budget: int = 1 << 30, patience: int | None = None,
+              memory_budget: int | None = 1 << 30, patience: int | None = None,
               holdout: float = 0.05, deterministic: bool = False,
               frames: TrainingFrames | None = None) -> tuple[TCA, TrainReport]:
     """Train a ``TCA`` on ``source.training_videos``; returns the model (eval mode) and a report.
@@ -106,7 +114,7 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
 def _train_tca(source: FrameSource, *, latent_dim: int | None, hidden_dim: int | None,
                epochs: int, batch_size: int, lr: float, kl_weight: float, device: str,
                seed: int, progress: bool, max_frames_per_epoch: int | None,
-               memory_budget: int, patience: int | None, holdout: float,
+               memory_budget: int | None, patience: int | None, holdout: float,
                frames: TrainingFrames | None) -> tuple[TCA, TrainReport]:
     """``train_tca`` under the caller's determinism settings."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
@@ -132,7 +140,7 @@ def _train_tca(source: FrameSource, *, latent_dim: int | None, hidden_dim: int |
         model = TCA(int(source.feature_dim), len(source.class_names), latent_dim, hidden_dim)
         if frames is None:
             frames = training_frames(source, holdout=holdout, patience=patience, seed=seed,
-                                     memory_budget=memory_budget)
+                                     memory_budget=memory_budget, device=str(dev))
         model.set_normalization(frames.mean, frames.scale)
         model.to(dev).train()
         opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -200,14 +208,34 @@ def _train_tca(source: FrameSource, *, latent_dim: int | None, hidden_dim: int |
 
 
 def training_frames(source: FrameSource, *, holdout: float = 0.05,
-                    patience: int | None = None, seed: int = 0, memory_budget: int = 1 << 30,
-                    width_frames: int | None = None, **_: Any) -> TrainingFrames:
+                    patience: int | None = None, seed: int = 0,
+                    memory_budget: int | None = 1 << 30, width_frames: int | None = None,
+                    device: str | None = None, **_: Any) -> TrainingFrames:
     """The one pass over ``source.training_videos`` that ``train_tca`` with the same settings
-    trains on (takes ``train_tca``'s keywords; held-out frames only with ``patience``)."""
-    return gather_training_frames(source, list(source.training_videos),
-                                  len(source.class_names), holdout=holdout if patience else 0.0,
-                                  seed=seed, memory_budget=memory_budget,
-                                  width_frames=width_frames)
+    trains on (takes ``train_tca``'s keywords; held-out frames only with ``patience``).
+
+    ``memory_budget=None``: ``fitting_budget`` of ``device`` (default ``source.device``, else
+    the CPU), and a ``RuntimeWarning`` (rank 0) when the frames are sampled even so."""
+    from ..parallel import current
+
+    budget = memory_budget
+    if budget is None:
+        device = device or getattr(source, "device", None) or "cpu"
+        budget = fitting_budget(device)
+    frames = gather_training_frames(source, list(source.training_videos),
+                                    len(source.class_names),
+                                    holdout=holdout if patience else 0.0, seed=seed,
+                                    memory_budget=budget, width_frames=width_frames)
+    if memory_budget is None and frames.sampled and current().is_main:
+        where = ("the host's available memory" if not str(device).startswith("cuda") else
+                 f"the free memory of {device} and of the host")
+        warnings.warn(
+            f"training: the {frames.available:,} training frames "
+            f"({format_bytes(4 * frames.available * frames.x.shape[1])} as float32) do not "
+            f"fit in {format_bytes(budget)} (half {where}): training on a uniform sample of "
+            f"{frames.x.shape[0]:,} ({frames.x.shape[0] / frames.available:.1%})",
+            RuntimeWarning, stacklevel=2)
+    return frames
 
 
 @torch.no_grad()
