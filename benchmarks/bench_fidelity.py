@@ -43,6 +43,7 @@ from ._common import (
 
 from tascodec.backbones import BACKBONES, MODEL_NAMES
 from tascodec.codecs.options import taken_options
+from tascodec.encoding import DEFAULT_CODEC
 from tascodec.units import format_bytes
 
 # name -> encode() keywords (None: the original features). Supplement Table A settings, and the
@@ -161,7 +162,8 @@ class Runner:
                     self.encode_fn, self.root, job["archive"], split="train.split1",
                     device=self.args.device, seed=0, overwrite=True,
                     progress=self.args.progress, cache=self.cache, **params,
-                    **taken_options(params["codec"], {"recipe": self.args.recipe}),
+                    **taken_options(params.get("codec", DEFAULT_CODEC),
+                                    {"recipe": self.args.recipe}),
                 )
                 rec["encode"] = {
                     "bytes": dict(summary.bytes), "seconds": dict(summary.seconds),
@@ -231,7 +233,8 @@ def main_table(rows: list[dict[str, Any]]) -> str:
             out.append([
                 r["row"], backbone, *(_fmt(f, m) for m in METRICS),
                 format_bytes(f["storage_bytes"]),
-                f"{100 * f['ratio']:.2f}% ({f['compression']:.1f}x)",
+                # storage_fraction: results since issue 24 ("ratio" is the factor there)
+                f"{100 * f.get('storage_fraction', f['ratio']):.2f}% ({f['compression']:.1f}x)",
                 "-" if enc is None else f"{enc:.1f}", f"{f['train_videos']} videos",
             ])
     return markdown_table(

@@ -58,20 +58,28 @@ class FidelityResult:
 
     @property
     def ratio(self) -> float:
-        """storage bytes / float32 original bytes (0.02 = 2% of the original)."""
-        return self.storage_bytes / self.original_bytes if self.original_bytes else math.nan
+        """float32 original bytes / storage bytes (50 = fifty times smaller): the one meaning
+        of "ratio" in every table and JSON (``tascodec info``, ``encode``, ``eval``)."""
+        return self.original_bytes / self.storage_bytes if self.storage_bytes else math.nan
 
     @property
     def compression(self) -> float:
-        """float32 original bytes / storage bytes (50 = fifty times smaller)."""
-        return self.original_bytes / self.storage_bytes if self.storage_bytes else math.nan
+        """The old name of ``ratio`` (the same value)."""
+        return self.ratio
+
+    @property
+    def storage_fraction(self) -> float:
+        """storage bytes / float32 original bytes (0.02 = 2% of the original)."""
+        return self.storage_bytes / self.original_bytes if self.original_bytes else math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (adds ``ratio`` and ``compression``)."""
+        """JSON-ready dict (adds ``ratio``, the factor, ``storage_fraction``, and
+        ``compression``, the old name of ``ratio`` kept for older readers)."""
         out = asdict(self)
         out["seeds"] = list(self.seeds)
         out["ratio"] = self.ratio
-        out["compression"] = self.compression
+        out["storage_fraction"] = self.storage_fraction
+        out["compression"] = self.ratio
         return out
 
 
@@ -126,16 +134,19 @@ def combine_results(results: Sequence[FidelityResult]) -> FidelityResult:
 
 
 def format_results(results: Sequence[FidelityResult]) -> str:
-    """A markdown table: one row per result, metrics as mean +- std over seeds."""
+    """A markdown table: one row per result, metrics as mean +- std over seeds (the mean
+    alone for one seed), the storage, the ratio (the factor) and the % of the original."""
     head = ["training set", "backbone", *(_COLUMN_NAMES[k] for k in METRIC_KEYS), "storage",
-            "ratio", "seeds", "epochs"]
+            "ratio", "% of original", "seeds", "epochs"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cells = [r.name, r.backbone]
-        cells += [f"{r.mean[k]:.1f} ± {r.std[k]:.1f}" for k in METRIC_KEYS]
+        cells += [f"{r.mean[k]:.1f}" + (f" ± {r.std[k]:.1f}" if len(r.seeds) > 1 else "")
+                  for k in METRIC_KEYS]
         cells += [
             format_bytes(r.storage_bytes),
-            f"{100 * r.ratio:.2f}% ({r.compression:.1f}x)",
+            f"{r.ratio:.1f}x",
+            f"{100 * r.storage_fraction:.2f}%",
             str(len(r.seeds)),
             str(r.epochs),
         ]

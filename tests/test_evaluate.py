@@ -139,7 +139,9 @@ def test_archive_wiring(fake_archive, small_dataset) -> None:
     assert r.storage_bytes == 1234
     assert r.excluded_videos == ["s0"]
     assert r.train_videos == 3 and r.train_frames == 30 + 35 + 40
-    assert r.ratio == pytest.approx(1234 / (sum(30 + 5 * i for i in range(4)) * DIM * 4))
+    original = sum(30 + 5 * i for i in range(4)) * DIM * 4
+    assert r.ratio == pytest.approx(original / 1234)  # the factor, as info says it
+    assert r.storage_fraction == pytest.approx(1234 / original)
     assert set(holder["archive"].decoded) == set(TRAIN[:3])  # the test video is never decoded
 
 

@@ -7,6 +7,7 @@ import argparse
 import json
 
 from ..errors import TascodecError
+from .options import add_device, add_quiet
 
 __all__ = ["register", "run", "parse_seeds", "parse_choice"]
 
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="metric convention for the last segment's end: asformer (default; "
                         "ASFormer's eval.py, MS-TCN's before its fix: ends at T - 1) or mstcn "
                         "(MS-TCN's current eval.py: ends at T)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default: auto)")
+    add_device(p, default="auto", what="training device (auto: CUDA when present)")
     p.add_argument("--background", default="",
                    help="comma-separated background class names left out of Edit/F1")
     p.add_argument("--jobs", type=int, default=1,
@@ -68,8 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic kernels only, TF32 off: CUDA results repeat bit for bit")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
-                   help="no progress bars")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         raise TascodecError(f"--epochs must be >= 1, got {args.epochs}")
     background = tuple(b.strip() for b in args.background.split(",") if b.strip())
     archive = None if args.archive == "original" else args.archive
+    if archive is not None:
+        _say_fold(archive, args.split)
     result = evaluate_archive(
         archive,
         args.dataset,
@@ -105,13 +107,37 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"dataset {result.dataset} ({args.dataset}), {result.split}: "
               f"{result.train_videos} training videos, {result.test_videos} test videos; "
-              f"{MODEL_NAMES[result.backbone]} {result.epochs} epochs, seeds "
+              f"{MODEL_NAMES[result.backbone]} {_count(result.epochs, 'epoch')}, seeds "
               f"{list(result.seeds)}, device {result.device}; {result.convention} metric "
               "convention")
         per_seed = ", ".join(f"{t:.1f}" for t in result.train_seconds)
         print(f"training time per seed (s): {per_seed}; total {result.seconds:.1f} s")
         if result.excluded_videos:
-            print(f"left out {len(result.excluded_videos)} archive videos in the test split "
-                  f"or outside the train split")
+            left = result.excluded_videos
+            print(f"left out {_count(len(left), 'stored video')} in test.{result.split} or "
+                  f"outside train.{result.split}: {', '.join(left[:5])}"
+                  f"{', ...' if len(left) > 5 else ''}")
         print(format_results([result]))
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _say_fold(archive: str, split: str) -> None:
+    """A line on stderr, before the training, when the archive condenses another fold than
+    ``split``: its videos in the fold's test split are left out."""
+    import sys
+
+    from ..format import open_archive
+    from ..layout import split_names
+
+    train_key, _ = split_names(split)
+    with open_archive(archive) as ar:
+        made_for = [k for k in ar.splits if k.startswith("train.")]
+    if made_for and train_key not in made_for:
+        print(f"note: {archive} condenses {', '.join(made_for)}, not {train_key}: its videos "
+              f"in the test split of {split} are left out (--split "
+              f"{made_for[0].split('.', 1)[1]} evaluates the fold it was made for)",
+              file=sys.stderr)
