@@ -35,7 +35,7 @@ from torch.utils.data import Dataset, Sampler  # noqa: E402
 
 from .decode import decode_video_tensor
 from .errors import IntegrityError, TascodecError
-from .format.byte_source import Target, archive_target, is_file_object
+from .format.byte_source import Target, archive_target, is_file_object, is_url
 from .layout import select_split
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
@@ -48,10 +48,24 @@ Item = tuple[torch.Tensor, torch.Tensor, str]
 
 
 def _open(path: Target, decode_limit: Any = None,
-          storage_options: dict[str, Any] | None = None) -> Any:
+          storage_options: dict[str, Any] | None = None, remote_cache: Any = None) -> Any:
     from .format import open_archive
 
+    if remote_cache and is_url(path):  # the bytes fetched, shared by epochs and workers
+        from .format.byte_source import open_source
+        from .format.source_cache import CachedSource
+
+        path = CachedSource(open_source(path, storage_options), remote_cache)
     return open_archive(path, decode_limit=decode_limit, storage_options=storage_options)
+
+
+def _remove_folder(folder: str, owner: int) -> None:
+    """Remove the temporary remote cache ``folder``, in the process that made it only (a
+    forked worker's copy of the dataset going away must not take it from the others)."""
+    if os.getpid() == owner:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class TaszDataset(Dataset):
@@ -84,6 +98,13 @@ class TaszDataset(Dataset):
     covers every entry through the 1.1 manifest; for 1.0 also size and mtime): a process that
     reopens the path (a DataLoader worker, after ``close``) and finds another file raises
     ``IntegrityError`` instead of mixing items of two archives.
+
+    ``remote_cache`` (URLs only): the folder where the bytes fetched are kept for the
+    dataset's whole life, shared by its epochs and its DataLoader workers
+    (``format.source_cache``), so a training run fetches the archive about once. Default
+    (``True``): a temporary folder, removed with the dataset; a path: that folder, kept (a
+    later run reuses it); ``False``: none (every worker fetches what it decodes, again in
+    every epoch of non-persistent workers).
     """
 
     def __init__(
@@ -99,6 +120,7 @@ class TaszDataset(Dataset):
         decode_limit: Any = None,
         groups: Sequence[int] | dict[int, Sequence[int]] | None = None,
         storage_options: dict[str, Any] | None = None,
+        remote_cache: bool | str | os.PathLike[str] = True,
     ) -> None:
         if layout not in ("DT", "TD"):
             raise TascodecError(f"layout: expected 'DT' or 'TD', got {layout!r}")
@@ -124,6 +146,7 @@ class TaszDataset(Dataset):
         self.transform = transform
         self.sample_rate = sample_rate
         self.decode_limit = decode_limit
+        self.remote_cache = self._cache_folder(remote_cache)
         self._fingerprints: list[tuple[Any, ...] | None] = [None] * len(self.paths)
         self._reset()
         self.videos: list[str] = []
@@ -151,6 +174,22 @@ class TaszDataset(Dataset):
         if len(dims) != 1:
             raise TascodecError(f"TaszDataset: the archives' feature widths differ: {sorted(dims)}")
         self.feature_dim: int = dims.pop()
+
+    def _cache_folder(self, remote_cache: Any) -> str | None:
+        """The remote cache folder (``str``), ``None`` without URLs or with ``False``."""
+        if remote_cache is False or remote_cache is None or not any(map(is_url, self.paths)):
+            return None
+        if remote_cache is True:
+            import tempfile
+            import weakref
+
+            folder = tempfile.mkdtemp(prefix="tascodec-remote-")
+            weakref.finalize(self, _remove_folder, folder, os.getpid())
+            return folder
+        if not isinstance(remote_cache, (str, os.PathLike)):
+            raise TascodecError(f"remote_cache: expected True, False or a folder, got "
+                                f"{type(remote_cache).__name__}")
+        return os.fspath(remote_cache)
 
     def _wanted_groups(self, k: int, n: int) -> set[int]:
         g = self.groups
@@ -197,7 +236,8 @@ class TaszDataset(Dataset):
                     f"{self.paths[k]}: TaszDataset over a file object cannot be read in a "
                     "DataLoader worker (workers would share its position): pass a path or a "
                     "URL, or use num_workers=0")
-            handle = _open(self.paths[k], self.decode_limit, self.storage_options)
+            handle = _open(self.paths[k], self.decode_limit, self.storage_options,
+                           self.remote_cache)
             pinned = self._fingerprints[k]
             if pinned is not None and handle.fingerprint != pinned:
                 handle.close()
@@ -231,6 +271,7 @@ class TaszDataset(Dataset):
         self.paths = [archive_target(p, "TaszDataset") for p in state["paths"]]
         self.path = self.paths[0]
         self.storage_options = dict(state.get("storage_options") or {})
+        self.remote_cache = state.get("remote_cache")
         self._owner_pid = state.get("_owner_pid", -1)
         self._reset()
 

@@ -276,3 +276,108 @@ def test_url_without_fsspec_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "fsspec.core", None)
     with pytest.raises(TascodecError, match=r"tascodec\[remote\]"):
         open_archive("https://example.org/a.tasz")
+
+
+# ------------------------------------------------------------------- lying and silent servers
+def test_refused_connection_is_reported_as_one(capsys):
+    from tascodec.cli import main
+
+    with pytest.raises(FormatError, match="connection refused"):
+        open_archive("http://127.0.0.1:1/x.tasz")
+    assert main(["info", "http://127.0.0.1:1/x.tasz"]) != 0
+    err = capsys.readouterr().err
+    assert "connection refused" in err and "no such archive" not in err
+
+
+@pytest.mark.parametrize("how", ["default", "storage_options"])
+def test_stalled_server_fails_with_a_timeout(monkeypatch, how):
+    import tascodec.format.remote as remote
+
+    options = None
+    if how == "default":
+        monkeypatch.setattr(remote, "DEFAULT_TIMEOUT_S", 1.0)  # the default is what applies
+    else:
+        options = {"timeout": 1}
+    with RangeServer({"/a.tasz": b"x" * 100}, stall=6) as srv:
+        with pytest.raises(FormatError, match=r"no answer within 1 s \(timed out"):
+            open_archive(srv.url("/a.tasz"), storage_options=options)
+    with pytest.raises(TascodecError, match="timeout"):
+        open_archive("http://127.0.0.1:1/x.tasz", storage_options={"timeout": -1})
+
+
+def test_server_ignoring_range_is_refused_before_its_body_is_read():
+    body = bytes(48 << 20)  # what a range-ignoring server sends for any read: all of it
+    with RangeServer({"/a.tasz": body}, ranges=False) as srv:
+        with pytest.raises(FormatError, match="ignored a range request"):
+            open_archive(srv.url("/a.tasz"))
+        srv.wait_idle()
+        assert srv.gets == 1 and srv.bytes_written < 16 << 20  # socket buffers, not the body
+
+
+def test_server_sending_more_than_asked_is_refused(big):
+    data = big.read_bytes()
+
+    def lying(handler):  # a 206 whose Content-Range says what was asked, with a longer body
+        lo = int(handler.headers["Range"].split("=")[1].split("-")[0])
+        hi = int(handler.headers["Range"].split("-")[1]) + 1
+        return 206, {"Content-Range": f"bytes {lo}-{hi - 1}/{len(data)}"}, data[lo:] + data
+
+    with RangeServer({"/a.tasz": data}) as srv:
+        srv.routes["/lie.tasz"] = lambda h: lying(h) if h.command == "GET" else None
+        srv.files["/lie.tasz"] = data  # HEAD: the true size
+        with pytest.raises(FormatError, match="more than the"):
+            open_archive(srv.url("/lie.tasz"))
+
+
+def test_padded_metadata_does_not_make_open_download_the_archive(big, tmp_path):
+    from make_golden import with_manifest, write_zip, zip_entries
+
+    entries = zip_entries(big)
+    rng = np.random.default_rng(0)
+    for i in range(100):  # listed 10-byte metadata documents, each followed by 60 KiB
+        entries[f"pad{i:03d}/zarr.json"] = b'{"a": 1}\n '
+        entries[f"pad{i:03d}/blob"] = rng.bytes(60 << 10)
+    padded = write_zip(tmp_path / "padded.tasz", with_manifest(entries))
+    with RangeServer({"/p.tasz": padded.read_bytes()}) as srv:
+        with open_archive(srv.url("/p.tasz")) as ar, open_archive(big) as local:
+            assert ar.videos == local.videos
+        assert srv.bytes_sent < 2 * big.stat().st_size < padded.stat().st_size / 10
+
+
+# ------------------------------------------------------------------------- what a read costs
+def test_open_reads_what_it_needs_not_a_blind_tail(server, big):
+    names = zipfile.ZipFile(big).namelist()
+    meta = [n for n in names if n.endswith("zarr.json")]
+    tables = [n for n in names if n.split("/")[0] in ("segments", "videos") and "/c/" in n]
+    server.reset()
+    with open_archive(server.url("/big.tasz")):
+        pass
+    directory = zipfile.ZipFile(big).start_dir
+    wanted = entry_span(big, meta + tables) + big.stat().st_size - directory
+    assert server.bytes_sent <= wanted + TAIL_BYTES and TAIL_BYTES <= 8 << 10
+
+
+def test_verify_over_http_reads_every_byte_once(server, big):
+    with open_archive(server.url("/big.tasz")) as ar:
+        server.reset()
+        assert ar.verify() == []
+    assert big.stat().st_size / 2 < server.bytes_sent <= big.stat().st_size
+
+
+def test_url_dataset_fetches_the_archive_about_once_in_20_epochs(server, big):
+    pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    from tascodec.torch_data import TaszDataset
+
+    server.reset()
+    ds = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0)
+    loader = DataLoader(ds, batch_size=1, shuffle=True, num_workers=2, collate_fn=ds.collate)
+    for _ in range(20):  # workers start again every epoch (not persistent)
+        assert sum(len(b.names) for b in loader) == len(ds)
+    assert server.bytes_sent <= 1.1 * big.stat().st_size
+    uncached = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0, remote_cache=False)
+    server.reset()
+    for _ in range(2):
+        list(DataLoader(uncached, num_workers=2, collate_fn=uncached.collate))
+    assert server.bytes_sent > big.stat().st_size  # without the cache, every epoch fetches

@@ -1,0 +1,90 @@
+"""``CachedSource``: a remote byte source whose fetched bytes are kept in a local folder that
+every process reading the same archive shares (a URL-backed ``TaszDataset``: its epochs and
+its DataLoader workers), so a training run fetches each byte about once.
+
+The folder holds, per archive (named by a digest of the source's ``identity``: URL, size,
+ETag), a sparse file of the archive's size (``<key>.data``) and one byte per
+:data:`BLOCK`-byte block saying whether that block is there (``<key>.blocks``). A read serves
+the blocks present from the file and fetches each run of missing blocks with one request,
+writes it, then marks it; two processes missing the same block at once may both fetch it
+(the bound is what each would fetch alone). The bytes are checked on every read as any read
+is (ZIP CRC-32, manifest digests, chunk CRC-32C), so a damaged cache file reads as
+corruption, never as other data; a file replaced on the server has another identity, hence
+another key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ..errors import TascodecError
+from .byte_source import ByteSource
+
+__all__ = ["CachedSource", "BLOCK"]
+
+#: bytes per cache block: a read fetches whole blocks (at most 2 blocks more than asked)
+BLOCK = 4096
+
+
+class CachedSource(ByteSource):
+    """``inner`` (a remote :class:`ByteSource`) read through the cache folder ``folder``.
+
+    ``stats`` are ``inner``'s: what this process fetched over the network.
+    """
+
+    coalesce = True
+
+    def __init__(self, inner: ByteSource, folder: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.inner, self.folder = inner, Path(folder)
+        self.location, self.size = inner.location, inner.size
+        self.identity, self.version = inner.identity, inner.version
+        self.stats = inner.stats
+        key = hashlib.blake2b(repr(inner.identity).encode(), digest_size=12).hexdigest()
+        blocks = -(-self.size // BLOCK)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._data = os.open(self.folder / f"{key}.data", os.O_RDWR | os.O_CREAT, 0o600)
+            self._map = os.open(self.folder / f"{key}.blocks", os.O_RDWR | os.O_CREAT, 0o600)
+            for fd, n in ((self._data, self.size), (self._map, blocks)):
+                if os.fstat(fd).st_size != n:  # new (or of another size: never trusted)
+                    os.ftruncate(fd, 0)
+                    os.ftruncate(fd, n)
+        except OSError as exc:
+            inner.close()
+            raise TascodecError(f"{self.folder}: cannot use as the cache folder of "
+                                f"{self.location}: {exc}") from None
+
+    def _count(self, nbytes: int, requests: int = 1) -> None:
+        pass  # what this source returns is not what it fetched: ``inner`` counts that
+
+    def _read(self, offset: int, n: int) -> bytes:
+        b0, b1 = offset // BLOCK, (offset + n - 1) // BLOCK + 1
+        present = os.pread(self._map, b1 - b0, b0)
+        k = 0
+        while k < b1 - b0:
+            if present[k:k + 1] == b"\x01":
+                k += 1
+                continue
+            run = k
+            while k < b1 - b0 and present[k:k + 1] != b"\x01":
+                k += 1
+            lo, hi = (b0 + run) * BLOCK, min((b0 + k) * BLOCK, self.size)
+            data = self.inner.read_at(lo, hi - lo)
+            if len(data) != hi - lo:
+                return data  # the caller reports the short read
+            os.pwrite(self._data, data, lo)
+            os.pwrite(self._map, b"\x01" * (k - run), b0 + run)  # marked after the data
+        return os.pread(self._data, n, offset)
+
+    def reopen(self) -> CachedSource:
+        return CachedSource(self.inner.reopen(), self.folder)
+
+    def close(self) -> None:
+        if not self._closed:
+            super().close()
+            os.close(self._data)
+            os.close(self._map)
+            self.inner.close()
