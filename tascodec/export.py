@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 from .decode import decode_video
 from .errors import OutputExistsError, TascodecError
 from .layout import StandardDataset, select_split, split_names
-from .layout_write import LayoutWriter, check_class_names, check_file_name
-from .tempfiles import PREFIX
+from .layout_write import (LayoutWriter, check_class_names, check_file_name, first_content,
+                           read_marker_at)
 
 __all__ = ["export_archive", "split_videos", "original_test_splits"]
 
@@ -101,7 +101,11 @@ def export_archive(
 
     A non-empty ``out_dir`` is refused unless ``overwrite`` (every file rewritten; other files
     left alone) or it holds a partial export of the same archive (same identity) and split,
-    which is resumed: videos already written are kept. ``device``: as in
+    which is continued without ``overwrite``: every file is written again, since nothing a
+    partial export left (the marker included) can be told from a planted file. The output
+    directory is untrusted: links in place of ``features/``, ``groundTruth/`` or ``splits/``
+    are refused, links in place of files replaced, never followed; the marker is read only
+    as a small regular file (``layout_write``). ``device``: as in
     ``tascodec.decode.decode_video``. ``decode_limit``: the decode budget per video
     (``tascodec.decode.budget``). Videos a split names but the archive does not store are
     left out of the export and its bundles. ``with_test``: a dataset directory whose test
@@ -134,31 +138,29 @@ def export_archive(
         if with_test is not None:
             ds, tests = original_test_splits(ar, splits, videos, with_test)
             state["with_test"] = str(ds.root.resolve())
-        resume = _check_target(out, state, overwrite)
-        writer = LayoutWriter(out, ar.class_names)
-        if not resume:
-            (out / "mapping.txt").unlink(missing_ok=True)  # back only when complete
-        writer.write_marker(state)
-        todo = [v for v in videos if not (resume and writer.has_video(v))]
-        bar = tqdm(total=len(videos), initial=len(videos) - len(todo), desc="export",
-                   unit="video", disable=not progress)
-        if workers == 1 or len(todo) < 2:
-            for v in todo:
-                _write_decoded(ar, writer, v, device)
-                bar.update()
-        else:
-            for _ in _export_in_parallel(archive_path, decode_limit, out, ar.class_names,
-                                         device, todo, workers):
-                bar.update()
-        bar.close()
-        originals = list(dict.fromkeys(v for vs in tests.values() for v in vs))
-        for v in tqdm(originals, desc="test split", unit="video", disable=not progress):
-            if not (resume and writer.has_video(v)):
+        _check_target(out, state, overwrite)
+        with LayoutWriter(out, ar.class_names) as writer:  # refuses linked folders
+            writer.remove_mapping()  # back only when complete
+            writer.write_marker(state)
+            # every file is written, a resumed export's too: what a partial export left is not
+            # trusted (anyone may have planted or replaced it, the marker included)
+            bar = tqdm(total=len(videos), desc="export", unit="video", disable=not progress)
+            if workers == 1 or len(videos) < 2:
+                for v in videos:
+                    _write_decoded(ar, writer, v, device)
+                    bar.update()
+            else:
+                for _ in _export_in_parallel(archive_path, decode_limit, out, ar.class_names,
+                                             device, videos, workers):
+                    bar.update()
+            bar.close()
+            originals = list(dict.fromkeys(v for vs in tests.values() for v in vs))
+            for v in tqdm(originals, desc="test split", unit="video", disable=not progress):
                 writer.place_video(v, ds.root)
-        for name, vs in {**splits, **tests}.items():
-            writer.write_split(name, vs)
-        writer.write_mapping()
-        writer.write_marker({**state, "complete": True})
+            for name, vs in {**splits, **tests}.items():
+                writer.write_split(name, vs)
+            writer.write_mapping()
+            writer.write_marker({**state, "complete": True})
     return out
 
 
@@ -217,13 +219,18 @@ def _export_in_parallel(archive: Any, decode_limit: Any, out: Path, class_names:
 
 
 def _check_target(out: Path, state: dict[str, Any], overwrite: bool) -> bool:
-    """Whether to resume a partial export in ``out``; ``TascodecError`` when refused."""
-    if not out.is_dir() or not any(p.is_file() and not p.name.startswith(PREFIX)
-                                   for p in out.rglob("*")):
+    """Whether ``out`` holds a partial export of the same archive and split (continued: every
+    file written again); ``OutputExistsError`` when it holds anything else and not
+    ``overwrite``. Links count as content and are never followed (``first_content``); the
+    marker is read only as a small regular file (``read_marker_at``)."""
+    first = None if overwrite or not out.is_dir() else first_content(out)
+    if first is None:
         return False  # nothing but directories and temporaries: empty
-    old = LayoutWriter.read_marker_at(out)
-    if overwrite:
-        return False
+    try:
+        old = read_marker_at(out)
+    except TascodecError as exc:
+        raise OutputExistsError(out, f"directory is not empty, and its export marker is "
+                                     f"refused: {exc}") from None
     same = old is not None and all(old.get(k) == state.get(k)
                                    for k in ("identity", "split", "with_test"))
     if old and old.get("complete") is False and same:
@@ -233,5 +240,6 @@ def _check_target(out: Path, state: dict[str, Any], overwrite: bool) -> bool:
     elif old and old.get("complete") is True:
         what = f"a complete export of {old.get('archive')!r}"
     else:
-        what = "files of something else"
+        link = " (a symbolic link)" if first.is_symlink() else ""
+        what = f"files of something else, e.g. {str(first.relative_to(out))!r}{link}"
     raise OutputExistsError(out, f"directory is not empty: it holds {what}")

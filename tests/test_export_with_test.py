@@ -100,7 +100,7 @@ def test_cli_with_test_and_resume(train_archive, tiny_dataset, tmp_path, capsys,
                  "--with-test", str(tiny_dataset)]) == 0
     assert "original test split" in capsys.readouterr().out
     tests = StandardDataset(tiny_dataset).split("test")
-    assert calls[0] == tests[0] and calls[1:] == tests[1:]  # resumed: the first kept
+    assert calls == [tests[0], *tests]  # continued: every file placed again (issue 28)
     assert StandardDataset(out).split("test") == tests
 
 
@@ -164,7 +164,7 @@ def test_copies_across_file_systems(tiny_dataset, tmp_path, monkeypatch):
 
     import tascodec.layout_write as lw
 
-    def cross_device(src, dst):
+    def cross_device(src, dst, **kwargs):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     monkeypatch.setattr(lw.os, "link", cross_device)
