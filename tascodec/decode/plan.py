@@ -228,4 +228,5 @@ def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.nda
     return plan_decode(kind, length, k_eff, code_dim=d, feature_dim=D, hidden_dim=H,
                        decoder_floats=floats, limit=limit,
                        where=str(getattr(archive, "path", "archive")), video=video,
-                       backend="numpy" if device in NUMPY_DEVICES else "torch")
+                       backend="numpy" if device in NUMPY_DEVICES else "torch",
+                       reading=getattr(archive, "reading", None))
