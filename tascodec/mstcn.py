@@ -58,7 +58,9 @@ def input_mask(model: str, dim: int, x: torch.Tensor, mask: torch.Tensor | None)
     """Check a model's input x (B, dim, T) and mask (B, T) | (B, C, T) | None; the mask as
     (B, 1, T) in x's dtype (all ones when None). A (B, C, T) mask (``collate``'s, the
     reference code's ``mask[:, 0:1, :]`` convention) must hold the same values in every
-    channel. Errors name ``model``."""
+    channel: checked on the CPU; on another device channel 0 is used unchecked, since the
+    check would wait for the device on every forward (a host sync per training step).
+    Errors name ``model``."""
     if x.dim() != 3 or x.shape[1] != dim:
         raise TascodecError(f"{model}: input must be (B, {dim}, T), got {tuple(x.shape)}")
     if mask is None:
@@ -66,7 +68,8 @@ def input_mask(model: str, dim: int, x: torch.Tensor, mask: torch.Tensor | None)
     b, t = x.shape[0], x.shape[2]
     if mask.dim() == 3 and mask.shape[0] == b and mask.shape[2] == t and mask.shape[1] >= 1:
         m = mask.to(x.dtype)
-        if mask.shape[1] > 1 and not torch.equal(m, m[:, :1].expand_as(m)):
+        if (mask.shape[1] > 1 and mask.device.type == "cpu"
+                and not torch.equal(m, m[:, :1].expand_as(m))):
             raise TascodecError(f"{model}: a (B, C, T) mask must be the same in every channel")
         return m[:, :1]
     if mask.shape != (b, t):

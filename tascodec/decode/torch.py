@@ -43,6 +43,16 @@ def _device_tensors(prep: PreparedDecoder, dev: torch.device) -> dict[str, torch
     return prep.on_device[key]
 
 
+def _upload(dev: torch.device, *arrays: np.ndarray) -> list[torch.Tensor]:
+    """``arrays`` (one dtype, any shapes) on ``dev`` through ONE host-to-device copy: the
+    copies block the host (pageable memory), so one per decode instead of one per array.
+    On the CPU the tensors share one new host buffer."""
+    flat = np.concatenate([a.reshape(-1) for a in arrays])
+    whole = torch.from_numpy(flat).to(dev)
+    parts = torch.split(whole, [a.size for a in arrays])
+    return [t.view(a.shape) for t, a in zip(parts, arrays)]
+
+
 def decode_segments_torch(
     kind: str,
     codes: np.ndarray | torch.Tensor,
@@ -55,27 +65,34 @@ def decode_segments_torch(
     offsets: np.ndarray | None = None,
 ) -> torch.Tensor:
     """Decode one video's codes (N, code_dim) into frames: a (T, D) float32 tensor on ``device``;
-    ``offsets`` (S, D): the segments' offsets (``"mlp+offset"`` only)."""
+    ``offsets`` (S, D): the segments' offsets (``"mlp+offset"`` only).
+
+    Host to device: two copies (the float32 inputs together, the int64 indices together) and
+    one sync (the hidden units that flip inside an instance)."""
     dev = resolve_device(device)
     if isinstance(codes, torch.Tensor):
         codes = codes.detach().cpu().numpy()
     codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
                                                seg_num_instances)
     inst_len = instance_lengths(length, k_eff)
-    z = torch.from_numpy(codes).to(dev)
     if kind == "repeat":
-        return torch.repeat_interleave(z, torch.from_numpy(inst_len).to(dev), dim=0)
+        z, reps = torch.from_numpy(codes).to(dev), torch.from_numpy(inst_len).to(dev)
+        return torch.repeat_interleave(z, reps, dim=0, output_size=int(inst_len.sum()))
     prep = check_codes(decoder, codes, action)
     offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
     t = _device_tensors(prep, dev)
     seg, _, start, c_np = instances(length, k_eff)
     if c_np.size == 0:
         return torch.empty((0, prep.feature_dim), dtype=torch.float32, device=dev)
-    inst = torch.from_numpy(np.repeat(np.arange(inst_len.size), inst_len)).to(dev)
-    c = torch.from_numpy(c_np).to(dev)
+    inst_np = np.repeat(np.arange(inst_len.size), inst_len)  # (T,) each frame's instance
+    floats = [codes, c_np, c_np[start]] + ([offsets] if offsets is not None else [])
+    ints = [action[seg], inst_np] + ([np.repeat(np.arange(length.size), length)]
+                                     if offsets is not None else [])
+    z, c, c_first, *off = _upload(dev, *floats)
+    inst_action, inst, *frame_seg = _upload(dev, *ints)
     w_c = t["w_c"]
-    base = z @ t["wz_t"] + t["wa_t"][torch.from_numpy(action[seg]).to(dev)]  # (N, H)
-    on = (base + c[torch.from_numpy(start).to(dev)][:, None] * w_c) > 0  # pattern at 1st frame
+    base = z @ t["wz_t"] + t["wa_t"][inst_action]  # (N, H)
+    on = (base + c_first[:, None] * w_c) > 0  # pattern at 1st frame
     zero = torch.zeros((), dtype=base.dtype, device=dev)
     pq = torch.cat([torch.where(on, base, zero), torch.where(on, w_c, zero)]) @ t["w2_t"]
     p, q = pq[: base.shape[0]] + t["b2"], pq[base.shape[0] :]
@@ -85,9 +102,8 @@ def decode_segments_torch(
     cols = torch.nonzero(diff.ne(0).any(dim=0)).flatten()
     if cols.numel():
         out += diff[:, cols] @ t["w2_t"][cols]
-    if offsets is not None:
-        out += torch.from_numpy(offsets).to(dev)[torch.from_numpy(np.repeat(
-            np.arange(length.size), length)).to(dev)]
+    if off:
+        out += off[0][frame_seg[0]]
     return out
 
 

@@ -19,7 +19,8 @@ from ..segments import instance_lengths, segment_coherence, segments_to_labels
 from ..source import FrameSource
 from .model import TCA, TCADecoder
 
-__all__ = ["InversionPlan", "on_device", "require_encoder"]
+__all__ = ["InversionPlan", "SAMPLED_CHUNK_SPREAD", "chunks", "on_device", "require_encoder",
+           "subsample"]
 
 
 @dataclass
@@ -88,3 +89,35 @@ def require_encoder(model: TCA | TCADecoder) -> TCA:
         raise TascodecError("inversion: init='encoded' needs a full TCA model (with encoder), "
                             f"got {type(model).__name__}")
     return model
+
+
+def subsample(lengths: np.ndarray, first: np.ndarray, m: int | None) -> np.ndarray:
+    """Chunk-local frame indices, at most ``m`` evenly spaced per instance (all when None)."""
+    if m is None or int(lengths.max(initial=0)) <= m:
+        return np.arange(int(lengths.sum()))
+    take = np.minimum(lengths, m)
+    inst = np.repeat(np.arange(lengths.size), take)
+    j = np.arange(inst.size) - np.repeat(np.cumsum(take) - take, take)
+    return first[inst] + ((2 * j + 1) * lengths[inst]) // (2 * take[inst])
+
+
+#: ``chunk_by="sampled"``: a chunk's frames in all at most this many times ``chunk_frames``
+#: (its targets and final-error temporaries are (frames, H) for every frame, sampled or not)
+SAMPLED_CHUNK_SPREAD = 8
+
+
+def chunks(lengths: np.ndarray, limit: int, per_instance: int | None = None,
+            cap: int | None = None) -> list[tuple[int, int]]:
+    """Consecutive instance ranges holding at most ``limit`` frames per iteration (at most
+    ``per_instance`` of each instance, all when None) and at most ``cap`` frames in all
+    (default: no cap); one long instance alone may exceed both."""
+    out, start, size, whole = [], 0, 0, 0
+    for i, n in enumerate(lengths.tolist()):
+        m = n if per_instance is None else min(n, per_instance)
+        if size and (size + m > limit or (cap is not None and whole + n > cap)):
+            out.append((start, i))
+            start, size, whole = i, 0, 0
+        size, whole = size + m, whole + n
+    if size:
+        out.append((start, lengths.size))
+    return out

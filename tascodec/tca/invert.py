@@ -49,7 +49,8 @@ from ..rng import random_codes
 from ..source import FrameSource
 from .encoder import encoded_codes
 from .model import TCA, TCADecoder
-from .instance_plan import InversionPlan, on_device, require_encoder
+from .instance_plan import (SAMPLED_CHUNK_SPREAD, InversionPlan, chunks as _chunks,
+                            on_device, require_encoder, subsample as _subsample)
 
 __all__ = ["InversionReport", "invert"]
 
@@ -136,29 +137,6 @@ def _loss_grad(obj: _Objective, pre: torch.Tensor, fidx: torch.Tensor, local: to
     return err, segment_sum(g_pre, local, rows) @ wz
 
 
-def _subsample(lengths: np.ndarray, first: np.ndarray, m: int | None) -> np.ndarray:
-    """Chunk-local frame indices, at most ``m`` evenly spaced per instance (all when None)."""
-    if m is None or int(lengths.max(initial=0)) <= m:
-        return np.arange(int(lengths.sum()))
-    take = np.minimum(lengths, m)
-    inst = np.repeat(np.arange(lengths.size), take)
-    j = np.arange(inst.size) - np.repeat(np.cumsum(take) - take, take)
-    return first[inst] + ((2 * j + 1) * lengths[inst]) // (2 * take[inst])
-
-
-def _chunks(lengths: np.ndarray, limit: int) -> list[tuple[int, int]]:
-    """Consecutive instance ranges holding at most ``limit`` frames (one long instance alone)."""
-    out, start, size = [], 0, 0
-    for i, n in enumerate(lengths.tolist()):
-        if size and size + n > limit:
-            out.append((start, i))
-            start, size = i, 0
-        size += n
-    if size:
-        out.append((start, lengths.size))
-    return out
-
-
 def _chunk_reader(plan: InversionPlan, source: FrameSource, f0: int, dev: torch.device) -> Any:
     """``read(a, b)``: real frames ``[f0 + a, f0 + b)`` as a tensor on ``dev``."""
     def read(a: int, b: int) -> torch.Tensor:
@@ -235,9 +213,10 @@ class _Chunk:
                 prev[active] = loss
                 dk = decays[active]
                 freeze = plateau & (dk >= cfg.lr_decays)
-                cut = active[plateau & (dk < cfg.lr_decays)]
-                step_lr[cut] *= 0.3
-                decays[cut] += 1
+                cut = plateau & (dk < cfg.lr_decays)  # masks, not indices: no host sync
+                lr_a = step_lr[active]
+                step_lr[active] = torch.where(cut, lr_a * 0.3, lr_a)
+                decays[active] = dk + cut.to(dk.dtype)
             # Adam, one row per instance (bias correction: all active rows share the step).
             za, ma, va = z[active], m_state[active], v_state[active]
             ma = b1 * ma + (1 - b1) * grad
@@ -254,15 +233,17 @@ class _Chunk:
             if it in hist:  # after this iteration's update
                 hist[it][0] += evals
                 hist[it][1] += self.full_err(z)
-            # The one host sync of an iteration, and only every check_every iterations.
-            if freeze is not None and bool(freeze.any()):
-                bar.update(int(freeze.sum()))
-                active = active[keep]
+            # Host syncs only every check_every iterations: one (how many stop), and two more
+            # (the rows kept, as indices) when some do.
+            frozen = 0 if freeze is None else int(freeze.sum())
+            if frozen:
+                bar.update(frozen)
+                active = active[keep.nonzero().squeeze(1)]
                 if active.numel() == 0:
                     break
                 alive = torch.zeros(n_inst, dtype=torch.bool, device=dev)
                 alive[active] = True
-                sel = alive[work[1]]
+                sel = alive[work[1]].nonzero().squeeze(1)
                 work = (work[0][sel], work[1][sel], work[2][sel])
         err = self.full_err(z)
         for it, acc in hist.items():  # checkpoints after this chunk stopped: its final state
@@ -279,14 +260,22 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
            check_every: int = 10, lr_decays: int = 2, max_frames_per_instance: int | None = None,
            chunk_frames: int = 8192, objective: str = "auto", space: str = "original",
            device: str | None = None, seed: int = 0, progress: bool = True,
-           history_at: tuple[int, ...] = (), deterministic: bool = False
-           ) -> tuple[np.ndarray, InversionReport]:
+           history_at: tuple[int, ...] = (), deterministic: bool = False,
+           chunk_by: str = "auto") -> tuple[np.ndarray, InversionReport]:
     """Optimise one code per instance of ``table``; returns codes (N, d) float32 and a report.
 
     ``init``: ``"encoded"`` (encoder mean, needs a ``TCA``), ``"random"`` (N(0, I) from
     ``tascodec.rng.random_codes(seed, ...)``) or an (N, d) array. ``tol=None`` (or 0) runs every
     instance for ``max_iters``. ``history_at``: iterations at which to record the MSE of all
     frames (measurement only, not counted as decoder evaluations).
+
+    ``chunk_by``: what ``chunk_frames`` counts: ``"all"`` frames of a chunk's instances (the
+    CPU's choice: the (frames, H) temporaries of an iteration stay under glibc's mmap
+    threshold), ``"sampled"`` the frames an iteration computes (at most
+    ``max_frames_per_instance`` of each; all frames capped at ``SAMPLED_CHUNK_SPREAD`` times
+    ``chunk_frames``), so a GPU iteration launches the same kernels for many more instances;
+    ``"auto"``: ``"sampled"`` on CUDA, else ``"all"``. Codes do not depend on it beyond float
+    rounding (instances are independent).
 
     Determinism: on the CPU a call gives the same codes every time. On CUDA the codes of a
     given model are run-to-run identical too (ordered segment sums, no atomics), and equal the
@@ -300,7 +289,8 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
                        optimizer=optimizer, betas=betas, check_every=check_every,
                        lr_decays=lr_decays, max_frames_per_instance=max_frames_per_instance,
                        chunk_frames=chunk_frames, objective=objective, space=space,
-                       device=device, seed=seed, progress=progress, history_at=history_at)
+                       device=device, seed=seed, progress=progress, history_at=history_at,
+                       chunk_by=chunk_by)
 
 
 def _invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
@@ -308,7 +298,8 @@ def _invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *
             optimizer: str, betas: tuple[float, float], check_every: int, lr_decays: int,
             max_frames_per_instance: int | None, chunk_frames: int, objective: str,
             space: str, device: str | None, seed: int, progress: bool,
-            history_at: tuple[int, ...]) -> tuple[np.ndarray, InversionReport]:
+            history_at: tuple[int, ...], chunk_by: str = "auto"
+            ) -> tuple[np.ndarray, InversionReport]:
     """``invert`` under the caller's determinism settings."""
     start_time = time.perf_counter()
     dec: TCADecoder = model.decoder if isinstance(model, TCA) else model
@@ -318,6 +309,8 @@ def _invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *
         raise TascodecError(f"invert: unknown optimizer {optimizer!r}; known: ['adam']")
     if space not in SPACES:
         raise TascodecError(f"invert: space must be one of {SPACES}, got {space!r}")
+    if chunk_by not in ("auto", "all", "sampled"):
+        raise TascodecError(f"invert: chunk_by must be 'auto', 'all' or 'sampled', got {chunk_by!r}")
     if objective not in ("auto", "gram", "direct"):
         raise TascodecError(f"invert: objective must be 'auto', 'gram' or 'direct', got {objective!r}")
     for name, value in (("max_iters", max_iters), ("check_every", check_every),
@@ -352,7 +345,11 @@ def _invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *
                                                   else "direct")
     codes = np.empty((n_codes, d), dtype=np.float32)
     inst_first = np.concatenate(([0], np.cumsum(plan.inst_length)))
-    chunks = _chunks(plan.inst_length, chunk_frames)
+    if chunk_by == "auto":
+        chunk_by = "sampled" if dev.type == "cuda" else "all"
+    chunks = (_chunks(plan.inst_length, chunk_frames) if chunk_by == "all" else
+              _chunks(plan.inst_length, chunk_frames, max_frames_per_instance,
+                      chunk_frames * SAMPLED_CHUNK_SPREAD))
     evals, iters = 0, np.zeros(n_codes, dtype=np.int64)
     err0_sum = err_sum = 0.0
     hist: dict[int, list[float]] = {i: [0.0, 0.0] for i in history_at}
