@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["splitmix64", "gaussian", "random_codes"]
+__all__ = ["splitmix64", "gaussian", "random_codes", "BLOCK"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -42,10 +42,22 @@ def gaussian(seed: int, start: int, count: int) -> np.ndarray:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
+#: values drawn at once by ``random_codes``: its temporaries (about 64 bytes per value: the
+#: uint64 counters and keys, the float64 uniforms and the Box-Muller terms) stay
+#: ``64 * BLOCK`` bytes, whatever the number of codes
+BLOCK = 4096
+
+
 def random_codes(seed: int, first_code: int, num_codes: int, dim: int) -> np.ndarray:
     """Codes ``first_code .. first_code + num_codes - 1`` of a ``tca-random`` archive: (n, dim) float32.
 
-    Code ``i`` is values ``i * dim .. (i + 1) * dim - 1`` of stream ``seed``.
+    Code ``i`` is values ``i * dim .. (i + 1) * dim - 1`` of stream ``seed``. Drawn ``BLOCK``
+    values at a time into the float32 result (each value is a function of its index alone),
+    so a decode holds the (n, dim) float32 codes and at most ``64 * BLOCK`` bytes besides.
     """
-    flat = gaussian(seed, first_code * dim, num_codes * dim)
-    return flat.astype(np.float32).reshape(num_codes, dim)
+    out = np.empty(num_codes * dim, dtype=np.float32)
+    start = first_code * dim
+    for lo in range(0, out.size, BLOCK):
+        hi = min(lo + BLOCK, out.size)
+        out[lo:hi] = gaussian(seed, start + lo, hi - lo)
+    return out.reshape(num_codes, dim)

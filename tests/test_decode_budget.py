@@ -145,7 +145,7 @@ def test_grouped_decode_matches_one_shot(name, device, monkeypatch):
         largest = int(max(_segment_temporaries(kind, length, k_eff, kw["hidden_dim"],
                                                kw["feature_dim"], kw["backend"])))
         out = real(kind, length, k_eff,
-                   **{**kw, "limit": p.output + p.codes + p.decoder + largest})
+                   **{**kw, "limit": p.total - p.temporaries + largest})
         groups.append(len(out.groups))
         return out
 

@@ -8,7 +8,14 @@ are honest, its decode is not affordable. Before reading codes, ``plan_decode`` 
 the tables and the header alone:
 
 * ``output``: the (T, D) float32 result;
-* ``codes``: the video's (N, d) float32 codes;
+* ``codes``: the video's (N, d) float32 codes and what reading them holds at once
+  (``Reading``): per code value, ``extra`` bytes besides its 4 (the stored value before it
+  is converted: 1 for int8, 2 for float16, 0 for float32; the finiteness mask: 1), or, for
+  generated codes (``tca-random``), ``64 * min(N d, rng.BLOCK)`` bytes of the generator's
+  temporaries in all; for ``mlp+offset`` the video's (S, D) offsets likewise;
+* ``reading``: ``4 x`` the largest decompressed chunk of the arrays read (the cached chunk,
+  the chunk being decompressed, its stored bytes and their checksummed body), plus
+  ``BASE`` bytes for the bookkeeping any decode holds (index arrays, entry records);
 * ``decoder``: the decoder's float32 tensors, ``3 x`` for reading and folding;
 * ``temporaries``: what decoding holds besides (``mlp``: per instance ``4 (6 H + 6 D) + 64``
   bytes for the first layer, ReLU patterns and the P/Q rows; per frame ``4 (3 H + 4 D) + 64``
@@ -16,6 +23,10 @@ the tables and the header alone:
   own output) and ``4 (7 H + 4 D) + 64`` with torch (its (T, H) activations, masks and
   corrections); ``repeat``: ``64`` per instance). Measured NumPy peaks stay within the
   estimate (a factor 2 to 7 below it).
+
+The estimate is held to what decodes do: ``tests/adversarial_budget.py`` decodes every
+archive the standing suite builds under ``tracemalloc`` and requires each peak to stay at
+most 1.5 times ``DecodePlan.total`` (spec ``tasz-v1.md`` section 8.4a states the same sum).
 
 When everything fits under the limit the video decodes in one go. When the output, codes and
 decoder fit but not the temporaries, the segments are split into consecutive groups whose
@@ -45,12 +56,15 @@ __all__ = [
     "default_limit",
     "resolve_limit",
     "DecodePlan",
+    "Reading",
     "plan_decode",
     "group_slices",
 ]
 
 ENV_VAR = "TASCODEC_DECODE_LIMIT"
 DEFAULT_CAP = 8 << 30
+#: bytes any decode holds besides its arrays (index arrays of a few segments, entry records)
+BASE = 8 << 10
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1000, "m": 1 << 20, "mib": 1 << 20,
           "mb": 10**6, "g": 1 << 30, "gib": 1 << 30, "gb": 10**9, "t": 1 << 40, "tib": 1 << 40,
           "tb": 10**12}
@@ -105,10 +119,38 @@ class DecodePlan:
     temporaries: int
     limit: int
     groups: tuple[tuple[int, int], ...]
+    reading: int = 0
 
     @property
     def total(self) -> int:
-        return self.output + self.codes + self.decoder + self.temporaries
+        return self.output + self.codes + self.decoder + self.temporaries + self.reading
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How an archive's codes are read (``format.groups.GroupSource.reading``): ``extra``
+    bytes per code value held besides its float32 value (see the module docstring),
+    ``generated`` codes (``tca-random``), ``offset_extra`` likewise per offset value
+    (``mlp+offset``), ``chunk`` the largest decompressed chunk of the arrays read."""
+
+    extra: int = 0
+    generated: bool = False
+    offset_extra: int = 0
+    chunk: int = 0
+
+
+def _codes_bytes(kind: str, N: int, d: int, S: int, D: int, reading: Reading | None) -> int:
+    """The ``codes`` figure: float32 codes and what reading them (and offsets) holds."""
+    if reading is None:  # an in-memory archive-like object: its codes only
+        return 4 * N * d
+    from ..rng import BLOCK
+
+    out = (4 + reading.extra) * N * d
+    if reading.generated:
+        out += 64 * min(N * d, BLOCK)
+    if kind == "mlp+offset":
+        out += (4 + reading.offset_extra) * S * D
+    return out
 
 
 def _segment_temporaries(kind: str, length: np.ndarray, k_eff: np.ndarray, H: int,
@@ -127,31 +169,36 @@ def _segment_temporaries(kind: str, length: np.ndarray, k_eff: np.ndarray, H: in
 def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: int,
                 feature_dim: int, hidden_dim: int = 0, decoder_floats: int = 0,
                 limit: Any = None, where: str = "archive", video: Any = "?",
-                backend: str = "numpy") -> DecodePlan:
+                backend: str = "numpy", reading: Reading | None = None) -> DecodePlan:
     """Check one video's decode against the limit before anything is allocated.
 
     ``length``, ``k_eff`` (S,): the video's segment lengths and instances. Returns the plan
     (one group when everything fits at once); raises ``DecodeBudgetError`` naming ``video``
     and the figures when even the output, codes and decoder with the largest segment's
     temporaries exceed the limit. ``backend``: ``"numpy"`` or ``"torch"`` (temporaries differ).
+    ``reading``: how the codes are read (``Reading``; ``None``: codes already in memory, the
+    ``codes`` figure is ``4 N d`` and there is no ``reading`` figure).
     """
     lim = resolve_limit(limit)
     length = np.asarray(length, dtype=np.int64)
     k_eff = np.asarray(k_eff, dtype=np.int64)
     T, N = int(length.sum(dtype=object)), int(k_eff.sum(dtype=object))  # exact, no overflow
-    output, codes = 4 * T * int(feature_dim), 4 * N * int(code_dim)
+    output = 4 * T * int(feature_dim)
+    codes = _codes_bytes(kind, N, int(code_dim), int(length.size), int(feature_dim), reading)
+    read = 0 if reading is None else BASE + 4 * int(reading.chunk)
     decoder = 3 * 4 * int(decoder_floats)
     seg = _segment_temporaries(kind, length, k_eff, int(hidden_dim), int(feature_dim), backend)
     temps = int(sum(seg)) if seg.size else 0
-    fixed = output + codes + decoder
+    fixed = output + codes + decoder + read
     if fixed + temps <= lim:
-        return DecodePlan(output, codes, decoder, temps, lim, ((0, int(length.size)),))
+        return DecodePlan(output, codes, decoder, temps, lim, ((0, int(length.size)),), read)
     largest = int(max(seg)) if seg.size else 0
     if fixed + largest > lim:
         raise DecodeBudgetError(
             f"{where}: decoding video {video!r} needs {format_bytes(fixed + largest, 1)} "
             f"({fixed + largest} bytes: output {T} x {feature_dim} float32 = {output}, codes "
-            f"{codes}, decoder {decoder}, temporaries of its largest segment {largest}; "
+            f"{codes}, reading {read}, decoder {decoder}, temporaries of its largest segment "
+            f"{largest}; "
             f"all at once {fixed + temps}), over the decode limit of {format_bytes(lim, 1)} "
             f"({lim} bytes; set it with limit= / decode_limit= or ${ENV_VAR})"
         )
@@ -163,7 +210,7 @@ def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: i
         used += need
     groups.append((start, int(length.size)))
     return DecodePlan(output, codes, decoder, max(int(sum(seg[a:b])) for a, b in groups), lim,
-                      tuple(groups))
+                      tuple(groups), read)
 
 
 def group_slices(plan: DecodePlan, length: np.ndarray, k_eff: np.ndarray):

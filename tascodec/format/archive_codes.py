@@ -110,10 +110,12 @@ class CodesAndDecoders:
 
     def _dequantise(self, q: np.ndarray, g: int = 0) -> np.ndarray:
         if q.dtype != np.int8:
-            return q.astype(np.float32)
+            return q.astype(np.float32, copy=False)  # float32 rows are not copied again
         if g not in self._scales:
             self._scales[g] = self.code_scale(g)
-        return q.astype(np.float32) * self._scales[g]
+        out = q.astype(np.float32)
+        out *= self._scales[g]  # in place: one float32 copy of the codes, not two
+        return out
 
     def code_scale(self, group: int = 0) -> np.ndarray | None:
         """Group ``group``'s int8 per-channel scale (d,) float32, checked finite and

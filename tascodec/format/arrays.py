@@ -309,12 +309,14 @@ def read_rows(
     if lo == hi:
         return np.zeros((0, *meta.row_shape), dtype=dtype)
     r = meta.chunk_rows
-    parts = []
     last = (hi - 1) // r
     wanted = [i for i in range(lo // r, last + 1) if cache is None or (meta.key, i) not in cache]
     if zr.source.coalesce and len(wanted) + len(also) > 1:  # remote: the chunks in one read
         keys = [chunk_key(meta, i) for i in wanted] + [k for m in also for k in chunk_keys(m)]
         zr.prefetch(keys, max_size=max(_max_chunk_entry(m) for m in (meta, *also)))
+    # each chunk is copied into the result as it is decoded: the rows, one chunk being
+    # decoded (and its stored bytes) and the cached chunk are all a read holds at once
+    out = np.empty((hi - lo, *meta.row_shape), dtype=dtype)
     for i in range(lo // r, last + 1):
         chunk = cache.get((meta.key, i)) if cache is not None else None
         if chunk is None:
@@ -322,8 +324,10 @@ def read_rows(
         if cache is not None and i == last:
             cache.clear()
             cache[(meta.key, i)] = chunk
-        parts.append(chunk[max(lo - i * r, 0) : min(hi - i * r, r)])
-    return np.concatenate(parts).astype(dtype, copy=False)
+        a, b = max(lo - i * r, 0), min(hi - i * r, r)
+        out[i * r + a - lo : i * r + b - lo] = chunk[a:b]
+        del chunk
+    return out
 
 
 def read_array(zr: ZipReader, meta: ArrayMeta) -> np.ndarray:

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..decode.budget import Reading
 from ..errors import IntegrityError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tca_mlp import PreparedDecoder
 
-__all__ = ["GroupInfo", "GroupSource", "class_lookup"]
+__all__ = ["GroupInfo", "GroupSource", "class_lookup", "group_reading"]
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,32 @@ def class_lookup(classes: np.ndarray | None, num_classes: int) -> np.ndarray:
     return lut
 
 
+def _extra(meta: Any) -> int:
+    """Bytes per value a read holds besides its float32 value: the stored value before it is
+    converted (none for float32) and the finiteness mask."""
+    return (0 if meta.dtype == "float32" else meta.itemsize) + 1
+
+
+def group_reading(layout: Any, group: int) -> Reading:
+    """How decoding a video of group ``group`` reads (``decode.budget.Reading``): from the
+    array metadata alone (nothing is read)."""
+    gl = layout.groups[group]
+    metas = [gl.codes, gl.code_scale, gl.offsets, gl.offset_scale]
+    if gl.decoder is not None:
+        metas += list(layout.decoders[gl.decoder].tensors.values())
+    return Reading(extra=_extra(gl.codes) if gl.codes is not None else 0,
+                   generated=gl.codes is None,
+                   offset_extra=_extra(gl.offsets) if gl.offsets is not None else 0,
+                   chunk=max((m.chunk_nbytes for m in metas if m is not None), default=0))
+
+
 class GroupSource:
     """Group ``group`` of ``archive`` seen as a one-decoder archive by ``tascodec.decode``:
     ``decode_kind``, ``code_dim``, ``feature_dim``, ``codes(video)``, ``segment_offsets(video)``,
     ``decoder()``,
-    ``decoder_arch()``, ``prepared_decoder()``, and ``local_actions`` (archive class ids ->
-    the decoder's class indices, applied by ``decode.plan.video_rows``)."""
+    ``decoder_arch()``, ``prepared_decoder()``, ``local_actions`` (archive class ids ->
+    the decoder's class indices, applied by ``decode.plan.video_rows``) and ``reading`` (what
+    reading its codes holds, for the decode budget: ``group_reading``)."""
 
     def __init__(self, archive: Any, group: int) -> None:
         self.archive = archive
@@ -79,6 +100,7 @@ class GroupSource:
         dec = self.info.decoder
         self._lut = (class_lookup(archive._layout.decoders[dec].classes, len(archive.class_names))
                      if dec is not None else None)
+        self.reading = group_reading(archive._layout, group)
 
     @property
     def table(self) -> Any:
