@@ -8,8 +8,23 @@ from typing import Any
 
 from .units import format_bytes
 
-__all__ = ["EncodeSummary"]
+__all__ = ["EncodeSummary", "FIDELITY_NOTES", "SHORT_CONFIG", "short_config"]
 
+#: what each fidelity figure means, printed beside it (``encode``'s summary, ``tascodec info``)
+FIDELITY_NOTES = {
+    "relative_mse": "squared error relative to each channel's variance over the split: 0 "
+                    "exact, 1 no better than the channel's mean; plot divides by one video's "
+                    "spread",
+    "reconstruction_mse": "mean squared error per value, in feature units",
+}
+#: codec parameters the one-line summaries show (the whole configuration: ``info --json``)
+SHORT_CONFIG = ("k", "latent_dim", "hidden_dim", "code_dtype", "decoder_dtype", "dtype",
+                "recipe", "init")
+
+
+def short_config(config: dict[str, Any]) -> str:
+    """``k=auto latent_dim=16 ...``: the codec parameters people compare (``SHORT_CONFIG``)."""
+    return " ".join(f"{k}={config[k]}" for k in SHORT_CONFIG if config.get(k) is not None)
 
 
 @dataclass
@@ -54,12 +69,15 @@ class EncodeSummary:
         return self.original_bytes / max(self.bytes.get("total", 0), 1)
 
     def __str__(self) -> str:
-        mse = "n/a" if self.reconstruction_mse is None else f"{self.reconstruction_mse:.6g}"
+        mse = "n/a" if self.reconstruction_mse is None else (
+            f"{self.reconstruction_mse:.6g} ({FIDELITY_NOTES['reconstruction_mse']})")
+        which = ("every video" if self.videos == self.split_videos else
+                 f"a sample of {100 * self.videos / max(self.split_videos, 1):.0f}% (--gamma)")
         rows = [
             ("archive", str(self.path)),
-            ("codec", f"{self.codec} {_short_config(self.codec_config)}"),
+            ("codec", f"{self.codec} {short_config(self.codec_config)}".rstrip()),
             ("purpose", self.purpose + (f" ({self.split})" if self.split else "")),
-            ("videos", f"{self.videos} stored of {self.split_videos}"),
+            ("videos", f"{self.videos} stored of {self.split_videos} ({which})"),
             ("frames / segments", f"{self.frames} / {self.segments}"),
             ("codes", f"{self.codes} x {self.code_dim} (D = {self.feature_dim})"),
         ]
@@ -69,9 +87,12 @@ class EncodeSummary:
                                    f"{_human(self.source_bytes)} all"),
             ("ratio vs float32", f"{self.ratio:.1f}x of the split (the stored videos alone: "
                                  f"{self.ratio_stored:.1f}x)"),
-            ("reconstruction MSE", mse + ("" if self.relative_mse is None else
-                                          f" (relative to each channel's variance: "
-                                          f"{self.relative_mse:.4g})")),
+        ]
+        if self.relative_mse is not None:
+            rows.append(("relative error", f"{self.relative_mse:.4g} "
+                                           f"({FIDELITY_NOTES['relative_mse']})"))
+        rows += [
+            ("reconstruction MSE", mse),
             ("device", self.device),
         ]
         rows += [(f"time: {k}", f"{v:.2f} s") for k, v in self.seconds.items()]
@@ -82,6 +103,3 @@ class EncodeSummary:
 def _human(n: int) -> str:
     return f"{n} B" if n < 1024 else f"{format_bytes(n)} ({n} B)"
 
-
-def _short_config(config: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in config.items() if k != "id")

@@ -38,8 +38,34 @@ def test_info_json(capsys):
     s = info["sizes"]
     assert s["codes"] + s["tables"] + s["decoder"] + s["overhead"] == s["total"]
     assert info["original_basis"] == "stats.source_bytes_float32"
-    assert info["ratio"] == pytest.approx(info["original_bytes_float32"] / s["total"])
+    # one vocabulary with eval --json: storage_bytes, original_bytes, ratio the factor
+    assert info["storage_bytes"] == s["total"]
+    assert info["ratio"] == pytest.approx(info["original_bytes"] / info["storage_bytes"])
     assert info["fidelity"] == {"reconstruction_mse": 0.125}
+
+
+def test_info_explains_its_errors_and_keeps_the_codec_line_short(tmp_path, capsys):
+    from tascodec.cli.inspect import format_info
+
+    info = {"path": "a.tasz", "format_version": "1.1", "library_version": "0.1.0",
+            "codec": "inversion", "codec_config": {"k": "auto", "latent_dim": 16,
+                                                   "invert_betas": [0.9, 0.999], "lr": 0.001},
+            "decode_kind": "mlp", "classes": ["a"], "videos": 2, "splits": {}, "frames": 9,
+            "segments": 2, "codes": 30, "code_dim": 16, "code_dtype": "int8",
+            "feature_dim": 64, "decoder": None, "decoder_dtype": None,
+            "groups": [{"group": g, "codes": n, "code_dim": d, "code_dtype": "int8",
+                        "videos": 1, "codec": "inversion", "decoder": g, "classes": 1}
+                       for g, n, d in ((0, 10, 16), (1, 20, 8))],
+            "sizes": dict.fromkeys(["codes", "tables", "decoder", "overhead", "total"], 1),
+            "original_bytes": 10, "original_basis": "x", "ratio": 10.0,
+            "fidelity": {"relative_mse": 0.2, "reconstruction_mse": 0.02}}
+    lines = format_info(info).splitlines()
+    codec = next(line for line in lines if line.startswith("codec "))
+    assert codec.split(None, 1)[1] == "inversion k=auto latent_dim=16"
+    assert "30: 10 x 16 (int8) in group 0, 20 x 8 (int8) in group 1" in format_info(info)
+    fidelity = [line for line in lines if "mse" in line]
+    assert fidelity[0].startswith("relative_mse") and "variance over the split" in fidelity[0]
+    assert "video's spread" in fidelity[0] and "feature units" in fidelity[1]
 
 
 def test_info_random_codes(capsys):

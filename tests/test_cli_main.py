@@ -82,7 +82,7 @@ DEMO = ["demo", "--preset", "tiny", "--videos", "4", "--codec", "mean", "--quiet
 
 def test_demo_out_keeps_the_archive(tmp_path, capsys):
     out_dir = tmp_path / "kept"
-    assert main([*DEMO, "--out", str(out_dir)]) == 0
+    assert main([*DEMO, "-o", str(out_dir)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("archive kept: ")
     kept = Path(last.removeprefix("archive kept: ").split(" (")[0])
@@ -103,7 +103,9 @@ def test_demo_without_out_names_no_deleted_path(capsys):
     assert "tascodec-demo-" not in out and "/tiny.tasz" not in out  # no path in the temp dir
     assert "tiny.tasz (temporary)" in out
     assert out.strip().splitlines()[-1].startswith(
-        "the dataset and the archive were in a temporary directory, now removed")
+        "the dataset and the archive were in a temporary folder, now removed")
+    assert "| archive bytes | " in out and " KiB |" in out  # human units, no 27,624
+    assert "| relative error (decoded vs original) | " in out
 
 
 @pytest.mark.parametrize("argv", [

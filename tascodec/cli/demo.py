@@ -2,8 +2,8 @@
 
 Synthesizes a small dataset, encodes it with the method (``inversion``), decodes every stored
 video from the archive, and prints a report: sizes, ratio, reconstruction error, decode speed.
-``--out DIR`` keeps the dataset and the archive in DIR (and prints the archive's path); a
-dataset or archive already there is replaced only with ``--overwrite``. Without ``--out`` they
+``-o DIR`` keeps the dataset and the archive in DIR (and prints the archive's path); a
+dataset or archive already there is replaced only with ``--overwrite``. Without ``-o`` they
 live in a temporary directory removed at the end, and the report says so instead of naming
 paths that no longer exist. Needs the torch extra.
 """
@@ -17,18 +17,27 @@ from pathlib import Path
 
 import numpy as np
 
+from .options import add_device, add_output, add_quiet
+
 __all__ = ["register", "run_demo"]
+
+# what --help prints (the module docstring is reStructuredText for the API docs)
+_DESCRIPTION = ("Synthesize a small dataset, encode it (default codec: inversion), decode "
+                "every stored video and print a report: sizes, ratio, reconstruction error, "
+                "decode speed. -o DIR keeps the dataset and the archive in DIR (replaced only "
+                "with --overwrite); without it they live in a temporary folder removed at the "
+                "end. Needs the torch extra.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="synthesize a small dataset, encode it, decode it, and report",
-        description=__doc__,
+        description=_DESCRIPTION,
     )
-    p.add_argument("--out", "--workdir", dest="out", type=Path, default=None, metavar="DIR",
-                   help="keep the dataset and the archive in DIR (default: a temporary "
-                        "directory, removed at the end)")
+    add_output(p, help="keep the dataset and the archive in DIR (default: a temporary "
+                       "folder, removed at the end)", aliases=("--out", "--workdir"),
+               required=False, metavar="DIR")
     p.add_argument("--preset", default="gtea", help="synthetic preset (default: gtea)")
     p.add_argument("--videos", type=int, default=12, help="videos to synthesize (default: 12)")
     p.add_argument("--dim", type=int, default=None, help="feature width D (default: the preset's)")
@@ -36,24 +45,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p.add_argument("--codec", default="inversion", choices=list_codecs(), metavar="ID",
                    help=f"codec id: {', '.join(list_codecs())} (default: inversion)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    add_device(p, default="auto", what="training and inversion device (auto: CUDA when "
+                                        "present)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true",
                    help="with --out: replace the dataset and the archive DIR already holds")
-    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
-                   help="no progress bars")
+    add_quiet(p)
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from ..extras import require_torch
+    from .options import check_device
 
     require_torch("tascodec demo")
+    check_device(args.device)  # before anything is synthesized or a folder made
+    args.out = None if args.output is None else Path(args.output)
     if args.out is None:
         with tempfile.TemporaryDirectory(prefix="tascodec-demo-") as tmp:
             code = _demo(Path(tmp), args, keep=False)
-        print("the dataset and the archive were in a temporary directory, now removed "
-              "(--out DIR keeps them)")
+        print("the dataset and the archive were in a temporary folder, now removed "
+              "(-o DIR keeps them)")
         return code
     _check_outputs(args.out, args.preset, args.overwrite)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -80,7 +92,9 @@ def _check_outputs(out: Path, preset: str, overwrite: bool) -> None:
 
 def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
     import tascodec
+    from tascodec.encode_summary import FIDELITY_NOTES
     from tascodec.layout import StandardDataset
+    from tascodec.units import format_bytes
     from tascodec.synth import synthesize
 
     progress = not args.quiet
@@ -106,15 +120,21 @@ def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
     dataset = StandardDataset(data_dir)
     frames = 0
     squared_error = 0.0
+    relative_error = 0.0  # squared error over each channel's variance in the stored videos,
+    # as encode's relative_mse (the split's variance: every video of it is stored)
     decode_seconds = 0.0
     with tascodec.open(archive_path) as archive:
+        originals = {v: np.asarray(dataset.features(v), np.float64) for v in archive.videos}
+        variance = np.concatenate(list(originals.values()), axis=1).var(axis=1)  # (D,)
+        weight = 1.0 / np.maximum(variance, 1e-12)
         for video in archive.videos:
             t0 = time.perf_counter()
             x_hat = archive.decode(video)
             decode_seconds += time.perf_counter() - t0
-            x = np.asarray(dataset.features(video)).T
-            squared_error += float(np.square(x_hat - x, dtype=np.float64).sum())
-            frames += x.shape[0]
+            error = np.square(x_hat - originals[video].T)  # (T, D)
+            squared_error += float(error.sum())
+            relative_error += float((error * weight).sum())
+            frames += x_hat.shape[0]
         dim = archive.feature_dim
         sizes = archive.sizes()
     original = frames * dim * 4
@@ -123,9 +143,12 @@ def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
     print("|---|---|")
     print(f"| videos stored | {len(archive.videos)} |")
     print(f"| frames decoded | {frames} (D = {dim}) |")
-    print(f"| float32 bytes of those frames | {original:,} |")
-    print(f"| archive bytes | {sizes['total']:,} |")
+    print(f"| float32 bytes of those frames | {format_bytes(original)} |")
+    print(f"| archive bytes | {format_bytes(sizes['total'])} |")
     print(f"| ratio | {original / max(sizes['total'], 1):.1f}x smaller |")
-    print(f"| per-frame MSE (decoded vs original) | {squared_error / (frames * dim):.4g} |")
+    print(f"| relative error (decoded vs original) | {relative_error / (frames * dim):.4g} "
+          f"({FIDELITY_NOTES['relative_mse']}) |")
+    print(f"| MSE (decoded vs original) | {squared_error / (frames * dim):.4g} "
+          f"({FIDELITY_NOTES['reconstruction_mse']}) |")
     print(f"| decode speed | {frames / max(decode_seconds, 1e-9):,.0f} frames/s |")
     return 0

@@ -1,13 +1,15 @@
 """``tascodec encode``: condense a dataset in the standard layout into one ``.tasz`` archive.
 
-``tascodec encode DATASET OUT [--codec ID] [-k K|auto | --per-frame]
+``tascodec encode DATASET OUT|-o OUT [--codec ID] [-k K|auto | --per-frame]
 [--target-ratio R | --max-bytes B] [--gamma G] [--split NAME | --all]
 [--sampling diverse|random|none] [--device auto|cpu|cuda] [--seed S]
 [--recipe auto|cpu|gpu|paper|quick] [--code-dtype float32|float16|int8] [-p KEY=VALUE ...]
 [--deterministic] [--overwrite] [--quiet]`` prints the ``EncodeSummary`` table. ``-k`` defaults to ``auto``:
 rate control picks the code width, the decoder width and K per segment so the archive is
 ``--target-ratio`` (default 50) times smaller than the split as float32, or at most
-``--max-bytes``; ``--gamma`` then defaults to 1, and to 0.5 with an explicit ``-k``.
+``--max-bytes`` (bytes, units allowed: ``30KiB``). ``--gamma`` defaults to 1 (every video of
+the split) for every codec. ``OUT`` may be a folder (``DATASET``'s name ``.tasz`` in it);
+missing folders above it are created.
 ``-p`` passes further codec parameters (values parsed as JSON, else kept as strings), e.g.
 ``-p epochs=5 -p dtype=float16``. Only the options the user set are passed on, and one a codec
 does not take (``Codec.encode_options``: ``-k 4`` for ``mean``, ``--code-dtype int8`` for
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from ..codecs import list_codecs
@@ -28,6 +31,7 @@ from ..codecs.options import (CODEC_OPTIONS, Spelling, check_codec_options, code
                               codecs_taking)
 from ..errors import TascodecError
 from ..sampling import SAMPLING_METHODS
+from .options import add_device, add_output, add_quiet, byte_count
 
 __all__ = ["register", "run_encode", "parse_params", "codec_options", "FlagSpelling", "FLAGS"]
 
@@ -85,7 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Needs the torch extra: pip install \"tascodec[torch]\".",
         epilog=_codec_table(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", metavar="DATASET", help="dataset directory (standard layout)")
-    p.add_argument("out", metavar="OUT", help="archive to write (.tasz)")
+    p.add_argument("out", metavar="OUT", nargs="?", default=None,
+                   help="archive to write (.tasz), or -o OUT; a folder gets <DATASET>.tasz")
+    add_output(p, help="the archive to write (the same as OUT)", required=False)
     p.add_argument("--codec", default="inversion", choices=list_codecs(), metavar="ID",
                    help=f"codec id: {', '.join(list_codecs())} (default: inversion)")
     kgroup = p.add_mutually_exclusive_group()
@@ -99,12 +105,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     bgroup.add_argument("--target-ratio", type=float, default=None, metavar="R",
                         help="with -k auto: float32 bytes of the split over the archive's "
                              f"(default 50); {_taken_by('target_ratio')}")
-    bgroup.add_argument("--max-bytes", type=int, default=None, metavar="B",
-                        help=f"with -k auto: the archive's size limit in bytes; "
+    bgroup.add_argument("--max-bytes", type=byte_count, default=None, metavar="B",
+                        help=f"with -k auto: the archive's size limit in bytes (30000, 30KiB, "
+                             f"2MiB); "
                              f"{_taken_by('max_bytes')}")
     p.add_argument("--gamma", type=float, default=None,
-                   help="fraction of the split's videos to store (default 1 with -k auto or "
-                        "--all, 0.5 otherwise)")
+                   help="fraction of the split's videos to store (default 1, every video, for "
+                        "every codec; 0.5 is the paper's diverse half)")
     sgroup = p.add_mutually_exclusive_group()
     sgroup.add_argument("--split", default="train.split1",
                         help="condense this split for training (default train.split1; "
@@ -113,7 +120,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="archive every video and keep every split (gamma 1)")
     p.add_argument("--sampling", choices=SAMPLING_METHODS, default="diverse",
                    help="how gamma picks the stored videos (default diverse)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    add_device(p, default="auto", what="training and inversion device (auto: CUDA when "
+                                        "present)")
     p.add_argument("--seed", type=int, default=0, help="seed of training and sampling")
     recipes = ["auto", *list_recipes()]
     p.add_argument("--recipe", default=None, choices=recipes, metavar="NAME",
@@ -127,8 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic kernels only, TF32 off: a CUDA encode repeats bit for bit")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
-                   help="no progress bars")
+    add_quiet(p)
     p.set_defaults(func=run_encode)
 
 
@@ -165,6 +172,24 @@ def codec_options(args: argparse.Namespace) -> dict[str, Any]:
     return given
 
 
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(dataset folder, archive to write), checked before any work: one of OUT and -o, a
+    dataset that is a folder (an archive given as DATASET is named as such)."""
+    from .options import output_file
+
+    if (args.out is None) == (args.output is None):
+        raise TascodecError("give the archive to write once: OUT or -o/--output")
+    dataset = Path(args.dataset)
+    if dataset.is_file():
+        what = ("a .tasz archive, not a dataset folder (to grow an archive: tascodec append "
+                "or merge)" if dataset.suffix == ".tasz" else "a file, not a dataset folder")
+        raise TascodecError(f"DATASET {dataset}: {what}; encode reads a dataset in the "
+                            "standard layout (features/, groundTruth/, mapping.txt, splits/)")
+    if not dataset.is_dir():
+        raise TascodecError(f"DATASET {dataset}: no such folder")
+    return dataset, output_file(args.out or args.output, f"{dataset.resolve().name}.tasz")
+
+
 def run_encode(args: argparse.Namespace) -> int:
     from ..encoding import encode
     from ..extras import require_torch
@@ -172,9 +197,10 @@ def run_encode(args: argparse.Namespace) -> int:
     options = codec_options(args)
     check_codec_options(args.codec, options, FlagSpelling())  # in flags, before any work
     require_torch("tascodec encode")
+    dataset, out = _paths(args)
     gamma = args.gamma if args.gamma is not None else (1.0 if args.all else None)
     summary = encode(
-        args.dataset, args.out, codec=args.codec, gamma=gamma,
+        dataset, out, codec=args.codec, gamma=gamma,
         split=None if args.all else args.split, sampling=args.sampling, device=args.device,
         seed=args.seed, overwrite=args.overwrite, progress=not args.quiet,
         deterministic=args.deterministic, **options,

@@ -14,12 +14,15 @@ import json
 import math
 from typing import Any
 
+from ..encode_summary import FIDELITY_NOTES, short_config
 from ..units import format_bytes
 
 __all__ = ["register", "info_dict", "format_info", "run_info", "run_verify"]
 
-# stats keys shown as fidelity figures when present (any key containing "mse" is shown too)
-_FIDELITY_KEYS = ("reconstruction_mse", "reconstruction_rmse", "relative_mse", "snr_db")
+# stats keys shown as fidelity figures when present (any key containing "mse" is shown too,
+# but timings such as "mse_seconds"), the relative error first
+_FIDELITY_KEYS = ("relative_mse", "reconstruction_mse", "reconstruction_rmse", "snr_db")
+
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,9 +71,10 @@ def info_dict(archive: Any) -> dict[str, Any]:
         source = frames * archive.feature_dim * 4  # the stored videos as float32 (D, T)
         source_note = "stored videos as float32"
     fidelity = {
-        k: v
-        for k, v in stats.items()
-        if (k in _FIDELITY_KEYS or "mse" in k.lower()) and _finite_number(v)
+        k: stats[k]
+        for k in [*_FIDELITY_KEYS, *sorted(stats)]
+        if k in stats and (k in _FIDELITY_KEYS or "mse" in k.lower())
+        and not k.endswith("_seconds") and _finite_number(stats[k])
     }
     return {
         "path": str(archive.path),
@@ -93,7 +97,8 @@ def info_dict(archive: Any) -> dict[str, Any]:
                           if archive.header.get("decoder") else None),
         "groups": [g.as_dict() for g in archive.groups],
         "sizes": sizes,
-        "original_bytes_float32": int(source),
+        "storage_bytes": int(sizes["total"]),
+        "original_bytes": int(source),
         "original_basis": source_note,
         "ratio": (source / sizes["total"]) if sizes["total"] else None,
         "fidelity": fidelity,
@@ -112,15 +117,14 @@ def format_info(info: dict[str, Any]) -> str:
         f"archive         {info['path']}",
         f"format          tascodec {info['format_version']}"
         f" (written by tascodec {info['library_version']})",
-        f"codec           {info['codec']} {json.dumps(info['codec_config'], sort_keys=True)}",
+        f"codec           {info['codec']} {short_config(info['codec_config'])}",
         f"decode kind     {info['decode_kind']}",
         f"classes         {len(classes)}: {shown}",
         f"videos          {info['videos']}",
         f"splits          {splits}",
         f"frames          {info['frames']}",
         f"segments        {info['segments']}",
-        f"codes           {info['codes']} x {info['code_dim']} ({info['code_dtype']}); "
-        f"feature dim {info['feature_dim']}",
+        f"codes           {_codes(info)}; feature dim {info['feature_dim']}",
     ]
     if info["decoder"]:
         lines.append(f"decoder         {json.dumps(info['decoder'], sort_keys=True)} "
@@ -139,13 +143,25 @@ def format_info(info: dict[str, Any]) -> str:
     )
     ratio = info["ratio"]
     lines.append(
-        f"original        {format_bytes(info['original_bytes_float32'], 1)} "
+        f"original        {format_bytes(info['original_bytes'], 1)} "
         f"({info['original_basis']})"
         + (f"; ratio {ratio:.1f}x" if ratio else "")
     )
     for key, value in info["fidelity"].items():
-        lines.append(f"{key:<15} {value:.6g}")
+        note = FIDELITY_NOTES.get(key)
+        lines.append(f"{key:<15} {value:.6g}" + (f" ({note})" if note else ""))
     return "\n".join(lines)
+
+
+def _codes(info: dict[str, Any]) -> str:
+    """``626 x 16 (int8)``, or per group when their widths or dtypes differ:
+    ``626: 256 x 16 (int8) in group 0, 370 x 8 (int8) in group 1``."""
+    groups = info["groups"]
+    if len({(g["code_dim"], g["code_dtype"]) for g in groups}) < 2:
+        return f"{info['codes']} x {info['code_dim']} ({info['code_dtype']})"
+    return f"{info['codes']}: " + ", ".join(
+        f"{g['codes']} x {g['code_dim']} ({g['code_dtype']}) in group {g['group']}"
+        for g in groups)
 
 
 def run_info(args: argparse.Namespace) -> int:

@@ -46,8 +46,8 @@ def _run_plot(args: argparse.Namespace) -> int:
 
     if args.all and args.video:
         raise TascodecError("--all and --video: give one of them")
+    device = decode_device(args.device)  # a missing CUDA device: before any work
     require_matplotlib()  # before any folder is made or anything read
-    device = decode_device(args.device)
     with open_archive(args.archive) as ar:
         videos = (list(ar.videos) if args.all
                   else [stored_video(ar.videos, v, ar.path) for v in args.video or []])

@@ -1,0 +1,136 @@
+"""Files as users expect (issue 24): every file tascodec writes honours the umask (0644 under
+0022), a missing folder above an output is created for every command, ``-o DIR/`` writes into
+DIR, and the options every command shares (byte counts, ``--device``) read the same."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from make_golden import GOLDEN_DIR
+from tascodec.cli import main
+from tascodec.errors import TascodecError
+from tascodec.tempfiles import ensure_parent, file_mode, write_beside
+
+ARCHIVE = str(GOLDEN_DIR / "mlp.tasz")
+
+
+@pytest.fixture(params=[0o022, 0o027, 0o002])
+def umask(request):
+    before = os.umask(request.param)
+    yield request.param
+    os.umask(before)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_file_mode_is_what_open_gives(umask, tmp_path):
+    with open(tmp_path / "plain", "w"):
+        pass
+    assert file_mode() == mode(tmp_path / "plain") == 0o666 & ~umask
+
+
+def test_single_files_and_archives_honour_the_umask(umask, tmp_path):
+    from tascodec.format.container import write_zip_atomic
+
+    write_beside(tmp_path / "a.bin", lambda h: h.write(b"x"), overwrite=False)
+    write_zip_atomic({"zarr.json": lambda: b"{}"}, tmp_path / "b.tasz")
+    assert mode(tmp_path / "a.bin") == mode(tmp_path / "b.tasz") == 0o666 & ~umask
+
+
+def test_decode_creates_missing_folders_and_writes_readable_files(tmp_path, capsys):
+    before = os.umask(0o022)
+    try:
+        out = tmp_path / "out" / "sub" / "x.npy"
+        assert main(["decode", ARCHIVE, "0", "-o", str(out)]) == 0
+    finally:
+        os.umask(before)
+    assert np.load(out).ndim == 2 and mode(out) == 0o644
+    assert not list(out.parent.glob(".tascodec-tmp-*"))
+
+
+def test_a_file_in_the_way_of_a_folder_is_one_line(tmp_path, capsys):
+    (tmp_path / "f").write_text("not a folder")
+    with pytest.raises(TascodecError, match="a file is in the way"):
+        ensure_parent(tmp_path / "f" / "x.npy")
+    assert main(["decode", ARCHIVE, "0", "-o", str(tmp_path / "f" / "x.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a file is in the way" in err and "Traceback" not in err
+
+
+def test_merge_output_folder_and_alias(tmp_path, capsys):
+    folder = tmp_path / "merged"
+    folder.mkdir()
+    assert main(["merge", ARCHIVE, "-o", f"{folder}/"]) == 0
+    assert (folder / "merged.tasz").is_file()
+    assert main(["merge", ARCHIVE, "--out", str(tmp_path / "new" / "m.tasz")]) == 0  # old flag
+    assert (tmp_path / "new" / "m.tasz").is_file() and mode(tmp_path / "new" / "m.tasz") == \
+        file_mode()
+
+
+@pytest.mark.parametrize("text, n", [("30000", 30000), ("30KiB", 30720), ("30 kib", 30720),
+                                     ("1.5MiB", 1572864), ("2MB", 2000000), ("1G", 1 << 30)])
+def test_byte_counts_take_units(text, n):
+    from tascodec.cli.options import byte_count
+
+    assert byte_count(text) == n
+
+
+@pytest.mark.parametrize("args", [
+    ["encode", "data", "x.tasz", "--max-bytes", "30 apples"],
+    ["append", "a.tasz", "data", "--max-bytes", "-3"],
+])
+def test_bad_byte_counts_are_one_usage_line(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--max-bytes: expected a positive byte count such as 30000, 30KiB" in err
+
+
+@pytest.mark.parametrize("command", [
+    ["encode", "data", "x.tasz"], ["eval", "a.tasz", "--dataset", "d"], ["append", "a", "d"],
+    ["plot", "a.tasz", "--dataset", "d", "-o", "x.png"], ["demo"],
+])
+def test_one_device_vocabulary(command, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--device", "gpu"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("argument --device: expected auto, cpu, cuda, cuda:N or cpu-torch, "
+                        "got 'gpu'")
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(_has_cuda(), reason="refusing CUDA needs a machine without it")
+def test_a_missing_cuda_device_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["demo", "--device", "cuda", "-o", str(tmp_path / "demo")]) == 2
+    assert not (tmp_path / "demo").exists()  # nothing synthesized, no folder made
+    assert main(["plot", ARCHIVE, "--dataset", str(tmp_path), "--device", "cuda:1", "-o",
+                 str(tmp_path / "p" / "x.png")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("--device cuda" in line and "CUDA is not available" in line
+                                 for line in err)
+    assert not (tmp_path / "p").exists()
+
+
+def test_encode_paths_are_checked_first(tmp_path, capsys):
+    archive = tmp_path / "x.tasz"
+    archive.write_bytes(b"PK")
+    assert main(["encode", str(archive), str(tmp_path / "y.tasz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a .tasz archive, not a dataset folder" in err
+    assert main(["encode", str(tmp_path)]) == 2
+    assert "OUT or -o/--output" in capsys.readouterr().err
