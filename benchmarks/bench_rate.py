@@ -1,20 +1,21 @@
 """Rate-fidelity curves: how much of the original's Acc, Edit and F1@50 a training set keeps
-at each storage ratio, on every GTEA fold (MS-TCN trained on it, scored on the ORIGINAL test
-split).
+at each storage ratio, on every real fold (a segmentation model trained on it, scored on the
+ORIGINAL test split), at the paper's protocol by default: MS-TCN, 50 epochs, 3 seeds, the six
+real folds (four GTEA, two 50Salads).
 
-    python -m benchmarks.bench_rate [--folds gtea-tcn128,...] [--ratios 25,50,100,200]
-        [--rows original,inversion,mean+inversion,mean,coreset,raw-f16,pca] [--seeds 0,1,2]
-        [--epochs 20]
-        [--out DIR] [--jobs N]
+    python -m benchmarks.bench_rate [--folds gtea-tcn128,...] [--ratios 50,100,300,600]
+        [--rows original,inversion@50,pca,mean] [--seeds 0,1,2] [--epochs 50]
+        [--backbones mstcn,asformer] [--gammas 1,0.5] [--out DIR] [--jobs N]
 
-Rows: ``inversion`` and ``mean+inversion`` at each ``--ratios`` value (``encode(k="auto",
-target_ratio=R)``: rate control picks d, H and K per segment), ``mean``, ``coreset`` and ``raw-f16`` at their own
-sizes, ``pca`` (every frame projected on the top ``D/16`` principal directions of the training
-frames, float16 coefficients plus the basis, reconstructed; not an archive codec: its training
-set is written as a dataset folder) and the paper's three Table 1 points (MS-TCN "Ours": kept
-fractions and ratios of its GTEA, 50Salads and Breakfast rows) for reference. Ratio = float32
-bytes of the fold's training split over the stored bytes. Writes ``rate.json`` / ``rate.md``
-(and ``rate.png`` with ``[bench]`` installed) under ``--out``.
+Rows: ``inversion``, ``mean+inversion`` and ``pca`` at each ``--ratios`` value
+(``encode(codec=..., target_ratio=R)``: rate control picks the operating point; ``pca``: the
+components and the stride), ``default`` (``encode`` with no codec named: what a user gets),
+``mean``, ``coreset`` and ``raw-f16`` at their own sizes, and the paper's three Table 1 points
+(MS-TCN "Ours": kept fractions and ratios of its GTEA, 50Salads and Breakfast rows) for
+reference. A ratio row named ``pca@300`` runs at that ratio only. ``--gammas``: the ratio rows again with that fraction of the split's videos stored
+(diverse sequence sampling), one more axis of the curve. Ratio = float32 bytes of the fold's
+training split over the archive's bytes. Writes ``rate.json`` / ``rate.md`` (and ``rate.png``
+with ``[bench]`` installed) under ``--out``, after every fold.
 """
 
 from __future__ import annotations
@@ -33,9 +34,14 @@ import numpy as np
 from ._common import machine, machine_line, markdown_table, parse_list, resolve_dataset, write_results
 from .bench_fidelity import Runner, _Inline
 
-FOLDS = ["gtea-tcn128", "gtea-tcn128-split2", "gtea-tcn128-split3", "gtea-tcn128-split4"]
-RATIOS = [25.0, 50.0, 100.0, 200.0]
-ROWS = ["original", "inversion", "mean+inversion", "mean", "coreset", "raw-f16", "pca"]
+FOLDS = ["gtea-tcn128", "gtea-tcn128-split2", "gtea-tcn128-split3", "gtea-tcn128-split4",
+         "salads-tcn128-split2", "salads-tcn128-split3"]
+RATIOS = [50.0, 100.0, 300.0, 600.0]
+ROWS = ["original", "default", "inversion", "mean+inversion", "pca", "mean", "coreset",
+        "raw-f16"]
+DEFAULT_ROWS = ["original", "default", "inversion", "pca", "mean"]
+#: rows encoded at each --ratios value (codec id: the row name)
+RATIO_ROWS = ("default", "inversion", "mean+inversion", "pca")
 FIXED_ROWS: dict[str, dict[str, Any]] = {
     "mean": {"codec": "mean", "gamma": 1.0},
     "coreset": {"codec": "coreset", "gamma": 1.0},
@@ -50,34 +56,6 @@ PAPER_POINTS = {
 KEPT = ("acc", "edit", "f1@50")
 
 
-def pca_dataset(root: Path, out: Path, dims: int) -> tuple[Path, int]:
-    """A copy of ``root`` whose split-1 training features are PCA reconstructions with ``dims``
-    float16 coefficients per frame; (folder, stored bytes: coefficients + basis + mean)."""
-    from tascodec.layout import StandardDataset
-
-    ds = StandardDataset(root)
-    train = ds.split("train.split1")
-    frames = np.concatenate([np.asarray(ds.features(v)).T for v in train]).astype(np.float64)
-    mean = frames.mean(0)
-    _, _, vt = np.linalg.svd(frames - mean, full_matrices=False)
-    basis = vt[:dims].astype(np.float16).astype(np.float64)  # (p, D), stored as float16
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "features").mkdir(parents=True)
-    for name in ("groundTruth", "splits", "mapping.txt"):
-        os.symlink((root / name).resolve(), out / name)
-    for video in ds.videos:
-        src = root / "features" / f"{video}.npy"
-        if video not in train:
-            os.symlink(src.resolve(), out / "features" / f"{video}.npy")
-            continue
-        x = np.asarray(ds.features(video)).T.astype(np.float64)  # (T, D)
-        coef = ((x - mean) @ basis.T).astype(np.float16).astype(np.float64)
-        np.save(out / "features" / f"{video}.npy", (coef @ basis + mean).T.astype(np.float32))
-    stored = frames.shape[0] * dims * 2 + basis.size * 2 + mean.size * 4
-    return out, int(stored)
-
-
 def _kept(row: dict[str, Any], original: dict[str, Any]) -> dict[str, float]:
     return {m: row["mean"][m] / original["mean"][m] if original["mean"][m] else float("nan")
             for m in KEPT}
@@ -87,9 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--folds", default=",".join(FOLDS))
     p.add_argument("--ratios", default=",".join(str(int(r)) for r in RATIOS))
-    p.add_argument("--rows", default=",".join(ROWS))
+    p.add_argument("--rows", default=",".join(DEFAULT_ROWS))
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--backbones", default="mstcn", help="mstcn, asformer (comma-separated)")
+    p.add_argument("--gammas", default="1", help="fractions of the split's videos stored")
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--recipe", default="cpu")
     p.add_argument("--device", default="cpu")
@@ -101,11 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.fold_list = parse_list(args.folds)
     args.ratio_list = parse_list(args.ratios, float)
     args.row_list = parse_list(args.rows)
-    unknown = sorted(set(args.row_list) - set(ROWS))
+    unknown = sorted({r.split("@")[0] for r in args.row_list} - set(ROWS))
     if unknown:
         p.error(f"--rows: unknown {unknown}; choose from {ROWS}")
     args.seed_list = tuple(parse_list(args.seeds, int))
-    args.backbone_list = ["mstcn"]
+    args.backbone_list = parse_list(args.backbones)
+    args.gamma_list = parse_list(args.gammas, float)
     args.keep_archives = False
     if args.jobs is None:
         args.jobs = max(1, machine()["cores_usable"] or 1)
@@ -117,9 +98,13 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, dict[str, Any] | None]]:
     for name in args.row_list:
         if name == "original":
             rows.append((name, None))
-        elif name in ("inversion", "mean+inversion"):
-            rows += [(f"{name}@{r:g}x", {"codec": name, "target_ratio": r})
-                     for r in args.ratio_list]
+        elif name.split("@")[0] in RATIO_ROWS:  # "pca" at every --ratios, "pca@300" at one
+            family, _, pinned = name.partition("@")
+            codec = {} if family == "default" else {"codec": family}
+            ratios = [float(pinned.rstrip("x"))] if pinned else args.ratio_list
+            rows += [(f"{family}@{r:g}x" + ("" if g == 1 else f"/gamma{g:g}"),
+                      {**codec, "target_ratio": r, **({} if g == 1 else {"gamma": g})})
+                     for g in args.gamma_list for r in ratios]
         elif name in FIXED_ROWS:
             rows.append((name, FIXED_ROWS[name]))
     return rows
@@ -145,65 +130,80 @@ def main(argv: list[str] | None = None) -> int:
             runner = Runner(fold, root, args, work, pool)
             handles.append((fold, runner, [(n, runner.submit(n, params))
                                            for n, params in _rows(args)]))
-            if "pca" in args.row_list:
-                dim = int(np.load(next((root / "features").glob("*.npy")), mmap_mode="r").shape[0])
-                folder, stored = pca_dataset(root, work / f"{fold}-pca", max(1, dim // 16))
-                pca_runner = Runner(fold + "-pca", folder, args, work, pool)
-                handles[-1][2].append(("pca", pca_runner.submit("pca", None), stored, pca_runner))
         for fold, runner, subs in handles:
-            rows = {}
-            for item in subs:
-                name, handle = item[0], item[1]
-                rec = (item[3] if len(item) > 3 else runner).collect(handle)
-                if "fidelity" in rec and len(item) > 2:  # pca: storage is the coefficients
-                    fid = rec["fidelity"]
-                    fid["storage_bytes"] = item[2]
-                    fid["compression"] = fid["original_bytes"] / item[2]
-                rows[name] = rec
-            results[fold] = rows
+            results[fold] = {name: runner.collect(handle) for name, handle in subs}
+            write_results(args.out, "rate", _payload(results, args, started), report(results, args))
     finally:
         pool.shutdown()
     text = report(results, args)
     print(text)
-    payload = {"machine": machine(), "config": {"epochs": args.epochs, "seeds": list(args.seed_list),
-                                                "ratios": args.ratio_list, "folds": args.fold_list},
-               "results": results, "paper": PAPER_POINTS,
-               "seconds": time.perf_counter() - started}
-    write_results(args.out, "rate", payload, text)
+    write_results(args.out, "rate", _payload(results, args, started), text)
     plot(results, args.out / "rate.png")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
+def _payload(results: dict[str, dict[str, Any]], args: argparse.Namespace, started: float
+             ) -> dict[str, Any]:
+    return {"machine": machine(),
+            "config": {"epochs": args.epochs, "seeds": list(args.seed_list),
+                       "ratios": args.ratio_list, "folds": args.fold_list,
+                       "backbones": args.backbone_list, "gammas": args.gamma_list},
+            "results": results, "paper": PAPER_POINTS, "seconds": time.perf_counter() - started}
+
+
+def _fidelities(rec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A row record's results by backbone (older records: the one ``fidelity``)."""
+    if "by_backbone" in rec:
+        return rec["by_backbone"]
+    return {"mstcn": rec["fidelity"]} if "fidelity" in rec else {}
+
+
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
-    md = [f"# Rate-fidelity (MS-TCN, {args.epochs} epochs, seeds {list(args.seed_list)})", "",
+    """Per backbone: a table per fold (scores ± seed std, kept %), then each row's mean and
+    worst fold of the kept fractions (folds where the row ran)."""
+    md = [f"# Rate-fidelity ({args.epochs} epochs, seeds {list(args.seed_list)})", "",
           machine_line(), ""]
-    summary: dict[str, list[tuple[float, dict[str, float]]]] = {}
-    for fold, rows in results.items():
-        orig = rows.get("original", {}).get("fidelity")
-        table = []
-        for name, rec in rows.items():
-            if "error" in rec or "fidelity" not in rec:
-                table.append([name, "-", "-", "-", "-", rec.get("error", "")[:60]])
+    for backbone in args.backbone_list:
+        summary: dict[str, list[tuple[float, dict[str, float]]]] = {}
+        for fold, rows in results.items():
+            orig = _fidelities(rows.get("original", {})).get(backbone)
+            table = []
+            for name, rec in rows.items():
+                fid = _fidelities(rec).get(backbone)
+                if fid is None:
+                    table.append([name, "-", "-", "-", "-", "-", rec.get("error", "")[:80]])
+                    continue
+                kept = _kept(fid, orig) if orig else {m: float("nan") for m in KEPT}
+                summary.setdefault(name, []).append((fid["compression"], kept))
+                config = (rec.get("encode") or {}).get("codec_config") or {}
+                what = ", ".join(f"{k}={v}" for k, v in config.items()
+                                 if k in ("id", "components", "stride", "latent_dim",
+                                          "hidden_dim"))
+                table.append([name, f"{fid['compression']:.1f}x",
+                              *(f"{fid['mean'][m]:.1f} ± {fid['std'][m]:.1f}" for m in KEPT),
+                              " / ".join(f"{100 * kept[m]:.0f}%" for m in KEPT), what])
+            md += [f"## {backbone}: {fold}", "", markdown_table(
+                ["training set", "ratio", "Acc", "Edit", "F1@50", "kept Acc / Edit / F1@50",
+                 "archive"], table), ""]
+        mean_rows = []
+        for name, points in summary.items():
+            if name == "original":
                 continue
-            fid = rec["fidelity"]
-            kept = _kept(fid, orig) if orig else {m: float("nan") for m in KEPT}
-            summary.setdefault(name, []).append((fid["compression"], kept))
-            table.append([name, f"{fid['compression']:.1f}x",
-                          *(f"{fid['mean'][m]:.1f} ± {fid['std'][m]:.1f}" for m in KEPT),
-                          " / ".join(f"{100 * kept[m]:.0f}%" for m in KEPT)])
-        md += [f"## {fold}", "", markdown_table(
-            ["training set", "ratio", "Acc", "Edit", "F1@50", "kept Acc / Edit / F1@50"], table), ""]
-    mean_rows = []
-    for name, points in summary.items():
-        kept = {m: float(np.mean([k[m] for _, k in points])) for m in KEPT}
-        mean_rows.append([name, f"{np.mean([r for r, _ in points]):.1f}x", str(len(points)),
-                          *(f"{100 * kept[m]:.1f}%" for m in KEPT)])
-    for name, (ratio, *kept) in PAPER_POINTS.items():
-        mean_rows.append([f"paper Table 1, {name} (Ours)", f"{ratio:.0f}x", "-",
-                          *(f"{100 * k:.1f}%" for k in kept)])
-    md += ["## Mean over folds", "", markdown_table(
-        ["training set", "ratio", "folds", "Acc kept", "Edit kept", "F1@50 kept"], mean_rows), ""]
+            mean = {m: float(np.mean([k[m] for _, k in points])) for m in KEPT}
+            worst = {m: float(np.min([k[m] for _, k in points])) for m in KEPT}
+            mean_rows.append([name, f"{np.mean([r for r, _ in points]):.1f}x",
+                              f"{np.min([r for r, _ in points]):.1f}x", str(len(points)),
+                              " / ".join(f"{100 * mean[m]:.1f}%" for m in KEPT),
+                              " / ".join(f"{100 * worst[m]:.1f}%" for m in KEPT)])
+        if backbone == "mstcn":
+            for name, (ratio, *kept) in PAPER_POINTS.items():
+                mean_rows.append([f"paper Table 1, {name} (Ours)", f"{ratio:.0f}x", "-", "-",
+                                  " / ".join(f"{100 * k:.1f}%" for k in kept), "-"])
+        md += [f"## {backbone}: over folds", "", markdown_table(
+            ["training set", "mean ratio", "least ratio", "folds",
+             "mean kept Acc / Edit / F1@50", "worst fold kept Acc / Edit / F1@50"],
+            mean_rows), ""]
     return "\n".join(md)
 
 
@@ -227,7 +227,7 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
                 continue
             for name, rec in rows.items():
                 if "fidelity" not in rec or name == "original":
-                    continue
+                    continue  # the plot shows the first backbone
                 family = name.split("@")[0]
                 series.setdefault(family, []).append(
                     (name, rec["fidelity"]["compression"], _kept(rec["fidelity"], orig)[metric]))

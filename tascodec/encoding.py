@@ -27,9 +27,11 @@ from .parallel import current, entry_point
 from .sampling import DEFAULT_GAMMA, SAMPLING_METHODS, select_videos
 from .encode_summary import EncodeSummary
 
-__all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO"]
+__all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO", "DEFAULT_CODEC"]
 
 _FLOAT32 = 4
+#: the codec of a plain ``encode``
+DEFAULT_CODEC = "inversion"
 #: the archive size of a plain ``encode``: float32 bytes of the split / this
 DEFAULT_TARGET_RATIO = 50.0
 #: how a budgeted encode stores codes and decoder (quantised codes lose ~1e-4 relative
@@ -188,7 +190,7 @@ def encode(
     dataset_dir: str | Path,
     out: str | Path,
     *,
-    codec: str | dict[str, Any] = "inversion",
+    codec: str | dict[str, Any] = DEFAULT_CODEC,
     k: int | str | None = "auto",
     gamma: float | None = None,
     split: str | None = "train.split1",

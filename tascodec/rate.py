@@ -43,6 +43,10 @@ __all__ = [
     "widen_to_budget",
     "latent_width",
     "operating_point",
+    "PcaPoint",
+    "pca_point",
+    "PCA_STRIDES",
+    "PCA_VARIANCE",
 ]
 
 #: fraction of the within-class variance a code width must span
@@ -255,3 +259,102 @@ def allocate(lengths: np.ndarray, total: int) -> np.ndarray:
         order = longer[np.argsort(-lengths[longer], kind="stable")][:spare]
         k[order] += 1
     return k
+
+
+#: the strides (frames per code) the ``pca`` codec's rate control chooses from
+PCA_STRIDES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+#: the share of the training frames' variance the components should hold before a budget
+#: buys a shorter stride (``pca_point``)
+PCA_VARIANCE = 0.85
+#: the most components rate control gives the ``pca`` codec (past it, a budget buys stride)
+PCA_MAX_COMPONENTS = 256
+
+
+@dataclass(frozen=True)
+class PcaPoint:
+    """What a budget buys the ``pca`` codec: p components, one code per ``stride`` frames."""
+
+    budget_bytes: int
+    components: int
+    stride: int
+    num_codes: int
+    code_dtype: str
+    decoder_dtype: str
+    budget_raised: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def pca_bytes(components: int, num_codes: int, *, feature_dim: int, num_classes: int,
+              num_segments: int, code_dtype: str, decoder_dtype: str) -> int:
+    """The byte model of a ``pca`` archive: container, tables, codes and their int8 scales,
+    and the pass-through ``tca-mlp`` decoder (H = latent width = p)."""
+    return int(FIXED_BYTES + TABLE_BYTES_PER_SEGMENT * num_segments + 4 * components
+               + CODE_VALUE_BYTES[code_dtype] * num_codes * components
+               + DECODER_VALUE_BYTES[decoder_dtype] * decoder_params(
+                   feature_dim, num_classes, components, components))
+
+
+def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_classes: int,
+              variances: np.ndarray, code_dtype: str = "int8", decoder_dtype: str = "float16",
+              components: int | None = None, stride: int | None = None, strict: bool = True
+              ) -> PcaPoint:
+    """Components p and stride for the ``pca`` codec under ``budget_bytes``.
+
+    ``lengths`` (S,): the stored segments; ``variances`` (D,): the principal variances,
+    largest first. The rule: the shortest stride of ``PCA_STRIDES`` at which the budget buys
+    the components holding ``PCA_VARIANCE`` of the variance, with as many components as it
+    buys there (at most ``PCA_MAX_COMPONENTS`` and D); where no stride does, the stride
+    that buys the most components. Measured on the six real folds
+    (``benchmarks/RESULTS.md`` section 12): components matter more than temporal detail for
+    segmentation models, which smooth over a few frames anyway. ``components`` or ``stride``
+    given: only the other is chosen. A budget too small for one component at the longest
+    stride raises ``BudgetTooSmallError`` when ``strict``, else it is raised to that floor.
+    """
+    from .segments import num_instances_for_stride
+
+    lengths = np.asarray(lengths, dtype=np.int64)
+    var = np.asarray(variances, dtype=np.float64)
+    dims = dict(feature_dim=feature_dim, num_classes=num_classes, num_segments=lengths.size,
+                code_dtype=code_dtype, decoder_dtype=decoder_dtype)
+    cap = min(PCA_MAX_COMPONENTS, feature_dim)
+    total = var.sum()
+    wanted = (int(np.searchsorted(np.cumsum(var) / total, PCA_VARIANCE) + 1) if total > 0
+              else 1)
+    strides = PCA_STRIDES if stride is None else (int(stride),)
+    options = []  # (stride, codes, the most components the budget buys there)
+    for s in strides:
+        n = int(num_instances_for_stride(lengths, s).sum())
+        p = components if components is not None else _most_components(budget_bytes, n, cap,
+                                                                        dims)
+        options.append((s, n, p))
+    fits = [o for o in options if o[2] >= 1 and pca_bytes(o[2], o[1], **dims) <= budget_bytes]
+    if not fits:
+        s, n, _ = options[-1]
+        least = pca_bytes(components or 1, n, **dims)
+        if strict:
+            raise BudgetTooSmallError(
+                f"a budget of {budget_bytes} bytes cannot hold a pca archive of "
+                f"{components or 1} component(s), one code per {s} frames, for the "
+                f"{lengths.size} segments to store: raise max_bytes or lower target_ratio "
+                f"(at least {least} bytes)", least)
+        return replace(pca_point(least, lengths=lengths, variances=var, components=components,
+                                 stride=s, strict=True, **{k: v for k, v in dims.items()
+                                                           if k != "num_segments"}),
+                       budget_bytes=int(budget_bytes), budget_raised=True)
+    good = [o for o in fits if o[2] >= min(wanted, cap)]
+    s, n, p = good[0] if good else max(fits, key=lambda o: (o[2], -o[0]))
+    return PcaPoint(int(budget_bytes), int(p), int(s), n, code_dtype, decoder_dtype)
+
+
+def _most_components(budget_bytes: int, num_codes: int, cap: int, dims: dict) -> int:
+    """The largest p <= cap whose archive fits the budget with ``num_codes`` codes (0: none)."""
+    lo, hi = 0, cap
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if pca_bytes(mid, num_codes, **dims) <= budget_bytes:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

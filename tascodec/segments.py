@@ -24,6 +24,7 @@ __all__ = [
     "segments_to_labels",
     "transcript",
     "num_instances",
+    "num_instances_for_stride",
     "instance_bounds",
     "instance_lengths",
     "coherence",
@@ -74,6 +75,15 @@ def num_instances(length: np.ndarray | int, k: int | None) -> np.ndarray:
     if k < 1:
         raise TascodecError(f"k must be >= 1 or None (per frame), got {k}")
     return np.minimum(length, k)
+
+
+def num_instances_for_stride(length: np.ndarray | int, stride: int) -> np.ndarray:
+    """``K = ceil(l / stride)`` per segment: instances of at most ``stride`` frames each (the
+    ``pca`` codec's one code per ``stride`` frames, never across a segment boundary)."""
+    length = np.asarray(length, dtype=np.int64)
+    if isinstance(stride, bool) or int(stride) != stride or stride < 1:
+        raise TascodecError(f"stride must be a positive integer, got {stride!r}")
+    return np.maximum(1, -(-length // int(stride)))
 
 
 def instance_bounds(length: int, k_eff: int) -> np.ndarray:

@@ -36,7 +36,7 @@ def _load_builtin() -> None:
 
 # Each module defines and registers one codec class (see their docstrings).
 _BUILTIN_MODULES = ["raw", "mean", "coreset", "encoded", "inversion", "tca_random",
-                    "mean_inversion"]
+                    "mean_inversion", "pca"]
 
 
 def get_codec(codec: str | dict[str, Any], **params: Any) -> Codec:

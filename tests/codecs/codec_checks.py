@@ -105,6 +105,9 @@ class FakeDataset:
     def labels(self, video: str) -> np.ndarray:
         return self._y[video]
 
+    def num_frames(self, video: str) -> int:
+        return int(self._y[video].shape[0])
+
 
 def fake_source(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], *,
                 num_classes: int = 3, feature_dim: int | None = None) -> EncodeSource:

@@ -13,7 +13,7 @@ from tascodec.source import EncodeSource
 
 # get_codec loads the built-in codecs only while the registry is empty; a test module that
 # imports one codec module first would hide the rest, so import them all here.
-for _module in ("raw", "mean", "coreset", "encoded", "inversion", "tca_random", "mean_inversion"):
+for _module in ("raw", "mean", "coreset", "encoded", "inversion", "tca_random", "mean_inversion", "pca"):
     import_module(f"tascodec.codecs.{_module}")
 
 

@@ -7,8 +7,8 @@ from tascodec.errors import UnknownCodecError
 
 
 def test_all_codecs_registered():
-    assert list_codecs() == ["coreset", "encoded", "inversion", "mean", "mean+inversion", "raw",
-                             "tca-random"]
+    assert list_codecs() == ["coreset", "encoded", "inversion", "mean", "mean+inversion", "pca",
+                             "raw", "tca-random"]
 
 
 def test_unknown_codec():
@@ -18,7 +18,8 @@ def test_unknown_codec():
         get_codec({"id": "zip"})
 
 
-@pytest.mark.parametrize("codec", ["raw", "mean", "coreset", "encoded", "inversion", "tca-random"])
+@pytest.mark.parametrize("codec", ["raw", "mean", "coreset", "encoded", "inversion", "tca-random",
+                                   "pca"])
 def test_default_config_round_trip(codec):
     config = get_codec(codec).get_config()
     assert config["id"] == codec

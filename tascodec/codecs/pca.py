@@ -1,0 +1,202 @@
+"""``pca`` codec: each frame's coordinates along the training frames' top principal directions,
+averaged over runs of ``stride`` frames inside each segment, stored as quantised codes.
+
+Shapes: T frames, D feature width, p components, S segments, N codes (instances).
+
+The principal directions (D, p) come from the covariance of the training split's frames (a
+uniform sample of at most ``FIT_FRAMES``). Segment ``s`` of length ``l`` gets
+``K = ceil(l / stride)`` instances (the segment table's even split, ``K <= l``), and each
+instance's code is the mean of its frames' coordinates (the least-squares constant for those
+frames). Decoding needs no new decode kind: the basis is written as a ``tca-mlp`` decoder whose
+hidden layer passes the code through (``w1 = [I_p, 0, 0]``, a bias ``B`` larger than any stored
+|code|, so the ReLU never clips), ``w2`` is the basis and the float32 ``feature_offset`` holds
+the mean less ``w2 B``: ``x = w2 (z + B) + mean - w2 B = mean + basis z``. Every reader of format
+1.1 decodes it; the class one-hot and the coherence ``c`` have zero weights, so the decoded
+frames carry no label.
+
+Why it is a codec of its own (``benchmarks/RESULTS.md`` section 12): at equal bytes, MS-TCN
+trained on these frames keeps more of the original's Edit and F1 on the six real folds than on
+inverted TCA codes, and costs one covariance and one projection instead of training and
+inversion. Rate control (``tascodec.rate.pca_point``) picks ``components`` and ``stride`` for a
+byte budget.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..content import ArchiveContent, DecoderCheckpoint
+from ..errors import TascodecError
+from ..format.v1 import CODE_DTYPES
+from ..format.v1_write import quantise
+from . import register_codec
+from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
+from .learned import BUDGET_PARAMS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..source import EncodeSource
+
+__all__ = ["PcaCodec", "FIT_FRAMES", "pca_decoder", "principal_directions"]
+
+#: training frames the covariance is estimated from (evenly spaced over the split)
+FIT_FRAMES = 200_000
+#: the pass-through bias exceeds the largest stored |code| by this factor (float16 rounding)
+_BIAS_MARGIN = 1.01
+
+
+def principal_directions(source: "EncodeSource", components: int
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean (D,), basis (D, p), variances (D,), covariance (D, D))`` of the training videos' frames, float64,
+    from at most ``FIT_FRAMES`` frames taken evenly from every video (one read per video);
+    ``variances``: every principal variance, largest first (the spectrum rate control reads)."""
+    videos = list(source.training_videos)
+    total = sum(source.num_frames(v) for v in videos)
+    step = max(1, -(-total // FIT_FRAMES))
+    dim = source.feature_dim
+    count, sums, gram = 0, np.zeros(dim), np.zeros((dim, dim))
+    for video in progress_bar(source, "pca: covariance", videos):
+        x = np.asarray(source.features(video), dtype=np.float64)[::step]
+        count += x.shape[0]
+        sums += x.sum(0)
+        gram += x.T @ x
+    if count < 2:
+        raise TascodecError(f"pca codec: the training videos hold {count} frame(s); the "
+                            f"principal directions need at least 2")
+    mean = sums / count
+    cov = (gram - count * np.outer(mean, mean)) / (count - 1)
+    var, vec = np.linalg.eigh(cov)
+    order = np.argsort(var)[::-1]
+    var, vec = np.maximum(var[order], 0.0), vec[:, order]
+    # One sign per direction (its largest entry positive): the basis does not depend on the
+    # eigensolver's sign choice.
+    vec *= np.where(vec[np.abs(vec).argmax(0), np.arange(dim)] < 0, -1.0, 1.0)
+    return mean, vec[:, :components], var, cov
+
+
+def pca_decoder(mean: np.ndarray, basis: np.ndarray, bound: np.ndarray, num_classes: int,
+                dtype: str = "float32") -> DecoderCheckpoint:
+    """The ``tca-mlp`` checkpoint that decodes codes ``z`` (p,) to ``mean + basis @ z``.
+
+    ``bound`` (p,): the largest |z_j| a stored code holds; ``dtype``: how the writer stores
+    ``w1, b1, w2, b2`` (the offset that cancels the bias is computed from the stored values,
+    so a float16 decoder adds no error beyond its basis' rounding)."""
+    dim, p = basis.shape
+    cast = np.float16 if dtype == "float16" else np.float32
+    w2 = basis.astype(cast).astype(np.float64)
+    b1 = (np.asarray(bound, np.float64) * _BIAS_MARGIN + 1e-6).astype(cast).astype(np.float64)
+    w1 = np.zeros((p, p + num_classes + 1), np.float32)
+    w1[:, :p] = np.eye(p, dtype=np.float32)
+    arch = {"name": "tca-mlp", "latent_dim": p, "num_classes": int(num_classes),
+            "hidden_dim": p, "feature_dim": dim, "activation": "relu"}
+    tensors = {"w1": w1, "b1": b1.astype(np.float32), "w2": w2.astype(np.float32),
+               "b2": np.zeros(dim, np.float32),
+               "feature_offset": (np.asarray(mean, np.float64) - w2 @ b1).astype(np.float32),
+               "feature_scale": np.ones(dim, np.float32)}
+    return DecoderCheckpoint(arch=arch, tensors=tensors)
+
+
+def _instance_means(coef: np.ndarray, length: np.ndarray, k_eff: np.ndarray) -> np.ndarray:
+    """(N, p): the mean of ``coef`` (T, p) over each instance's frames (the table's rule)."""
+    from ..segments import instance_lengths
+
+    inst_len = instance_lengths(length, k_eff)
+    starts = np.concatenate(([0], np.cumsum(inst_len)[:-1]))
+    return np.add.reduceat(coef, starts, axis=0) / inst_len[:, None]
+
+
+@register_codec
+class PcaCodec(Codec):
+    """Principal-component codes, ``stride`` frames per code inside each segment.
+
+    ``components`` (p) and ``stride``: integers, or ``"auto"`` (rate control picks them under
+    ``budget_bytes``, ``tascodec.rate.pca_point``); given both, no budget is needed.
+    """
+
+    codec_id = "pca"
+    decode_kind = "mlp"
+    encode_options = {"k": ("auto",), "code_dtype": CODE_DTYPES, "target_ratio": None,
+                      "max_bytes": None}
+    own_params = ("k", "components", "stride", *BUDGET_PARAMS)
+
+    def __init__(self, *, components: int | str = "auto", stride: int | str = "auto",
+                 k: str = "auto", **budget: Any) -> None:
+        unknown = sorted(set(budget) - set(BUDGET_PARAMS))
+        if unknown:
+            raise TascodecError(f"codec 'pca' does not take {unknown}; it takes components, "
+                                f"stride and a byte budget")
+        for name, value in (("components", components), ("stride", stride)):
+            if value != "auto" and (isinstance(value, bool) or not isinstance(
+                    value, (int, np.integer)) or value < 1):
+                raise TascodecError(f"codec 'pca': {name} must be a positive integer or "
+                                    f"'auto', got {value!r}")
+        if k != "auto":
+            raise TascodecError(f"codec 'pca': codes per segment follow stride; k must stay "
+                                f"'auto', got {k!r}")
+        super().__init__(components=components, stride=stride, **budget)
+
+    def _operating_point(self, source: "EncodeSource", length: np.ndarray,
+                         variances_of: Any) -> tuple[int, int, dict[str, Any]]:
+        from ..rate import pca_point
+
+        p, s = self.params["components"], self.params["stride"]
+        if p != "auto" and s != "auto":
+            return int(min(p, source.feature_dim)), int(s), {}
+        if not self.params.get("budget_bytes"):
+            raise TascodecError("codec 'pca': components='auto' or stride='auto' needs a byte "
+                                "budget (target_ratio or max_bytes)")
+        point = pca_point(
+            int(self.params["budget_bytes"]), lengths=length, feature_dim=source.feature_dim,
+            num_classes=len(source.class_names), variances=variances_of(),
+            code_dtype=self.params.get("code_dtype", "int8"),
+            decoder_dtype=self.params.get("decoder_dtype", "float32"),
+            components=None if p == "auto" else int(p), stride=None if s == "auto" else int(s),
+            strict=bool(self.params.get("strict_budget", True)))
+        return point.components, point.stride, point.as_dict()
+
+    def encode(self, source: "EncodeSource") -> ArchiveContent:
+        """Fit the directions, pick (p, stride), code every stored video; stats carry the
+        decoded error as the reader will see it (codes quantised as the writer stores them)."""
+        from ..segments import num_instances_for_stride
+        from .learned import decoded_mse
+
+        start = time.perf_counter()
+        dim = source.feature_dim
+        mean, basis, variances, covariance = principal_directions(source, dim)
+        table = build_table(source, 1)
+        p, stride, point = self._operating_point(source, table.seg_length, lambda: variances)
+        basis = basis[:, :p]
+        table.seg_num_instances = num_instances_for_stride(table.seg_length, stride)
+        codes = alloc_codes(table.num_codes, p)
+        first_seg, first_code = table.video_first_segment, table.video_first_code
+        for v, video in enumerate(progress_bar(source, "pca: codes")):
+            x = np.asarray(source.features(video), dtype=np.float32)
+            check_frames(x, video, int(table.video_num_frames[v]), dim)
+            segs = slice(int(first_seg[v]), int(first_seg[v + 1]))
+            coef = (x.astype(np.float64) - mean) @ basis
+            codes[first_code[v]:first_code[v + 1]] = _instance_means(
+                coef, table.seg_length[segs], table.seg_num_instances[segs])
+        code_dtype = str(self.params.get("code_dtype", "float32"))
+        stored, scale = quantise(np.asarray(codes), code_dtype, "pca codec")
+        decoded = (stored.astype(np.float32) * scale if scale is not None
+                   else stored.astype(np.float32))
+        bound = np.abs(decoded).max(0) if decoded.shape[0] else np.zeros(p)
+        decoder = pca_decoder(mean, basis, bound, len(source.class_names),
+                              str(self.params.get("decoder_dtype", "float32")))
+        t_codes = time.perf_counter()
+        spread = np.sqrt(np.maximum(np.diag(covariance), 1e-24))
+        mse, rel = decoded_mse(replace(source, channel_spread=spread), table, decoded, decoder)
+        kept = float(variances[:p].sum() / max(variances.sum(), 1e-300))
+        stats = {"reconstruction_mse": mse, "relative_mse": rel,
+                 "code_seconds": t_codes - start,
+                 "mse_seconds": time.perf_counter() - t_codes,
+                 "pca_variance_kept": kept, "rate": point,
+                 "encode_seconds": time.perf_counter() - start}
+        config = {"id": self.codec_id, "components": p, "stride": stride,
+                  **{k: self.params[k] for k in ("code_dtype", "decoder_dtype")
+                     if k in self.params}}
+        return make_content(self, source, table, codes, code_dim=p, decoder=decoder,
+                            config=config, stats=stats)
