@@ -18,10 +18,21 @@ def test_ls_human(capsys):
     assert main(["ls", str(GOLDEN_DIR / "mlp.tasz")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "codes 8 wide, float32; feature dim 12" in lines[0]
-    assert lines[1].split() == ["video", "splits", "frames", "segments", "codes", "code", "bytes"]
-    assert lines[2].split() == ["S1_Cheese_C1", "train.split1", "17", "2", "4", "128", "B"]
-    assert lines[4].split() == ["S3_Coffee_C1", "test.split1", "21", "4", "7", "224", "B"]
+    assert lines[1].split() == ["#", "video", "splits", "frames", "segments", "codes", "code",
+                                "bytes"]
+    # the index column: what decode and plot --video take
+    assert lines[2].split() == ["0", "S1_Cheese_C1", "train.split1", "17", "2", "4", "128", "B"]
+    assert lines[4].split() == ["2", "S3_Coffee_C1", "test.split1", "21", "4", "7", "224", "B"]
     assert lines[5].split() == ["3", "videos", "66", "9", "17", "544", "B"]
+
+
+def test_ls_indices_survive_a_split_filter_and_help_is_plain(capsys):
+    assert main(["ls", str(GOLDEN_DIR / "mlp.tasz"), "--split", "test", "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert [v["index"] for v in m["videos"]] == [2] and m["videos"][0]["name"] == "S3_Coffee_C1"
+    with pytest.raises(SystemExit):
+        main(["ls", "--help"])
+    assert "``" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["mlp", "mlp-int8", "mlp-float16", "raw", "repeat",

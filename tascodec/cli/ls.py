@@ -1,6 +1,7 @@
 """``tascodec ls``: the manifest of an archive's stored videos, from its segment table.
 
-``ls ARCHIVE [--split NAME] [--json]`` lists, per stored video (in archive order): its name,
+``ls ARCHIVE [--split NAME] [--json]`` lists, per stored video (in archive order): its index
+(what ``decode``, ``plot --video`` and ``tascodec.open(...).features(i)`` take), its name,
 the splits that hold it, frames T, segments S, codes n and code bytes (n x d x the stored
 code dtype's width, before compression; 0 when codes are generated at decode time, as for
 ``tca-random``). Nothing is decoded and only the header and tables are read (NumPy only: torch
@@ -17,6 +18,12 @@ from ..units import format_bytes
 
 __all__ = ["register", "manifest", "format_manifest", "run_ls"]
 
+# what --help prints (plain text; the docstring above is reStructuredText)
+_DESCRIPTION = ("List the stored videos, in archive order: index (what decode and plot --video "
+                "take), name, splits, frames, segments, codes and code bytes (before "
+                "compression; 0 when codes are generated at decode time). Reads the header "
+                "and tables only; nothing is decoded.")
+
 _CODE_WIDTH = {"float32": 4, "float16": 2, "int8": 1}
 
 
@@ -25,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ls",
         help="list the stored videos: name, splits, frames, segments, codes, code bytes",
-        description=__doc__.split("\n\n", 1)[1].strip(),
+        description=_DESCRIPTION,
     )
     p.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive")
     p.add_argument("--split", default=None, metavar="NAME",
@@ -37,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
     """The facts ``ls`` prints, as JSON-ready values: the archive's code layout and one entry
-    per stored video (``name``, ``splits``, ``frames``, ``segments``, ``codes``,
-    ``code_bytes``), in archive order; only ``split``'s videos when given."""
+    per stored video (``index``, ``name``, ``splits``, ``frames``, ``segments``, ``codes``,
+    ``code_bytes``), in archive order; only ``split``'s videos when given (their indices
+    still the archive's)."""
     from ..layout import select_split
 
     t = archive.table
@@ -61,6 +69,7 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
             continue
         codes = int(first_code[i + 1] - first_code[i])
         videos.append({
+            "index": i,
             "name": name,
             "splits": sorted(member.get(name, [])),
             "frames": int(t.video_num_frames[i]),
@@ -73,6 +82,9 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
         "path": str(archive.path),
         "split": key,
         "code_dim": archive.code_dim,
+        "group_codes": [{"group": i, "code_dim": g.code_dim,
+                         "code_dtype": g.code_dtype or "generated"}
+                        for i, g in enumerate(groups)],
         "code_dtype": dtype or "generated",
         "feature_dim": archive.feature_dim,
         "videos": videos,
@@ -81,24 +93,28 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
 
 def format_manifest(m: dict[str, Any]) -> str:
     """An aligned table of :func:`manifest`'s videos, with a total line."""
-    head = ("video", "splits", "frames", "segments", "codes", "code bytes")
+    head = ("#", "video", "splits", "frames", "segments", "codes", "code bytes")
     rows = [
-        (v["name"], ",".join(v["splits"]) or "-", str(v["frames"]), str(v["segments"]),
-         str(v["codes"]), format_bytes(v["code_bytes"], 1))
+        (str(v["index"]), v["name"], ",".join(v["splits"]) or "-", str(v["frames"]),
+         str(v["segments"]), str(v["codes"]), format_bytes(v["code_bytes"], 1))
         for v in m["videos"]
     ]
     total = [sum(v[k] for v in m["videos"]) for k in ("frames", "segments", "codes", "code_bytes")]
-    rows.append((f"{len(m['videos'])} videos", "", *map(str, total[:3]),
+    rows.append(("", f"{len(m['videos'])} videos", "", *map(str, total[:3]),
                  format_bytes(total[3], 1)))
     widths = [max(len(r[c]) for r in (head, *rows)) for c in range(len(head))]
 
     def line(r: tuple[str, ...]) -> str:
-        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
-        cells += [cell.rjust(w) for cell, w in zip(r[2:], widths[2:])]
+        cells = [r[0].rjust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2])]
+        cells += [cell.rjust(w) for cell, w in zip(r[3:], widths[3:])]
         return "  ".join(cells).rstrip()
 
     where = f"{m['path']}" + (f", split {m['split']}" if m["split"] else "")
-    codes = f"codes {m['code_dim']} wide, {m['code_dtype']}; feature dim {m['feature_dim']}"
+    kinds = {(g["code_dim"], g["code_dtype"]) for g in m["group_codes"]}
+    codes = (f"codes {m['code_dim']} wide, {m['code_dtype']}" if len(kinds) < 2 else
+             "codes " + ", ".join(f"{g['code_dim']} wide, {g['code_dtype']} in group "
+                                  f"{g['group']}" for g in m["group_codes"]))
+    codes += f"; feature dim {m['feature_dim']}"
     return "\n".join([f"{where}: {codes}", line(head), *map(line, rows[:-1]), line(rows[-1])])
 
 
