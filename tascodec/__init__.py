@@ -46,6 +46,8 @@ __all__ = [
     "StandardDataset",
     "synthesize",
     "evaluate_segmentation",
+    "dataset_card",
+    "write_card",
     "get_codec",
     "list_codecs",
     "TascodecError",
@@ -67,6 +69,8 @@ _LAZY = {
     "StandardDataset": ("tascodec.layout", "StandardDataset"),
     "synthesize": ("tascodec.synth", "synthesize"),
     "evaluate_segmentation": ("tascodec.metrics", "evaluate_segmentation"),
+    "dataset_card": ("tascodec.card", "dataset_card"),
+    "write_card": ("tascodec.card", "write_card"),
     "get_codec": ("tascodec.codecs", "get_codec"),
     "list_codecs": ("tascodec.codecs", "list_codecs"),
 }

@@ -39,6 +39,7 @@ from .fidelity_result import (
     combine_results,
     summarise,
 )
+from .fidelity_result import with_original as _attach_original
 from .layout import split_names
 
 __all__ = ["DECODE_MODES", "cache_limit", "decode_device", "evaluate_archive", "evaluate_items",
@@ -265,6 +266,7 @@ def evaluate_archive(
     asformer_options: Mapping[str, Any] | None = None,
     decode: str = "auto",
     deterministic: bool = False,
+    with_original: bool = False,
 ) -> FidelityResult:
     """Fidelity of an archive's decoded training set (``None``: the original) on the real test set.
 
@@ -290,6 +292,12 @@ def evaluate_archive(
     epoch decodes again or copies host to device; on a CPU it decodes with NumPy, as before.
     ``"numpy"`` / ``"torch"`` force one decoder.
 
+    ``with_original=True`` (an archive only) also trains on the original training features
+    with the same seeds, epochs, backbone and convention, and records their scores in the
+    result's ``original`` (``FidelityResult.kept``: each metric as a % of the original's).
+    A result of an archive records its ``archive_fingerprint`` (``Archive.identity``) and
+    ``format_version``.
+
     Needs the torch extra.
     """
     from .extras import require_torch
@@ -306,6 +314,16 @@ def evaluate_archive(
     from .metrics import check_convention
 
     check_convention(convention)
+    if with_original and archive_path is not None:
+        same = dict(split=split, seeds=seeds, epochs=epochs, device=device, progress=progress,
+                    background=background, mstcn_options=mstcn_options, jobs=jobs,
+                    backbone=backbone, convention=convention,
+                    asformer_options=asformer_options, decode=decode,
+                    deterministic=deterministic)
+        result = evaluate_archive(archive_path, dataset_dir, name=name, **same)
+        base = evaluate_archive(None, dataset_dir, **same)
+        return replace(_attach_original(result, base),
+                       seconds=time.perf_counter() - started)
     train_key, test_key = split_names(split)
     model_kwargs = dict(
         backbone=backbone, convention=convention,
@@ -380,6 +398,8 @@ def evaluate_archive(
         )
         config = dict(getattr(archive, "codec_config", None) or {}) or None
         frames = items.frames()
+        fingerprint = getattr(archive, "identity", None)
+        format_version = getattr(archive, "format_version", None)
     mean, std = summarise(per_seed)
     return FidelityResult(
         name=name or path.name, dataset=dataset_name, split=train_key.split(".", 1)[1],
@@ -388,6 +408,8 @@ def evaluate_archive(
         train_videos=len(used), train_frames=frames, test_videos=len(test_videos),
         excluded_videos=excluded, seconds=time.perf_counter() - started, device=dev,
         train_seconds=train_s, backbone=backbone, convention=convention,
+        archive_fingerprint=None if fingerprint is None else str(fingerprint),
+        format_version=None if format_version is None else str(format_version),
     )
 
 

@@ -1,6 +1,10 @@
 """The fidelity harness's result: ``FidelityResult`` (scores per seed, their mean and sample
 std, storage bytes and ratio to the float32 original), ``combine_results`` (runs of one
-training set with different seeds -> one result) and ``format_results`` (a markdown table).
+training set with different seeds -> one result), ``with_original`` (the original's scores,
+trained the same way, so a result says what % of each metric it keeps), ``from_dict`` (a
+``tascodec eval --json`` result read back, for ``tascodec card``) and ``format_results`` (a
+markdown table). A result of an archive names its ``archive_fingerprint``
+(``Archive.identity``): a dataset card shows it only beside the archive it was measured on.
 
 Metrics are ``METRIC_KEYS`` (Acc, Edit, F1@{10,25,50} in %); ``evaluate.evaluate_archive``
 produces the results.
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +29,7 @@ __all__ = [
     "summarise",
     "combine_results",
     "format_results",
+    "with_original",
 ]
 
 METRIC_KEYS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
@@ -55,6 +60,22 @@ class FidelityResult:
     train_seconds: list[float] = field(default_factory=list)  # model training, per seed
     backbone: str = "mstcn"  # the segmentation model trained: "mstcn" or "asformer"
     convention: str = "asformer"  # the metrics' last-segment end convention
+    #: ``Archive.identity`` of the archive measured (the root digest; since format 1.1 it
+    #: covers every entry): what ties the result to one file. ``None`` for the original.
+    archive_fingerprint: str | None = None
+    format_version: str | None = None  # the archive's
+    #: the original's scores, trained the same way (backbone, epochs, seeds, convention):
+    #: ``{"mean", "std", "per_seed"}`` (``with_original``), so ``kept`` can be said
+    original: dict[str, Any] | None = None
+
+    @property
+    def kept(self) -> dict[str, float] | None:
+        """Each metric's mean as a % of the original's (``None`` without ``original``)."""
+        if not self.original:
+            return None
+        base = self.original["mean"]
+        return {k: 100.0 * self.mean[k] / base[k] if base[k] else math.nan
+                for k in METRIC_KEYS}
 
     @property
     def ratio(self) -> float:
@@ -80,7 +101,48 @@ class FidelityResult:
         out["ratio"] = self.ratio
         out["storage_fraction"] = self.storage_fraction
         out["compression"] = self.ratio
+        out["kept"] = self.kept
         return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "result") -> FidelityResult:
+        """A result from :meth:`to_dict`'s JSON (``tascodec eval --json``); a
+        ``TascodecError`` naming ``where`` and the field when it is not one."""
+        if not isinstance(data, dict):
+            raise TascodecError(f"{where}: not a tascodec eval --json result (a JSON object "
+                                "is expected)")
+        known = {f.name: f for f in fields(cls)}
+        missing = [n for n, f in known.items() if n not in data
+                   and f.default is MISSING and f.default_factory is MISSING]
+        if missing:
+            raise TascodecError(f"{where}: not a tascodec eval --json result: no field "
+                                f"{', '.join(repr(m) for m in missing)}")
+        values = {k: v for k, v in data.items() if k in known}
+        try:
+            values["seeds"] = tuple(int(s) for s in values["seeds"])
+            for key in ("mean", "std"):
+                values[key] = {k: float(values[key][k]) for k in METRIC_KEYS}
+        except (TypeError, ValueError, KeyError) as exc:
+            raise TascodecError(f"{where}: field 'seeds', 'mean' or 'std' is malformed "
+                                f"({exc!r})") from None
+        return cls(**values)
+
+
+def with_original(result: FidelityResult, original: FidelityResult) -> FidelityResult:
+    """``result`` with the scores of ``original`` (a result of ``evaluate_archive(None, ...)``)
+    as its ``original``: both must be trained and scored the same way (dataset, split,
+    backbone, epochs, seeds, metric convention), else a ``TascodecError`` naming what
+    differs."""
+    if original.codec is not None or original.archive_fingerprint is not None:
+        raise TascodecError(f"the original's result is of an archive ({original.name}), not "
+                            "of the original features")
+    for attr in ("dataset", "split", "backbone", "epochs", "seeds", "convention"):
+        if getattr(result, attr) != getattr(original, attr):
+            raise TascodecError(
+                f"the original's result differs in {attr} ({getattr(original, attr)!r}, the "
+                f"archive's {getattr(result, attr)!r}): kept percentages compare like with like")
+    return replace(result, original={"mean": dict(original.mean), "std": dict(original.std),
+                                     "per_seed": [dict(s) for s in original.per_seed]})
 
 
 def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
@@ -115,7 +177,7 @@ def combine_results(results: Sequence[FidelityResult]) -> FidelityResult:
     first = results[0]
     same = ("name", "dataset", "split", "codec", "epochs", "storage_bytes", "original_bytes",
             "train_videos", "train_frames", "test_videos", "excluded_videos", "backbone",
-            "convention")
+            "convention", "archive_fingerprint", "format_version")
     for r in results[1:]:
         for attr in same:
             if getattr(r, attr) != getattr(first, attr):

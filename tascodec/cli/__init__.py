@@ -24,8 +24,8 @@ EXIT_BROKEN_PIPE = 141
 
 # Modules under tascodec.cli; each defines register(subparsers) that adds its subcommands and
 # sets ``func`` (args -> exit code) on each parser.
-_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "ls", "export", "eval", "plot",
-                    "grow"]
+_COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "ls", "export", "eval", "card",
+                    "plot", "grow"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from ..errors import TascodecError
 from .options import add_device, add_quiet
@@ -68,7 +69,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the number of cores is faster)")
     p.add_argument("--deterministic", action="store_true",
                    help="deterministic kernels only, TF32 off: CUDA results repeat bit for bit")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON (with the archive's fingerprint, for "
+                        "tascodec card)")
+    p.add_argument("--with-original", action="store_true",
+                   help="also train on the original features with the same seeds and epochs: "
+                        "the result says what %% of each metric the archive keeps")
+    p.add_argument("--original", metavar="RESULT.json",
+                   help="the original's scores from an earlier 'tascodec eval original ... "
+                        "--json' trained the same way (instead of --with-original)")
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -76,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..backbones import BACKBONES, MODEL_NAMES
     from ..evaluate import evaluate_archive
-    from ..fidelity_result import format_results
+    from ..fidelity_result import format_results, with_original
     from ..metrics import CONVENTIONS
 
     seeds = parse_seeds(args.seeds)
@@ -86,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
         raise TascodecError(f"--epochs must be >= 1, got {args.epochs}")
     background = tuple(b.strip() for b in args.background.split(",") if b.strip())
     archive = None if args.archive == "original" else args.archive
+    if (args.with_original or args.original) and archive is None:
+        raise TascodecError("--with-original / --original: ARCHIVE is the original itself")
+    if args.with_original and args.original:
+        raise TascodecError("--with-original and --original: give one of them")
+    original = _read_result(args.original, "--original") if args.original else None
     if archive is not None:
         _say_fold(archive, args.split)
     result = evaluate_archive(
@@ -101,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
         backbone=backbone,
         convention=convention,
         deterministic=args.deterministic,
+        with_original=args.with_original,
     )
+    if original is not None:
+        result = with_original(result, original)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -118,7 +135,25 @@ def run(args: argparse.Namespace) -> int:
                   f"outside train.{result.split}: {', '.join(left[:5])}"
                   f"{', ...' if len(left) > 5 else ''}")
         print(format_results([result]))
+        if result.kept:
+            print("kept of the original trained the same way: " + ", ".join(
+                f"{k} {result.original['mean'][k]:.1f} -> {v:.1f}%"
+                for k, v in result.kept.items()))
     return 0
+
+
+def _read_result(path: str, flag: str) -> Any:
+    """The ``FidelityResult`` in the ``tascodec eval --json`` file ``path``."""
+    from ..fidelity_result import FidelityResult
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise TascodecError(f"{flag} {path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise TascodecError(f"{flag} {path}: not JSON ({exc})") from None
+    return FidelityResult.from_dict(data, f"{flag} {path}")
 
 
 def _count(n: int, word: str) -> str:
