@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+from .options import add_output, add_quiet
+
 __all__ = ["register"]
 
 
@@ -29,9 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace OUT_DIR if it already holds a dataset")
-    parser.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
-                        help="no progress bar")
-    parser.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="dataset directory to write")
+    add_quiet(parser, "no progress bar")
+    parser.add_argument("out_dir", metavar="OUT_DIR", type=Path, nargs="?", default=None,
+                        help="dataset folder to write (or -o OUT_DIR); missing folders above "
+                             "it are created")
+    add_output(parser, help="the dataset folder to write (the same as OUT_DIR)",
+               required=False, metavar="OUT_DIR")
     parser.set_defaults(func=_run)
 
 
@@ -39,8 +44,12 @@ def _run(args: argparse.Namespace) -> int:
     from ..layout import StandardDataset
     from ..synth import synthesize
 
+    from ..errors import TascodecError
+
+    if (args.out_dir is None) == (args.output is None):
+        raise TascodecError("give the dataset folder to write once: OUT_DIR or -o/--output")
     t0 = time.perf_counter()
-    root = synthesize(args.out_dir, args.preset, videos=args.videos, dim=args.dim,
+    root = synthesize(args.out_dir or Path(args.output), args.preset, videos=args.videos, dim=args.dim,
                       seed=args.seed, overwrite=args.overwrite, progress=not args.quiet)
     ds = StandardDataset(root, check_finite=False)
     frames = sum(ds.num_frames(v) for v in ds.videos)
