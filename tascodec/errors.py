@@ -8,6 +8,8 @@ prints instead (``--overwrite``).
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "TascodecError",
     "DatasetLayoutError",
@@ -22,12 +24,35 @@ __all__ = [
 ]
 
 
+#: Python keywords that messages name -> the command-line flag of the same option
+CLI_FLAGS = {"max_bytes": "--max-bytes", "target_ratio": "--target-ratio",
+             "decode_limit": "--decode-limit", "code_dtype": "--code-dtype",
+             "overwrite": "--overwrite"}
+_KEYWORD = re.compile(r"(?<![\w./-])(limit= / decode_limit=|overwrite=True|"
+                      + "|".join(CLI_FLAGS) + r")(?![\w/]|\.\w)(=?)")
+
+
+def cli_spelling(message: str) -> str:
+    """``message`` with the options it names spelled as flags: ``raise max_bytes`` ->
+    ``raise --max-bytes``, ``max_bytes=2000`` -> ``--max-bytes 2000``, ``limit= /
+    decode_limit=`` -> ``--decode-limit``."""
+
+    def flag(m: re.Match[str]) -> str:
+        if m[1].startswith("limit="):
+            return "--decode-limit"
+        name = CLI_FLAGS[m[1].removesuffix("=True")]
+        return f"{name} " if m[2] else name
+
+    return _KEYWORD.sub(flag, message)
+
+
 class TascodecError(ValueError):
     """Base class of every error tascodec raises on bad input or a bad archive."""
 
     def cli_message(self) -> str:
-        """The message in command-line terms (the same as ``str()`` unless a subclass says)."""
-        return str(self)
+        """The message in command-line terms: the options it names spelled as flags
+        (``cli_spelling``)."""
+        return cli_spelling(str(self))
 
 
 class DatasetLayoutError(TascodecError):

@@ -134,3 +134,23 @@ def test_encode_paths_are_checked_first(tmp_path, capsys):
     assert err.count("\n") == 1 and "a .tasz archive, not a dataset folder" in err
     assert main(["encode", str(tmp_path)]) == 2
     assert "OUT or -o/--output" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("python, cli", [
+    ("x.tasz: max_bytes=21816 cannot hold it: raise max_bytes to at least 22360",
+     "x.tasz: --max-bytes 21816 cannot hold it: raise --max-bytes to at least 22360"),
+    ("set it with limit= / decode_limit= or $TASCODEC_DECODE_LIMIT",
+     "set it with --decode-limit or $TASCODEC_DECODE_LIMIT"),
+    ("give target_ratio or max_bytes, not both", "give --target-ratio or --max-bytes, not both"),
+    ("pass overwrite=True to replace it", "pass --overwrite to replace it"),
+    ("/data/max_bytes/x.tasz: max_bytes.tasz is bad", "/data/max_bytes/x.tasz: max_bytes.tasz is bad"),
+])
+def test_cli_errors_name_flags(python, cli):
+    assert TascodecError(python).cli_message() == cli
+
+
+def test_a_decode_over_the_limit_names_the_flag(tmp_path, capsys):
+    assert main(["decode", ARCHIVE, "0", "-o", str(tmp_path / "x.npy"), "--decode-limit",
+                 "100"]) == 2
+    err = capsys.readouterr().err
+    assert "--decode-limit" in err and "decode_limit=" not in err
