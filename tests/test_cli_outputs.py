@@ -154,3 +154,10 @@ def test_a_decode_over_the_limit_names_the_flag(tmp_path, capsys):
                  "100"]) == 2
     err = capsys.readouterr().err
     assert "--decode-limit" in err and "decode_limit=" not in err
+
+
+def test_a_misspelt_codec_parameter_gets_a_suggestion():
+    from tascodec.tca.recipes import get_recipe
+
+    with pytest.raises(TascodecError, match="did you mean 'hidden_dim' for 'hiden_dim'"):
+        get_recipe("cpu", hiden_dim=32)

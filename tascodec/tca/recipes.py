@@ -138,7 +138,12 @@ def get_recipe(name: str = "cpu", **overrides: Any) -> Recipe:
     known = {f.name for f in fields(Recipe)} - {"name"}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise TascodecError(f"recipe {name!r}: unknown field(s) {unknown}; known: {sorted(known)}")
+        from difflib import get_close_matches
+
+        near = {u: get_close_matches(u, known, n=1) for u in unknown}
+        hint = "; ".join(f"did you mean {m[0]!r} for {u!r}?" for u, m in near.items() if m)
+        raise TascodecError(f"recipe {name!r}: unknown field(s) {unknown}"
+                            + (f" ({hint})" if hint else "") + f"; known: {sorted(known)}")
     if "invert_betas" in overrides:
         betas = overrides["invert_betas"]
         if not isinstance(betas, (list, tuple)) or len(betas) != 2:
