@@ -17,7 +17,11 @@ Families, all on the format 1.1 goldens (``tests/data/v1_1``):
 * ``outdirs`` (``adversarial_outdirs``, issue 28): hostile output folders for
   ``export_archive`` (linked folders and files, FIFO, linked and huge markers, forged
   markers over planted files); adds the outcomes ``escaped`` (a file outside the folder
-  changed), ``hang`` and ``unbounded`` (memory), each of which must be 0.
+  changed), ``hang`` and ``unbounded`` (memory), each of which must be 0;
+* ``budget`` (``adversarial_budget``, issue 28): decodes dominated by codes (generated,
+  int8, float16, offsets, segment groups) and every golden: ``unbounded`` when a decode's
+  peak traced memory passes 1.5 x the decode budget's estimate. Every decode of the other
+  families is held to the same bound (``classify`` decodes with ``decode_traced``).
 
 ``tests/test_fuzz.py::test_adversarial_run`` runs it small by default and at the issue's scale
 (5,000 mutants, 50 bombs, 100 names) with ``-m slow``.
@@ -35,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adversarial_budget import decode_traced, over_budget
 from make_golden import GOLDEN_DIR_1_1, NAMES_1_1, build, with_manifest, write_zip, zip_entries
 from tascodec.errors import TascodecError
 
@@ -60,23 +65,23 @@ def classify(path: Path, expected) -> str:
     except Exception:  # noqa: BLE001 - counted, never hidden
         traceback.print_exc()
         return "foreign"
+    budget: list = []  # (peak, estimate) of every decode, refused ones included
     try:
         with ar:
             same = ar.videos == list(expected["videos"])
             for i, v in enumerate(ar.videos):
                 same = same and np.array_equal(ar.labels(v), expected[f"labels_{i}"])
                 same = same and np.array_equal(ar.codes(v), expected[f"codes_{i}"])
-                x = ar.decode(v)
+                x = decode_traced(ar, v, budget)
                 same = same and np.allclose(x, expected[f"decoded_{i}"], rtol=1e-5, atol=1e-5)
             problems = ar.verify()
-        if problems:
-            return "caught"
-        return "ok" if same else "silent"
+        outcome = "caught" if problems else ("ok" if same else "silent")
     except TascodecError:
-        return "caught"
+        outcome = "caught"
     except Exception:  # noqa: BLE001
         traceback.print_exc()
-        return "foreign"
+        outcome = "foreign"
+    return "unbounded" if outcome != "foreign" and over_budget(budget) else outcome
 
 
 def _mutated(workdir: Path, count: int):
@@ -182,6 +187,9 @@ def run(mutants: int = 5000, bombs: int = 50, names: int = 100, *,
         from adversarial_outdirs import run_outdirs
 
         results["outdirs"] = run_outdirs(work)
+        from adversarial_budget import run_budget
+
+        results["budget"] = run_budget(work)
     results["all"] = sum(results.values(), Counter())
     if echo:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux

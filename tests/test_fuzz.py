@@ -680,6 +680,7 @@ def _adversarial(mutants: int, bombs: int, names: int) -> None:
     assert not any(total[o] for o in BAD), results
     assert results["names"]["ok"] > 0 and results["swaps"]["ok"] == 0
     assert results["outdirs"]["ok"] > 0 and results["outdirs"]["rejected"] > 0
+    assert results["budget"]["ok"] >= 100
 
 
 def test_adversarial_run():
