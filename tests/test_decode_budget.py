@@ -233,3 +233,19 @@ def test_code_heavy_decodes_stay_within_the_estimate(tmp_path):
                     peak, total = traced_decode(ar, v, limit)
                     worst[name] = max(worst.get(name, 0), peak / total)
     assert max(worst.values()) <= MAX_RATIO, worst
+
+
+def test_default_limit_respects_the_address_space_limit(monkeypatch):
+    """Issue 28 item 1: under ``ulimit -v 4GiB`` the default (half the RAM) admitted decodes
+    that raised ``MemoryError``; the default is at most half the address-space limit."""
+    from tascodec.decode import budget
+
+    monkeypatch.setattr(budget, "physical_memory", lambda: 64 << 30)
+    monkeypatch.setattr(budget, "address_space_limit", lambda: 4 << 30)
+    assert budget.default_limit() == 2 << 30
+    monkeypatch.setattr(budget, "address_space_limit", lambda: None)
+    assert budget.default_limit() == budget.DEFAULT_CAP
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    assert budget.address_space_limit() == (None if soft == resource.RLIM_INFINITY else soft)

@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _limit_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decode-limit", default=None, metavar="BYTES",
                    help="refuse a video whose decode needs more (e.g. 4GiB; default "
-                        "$TASCODEC_DECODE_LIMIT or min(8 GiB, half the RAM))")
+                        "$TASCODEC_DECODE_LIMIT or min(8 GiB, half the RAM, half of "
+                        "ulimit -v))")
 
 
 def _run_export(args: argparse.Namespace) -> int:

@@ -34,7 +34,8 @@ temporaries fit in what is left (segments decode independently: coherence and in
 per segment). Otherwise ``DecodeBudgetError`` names the video and the figures.
 
 The limit: an explicit ``limit`` (bytes, or a string such as ``"4GiB"``), else the environment
-variable ``TASCODEC_DECODE_LIMIT``, else ``min(8 GiB, half the physical memory)``.
+variable ``TASCODEC_DECODE_LIMIT``, else ``min(8 GiB, half the physical memory, half the
+address-space limit)``.
 """
 
 from __future__ import annotations
@@ -80,10 +81,23 @@ def physical_memory() -> int | None:
     return int(pages) * int(size) if pages > 0 and size > 0 else None
 
 
+def address_space_limit() -> int | None:
+    """The process's address-space limit (``RLIMIT_AS``, e.g. ``ulimit -v``), ``None`` when
+    unlimited or unknown."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+    return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
+
+
 def default_limit() -> int:
-    """``min(8 GiB, half the physical memory)`` (8 GiB where the memory is unknown)."""
-    phys = physical_memory()
-    return DEFAULT_CAP if phys is None else min(DEFAULT_CAP, phys // 2)
+    """``min(8 GiB, half the physical memory, half the address-space limit)`` (each where
+    known): a decode the default admits does not run into ``ulimit -v``."""
+    caps = [DEFAULT_CAP, physical_memory(), address_space_limit()]
+    return min(DEFAULT_CAP, *(c // 2 for c in caps[1:] if c is not None))
 
 
 def _parse(value: Any, where: str) -> int:
