@@ -338,3 +338,19 @@ def test_a_segment_decodes_to_the_same_bits_in_any_group(kind):
         part = decode_segments(kind, codes[code[a]:code[b]], action[a:b], length[a:b],
                                k_eff[a:b], dec, *(o[a:b] for o in extra))
         np.testing.assert_array_equal(part, whole[frame[a]:frame[b]])
+
+
+def test_a_decoder_without_coherence_decodes_constant_instances():
+    """``w_c = 0`` (the pca codec's decoder): each instance is one frame repeated, equal to
+    the plain forward pass."""
+    rng = np.random.default_rng(5)
+    dec = random_decoder(rng, zero_c=16)
+    action, length, k_eff = random_table(rng, 12, 30, 3)
+    codes = rng.standard_normal((int(k_eff.sum()), 8)).astype(np.float32)
+    fast = decode_segments("mlp", codes, action, length, k_eff, dec)
+    assert_close(fast, decode_reference("mlp", codes, action, length, k_eff, dec))
+    starts = np.concatenate(([0], np.cumsum(length)))
+    first = np.concatenate([s + np.floor(np.arange(k) * l / k).astype(int)
+                            for s, l, k in zip(starts, length, k_eff)])
+    inst = np.repeat(np.arange(first.size), np.diff(np.append(first, length.sum())))
+    np.testing.assert_array_equal(fast, fast[first][inst])

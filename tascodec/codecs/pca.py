@@ -3,8 +3,8 @@ averaged over runs of ``stride`` frames inside each segment, stored as quantised
 
 Shapes: T frames, D feature width, p components, S segments, N codes (instances).
 
-The principal directions (D, p) come from the covariance of the training split's frames (a
-uniform sample of at most ``FIT_FRAMES``). Segment ``s`` of length ``l`` gets
+The principal directions (D, p) come from the covariance of the training split's frames (whole
+videos evenly spaced over the split, about ``FIT_FRAMES`` frames). Segment ``s`` of length ``l`` gets
 ``K = ceil(l / stride)`` instances (the segment table's even split, ``K <= l``), and each
 instance's code is the mean of its frames' coordinates (the least-squares constant for those
 frames). Decoding needs no new decode kind: the basis is written as a ``tca-mlp`` decoder whose
@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["PcaCodec", "FIT_FRAMES", "pca_decoder", "principal_directions"]
 
-#: training frames the covariance is estimated from (evenly spaced over the split)
+#: training frames the covariance is estimated from (whole videos, evenly spaced over the split)
 FIT_FRAMES = 200_000
 #: the pass-through bias exceeds the largest stored |code| by this factor (float16 rounding)
 _BIAS_MARGIN = 1.01
@@ -50,16 +50,20 @@ _BIAS_MARGIN = 1.01
 
 def principal_directions(source: "EncodeSource", components: int
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(mean (D,), basis (D, p), variances (D,), covariance (D, D))`` of the training videos' frames, float64,
-    from at most ``FIT_FRAMES`` frames taken evenly from every video (one read per video);
-    ``variances``: every principal variance, largest first (the spectrum rate control reads)."""
+    """``(mean (D,), basis (D, p), variances (D,), covariance (D, D))`` of the training
+    videos' frames, float64, from whole videos taken evenly over the split until about
+    ``FIT_FRAMES`` frames (only those are read); ``variances``: every principal variance,
+    largest first (the spectrum rate control reads)."""
     videos = list(source.training_videos)
-    total = sum(source.num_frames(v) for v in videos)
-    step = max(1, -(-total // FIT_FRAMES))
+    frames = np.array([source.num_frames(v) for v in videos], dtype=np.int64)
+    if frames.sum() > FIT_FRAMES:
+        take = max(1, int(np.ceil(len(videos) * FIT_FRAMES / frames.sum())))
+        videos = [videos[i] for i in np.unique(np.linspace(0, len(videos) - 1, take).round()
+                                               .astype(int))]
     dim = source.feature_dim
     count, sums, gram = 0, np.zeros(dim), np.zeros((dim, dim))
     for video in progress_bar(source, "pca: covariance", videos):
-        x = np.asarray(source.features(video), dtype=np.float64)[::step]
+        x = np.asarray(source.features(video), dtype=np.float64)
         count += x.shape[0]
         sums += x.sum(0)
         gram += x.T @ x

@@ -14,7 +14,8 @@ action are constant and ``c`` moves linearly, so the hidden pre-activation is
 one GEMM whose rows are instances, not frames; a hidden unit that changes sign inside an
 instance (at most once: the pre-activation is monotone in ``c``) adds a rank-1 correction to
 the frames after it, so each instance is written by one small (L, 2 + F) x (2 + F, D) matmul;
-instances of one or two frames are decoded directly, frame by frame.
+instances of one or two frames are decoded directly, frame by frame. A decoder whose ``w_c``
+is zero (the ``pca`` codec's) makes every instance constant: ``P`` repeated over its frames.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def _decode_mlp(codes: np.ndarray, action: np.ndarray, length: np.ndarray, k_eff
     base = _per_segment_matmul(codes, prep.wz_t, seg)
     base += prep.wa_t[action[seg]]  # (N, H): the first layer, once per instance
     w_c = prep.w_c
+    if not w_c.any():  # c has no weight (e.g. the pca codec's decoder): instances are constant
+        p = _per_segment_matmul(np.maximum(base, 0, out=base), prep.w2_t, seg)
+        p += prep.b2
+        return np.repeat(p, inst_len, axis=0)
 
     direct = inst_len <= 2
     d_inst = np.flatnonzero(direct)
