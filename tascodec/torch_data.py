@@ -19,7 +19,6 @@ against (B, C, Tmax) scores.
 
 from __future__ import annotations
 
-import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +36,7 @@ from .decode import decode_video_tensor
 from .errors import IntegrityError, TascodecError
 from .format.byte_source import Target, archive_target, is_file_object, is_url
 from .layout import select_split
+from .orientation import check_frame_args, frame_slice
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
            "IGNORE_INDEX"]
@@ -76,7 +76,10 @@ class TaszDataset(Dataset):
     disables it). ``device``: ``"cpu"`` decodes with NumPy; ``"cuda"`` (and any torch device)
     decodes with torch there and returns tensors on it (use ``num_workers=0`` then).
     ``transform``: applied to the features tensor of each item, after the cache; it must not
-    modify its input in place. ``sample_rate``: keep every n-th frame (50Salads uses 2).
+    modify its input in place. ``sample_rate`` and ``offset``: keep frames
+    ``offset::sample_rate`` of features and labels alike, as MS-TCN / ASFormer loaders read
+    ``np.load(path)[:, offset::sample_rate]`` (50Salads uses ``sample_rate=2``;
+    ``orientation.subsample`` is the rule).
     Cached tensors are returned as they are: treat items as read-only. ``decode_limit``: the
     decode budget per video (``tascodec.decode.budget``; default ``$TASCODEC_DECODE_LIMIT`` or
     ``min(8 GiB, half the RAM)``). Videos a split names but the archive does not store (the
@@ -117,15 +120,13 @@ class TaszDataset(Dataset):
         device: Any = "cpu",
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         sample_rate: int = 1,
+        offset: int = 0,
         decode_limit: Any = None,
         groups: Sequence[int] | dict[int, Sequence[int]] | None = None,
         storage_options: dict[str, Any] | None = None,
         remote_cache: bool | str | os.PathLike[str] = True,
     ) -> None:
-        if layout not in ("DT", "TD"):
-            raise TascodecError(f"layout: expected 'DT' or 'TD', got {layout!r}")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-            raise TascodecError(f"sample_rate: expected an integer >= 1, got {sample_rate!r}")
+        check_frame_args(layout, sample_rate, offset, where="TaszDataset")
         if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
             raise TascodecError(f"cache_bytes: expected an integer >= 0, got {cache_bytes!r}")
         if transform is not None and not callable(transform):
@@ -144,7 +145,8 @@ class TaszDataset(Dataset):
         self.cache_bytes = cache_bytes
         self.device = device
         self.transform = transform
-        self.sample_rate = sample_rate
+        self.sample_rate = int(sample_rate)
+        self.offset = int(offset)
         self.decode_limit = decode_limit
         self.remote_cache = self._cache_folder(remote_cache)
         self._fingerprints: list[tuple[Any, ...] | None] = [None] * len(self.paths)
@@ -284,8 +286,8 @@ class TaszDataset(Dataset):
         return len(self.class_names)
 
     def num_frames(self, index: int) -> int:
-        """Frames of item ``index`` after the sample rate."""
-        return math.ceil(self._frames[index] / self.sample_rate)
+        """Frames of item ``index`` after ``offset::sample_rate``."""
+        return len(range(self.offset, self._frames[index], self.sample_rate))
 
     def __repr__(self) -> str:
         where = str(self.path) if len(self.paths) == 1 else [str(p) for p in self.paths]
@@ -313,10 +315,10 @@ class TaszDataset(Dataset):
 
     def _load(self, name: str, k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         archive = self._archive(k)
-        sr = self.sample_rate
-        unified = self._class_maps[k][archive.labels(name)[::sr]]  # ids of ``class_names``
+        kept = frame_slice(self.sample_rate, self.offset)
+        unified = self._class_maps[k][archive.labels(name)[kept]]  # ids of ``class_names``
         labels = torch.from_numpy(np.ascontiguousarray(unified, dtype=np.int64))
-        x = decode_video_tensor(archive, name, device=self.device)[::sr]
+        x = decode_video_tensor(archive, name, device=self.device)[kept]
         # torch's blocked transpose copy is several times faster than NumPy's here
         x = (x.T if self.layout == "DT" else x).contiguous()
         return x, labels.to(x.device)

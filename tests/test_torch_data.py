@@ -67,6 +67,20 @@ def test_layout_sample_rate_and_splits(archive):
     assert TaszDataset(archive, "test").videos == ["vid03", "vid04", "vid05"]
 
 
+@pytest.mark.parametrize("sample_rate, offset", [(2, 1), (3, 2), (1, 5)])
+def test_offset_as_standard_loaders_read_it(archive, sample_rate, offset):
+    """``np.load(path)[:, offset::sample_rate]`` and ``labels[offset::sample_rate]``."""
+    ds = TaszDataset(archive, None, sample_rate=sample_rate, offset=offset)
+    ref = TaszDataset(archive, None)
+    for i in range(len(ds)):
+        (x, y, _), (x0, y0, _) = ds[i], ref[i]
+        torch.testing.assert_close(x, x0[:, offset::sample_rate], rtol=0, atol=0)
+        torch.testing.assert_close(y, y0[offset::sample_rate], rtol=0, atol=0)
+        assert ds.num_frames(i) == y.shape[0] == x.shape[1]
+    with pytest.raises(TascodecError, match="TaszDataset: offset must be an integer >= 0"):
+        TaszDataset(archive, offset=-1)
+
+
 def test_errors(archive, tmp_path):
     with pytest.raises(TascodecError, match=r"split 'val' not found; available: \['test.split1'"):
         TaszDataset(archive, "val")
