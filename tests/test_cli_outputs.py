@@ -161,3 +161,19 @@ def test_a_misspelt_codec_parameter_gets_a_suggestion():
 
     with pytest.raises(TascodecError, match="did you mean 'hidden_dim' for 'hiden_dim'"):
         get_recipe("cpu", hiden_dim=32)
+
+
+def test_encode_says_when_label_lines_were_cut(tiny_dataset, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    video = (data / "splits" / "train.split1.bundle").read_text().split()[0].removesuffix(".txt")
+    labels = data / "groundTruth" / f"{video}.txt"
+    lines = labels.read_text().splitlines()
+    labels.write_text("\n".join(lines + lines[-3:]) + "\n")  # 3 extra label lines
+    assert main(["encode", str(data), str(tmp_path / "x.tasz"), "--codec", "mean",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "note: 3 frame(s) of 1 video(s) cut" in out
+    assert "6 stored of 6 (every video)" in out  # the same videos for every codec

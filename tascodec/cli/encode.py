@@ -210,4 +210,19 @@ def run_encode(args: argparse.Namespace) -> int:
 
     if is_main_process():  # under torchrun, one summary (rank 0's)
         print(summary)
+        print(_trimmed_note(summary.path, dataset) or "", end="")
     return 0
+
+
+def _trimmed_note(path: Path, dataset: Path) -> str | None:
+    """A line when the split's label files and feature files differ in length (within what
+    ``StandardDataset`` tolerates) and frames were cut to the shorter: what was cut, where."""
+    from ..format import open_archive
+
+    with open_archive(path) as ar:
+        frames, videos = (int(ar.stats.get(k) or 0) for k in ("trimmed_frames", "trimmed_videos"))
+    if not frames:
+        return None
+    return (f"note: {frames} frame(s) of {videos} video(s) cut: their groundTruth/*.txt and "
+            f"features/*.npy in {dataset} differ in length (within max(5, 5%) frames), so each "
+            f"was cut to the shorter (StandardDataset.trimmed names them)\n")
