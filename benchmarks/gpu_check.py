@@ -1,251 +1,202 @@
-"""One command for a machine with CUDA: the GPU tests, GPU encodes checked and timed, GPU decode.
+"""One command for a machine with CUDA: what a lease is for, measured step by step, written as it goes.
 
-    python -m benchmarks.gpu_check [--videos 40] [--recipes gpu,paper] [--paper-epochs 40]
-                                   [--paper-iters 500] [--compare-videos 3] [--eval-epochs 5]
+    python -m benchmarks.gpu_check --out DIR [--device auto|cuda|cpu] [--bundle DIR]
+                                   [--steps a,b] [--videos 24] [--dim 2048] ...
 
-Runs from the repository root with the torch already installed there (nothing is installed;
-``tascodec`` is imported from the working tree; pytest and hypothesis are needed for step 1
-only). Sized to finish in about five minutes on one H200 by estimate, not yet by a timed run
-(the encodes dominate: lower ``--videos`` or ``--paper-epochs`` for a shorter run).
+Runs from the repository root with the torch already installed there (``tascodec`` is imported
+from the working tree; on the GPU machines the missing packages come from a device bundle:
+``python -m benchmarks.gpu_bundle``, whose ``COMMAND.txt`` is the line to run there). Sized for
+at most 8 minutes on one H100 by estimate, not by a timed run: every step has its own timeout
+(``gpu_steps.STEPS``, 480 s in all) and a step that fails or times out is recorded and the
+next one runs. After EVERY step ``DIR/gpu_check.json`` and ``DIR/gpu_check.md`` are rewritten,
+so a run cut short still brings back what it measured.
 
-1. runs the tests marked ``gpu`` (pytest ``-m gpu``);
-2. makes a Breakfast-shaped synthetic subset (``--videos`` videos, D = 2048, real transcripts
-   and lengths) and encodes it on the GPU with each recipe of ``--recipes`` and
-   ``deterministic=True`` (the ``paper`` recipe's 7.5K epochs and 10K iterations are cut to
-   ``--paper-epochs`` / ``--paper-iters``); the first recipe is encoded twice, and the two
-   archives must hold identical codes and decoder (the determinism claim);
-3. compares with the CPU: the trained model inverts ``--compare-videos`` videos on the GPU and
-   on the CPU (codes, max relative difference), and every video of the archive decoded with
-   torch on the GPU against NumPy's decode of it;
-4. trains MS-TCN (``--eval-epochs`` epochs, one seed, ``deterministic=True``) on the first
-   archive with the videos decoded on the GPU (``evaluate_archive(decode="auto")``) twice,
-   which must score identically, and once decoded with NumPy;
-5. prints a table of the encodes (train, invert and decode times, the differences, whether the
-   repeat was identical) and one of the evaluations.
+The steps (``benchmarks/gpu_steps.py``):
 
-Exit status 1 when a step failed (its traceback is printed and the others still run) or a
-repeat was not identical.
+1. ``environment``: versions, the GPU, and whether the image meets the bundle's requirements;
+2. ``gpu_tests``: ``pytest -m gpu`` with ``CUBLAS_WORKSPACE_CONFIG`` unset;
+3. ``data``: a Breakfast-shaped synthetic subset (``--videos``, D = ``--dim``);
+4. ``encode_default``: the device's encode (``--recipe``, default mode): train frames/s,
+   inversion seconds per iteration and decoder evaluations/s, relative MSE, peak GPU memory
+   per phase (gather, train, invert, decoded error);
+5. ``encode_deterministic``: the same with ``deterministic=True``, twice (identical?);
+6. ``paper``: the ``paper`` recipe cut to ``--paper-epochs`` / ``--paper-iters``, and its time
+   on all of Breakfast extrapolated (7.5K epochs, 10K iterations);
+7. ``cpu_compare``: a CPU encode of the same data (``--cpu-recipe``) beside the device's
+   (relative MSE), and one model's codes inverted on the device and on the CPU;
+8. ``decode``: frames/s decoded and kept on the device, through ``TaszDataset(device=...)``,
+   and ``np.load`` of the original features; the device's decode against NumPy's;
+9. ``mstcn``: MS-TCN on the archive decoded on the device, deterministic, twice (identical?);
+10. ``memory_budget``: TCA training on the sampled path (a budget of a quarter of the frames),
+    the ``paper`` recipe's fitting budget here (does all of Breakfast fit?), the decode cache's
+    device limit.
 
-Without CUDA it still runs end to end on the CPU (so the script is tested): encodes on the
-CPU, the torch decoder on the CPU (``"cpu-torch"``) where the GPU's would be, and one line for
-each step saying what it skipped.
+Exit status 1 when a step failed or timed out (a repeat that differed is a failure).
+
+Without CUDA (or with ``--device cpu``) it runs end to end on the CPU on tiny data (4 videos,
+D = 32, the ``quick`` recipe) in well under a minute, with the torch decoder on the CPU
+(``"cpu-torch"``) where the GPU's would be; steps that need a GPU say why they were skipped.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import os
-import subprocess
+import contextlib
+import signal
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-import numpy as np
+from ._common import markdown_table, write_results
+from .gpu_steps import STEPS, Context, Skipped
 
-from ._common import machine_line, markdown_table
+#: argument defaults on a GPU and on the CPU (tiny: the CPU run is a test of the script)
+DEFAULTS = {
+    "cuda": {"videos": 24, "dim": 2048, "recipe": "auto", "cpu_recipe": "auto",
+             "paper_epochs": 20, "paper_iters": 200, "compare_videos": 3, "eval_epochs": 5,
+             "timeout_scale": 1.0},
+    "cpu": {"videos": 4, "dim": 32, "recipe": "quick", "cpu_recipe": "quick",
+            "paper_epochs": 1, "paper_iters": 5, "compare_videos": 2, "eval_epochs": 1,
+            "timeout_scale": 6.0},
+}
+
+
+class StepTimeout(Exception):
+    """A step ran past its timeout."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--videos", type=int, default=40)
-    p.add_argument("--dim", type=int, default=2048)
-    p.add_argument("--recipes", default="gpu,paper")
-    p.add_argument("--paper-epochs", type=int, default=40)
-    p.add_argument("--paper-iters", type=int, default=500)
-    p.add_argument("--compare-videos", type=int, default=3,
-                   help="videos inverted on the GPU and on the CPU for the code comparison")
-    p.add_argument("--eval-epochs", type=int, default=5)
-    p.add_argument("--no-tests", action="store_true", help="skip step 1")
+    p.add_argument("--out", type=Path, required=True, help="folder of gpu_check.json / .md")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cuda, cpu")
+    p.add_argument("--bundle", default=None, help="the device bundle (its manifest is checked)")
+    p.add_argument("--steps", default=None, help="comma-separated step names (default: all)")
+    for name, kind in (("videos", int), ("dim", int), ("recipe", str), ("cpu_recipe", str),
+                       ("paper_epochs", int), ("paper_iters", int), ("compare_videos", int),
+                       ("eval_epochs", int), ("timeout_scale", float)):
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                       help="default: GPU %s, CPU %s" % (DEFAULTS["cuda"][name],
+                                                         DEFAULTS["cpu"][name]))
     return p.parse_args(argv)
 
 
-def _encode(root: Path, out: Path, recipe: str, device: str, args: argparse.Namespace,
-            cache: dict[str, Any]) -> Any:
-    import tascodec
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """``StepTimeout`` in the main thread after ``seconds`` (SIGALRM; no limit elsewhere)."""
+    usable = hasattr(signal, "setitimer") and signal.getsignal(signal.SIGALRM) in (
+        signal.SIG_DFL, None)
+    if not usable:
+        yield
+        return
 
-    extra: dict[str, Any] = {}
-    if recipe == "paper":
-        extra = {"epochs": args.paper_epochs, "invert_max_iters": args.paper_iters}
-    return tascodec.encode(root, out, device=device, recipe=recipe, overwrite=True,
-                           progress=False, max_bytes=None, cache=cache, deterministic=True,
-                           **extra)
+    def expire(signum: int, frame: Any) -> None:
+        raise StepTimeout(f"over its {seconds:g} s timeout")
 
-
-def _decode_all(path: Path, device: str | None) -> tuple[float, dict[str, np.ndarray]]:
-    """(frames per second, decoded videos (T, D)) of every video of ``path`` on ``device``."""
-    import tascodec
-
-    out, frames, start = {}, 0, time.perf_counter()
-    with tascodec.open(path) as archive:
-        for video in archive.videos:
-            out[video] = np.asarray(archive.decode(video, device=device))
-            frames += out[video].shape[0]
-    return frames / max(time.perf_counter() - start, 1e-9), out
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
-def _max_rel(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
-    return max(float(np.abs(a[v] - b[v]).max() / (np.abs(b[v]).max() + 1e-12)) for v in b)
+def _figures(result: dict[str, Any]) -> str:
+    """A step's figures in one Markdown cell (nested dicts as ``key: a=1, b=2``)."""
+    parts = []
+    for key, value in result.items():
+        if key == "machine":
+            continue
+        if isinstance(value, dict):
+            value = "{" + ", ".join(f"{k}={_short(v)}" for k, v in value.items()) + "}"
+        parts.append(f"{key}={_short(value)}")
+    return "; ".join(parts).replace("|", "/")
 
 
-def _same_archives(p: Path, q: Path) -> bool:
-    """Whether two archives hold bit-identical codes and decoder tensors."""
-    import tascodec
-
-    with tascodec.open(p) as a, tascodec.open(q) as b:
-        if list(a.videos) != list(b.videos):
-            return False
-        if not all(np.array_equal(a.codes(v), b.codes(v)) for v in a.videos):
-            return False
-        ta, tb = a.decoder().tensors, b.decoder().tensors
-        return set(ta) == set(tb) and all(np.array_equal(ta[k], tb[k]) for k in ta)
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
 
 
-def _codes_gpu_vs_cpu(root: Path, path: Path, cache: dict[str, Any], videos: int) -> float:
-    """Max relative difference of the codes the trained model inverts for the first
-    ``videos`` videos of the archive on CUDA and on the CPU (the archive's inversion
-    settings, K = 8 per segment)."""
-    from tascodec.codecs.inversion import invert_kwargs
-    from tascodec.content import SegmentTable
-    from tascodec.format import open_archive
-    from tascodec.layout import StandardDataset
-    from tascodec.source import ArraySource
-    from tascodec.tca.invert import invert
-
-    model = next(v[0] for k, v in cache.items() if k.startswith("tca:"))
-    with open_archive(path) as archive:
-        names = list(archive.videos)[:videos]
-        config = dict(archive.codec_config)
-    dataset = StandardDataset(root)
-    source = ArraySource({v: np.ascontiguousarray(dataset.features(v).T) for v in names},
-                         {v: dataset.labels(v) for v in names}, list(dataset.class_names))
-    table = SegmentTable.from_labels(names, [source.labels(v) for v in names], 8)
-    kwargs = {**invert_kwargs({k: v for k, v in config.items() if k.startswith("invert_")}),
-              "progress": False, "init": config.get("init", "encoded")}
-    on_gpu, _ = invert(model, source, table, device="cuda", **kwargs)
-    on_cpu, _ = invert(copy.deepcopy(model).cpu(), source, table, device="cpu", **kwargs)
-    return float(np.abs(on_gpu - on_cpu).max() / (np.abs(on_cpu).max() + 1e-12))
+def markdown(payload: dict[str, Any]) -> str:
+    """The run as Markdown: a line on the machine, then a row per step."""
+    env = next((s["results"] for s in payload["steps"] if s["name"] == "environment"
+                and s["status"] == "ok"), {})
+    head = (f"gpu_check on {payload['device']}: torch {env.get('torch', '?')}, CUDA "
+            f"{env.get('cuda', '?')}, GPU {env.get('gpu', {}).get('name', 'none')}; "
+            f"{'finished' if payload['finished'] else 'RUNNING or cut short'}, "
+            f"{payload['seconds']:.0f} s")
+    rows = [[s["name"], s["status"], f"{s['seconds']:.1f}", s.get("error") or
+             _figures(s.get("results") or {})] for s in payload["steps"]]
+    return head + "\n\n" + markdown_table(["step", "status", "s", "figures"], rows)
 
 
-def _stats(path: Path) -> dict[str, Any]:
-    import tascodec
-
-    with tascodec.open(path) as archive:
-        return dict(archive.header["stats"])
-
-
-def _evaluations(path: Path, root: Path, cuda: bool, epochs: int) -> list[list[str]]:
-    """Rows of the evaluation table: MS-TCN on the archive, decoded on the device (twice) and
-    with NumPy."""
-    from tascodec.evaluate import evaluate_archive
-
-    device = "cuda" if cuda else "cpu"
-    on_device = "auto" if cuda else "torch"  # "auto" is the torch decoder on CUDA only
-    rows, first = [], None
-    for decode in (on_device, on_device, "numpy"):
-        start = time.perf_counter()
-        r = evaluate_archive(path, root, split="split1", seeds=(0,), epochs=epochs,
-                             device=device, progress=False, decode=decode, deterministic=True)
-        repeat = ""
-        if decode == on_device:
-            if first is None:
-                first = r.per_seed
-            else:
-                repeat = "yes" if r.per_seed == first else "NO"
-        rows.append([decode, r.device, f"{time.perf_counter() - start:.1f}",
-                     f"{r.mean['acc']:.2f}", f"{r.mean['f1@50']:.2f}", repeat])
-    return rows
-
-
-def _recipe_row(root: Path, tmp: Path, recipe: str, device: str, args: argparse.Namespace,
-                repeat: bool) -> list[str]:
-    """Encode with ``recipe`` on ``device`` (twice when ``repeat``), decode, compare: a row."""
-    cuda = device == "cuda"
-    path, cache = tmp / f"{recipe}.tasz", {}
-    summary = _encode(root, path, recipe, device, args, cache)
-    stats = _stats(path)
-    same = ""
-    if repeat:
-        again = tmp / f"{recipe}-again.tasz"
-        _encode(root, again, recipe, device, args, {})
-        same = "yes" if _same_archives(path, again) else "NO"
-    rate_dev, on_dev = _decode_all(path, device if cuda else "cpu-torch")
-    rate_np, on_np = _decode_all(path, None)
-    code_err = (f"{_codes_gpu_vs_cpu(root, path, cache, args.compare_videos):.2e}"
-                if cuda else "")
-    print(f"encoded {recipe}: {summary.seconds['total']:.1f} s")
-    return [recipe, device, f"{stats.get('train_seconds', 0.0):.1f}",
-            f"{stats.get('code_seconds', 0.0):.1f}", f"{summary.seconds['total']:.1f}",
-            f"{rate_dev:,.0f}", f"{rate_np:,.0f}", code_err, f"{_max_rel(on_dev, on_np):.2e}",
-            same]
+def run(args: argparse.Namespace, device: str, work: Path) -> dict[str, Any]:
+    """Run the selected steps, rewriting the JSON and Markdown after each; the payload."""
+    chosen = None if args.steps is None else set(args.steps.split(","))
+    unknown = (chosen or set()) - {name for name, _, _ in STEPS}
+    if unknown:
+        raise SystemExit(f"--steps: unknown {sorted(unknown)}; known: {[n for n, _, _ in STEPS]}")
+    ctx = Context(args=args, device=device, work=work)
+    payload: dict[str, Any] = {"device": device, "args": {k: str(v) for k, v in
+                                                         vars(args).items()},
+                               "budget_s": sum(t for _, _, t in STEPS), "steps": [],
+                               "finished": False, "seconds": 0.0}
+    start = time.perf_counter()
+    for name, step, timeout in STEPS:
+        if chosen is not None and name not in chosen:
+            continue
+        ctx.step_timeout = timeout * args.timeout_scale
+        entry: dict[str, Any] = {"name": name, "timeout_s": ctx.step_timeout}
+        t0 = time.perf_counter()
+        try:
+            with time_limit(ctx.step_timeout):
+                entry["results"] = step(ctx)
+            entry["status"] = "ok"
+        except Skipped as why:
+            entry["status"], entry["error"] = "skipped", f"skipped: {why}"
+        except StepTimeout as exc:
+            entry["status"], entry["error"] = "timeout", str(exc)
+        except Exception as exc:  # one failing step must not hide what the others show
+            traceback.print_exc()
+            entry["status"] = "failed"
+            entry["error"] = f"{type(exc).__name__}: {str(exc)[:1500]}"
+        entry["seconds"] = time.perf_counter() - t0
+        payload["steps"].append(entry)
+        payload["seconds"] = time.perf_counter() - start
+        print(f"{name}: {entry['status']} ({entry['seconds']:.1f} s)"
+              + (f": {entry['error']}" if entry.get("error") else ""), flush=True)
+        write_results(args.out, "gpu_check", payload, markdown(payload))
+    payload["finished"] = True
+    write_results(args.out, "gpu_check", payload, markdown(payload))
+    return payload
 
 
 def main(argv: list[str] | None = None) -> int:
-    # cuBLAS reads this when CUDA starts: set before any CUDA work so deterministic=True holds.
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    import tascodec  # noqa: F401 - sets CUBLAS_WORKSPACE_CONFIG before any CUDA work
     import torch
 
     args = parse_args(argv)
-    cuda = torch.cuda.is_available()
-    device = "cuda" if cuda else "cpu"
-    failed = 0
-    print(machine_line())
-    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, device "
-          f"{torch.cuda.get_device_name(0) if cuda else 'cpu'}")
-    if args.no_tests:
-        print("step 1: skipped (--no-tests)")
-    elif not cuda:
-        print("step 1: skipped: no CUDA device (the gpu tests skip themselves here)")
-    else:
-        rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-m", "gpu", "tests"])
-        print(f"step 1: gpu tests exit code {rc}")
-        failed += rc != 0
-    if not cuda:
-        print("steps 2-4: skipped: no CUDA device; encodes, the repeat and MS-TCN run on the "
-              "CPU instead, the GPU-vs-CPU code comparison is skipped, and the torch decoder "
-              "runs on the CPU")
-    from tascodec.synth import synthesize
-
-    rows: list[list[str]] = []
-    eval_rows: list[list[str]] = []
+    cuda = torch.cuda.is_available() and args.device != "cpu"
+    device = ("cuda" if args.device == "auto" else args.device) if cuda else "cpu"
+    for name, value in DEFAULTS["cuda" if cuda else "cpu"].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    print(f"gpu_check: device {device}; at most {sum(t for _, _, t in STEPS) * args.timeout_scale:.0f}"
+          f" s by the steps' timeouts; results in {args.out}", flush=True)
     with tempfile.TemporaryDirectory(prefix="tascodec-gpu-check-") as tmp:
-        start = time.perf_counter()
-        root = synthesize(Path(tmp) / "data", preset="breakfast", videos=args.videos,
-                          dim=args.dim, seed=0)
-        print(f"synthesized {args.videos} videos, D = {args.dim}: "
-              f"{time.perf_counter() - start:.1f} s")
-        recipes = [r for r in args.recipes.split(",") if r]
-        for n, recipe in enumerate(recipes):
-            try:
-                rows.append(_recipe_row(root, Path(tmp), recipe, device, args, repeat=n == 0))
-            except Exception as exc:  # one failing step must not hide what the others show
-                failed += 1
-                traceback.print_exc()
-                print(f"recipe {recipe}: FAILED: {type(exc).__name__}: {exc}")
-                rows.append([recipe, device, "FAILED"] + [""] * 7)
-        if recipes and (Path(tmp) / f"{recipes[0]}.tasz").is_file():
-            try:
-                eval_rows = _evaluations(Path(tmp) / f"{recipes[0]}.tasz", root, cuda,
-                                         args.eval_epochs)
-            except Exception as exc:
-                failed += 1
-                traceback.print_exc()
-                print(f"evaluate: FAILED: {type(exc).__name__}: {exc}")
-    print(markdown_table(["recipe", "device", "train s", "invert s", "encode s",
-                          "decode frames/s (torch)", "decode frames/s (NumPy)",
-                          "codes GPU vs CPU (max rel)", "decoded torch vs NumPy (max rel)",
-                          "deterministic repeat identical"], rows))
-    if eval_rows:
-        print()
-        print(markdown_table(["decode", "device", "evaluate s", "Acc", "F1@50",
-                              "repeat identical"], eval_rows))
-    failed += sum(row[-1] == "NO" for row in rows + eval_rows)  # a repeat that differed
-    if failed:
-        print(f"{failed} step(s) failed or did not repeat (see above)")
-    return 1 if failed else 0
+        payload = run(args, device, Path(tmp))
+    print(markdown(payload))
+    bad = [s["name"] for s in payload["steps"] if s["status"] in ("failed", "timeout")]
+    if bad:
+        print(f"{len(bad)} step(s) failed or timed out: {', '.join(bad)}")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -1,23 +1,64 @@
-"""benchmarks.gpu_check runs end to end without CUDA, saying what it skipped."""
+"""benchmarks.gpu_check runs end to end without CUDA on tiny data, writing its JSON and Markdown
+after every step; a step past its timeout is recorded and the next one still runs."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
-import torch
 
 
-def test_gpu_check_runs_on_cpu(capsys, torch_one_thread):
-    if torch.cuda.is_available():
-        pytest.skip("CUDA present: run python -m benchmarks.gpu_check itself")
+def test_gpu_check_runs_on_cpu_and_writes_json(tmp_path, torch_one_thread):
+    from benchmarks.gpu_check import main
+    from benchmarks.gpu_steps import STEPS
+
+    assert sum(timeout for _, _, timeout in STEPS) <= 480  # 8 minutes on a GPU, by estimate
+    assert main(["--out", str(tmp_path), "--device", "cpu"]) == 0
+    payload = json.loads((tmp_path / "gpu_check.json").read_text())
+    steps = {s["name"]: s for s in payload["steps"]}
+    assert payload["finished"] and payload["device"] == "cpu"
+    assert list(steps) == [name for name, _, _ in STEPS]
+    skipped = {"gpu_tests", "cpu_compare"}  # need a GPU
+    assert all(s["status"] == "ok" for n, s in steps.items() if n not in skipped), steps
+    assert all(steps[n]["status"] == "skipped" for n in skipped)
+    assert steps["encode_deterministic"]["results"]["repeat_identical"] is True
+    assert steps["mstcn"]["results"]["repeat_identical"] is True
+    default = steps["encode_default"]["results"]
+    assert default["train_frames_per_s"] > 0 and default["invert_s_per_iteration"] > 0
+    assert 0 < default["relative_mse"] < 2 and set(default["peak_mib"]) >= {"train", "invert"}
+    assert steps["paper"]["results"]["breakfast_extrapolated_h"]["total"] > 0
+    assert steps["memory_budget"]["results"]["in_memory"] is False  # the sampled path
+    decode = steps["decode"]["results"]
+    assert decode["device_vs_numpy_max_rel"] < 1e-4 and decode["np_load_frames_per_s"] > 0
+    md = (tmp_path / "gpu_check.md").read_text()
+    assert "| encode_default | ok |" in md and "| gpu_tests | skipped |" in md
+
+
+def test_a_step_past_its_timeout_is_recorded_and_the_next_runs(tmp_path, monkeypatch):
+    import benchmarks.gpu_check as gpu_check
+
+    seen = []
+
+    def slow(ctx):
+        seen.append(json.loads((tmp_path / "gpu_check.json").read_text())["steps"][-1]["name"])
+        time.sleep(30)  # pragma: no cover - interrupted
+
+    def after(ctx):
+        return {"ran": True}
+
+    monkeypatch.setattr(gpu_check, "STEPS", [("environment", lambda ctx: {}, 5),
+                                             ("slow", slow, 0.2), ("after", after, 5)])
+    assert gpu_check.main(["--out", str(tmp_path), "--device", "cpu", "--timeout-scale", "1"]) == 1
+    assert seen == ["environment"]  # written after the first step, before the second ended
+    steps = json.loads((tmp_path / "gpu_check.json").read_text())["steps"]
+    assert [(s["name"], s["status"]) for s in steps] == [
+        ("environment", "ok"), ("slow", "timeout"), ("after", "ok")]
+    assert "over its 0.2 s timeout" in steps[1]["error"]
+
+
+def test_unknown_steps_are_refused(tmp_path):
     from benchmarks.gpu_check import main
 
-    assert main(["--videos", "4", "--dim", "32", "--recipes", "quick", "--no-tests",
-                 "--eval-epochs", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "skipped: no CUDA device" in out
-    lines = out.splitlines()
-    encode = next(line for line in lines if line.startswith("| quick | cpu |"))
-    assert encode.rstrip().endswith("| yes |")  # the deterministic repeat: identical archives
-    evals = [line for line in lines if line.startswith("| torch | cpu |")]
-    assert len(evals) == 2 and evals[1].rstrip().endswith("| yes |")
-    assert any(line.startswith("| numpy | cpu |") for line in lines)
+    with pytest.raises(SystemExit, match="--steps: unknown"):
+        main(["--out", str(tmp_path), "--device", "cpu", "--steps", "decode,nope"])
