@@ -43,6 +43,7 @@ class RangeServer:
     def reset(self) -> None:
         with self._lock:
             self.gets = self.heads = self.bytes_sent = self.bytes_written = 0
+            self.bytes_by_path: dict[str, int] = {}  # body bytes served per path
 
     def url(self, name: str) -> str:
         host, port = self._server.server_address[:2]
@@ -62,8 +63,10 @@ class RangeServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _count(self, get: bool, nbytes: int) -> None:
+    def _count(self, get: bool, nbytes: int, path: str = "") -> None:
         with self._lock:
+            path = path.split("?")[0]
+            self.bytes_by_path[path] = self.bytes_by_path.get(path, 0) + nbytes
             if get:
                 self.gets += 1
             else:
@@ -98,7 +101,7 @@ class RangeServer:
                         server.active -= 1
 
             def _send(self, body_wanted: bool, status: int, headers: dict, body: bytes) -> None:
-                server._count(body_wanted, len(body) if body_wanted else 0)
+                server._count(body_wanted, len(body) if body_wanted else 0, self.path)
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -139,7 +142,7 @@ class RangeServer:
                     status = 206
                 body = data[lo:hi] if body_wanted else b""
                 # counted before anything is sent: a client never sees a response uncounted
-                server._count(body_wanted, len(body))
+                server._count(body_wanted, len(body), self.path)
                 self.send_response(status)
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {lo}-{hi - 1}/{len(data)}")
@@ -157,5 +160,8 @@ class RangeServer:
 
             def do_HEAD(self) -> None:  # noqa: N802
                 self._respond(False)
+
+            def do_POST(self) -> None:  # noqa: N802 - for ``routes`` (the hub's API)
+                self._respond(True)
 
         return Handler

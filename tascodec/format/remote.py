@@ -25,6 +25,7 @@ import asyncio
 import errno
 import re
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import FormatError, TascodecError
 
@@ -217,7 +218,10 @@ def _hf_resolve(url: str, options: dict[str, Any], timeout: float) -> tuple[str,
         resolved = hfs.resolve_path(url)
         if not getattr(resolved, "path_in_repo", ""):
             raise FormatError(f"{url}: names a repository, not a file in it")
-        return hfs.url(url), build_hf_headers(token=options.get("token"))
+        kind = {"dataset": "datasets/", "space": "spaces/"}.get(resolved.repo_type or "", "")
+        resolve = (f"{hfs.endpoint.rstrip('/')}/{kind}{resolved.repo_id}/resolve/"
+                   f"{quote(resolved.revision, safe='')}/{quote(resolved.path_in_repo)}")
+        return resolve, build_hf_headers(token=options.get("token"))
     except TascodecError:
         raise
     except Exception as exc:  # noqa: BLE001 - the hub's errors, one line
