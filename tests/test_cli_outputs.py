@@ -177,3 +177,20 @@ def test_encode_says_when_label_lines_were_cut(tiny_dataset, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "note: 3 frame(s) of 1 video(s) cut" in out
     assert "6 stored of 6 (every video)" in out  # the same videos for every codec
+
+
+def test_ctrl_c_closes_the_bars_before_its_message(monkeypatch, capsys):
+    from tqdm.auto import tqdm
+
+    import tascodec.cli.inspect as inspect_cli
+
+    bars = []
+
+    def interrupted(args):
+        bars.append(tqdm(total=10, desc="invert"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(inspect_cli, "run_info", interrupted)
+    assert main(["info", ARCHIVE]) == 130
+    assert bars[0] not in list(tqdm._instances)  # closed: it cannot draw again
+    assert capsys.readouterr().err.rstrip().endswith("tascodec info: interrupted")

@@ -58,6 +58,20 @@ def _drop_stdout() -> None:
         os.close(devnull)
 
 
+def _close_bars() -> None:
+    """Close every progress bar still open (tqdm's own registry), so that none draws again
+    after the command's last line."""
+    if "tqdm" not in sys.modules:
+        return
+    from tqdm.std import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        try:
+            bar.close()
+        except Exception:  # pragma: no cover - a bar half torn down already
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         try:
@@ -84,6 +98,7 @@ def _main(argv: list[str] | None) -> int:
               f"{missing_torch_message(f'tascodec {args.command}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_bars()  # a bar left open would redraw itself after the message
         print(f"tascodec {args.command}: interrupted", file=sys.stderr)
         return 130
 

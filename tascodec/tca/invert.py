@@ -356,7 +356,7 @@ def _invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *
     bar = tqdm(total=n_codes, desc="invert", unit="code", disable=not progress)
     settings = _Settings(max_iters, tol if tol else 0.0, float(lr), betas, check_every,
                          lr_decays)
-    with torch.no_grad():
+    with torch.no_grad(), bar:  # closed however the loop ends (Ctrl-C included)
         for i0, i1 in chunks:
             f0, f1 = int(inst_first[i0]), int(inst_first[i1])
             obj = _Objective(dec, _chunk_reader(plan, source, f0, dev), f1 - f0, form,
@@ -369,7 +369,6 @@ def _invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *
             evals, err0_sum, err_sum = evals + ev, err0_sum + e0, err_sum + e1
             codes[i0:i1] = z.cpu().numpy()
             iters[i0:i1] = it_count.cpu().numpy()
-    bar.close()
     total_frames = int(plan.video_first_frame[-1])
     denom = max(total_frames, 1) * dec.feature_dim
     # History: evaluations and error sums of finished chunks are carried into later checkpoints.
