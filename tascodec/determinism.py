@@ -76,8 +76,12 @@ def prepare_cublas_workspace() -> None:
     started = bool(cuda is not None and getattr(cuda, "is_initialized", lambda: False)())
     if started and value not in CUBLAS_DETERMINISTIC:
         _cublas_too_late = (f"CUDA was initialised before tascodec was imported, with "
-                            f"{_CUBLAS_ENV}={value!r}")
+                            f"{_env_text(value)}")
     os.environ.setdefault(_CUBLAS_ENV, CUBLAS_WORKSPACE)
+
+
+def _env_text(value: str | None) -> str:
+    return f"{_CUBLAS_ENV} unset" if value is None else f"{_CUBLAS_ENV}={value!r}"
 
 
 def _check_cublas() -> None:
@@ -89,7 +93,7 @@ def _check_cublas() -> None:
     value = os.environ.get(_CUBLAS_ENV)
     late = _cublas_too_late
     if late is None and value not in CUBLAS_DETERMINISTIC and torch.cuda.is_initialized():
-        late = f"CUDA is already initialised with {_CUBLAS_ENV}={value!r}"
+        late = f"CUDA is already initialised with {_env_text(value)}"
     if late is None and value is None:
         os.environ[_CUBLAS_ENV] = CUBLAS_WORKSPACE  # before any CUDA work: still in time
         return
