@@ -173,7 +173,8 @@ class StandardDataset:
     ``sample_rate`` s keeps every s-th frame of features and labels. Feature and label
     lengths may differ by at most ``max(max_mismatch, max_mismatch_fraction * T)`` frames
     (T the label count); both are then cut to the shorter and the cut is recorded in
-    ``trimmed``. ``check_finite`` checks each video for NaN/inf on first access (chunked).
+    ``trimmed``. ``check_finite`` checks each video for NaN/inf and values beyond
+    ``source.MAX_FRAME_MAGNITUDE`` on first access (chunked).
     Videos are the ``groundTruth/*.txt`` files; feature files without labels are ignored.
     """
 
@@ -367,17 +368,14 @@ class StandardDataset:
         return arr
 
     def _assert_finite(self, fpath: Path, arr: np.ndarray) -> None:
+        """``source.check_frame_values`` over the (D, T) frames, a block of frames at a time:
+        no NaN, no infinity, nothing beyond ``source.MAX_FRAME_MAGNITUDE``."""
+        from .source import check_frame_values
+
         if arr.dtype.kind != "f":
             return
         for a in range(0, arr.shape[1], _FINITE_CHUNK):
-            block = np.asarray(arr[:, a : a + _FINITE_CHUNK])
-            ok = np.isfinite(block)
-            if not ok.all():
-                d, t = np.argwhere(~ok)[0]
-                raise DatasetLayoutError(
-                    f"{fpath}: non-finite value {block[d, t]} at "
-                    f"dimension {int(d)}, frame {a + int(t)}"
-                )
+            check_frame_values(np.asarray(arr[:, a : a + _FINITE_CHUNK]), str(fpath), a)
 
     def items(self, videos: list[str] | None = None) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """Yield ``(video, features (D, T), labels (T,))`` for ``videos`` (default: all)."""
