@@ -194,3 +194,18 @@ def test_ctrl_c_closes_the_bars_before_its_message(monkeypatch, capsys):
     assert main(["info", ARCHIVE]) == 130
     assert bars[0] not in list(tqdm._instances)  # closed: it cannot draw again
     assert capsys.readouterr().err.rstrip().endswith("tascodec info: interrupted")
+
+
+def test_decode_into_a_folder(tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    assert main(["decode", ARCHIVE, "0", "-o", str(folder)]) == 0  # an existing folder
+    assert main(["decode", ARCHIVE, "1", "-o", f"{tmp_path}/new/"]) == 0  # a folder to make
+    from tascodec.format import open_archive
+
+    with open_archive(ARCHIVE) as ar:
+        first, second = ar.videos[:2]
+    assert (folder / f"{first}.npy").is_file() and not (tmp_path / "data.npy").exists()
+    assert (tmp_path / "new" / f"{second}.npy").is_file()
+    assert main(["decode", ARCHIVE, "0", "-o", str(folder)]) == 2  # no silent replacement
+    assert "already exists" in capsys.readouterr().err

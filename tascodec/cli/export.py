@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import add_device, add_output
+
 __all__ = ["register"]
 
 
@@ -46,12 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("video", metavar="VIDEO",
                    help="a stored video's name (as in a bundle, with or without .txt / .npy), "
                         "or its 0-based position in `tascodec ls`")
-    d.add_argument("-o", "--output", type=Path, required=True, help="output .npy path")
+    add_output(d, help="output .npy path; an existing folder (or one ending in /) gets "
+                       "<VIDEO>.npy; missing folders above it are created")
     d.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     d.add_argument("--layout", choices=("DT", "TD"), default="DT",
                    help="DT: (D, T) as in the standard layout (default); TD: (T, D)")
-    d.add_argument("--device", default=None,
-                   help="decode device: cpu (NumPy, default), cuda, cpu-torch")
+    add_device(d, default="cpu", what="decode device (cpu: NumPy)")
     _limit_option(d)
     d.set_defaults(func=_run_decode)
 
@@ -84,13 +86,17 @@ def _run_decode(args: argparse.Namespace) -> int:
     from ..errors import OutputExistsError
     from ..tempfiles import write_beside
 
-    out = args.output if args.output.suffix == ".npy" else args.output.with_suffix(
-        args.output.suffix + ".npy")
-    if out.exists() and not args.overwrite:  # before decoding; checked again when written
-        raise OutputExistsError(out)
+    from .options import decode_device, output_file
+
+    device = decode_device(args.device)  # a missing CUDA device: before any work
     with open_archive(args.archive, decode_limit=args.decode_limit) as ar:
         video = stored_video(ar.videos, args.video, ar.path)
-        x = decode_video(ar, video, device=args.device)
+        out = output_file(args.output, f"{video}.npy")
+        if out.suffix != ".npy":
+            out = out.with_suffix(out.suffix + ".npy")
+        if out.exists() and not args.overwrite:  # before decoding; checked again when written
+            raise OutputExistsError(out)
+        x = decode_video(ar, video, device=device)
     x = np.ascontiguousarray(x.T if args.layout == "DT" else x)
     write_beside(out, lambda handle: np.save(handle, x), overwrite=args.overwrite)
     print(f"{video}: {x.shape} float32 ({args.layout}) -> {out}")
