@@ -163,7 +163,7 @@ def test_cuda_paths(encoded_archive, tiny_dataset, monkeypatch):
     assert a.per_seed == b.per_seed and a.device.startswith("cuda")
 
 
-def test_cli_deterministic_flags_reach_encode_and_eval(monkeypatch, capsys):
+def test_cli_deterministic_flags_reach_encode_and_eval(monkeypatch, capsys, tmp_path):
     import tascodec.encoding as encoding
     import tascodec.evaluate as evaluate
     from tascodec.cli import main
@@ -176,10 +176,11 @@ def test_cli_deterministic_flags_reach_encode_and_eval(monkeypatch, capsys):
 
     monkeypatch.setattr(encoding, "encode", fake)
     monkeypatch.setattr(evaluate, "evaluate_archive", fake)
-    assert main(["encode", "d", "o.tasz", "--deterministic"]) == 2
+    d, out = str(tmp_path), str(tmp_path / "o.tasz")  # the CLI checks the folder exists
+    assert main(["encode", d, out, "--deterministic"]) == 2
     assert seen.pop("deterministic") is True
-    assert main(["encode", "d", "o.tasz"]) == 2
+    assert main(["encode", d, out]) == 2
     assert seen.pop("deterministic") is False
-    assert main(["eval", "original", "--dataset", "d", "--deterministic"]) == 2
+    assert main(["eval", "original", "--dataset", d, "--deterministic"]) == 2
     assert seen.pop("deterministic") is True
     capsys.readouterr()
