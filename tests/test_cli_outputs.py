@@ -96,7 +96,8 @@ def test_bad_byte_counts_are_one_usage_line(args, capsys):
 
 @pytest.mark.parametrize("command", [
     ["encode", "data", "x.tasz"], ["eval", "a.tasz", "--dataset", "d"], ["append", "a", "d"],
-    ["plot", "a.tasz", "--dataset", "d", "-o", "x.png"], ["demo"],
+    ["plot", "a.tasz", "--dataset", "d", "-o", "x.png"], ["demo"], ["decode", "a", "0", "-o", "x"],
+    ["export", "a.tasz", "out"],
 ])
 def test_one_device_vocabulary(command, capsys):
     with pytest.raises(SystemExit):
@@ -118,11 +119,14 @@ def _has_cuda() -> bool:
 def test_a_missing_cuda_device_is_refused_before_any_work(tmp_path, capsys):
     assert main(["demo", "--device", "cuda", "-o", str(tmp_path / "demo")]) == 2
     assert not (tmp_path / "demo").exists()  # nothing synthesized, no folder made
+    assert main(["export", ARCHIVE, str(tmp_path / "export"), "--device", "cuda"]) == 2
+    assert not (tmp_path / "export").exists()
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("CUDA is not available" in line for line in err)
     assert main(["plot", ARCHIVE, "--dataset", str(tmp_path), "--device", "cuda:1", "-o",
                  str(tmp_path / "p" / "x.png")]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and all("--device cuda" in line and "CUDA is not available" in line
-                                 for line in err)
+    assert len(err) == 1 and "--device cuda:1" in err[0] and "CUDA is not available" in err[0]
     assert not (tmp_path / "p").exists()
 
 

@@ -29,8 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="add DATASET's original test split of each exported train.<fold> "
                         "(features, groundTruth, bundle; hard links, else copies), so the "
                         "folder trains on decoded data and predicts on the original test set")
-    p.add_argument("--device", default=None,
-                   help="decode device: cpu (NumPy, default), cuda, cpu-torch")
+    add_device(p, default="cpu", what="decode device (cpu: NumPy)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="decode and write with N processes (default 1); memory stays one "
                         "video per process")
@@ -67,9 +66,11 @@ def _limit_option(p: argparse.ArgumentParser) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from ..export import export_archive
+    from .options import decode_device
 
+    device = decode_device(args.device)  # a missing CUDA device: before any folder is made
     out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
-                         progress=not args.quiet, device=args.device,
+                         progress=not args.quiet, device=device,
                          decode_limit=args.decode_limit, with_test=args.with_test,
                          workers=args.workers)
     extra = f" (+ the original test split of {args.with_test})" if args.with_test else ""
