@@ -21,7 +21,14 @@ Families, all on the format 1.1 goldens (``tests/data/v1_1``):
 * ``budget`` (``adversarial_budget``, issue 28): decodes dominated by codes (generated,
   int8, float16, offsets, segment groups) and every golden: ``unbounded`` when a decode's
   peak traced memory passes 1.5 x the decode budget's estimate. Every decode of the other
-  families is held to the same bound (``classify`` decodes with ``decode_traced``).
+  families is held to the same bound (``classify`` decodes with ``decode_traced``);
+* ``datasets`` (``adversarial_inputs``, issue 28): NaN, infinities and finite values far
+  beyond any feature planted in one frame of a dataset, read as an encode reads it: refused
+  naming the video, dimension and frame, or read back as written.
+
+``adversarial_inputs.run_fileobjs`` (hostile file objects: truncated gzip, lzma, bz2 streams,
+failing reads) is run by ``tests/test_hostile_inputs.py``; it joins this run once
+``FileObjectSource`` turns a file object's ``EOFError`` into a ``FormatError``.
 
 ``tests/test_fuzz.py::test_adversarial_run`` runs it small by default and at the issue's scale
 (5,000 mutants, 50 bombs, 100 names) with ``-m slow``.
@@ -190,6 +197,11 @@ def run(mutants: int = 5000, bombs: int = 50, names: int = 100, *,
         from adversarial_budget import run_budget
 
         results["budget"] = run_budget(work)
+        from adversarial_inputs import run_datasets
+        from tascodec.synth import synthesize
+
+        synthesize(work / "tiny", preset="tiny", seed=0)
+        results["datasets"] = run_datasets(work / "tiny", work)
     results["all"] = sum(results.values(), Counter())
     if echo:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux

@@ -681,6 +681,7 @@ def _adversarial(mutants: int, bombs: int, names: int) -> None:
     assert results["names"]["ok"] > 0 and results["swaps"]["ok"] == 0
     assert results["outdirs"]["ok"] > 0 and results["outdirs"]["rejected"] > 0
     assert results["budget"]["ok"] >= 100
+    assert results["datasets"]["rejected"] > 0 and results["datasets"]["ok"] > 0
 
 
 def test_adversarial_run():
