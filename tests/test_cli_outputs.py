@@ -213,3 +213,16 @@ def test_decode_into_a_folder(tmp_path, capsys):
     assert (tmp_path / "new" / f"{second}.npy").is_file()
     assert main(["decode", ARCHIVE, "0", "-o", str(folder)]) == 2  # no silent replacement
     assert "already exists" in capsys.readouterr().err
+
+
+def test_exported_and_synthesized_files_honour_the_umask(tmp_path, capsys):
+    before = os.umask(0o027)
+    try:
+        assert main(["export", ARCHIVE, str(tmp_path / "export"), "--quiet"]) == 0
+        assert main(["synth", "--preset", "tiny", "--videos", "2", "--quiet", "-o",
+                     str(tmp_path / "synth")]) == 0
+    finally:
+        os.umask(before)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {".tascodec-export.json", "mapping.txt"}
+    assert {mode(p) for p in files} == {0o640}
