@@ -8,6 +8,7 @@ argument (``--max-bytes``, ``--decode-limit``, ...) goes through it.
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 __all__ = ["format_bytes", "parse_bytes", "UNITS"]
 
@@ -34,4 +35,4 @@ def parse_bytes(text: str) -> int | None:
     m = _SIZE.fullmatch(str(text))
     if not m or m[2].lower() not in UNITS:
         return None
-    return int(float(m[1]) * UNITS[m[2].lower()])
+    return int(Fraction(m[1]) * UNITS[m[2].lower()])  # exact: no float overflow

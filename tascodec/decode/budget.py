@@ -41,15 +41,13 @@ address-space limit)``.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..errors import DecodeBudgetError, TascodecError
-from ..units import format_bytes
+from ..units import format_bytes, parse_bytes
 
 __all__ = [
     "ENV_VAR",
@@ -66,10 +64,6 @@ ENV_VAR = "TASCODEC_DECODE_LIMIT"
 DEFAULT_CAP = 8 << 30
 #: bytes any decode holds besides its arrays (index arrays of a few segments, entry records)
 BASE = 8 << 10
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1000, "m": 1 << 20, "mib": 1 << 20,
-          "mb": 10**6, "g": 1 << 30, "gib": 1 << 30, "gb": 10**9, "t": 1 << 40, "tib": 1 << 40,
-          "tb": 10**12}
-_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*")
 
 
 def physical_memory() -> int | None:
@@ -103,8 +97,8 @@ def default_limit() -> int:
 def _parse(value: Any, where: str) -> int:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         n = int(value)
-    elif isinstance(value, str) and (m := _SIZE.fullmatch(value)) and m[2].lower() in _UNITS:
-        n = int(Fraction(m[1]) * _UNITS[m[2].lower()])  # exact: no float overflow
+    elif isinstance(value, str) and (parsed := parse_bytes(value)) is not None:
+        n = parsed  # units.parse_bytes: every byte argument reads the same
     else:
         raise TascodecError(f"{where}: a decode limit must be bytes (e.g. 4294967296 or '4GiB'),"
                             f" got {str(value)[:40]!r}")
