@@ -226,3 +226,10 @@ def test_exported_and_synthesized_files_honour_the_umask(tmp_path, capsys):
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {".tascodec-export.json", "mapping.txt"}
     assert {mode(p) for p in files} == {0o640}
+
+
+def test_export_takes_the_output_flag_too(tmp_path, capsys):
+    assert main(["export", ARCHIVE, "-o", str(tmp_path / "a" / "out"), "--quiet"]) == 0
+    assert (tmp_path / "a" / "out" / "mapping.txt").is_file()
+    assert main(["export", ARCHIVE, "--quiet"]) == 2
+    assert "OUT_DIR or -o/--output" in capsys.readouterr().err

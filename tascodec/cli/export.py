@@ -18,7 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "mapping.txt and splits/*.bundle decoded from ARCHIVE into OUT_DIR.",
     )
     p.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive: a path or a URL")
-    p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    p.add_argument("out_dir", type=Path, metavar="OUT_DIR", nargs="?", default=None,
+                   help="the folder to write (or -o OUT_DIR)")
+    add_output(p, help="the folder to write (the same as OUT_DIR)", required=False,
+               metavar="OUT_DIR")
     p.add_argument("--split", default=None, metavar="NAME",
                    help="export only this split's videos and bundle (default: everything; "
                         "train / test mean train.split1 / test.split1)")
@@ -65,11 +68,15 @@ def _limit_option(p: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from ..errors import TascodecError
     from ..export import export_archive
     from .options import decode_device
 
+    if (args.out_dir is None) == (args.output is None):
+        raise TascodecError("give the folder to write once: OUT_DIR or -o/--output")
     device = decode_device(args.device)  # a missing CUDA device: before any folder is made
-    out = export_archive(args.archive, args.out_dir, split=args.split, overwrite=args.overwrite,
+    out = export_archive(args.archive, args.out_dir or Path(args.output), split=args.split,
+                         overwrite=args.overwrite,
                          progress=not args.quiet, device=device,
                          decode_limit=args.decode_limit, with_test=args.with_test,
                          workers=args.workers)
