@@ -25,7 +25,8 @@ import shutil
 import stat
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,16 @@ def _replace_at(dir_fd: int, name: str, write: Any) -> None:
     except BaseException:
         _unlink_at(dir_fd, tmp)
         raise
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An ``OSError`` inside (a folder where a file goes, no space, no permission) becomes a
+    ``TascodecError`` naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise TascodecError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _unlink_at(dir_fd: int, name: str) -> None:
@@ -309,17 +320,20 @@ class LayoutWriter:
 
     def write_mapping(self) -> None:
         """``mapping.txt``: the directory opens as a dataset once it exists (write it last)."""
-        _replace_at(self._fd("."), "mapping.txt",
-                    _text("".join(f"{i} {n}\n" for i, n in enumerate(self.class_names))))
+        with _naming(self.root / "mapping.txt"):
+            _replace_at(self._fd("."), "mapping.txt",
+                        _text("".join(f"{i} {n}\n" for i, n in enumerate(self.class_names))))
 
     def remove_mapping(self) -> None:
         """Remove ``mapping.txt`` (the entry itself, a link included): the directory no longer
         opens as a dataset."""
-        _unlink_at(self._fd("."), "mapping.txt")
+        with _naming(self.root / "mapping.txt"):
+            _unlink_at(self._fd("."), "mapping.txt")
 
     def write_marker(self, state: dict[str, Any]) -> None:
         """The export marker ``.tascodec-export.json`` (``MARKER``), replaced atomically."""
-        _replace_at(self._fd("."), MARKER, _text(json.dumps(state, sort_keys=True) + "\n"))
+        with _naming(self.root / MARKER):
+            _replace_at(self._fd("."), MARKER, _text(json.dumps(state, sort_keys=True) + "\n"))
 
     @staticmethod
     def read_marker_at(root: Path) -> dict[str, Any] | None:
@@ -337,24 +351,29 @@ class LayoutWriter:
 
     def write_split(self, name: str, videos: Sequence[str]) -> None:
         """``splits/<name>.bundle``: the split's videos, in order."""
-        _replace_at(self._fd("splits"), f"{name}.bundle",
-                    _text("".join(f"{v}.txt\n" for v in videos)))
+        with _naming(self.root / "splits" / f"{name}.bundle"):
+            _replace_at(self._fd("splits"), f"{name}.bundle",
+                        _text("".join(f"{v}.txt\n" for v in videos)))
 
     def place_video(self, video: str, source_root: str | os.PathLike[str]) -> str:
         """Put ``video``'s two files of the dataset at ``source_root`` here unchanged: hard
         links when the file system allows (no space used; the files are shared, so edit
         neither in place), else copies. Returns ``"link"`` or ``"copy"`` (of the features)."""
         src = Path(source_root)
-        how = _place_at(src / "features" / f"{video}.npy", self._fd("features"),
-                        f"{video}.npy")
-        _place_at(src / "groundTruth" / f"{video}.txt", self._fd("groundTruth"),
-                  f"{video}.txt")
+        with _naming(self.root / "features" / f"{video}.npy"):
+            how = _place_at(src / "features" / f"{video}.npy", self._fd("features"),
+                            f"{video}.npy")
+        with _naming(self.root / "groundTruth" / f"{video}.txt"):
+            _place_at(src / "groundTruth" / f"{video}.txt", self._fd("groundTruth"),
+                      f"{video}.txt")
         return how
 
     def write_video(self, video: str, features: np.ndarray, labels: np.ndarray) -> None:
         """``features/<video>.npy`` from (D, T) float32 features (saved as given);
         ``groundTruth/<video>.txt`` from (T,) class ids."""
-        _replace_at(self._fd("features"), f"{video}.npy",
-                    lambda handle: np.save(handle, features))
-        _replace_at(self._fd("groundTruth"), f"{video}.txt",
-                    _text("".join(f"{n}\n" for n in self._label_names[np.asarray(labels)])))
+        with _naming(self.root / "features" / f"{video}.npy"):
+            _replace_at(self._fd("features"), f"{video}.npy",
+                        lambda handle: np.save(handle, features))
+        with _naming(self.root / "groundTruth" / f"{video}.txt"):
+            _replace_at(self._fd("groundTruth"), f"{video}.txt",
+                        _text("".join(f"{n}\n" for n in self._label_names[np.asarray(labels)])))

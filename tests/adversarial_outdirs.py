@@ -136,6 +136,12 @@ def _plants(identity: str, videos: list[str]):
         out.mkdir()
         os.symlink(notes, out / "features")
 
+    def folder_at(rel: str):
+        def plant(out: Path, notes: Path) -> None:
+            (out / rel).mkdir(parents=True)
+            (out / rel / "inside").write_text("x")
+        return plant
+
     yield "features linked", linked("features", False)
     yield "groundTruth linked", linked("groundTruth", False)
     yield "splits linked", linked("splits", False)
@@ -148,6 +154,11 @@ def _plants(identity: str, videos: list[str]):
     yield "linked marker", linked_marker
     yield "huge marker", huge_marker
     yield "temporaries in a linked folder", temporaries_in_linked
+    yield "mapping.txt is a folder", folder_at("mapping.txt")
+    yield "marker is a folder", folder_at(".tascodec-export.json")
+    yield "a bundle is a folder", folder_at("splits/train.split1.bundle")
+    yield "a feature file is a folder", folder_at(f"features/{videos[0]}.npy")
+    yield "a label file is a folder", folder_at(f"groundTruth/{videos[0]}.txt")
 
 
 def _alarm(signum, frame):  # pragma: no cover - only when a trial hangs

@@ -30,7 +30,10 @@ def test_the_hostile_output_family(tmp_path):
     for name in ("forged marker, planted files", "forged marker, linked files",
                  "FIFO marker [overwrite]"):
         assert detail[name] == "ok", (name, detail[name])
-    assert sum(counts.values()) == len(detail) == 24
+    assert sum(counts.values()) == len(detail) == 34
+    for name in detail:
+        if "is a folder" in name:
+            assert detail[name] == "rejected", (name, detail[name])
 
 
 def test_linked_folder_is_named_and_left_alone(tmp_path):
