@@ -22,8 +22,9 @@ The steps (``benchmarks/gpu_steps.py``):
 5. ``encode_deterministic``: the same with ``deterministic=True``, twice (identical?);
 6. ``paper``: the ``paper`` recipe cut to ``--paper-epochs`` / ``--paper-iters``, and its time
    on all of Breakfast extrapolated (7.5K epochs, 10K iterations);
-7. ``cpu_compare``: a CPU encode of the same data (``--cpu-recipe``) beside the device's
-   (relative MSE), and one model's codes inverted on the device and on the CPU;
+7. ``cpu_compare``: a CPU encode of the same data (``--cpu-recipe``, at most ``--cpu-epochs``)
+   beside the device's (relative MSE), and one model's codes inverted on the device and on
+   the CPU;
 8. ``decode``: frames/s decoded and kept on the device, through ``TaszDataset(device=...)``,
    and ``np.load`` of the original features; the device's decode against NumPy's;
 9. ``mstcn``: MS-TCN on the archive decoded on the device, deterministic, twice (identical?);
@@ -55,10 +56,10 @@ from .gpu_steps import STEPS, Context, Skipped
 
 #: argument defaults on a GPU and on the CPU (tiny: the CPU run is a test of the script)
 DEFAULTS = {
-    "cuda": {"videos": 24, "dim": 2048, "recipe": "auto", "cpu_recipe": "auto",
+    "cuda": {"videos": 24, "dim": 2048, "recipe": "auto", "cpu_recipe": "auto", "cpu_epochs": 8,
              "paper_epochs": 20, "paper_iters": 200, "compare_videos": 3, "eval_epochs": 5,
              "timeout_scale": 1.0},
-    "cpu": {"videos": 4, "dim": 32, "recipe": "quick", "cpu_recipe": "quick",
+    "cpu": {"videos": 4, "dim": 32, "recipe": "quick", "cpu_recipe": "quick", "cpu_epochs": 3,
             "paper_epochs": 1, "paper_iters": 5, "compare_videos": 2, "eval_epochs": 1,
             "timeout_scale": 6.0},
 }
@@ -75,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bundle", default=None, help="the device bundle (its manifest is checked)")
     p.add_argument("--steps", default=None, help="comma-separated step names (default: all)")
     for name, kind in (("videos", int), ("dim", int), ("recipe", str), ("cpu_recipe", str),
+                       ("cpu_epochs", int),
                        ("paper_epochs", int), ("paper_iters", int), ("compare_videos", int),
                        ("eval_epochs", int), ("timeout_scale", float)):
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=None,

@@ -208,13 +208,14 @@ def paper(ctx: Context) -> dict[str, Any]:
 
 
 def cpu_compare(ctx: Context) -> dict[str, Any]:
-    """A CPU encode of the same data (``recipe="auto"``: ``cpu``) beside the device's, and the
-    device's trained model inverting ``--compare-videos`` videos on the device and the CPU."""
+    """A CPU encode of the same data (``--cpu-recipe``, ``auto``: ``cpu``, at most
+    ``--cpu-epochs`` passes) beside the device's, and the device's trained model inverting
+    ``--compare-videos`` videos on the device and on the CPU."""
     if not ctx.cuda:
         raise Skipped("the device is the CPU")
     if "default" not in ctx.archives:
         raise Skipped("no device encode to compare with")
-    out = _encode(ctx, "cpu", ctx.args.cpu_recipe, "cpu", False)
+    out = _encode(ctx, "cpu", ctx.args.cpu_recipe, "cpu", False, epochs=ctx.args.cpu_epochs)
     out["device_relative_mse"] = _stat(ctx.archives["default"], "relative_mse")
     out["codes_device_vs_cpu_max_rel"] = _codes_device_vs_cpu(ctx)
     return out
@@ -357,7 +358,7 @@ def memory_budget(ctx: Context) -> dict[str, Any]:
 
 
 #: (name, function, timeout in seconds on a GPU): at most 8 minutes in all
-STEPS = [("environment", environment, 15), ("gpu_tests", gpu_tests, 120), ("data", data, 20),
-         ("encode_default", encode_default, 45), ("encode_deterministic", encode_deterministic, 70),
+STEPS = [("environment", environment, 15), ("gpu_tests", gpu_tests, 150), ("data", data, 15),
+         ("encode_default", encode_default, 40), ("encode_deterministic", encode_deterministic, 60),
          ("paper", paper, 45), ("cpu_compare", cpu_compare, 65), ("decode", decode, 25),
-         ("mstcn", mstcn, 45), ("memory_budget", memory_budget, 30)]
+         ("mstcn", mstcn, 40), ("memory_budget", memory_budget, 25)]

@@ -62,3 +62,20 @@ def test_unknown_steps_are_refused(tmp_path):
 
     with pytest.raises(SystemExit, match="--steps: unknown"):
         main(["--out", str(tmp_path), "--device", "cpu", "--steps", "decode,nope"])
+
+
+def test_the_cpu_comparison_step_runs(tmp_path, monkeypatch, torch_one_thread):
+    # On a GPU it runs; here, with the "is it CUDA" switch turned on, its code runs on the CPU.
+    import benchmarks.gpu_steps as gpu_steps
+    from benchmarks.gpu_check import main
+
+    monkeypatch.setattr(gpu_steps.Context, "cuda", property(lambda self: True))
+    assert main(["--out", str(tmp_path), "--device", "cpu",
+                 "--steps", "data,encode_default,cpu_compare"]) == 0
+    steps = json.loads((tmp_path / "gpu_check.json").read_text())["steps"]
+    compare = steps[-1]
+    assert compare["name"] == "cpu_compare" and compare["status"] == "ok", compare
+    result = compare["results"]
+    assert result["device"] == "cpu" and result["train_epochs"] <= 3
+    assert result["device_relative_mse"] == steps[1]["results"]["relative_mse"]
+    assert result["codes_device_vs_cpu_max_rel"] == 0.0  # one device: the same codes
