@@ -89,6 +89,10 @@ class _LocalSource:
 
 def _instances(group: CodeGroup, lengths: np.ndarray) -> np.ndarray:
     """K per segment of new videos (S,), by the group's per-segment rule."""
+    if "stride" in group.content.codec_config:  # pca: one code per stride frames
+        from .segments import num_instances_for_stride
+
+        return num_instances_for_stride(lengths, int(group.content.codec_config["stride"]))
     k = group.content.codec_config.get("k", 8)
     if k is None:
         return lengths.copy()
@@ -152,23 +156,43 @@ def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.
                           None if offsets is None else {
                               v: offsets[int(first[i]):int(first[i + 1])]
                               for i, v in enumerate(videos)})
-    settings = invert_kwargs(ref.content.codec_config)
-    codes, report = invert(decoder_from_checkpoint(dec.checkpoint), source, local, init=init,
-                           device=device, seed=seed, progress=progress, **settings)
-    config = {**ref.content.codec_config,
-              "append": {"decoder": "reuse", "group": g, "init": "random per video",
-                         "seed": int(seed)}}
+    if ref.content.codec == "pca":  # a linear decoder: projection is the exact inverse
+        codes, stats = _projected(dec.checkpoint, source, table)
+        how: dict[str, Any] = {"decoder": "reuse", "group": g, "codes": "projected"}
+    else:
+        settings = invert_kwargs(ref.content.codec_config)
+        codes, report = invert(decoder_from_checkpoint(dec.checkpoint), source, local,
+                               init=init, device=device, seed=seed, progress=progress,
+                               **settings)
+        stats = {"inversion": report.as_dict()}
+        how = {"decoder": "reuse", "group": g, "init": "random per video", "seed": int(seed)}
+    config = {**ref.content.codec_config, "append": how}
     content = ArchiveContent(
         codec=ref.content.codec, codec_config=config, decode_kind=ref.content.decode_kind,
         class_names=base.class_names, splits={}, table=table,
         codes=np.ascontiguousarray(codes, np.float32), code_dim=d,
         feature_dim=base.feature_dim,
-        stats={"inversion": report.as_dict(), "source_bytes_float32":
+        stats={**stats, "source_bytes_float32":
                int(table.video_num_frames.sum()) * base.feature_dim * 4},
         segment_offsets=offsets, offset_dtype=ref.content.offset_dtype,
         offset_scale=offset_scale)
     dtype = ref.code_dtype if ref.content.codes is not None else "float32"
     return CodeGroup(content, ref.decoder, dtype, None)
+
+
+def _projected(decoder: Any, source: Any, table: SegmentTable) -> tuple[np.ndarray, dict]:
+    """Codes (N, p) of the table's videos for a ``pca`` group's decoder, and their stats
+    (values brought within the decoder's bound: a new video far outside the stored ones)."""
+    from .codecs.pca import project
+
+    first_seg, parts, clipped = table.video_first_segment, [], 0
+    for i, video in enumerate(table.video_names):
+        segs = slice(int(first_seg[i]), int(first_seg[i + 1]))
+        codes, n = project(decoder, source.features(video), table.seg_length[segs],
+                           table.seg_num_instances[segs])
+        parts.append(codes)
+        clipped += n
+    return np.concatenate(parts), {"projection": {"values_clipped": clipped}}
 
 
 def _new_offsets(ref: CodeGroup, dataset: Any, videos: list[str], table: SegmentTable

@@ -40,7 +40,8 @@ from .learned import BUDGET_PARAMS
 if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
 
-__all__ = ["PcaCodec", "FIT_FRAMES", "pca_decoder", "principal_directions"]
+__all__ = ["PcaCodec", "FIT_FRAMES", "pca_decoder", "principal_directions", "basis_of",
+           "project"]
 
 #: training frames the covariance is estimated from (whole videos, evenly spaced over the split)
 FIT_FRAMES = 200_000
@@ -101,6 +102,24 @@ def pca_decoder(mean: np.ndarray, basis: np.ndarray, bound: np.ndarray, num_clas
                "feature_offset": (np.asarray(mean, np.float64) - w2 @ b1).astype(np.float32),
                "feature_scale": np.ones(dim, np.float32)}
     return DecoderCheckpoint(arch=arch, tensors=tensors)
+
+
+def basis_of(decoder: DecoderCheckpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean (D,), basis (D, p), bound (p,))`` float64 of a decoder ``pca_decoder`` made:
+    ``x = mean + basis @ z`` for codes with ``|z_j| <= bound_j`` (the pass-through bias)."""
+    t = {k: np.asarray(v, np.float64) for k, v in decoder.tensors.items()}
+    return t["feature_offset"] + t["w2"] @ t["b1"], t["w2"], t["b1"]
+
+
+def project(decoder: DecoderCheckpoint, frames: np.ndarray, length: np.ndarray,
+            k_eff: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes (N, p) float32 of one video's frames (T, D) for a stored ``pca`` decoder (the
+    instance means of the frames' coordinates), each within the decoder's bound, and how many
+    values had to be brought within it (``tascodec.append`` of new videos to a pca group)."""
+    mean, basis, bound = basis_of(decoder)
+    codes = _instance_means((np.asarray(frames, np.float64) - mean) @ basis, length, k_eff)
+    clipped = int((np.abs(codes) > bound).sum())
+    return np.clip(codes, -bound, bound).astype(np.float32), clipped
 
 
 def _instance_means(coef: np.ndarray, length: np.ndarray, k_eff: np.ndarray) -> np.ndarray:

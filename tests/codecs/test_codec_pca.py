@@ -126,3 +126,31 @@ def test_bad_parameters():
         get_codec("pca", stride=1.5)
     with pytest.raises(TascodecError, match="budget"):
         get_codec("pca").encode(low_rank_source())
+
+
+def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path):
+    """``append(decoder="reuse")`` to a pca archive projects the new videos (no inversion):
+    one code per stride frames, the instance means of their coordinates on the stored basis."""
+    import tascodec
+    from tascodec.codecs.pca import project
+    from tascodec.layout import StandardDataset
+
+    ds = StandardDataset(tiny_dataset)
+    path = tmp_path / "p.tasz"
+    tascodec.encode(tiny_dataset, path, split=None, videos=ds.videos[:4], codec="pca",
+                    target_ratio=8, progress=False)
+    with tascodec.open(path) as ar:
+        stored = {v: ar.decode(v) for v in ar.videos}
+        stride = ar.codec_config["stride"]
+    tascodec.append(path, tiny_dataset, [ds.videos[4]], decoder="reuse")
+    with tascodec.open(path) as ar:
+        assert len(ar.groups) == 2 and ar.num_decoders == 1
+        for v, x in stored.items():
+            np.testing.assert_array_equal(ar.decode(v), x)
+        v = ds.videos[4]
+        t = ar.groups[1]
+        lengths = np.diff(np.flatnonzero(np.diff(ds.labels(v), prepend=-1, append=-1)))
+        k = -(-lengths // stride)
+        want, _ = project(ar.group_source(1).decoder(), ds.features(v).T, lengths, k)
+        np.testing.assert_allclose(ar.codes(v), want, atol=np.abs(want).max() / 100)
+        assert t.codec == "pca"
