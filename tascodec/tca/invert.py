@@ -138,9 +138,14 @@ def _loss_grad(obj: _Objective, pre: torch.Tensor, fidx: torch.Tensor, local: to
 
 
 def _chunk_reader(plan: InversionPlan, source: FrameSource, f0: int, dev: torch.device) -> Any:
-    """``read(a, b)``: real frames ``[f0 + a, f0 + b)`` as a tensor on ``dev``."""
+    """``read(a, b)``: real frames ``[f0 + a, f0 + b)`` as a tensor on ``dev``. To CUDA through
+    pinned memory without blocking, so the host reads the next block while this one copies
+    (torch's pinned allocator keeps the buffer until the copy is done)."""
     def read(a: int, b: int) -> torch.Tensor:
-        return torch.from_numpy(plan.frames(source, f0 + a, f0 + b)).to(dev)
+        host = torch.from_numpy(plan.frames(source, f0 + a, f0 + b))
+        if dev.type == "cuda":
+            return host.pin_memory().to(dev, non_blocking=True)
+        return host.to(dev)
     return read
 
 
