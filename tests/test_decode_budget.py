@@ -4,6 +4,7 @@ split into segment groups when only their temporaries would not."""
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 
 import numpy as np
@@ -249,3 +250,35 @@ def test_default_limit_respects_the_address_space_limit(monkeypatch):
 
     soft = resource.getrlimit(resource.RLIMIT_AS)[0]
     assert budget.address_space_limit() == (None if soft == resource.RLIM_INFINITY else soft)
+
+
+def test_generated_codes_under_an_address_space_cap_are_refused_not_memory_error(tmp_path):
+    """Issue 28 item 1: a few-KB ``tca-random`` archive declaring 250 codes 2^20 wide (1 GiB
+    of float32 codes) raised ``MemoryError`` under ``ulimit -v`` (the generator held 2 GiB
+    of uint64 counters besides); now the default limit is half the cap and the estimate
+    counts the codes, so the decode is refused before anything is allocated."""
+    import subprocess
+    import sys
+
+    n, d = 250, 1 << 20
+    table = _table([1] * n, [1] * n, "v")
+    dec = mlp_decoder(np.random.default_rng(0), d=d, a=1, h=1, D=1)
+    dec.tensors = {k: np.ones_like(v) for k, v in dec.tensors.items()}
+    content = ArchiveContent("tca-random", {"id": "tca-random", "k": 1, "seed": 3}, "mlp",
+                             ["a"], {}, table, None, d, 1, dec, {})
+    path = write_archive(content, tmp_path / "big.tasz")
+    assert path.stat().st_size < 64 << 10
+    code = ("import resource\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from tascodec.format import open_archive\n"
+            "from tascodec.errors import DecodeBudgetError\n"
+            f"with open_archive({str(path)!r}) as ar:\n"
+            "    try:\n"
+            "        ar.decode(0)\n"
+            "    except DecodeBudgetError as exc:\n"
+            "        print('refused', exc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("refused"), proc.stderr[-2000:]
+    assert "decode limit of 1.0 GiB" in proc.stdout
