@@ -165,10 +165,11 @@ def export_archive(
 
 
 def _write_decoded(ar: Any, writer: LayoutWriter, video: str, device: Any) -> None:
-    """Decode ``video`` and write its two files (a failure to write is the writer's
-    ``TascodecError`` naming the file)."""
     x = decode_video(ar, video, device=device)
-    writer.write_video(video, np.ascontiguousarray(x.T), ar.labels(video))
+    try:
+        writer.write_video(video, np.ascontiguousarray(x.T), ar.labels(video))
+    except OSError as exc:  # no space, no permission (what is in the way: the writer's)
+        raise TascodecError(f"export: cannot write video {video!r}: {exc}") from None
 
 
 _WORKER: dict[str, Any] = {}  # per worker process: its open archive, writer and device

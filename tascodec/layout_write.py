@@ -152,14 +152,21 @@ def _replace_at(dir_fd: int, name: str, write: Any) -> None:
         raise
 
 
+#: what a folder or a link planted where a file goes makes the system say
+_IN_THE_WAY = {errno.EISDIR, errno.ENOTDIR, errno.ELOOP, errno.ENOTEMPTY, errno.EEXIST}
+
+
 @contextmanager
 def _naming(path: Path) -> Iterator[None]:
-    """An ``OSError`` inside (a folder where a file goes, no space, no permission) becomes a
-    ``TascodecError`` naming ``path``."""
+    """Something planted where ``path`` goes (a folder, a link to one) is a ``TascodecError``
+    naming ``path``; other ``OSError`` s (no space, no permission) stay what they are."""
     try:
         yield
     except OSError as exc:
-        raise TascodecError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        if exc.errno not in _IN_THE_WAY:
+            raise
+        raise TascodecError(f"{path}: cannot write: {exc.strerror or exc} (something that "
+                            f"is not a file is in its place)") from None
 
 
 def _unlink_at(dir_fd: int, name: str) -> None:
