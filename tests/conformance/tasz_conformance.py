@@ -499,11 +499,13 @@ class Archive:
         return kind[0](self, g, seg, self.codes(i), dec)
 
     def _budget(self, video, seg: dict, g: dict, dec) -> None:
-        """v1 s.8.4a: refuse a decode whose output, codes and hidden activations exceed the
-        limit, before reading codes."""
-        T, N = int(seg["length"].sum()), int(seg["k_eff"].sum())
-        H = int(dec["arch"].get("hidden_dim", 0)) if dec is not None else 0
-        need = 4 * T * self.D + 4 * N * g["h"]["code_dim"] + 4 * T * H
+        """v1 s.8.4a, before any code is read: the output, codes and offsets as float32 and
+        this reader's own temporaries (float64 per frame: inputs, two hidden, three outputs)."""
+        T, N, S = int(seg["length"].sum()), int(seg["k_eff"].sum()), len(seg["length"])
+        d, D = g["h"]["code_dim"], self.D
+        A, H = (len(dec["classes"]), int(dec["arch"].get("hidden_dim", 0))) if dec else (0, 0)
+        need = 4 * T * D + 4 * N * d + 4 * S * D * (g["offsets"] is not None)
+        need += 8 * T * (d + A + 1 + 2 * H + 3 * D)
         if need > self.limit:
             raise DecodeBudgetError(f"video {video!r} needs {need} bytes, limit {self.limit}")
 

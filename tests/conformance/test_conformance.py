@@ -190,6 +190,14 @@ def chunk_entry(raw: bytes) -> bytes:
     return body + CRC32C().encode(np.frombuffer(body, "u1"))[-4:].tobytes()
 
 
+def test_decode_limit_refuses_before_reading_codes(tmp_path):  # v1 s.8.4a
+    path = DATA / "v1_1" / "mlp.tasz"
+    ar = tc.Archive(raw_rewrite(path, tmp_path / "l.tasz", a_chunk(path), flip),
+                    decode_limit=4 * 17 * 12)  # the first video's output alone: 17 x 12 float32
+    with pytest.raises(tc.DecodeBudgetError):  # refused before its (corrupted) codes are read
+        ar.decode(0)
+
+
 def test_negative_code_scale_opens_and_fails_when_read(tmp_path):  # v1 s.4
     path = DATA / "v1_1" / "mlp-int8.tasz"
     with zipfile.ZipFile(path) as zf:
