@@ -145,3 +145,28 @@ def test_missing_matplotlib_is_one_line_naming_the_extra(tiny_archive, tiny_data
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'pip install "tascodec[plot]"' in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_into_folders_with_progress(tiny_archive, tiny_dataset, tmp_path, capsys):
+    with open_archive(tiny_archive) as ar:
+        first = ar.videos[0]
+    assert main(["plot", str(tiny_archive), "--dataset", str(tiny_dataset), "-o",
+                 str(tmp_path)]) == 0  # an existing folder: <video>.png in it
+    assert (tmp_path / f"{first}.png").is_file()
+    assert main(["plot", str(tiny_archive), "--dataset", str(tiny_dataset), "--all", "-o",
+                 f"{tmp_path}/new/deeper/"]) == 0  # folders made; several videos: a PDF
+    assert (tmp_path / "new" / "deeper" / f"{tiny_archive.stem}.pdf").is_file()
+    assert "plot" in capsys.readouterr().err  # a bar over the videos
+    assert main(["plot", str(tiny_archive), "--dataset", str(tiny_dataset), "--all", "-o",
+                 str(tmp_path / "q.pdf"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_which_channels_and_no_class_colour_in_the_bytes_panel():
+    from tascodec.plots.figure import STORAGE_COLORS, display_grid
+    from matplotlib.colors import to_rgba
+
+    channels, _, note = display_grid((2048, 10), 64, 2000)
+    assert f"{channels[0]}, {channels[1]}, ..., {channels[-1]}" in note and "2047" in note
+    palette = {tuple(np.round(c, 3)) for c in class_colors(20)}
+    assert not palette & {tuple(np.round(to_rgba(c), 3)) for c in STORAGE_COLORS}
