@@ -295,8 +295,9 @@ class Archive:
         if dtype not in ("float32", "float16"):
             raise FormatError(f"{prefix}: decoder dtype {dtype!r}")
         arch, tca = dec["arch"], dec["arch"]["name"] == "tca-mlp"
-        metas = {n: self.array(prefix + n, ("float32",) if tca and n.startswith("feature_")
-                               else (dtype,)) for n in names}
+        keep32 = ("feature_offset", "feature_scale") if tca else ()  # float32 whatever dtype
+        metas = {n: self.array(prefix + n, ("float32",) if n in keep32 else (dtype,))
+                 for n in names}
         floats = sum(-(-m["shape"][0] // m["rows"]) * m["rows"] * math.prod(m["shape"][1:])
                      for m in metas.values())
         if 4 * floats > self.budget:
