@@ -233,3 +233,10 @@ def test_export_takes_the_output_flag_too(tmp_path, capsys):
     assert (tmp_path / "a" / "out" / "mapping.txt").is_file()
     assert main(["export", ARCHIVE, "--quiet"]) == 2
     assert "OUT_DIR or -o/--output" in capsys.readouterr().err
+
+
+def test_encode_into_a_folder(tiny_dataset, tmp_path, capsys):
+    assert main(["encode", str(tiny_dataset), "-o", f"{tmp_path}/archives/", "--codec", "mean",
+                 "--quiet"]) == 0
+    assert (tmp_path / "archives" / f"{tiny_dataset.name}.tasz").is_file()
+    assert mode(tmp_path / "archives" / f"{tiny_dataset.name}.tasz") == file_mode()
