@@ -240,3 +240,18 @@ def test_encode_into_a_folder(tiny_dataset, tmp_path, capsys):
                  "--quiet"]) == 0
     assert (tmp_path / "archives" / f"{tiny_dataset.name}.tasz").is_file()
     assert mode(tmp_path / "archives" / f"{tiny_dataset.name}.tasz") == file_mode()
+
+
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import tascodec.tempfiles as tempfiles
+
+    def full(dest):
+        raise OSError(errno.ENOSPC, "No space left on device",
+                      str(dest.parent / f"{tempfiles.PREFIX}{dest.name}.123.abc"))
+
+    monkeypatch.setattr(tempfiles, "mkstemp_beside", full)
+    assert main(["decode", ARCHIVE, "0", "-o", str(tmp_path / "x.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"tascodec decode: error: {tmp_path / 'x.npy'}: No space left on device\n"

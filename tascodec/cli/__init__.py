@@ -1,7 +1,8 @@
 """The ``tascodec`` command line: one module per group of subcommands, each with ``register``.
 
 Exit codes: 0 success, 1 a check failed (``verify``), 2 bad input (a ``TascodecError``, or
-argparse's usage errors; a missing optional dependency, named with its pip extra), 130
+argparse's usage errors; a missing optional dependency, named with its pip extra; a file that
+cannot be read or written, named in one line), 130
 interrupted, 141 (128 + SIGPIPE, what a shell reports for
 ``cat`` or ``yes`` in the same place) when the reader of stdout went away, as in
 ``tascodec info a.tasz | head -3``: the rest of the output is dropped silently, no traceback.
@@ -58,6 +59,21 @@ def _drop_stdout() -> None:
         os.close(devnull)
 
 
+def _os_message(exc: OSError) -> str:
+    """``exc`` as one line naming the file, the file the user asked for where ``exc`` names a
+    temporary beside it (``tempfiles``)."""
+    from ..tempfiles import PREFIX
+
+    name = exc.filename
+    if name is None:
+        return str(exc)
+    path = os.fspath(name)
+    base = os.path.basename(path)
+    if base.startswith(PREFIX):  # .tascodec-tmp-<dest>.<pid>.<random>
+        path = os.path.join(os.path.dirname(path), base[len(PREFIX):].rsplit(".", 2)[0])
+    return f"{path}: {exc.strerror or exc}"
+
+
 def _close_bars() -> None:
     """Close every progress bar still open (tqdm's own registry), so that none draws again
     after the command's last line."""
@@ -96,6 +112,12 @@ def _main(argv: list[str] | None) -> int:
             raise
         print(f"tascodec {args.command}: error: "
               f"{missing_torch_message(f'tascodec {args.command}')}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that cannot be read or written: one line, no traceback
+        if isinstance(exc, BrokenPipeError):
+            raise
+        _close_bars()
+        print(f"tascodec {args.command}: error: {_os_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         _close_bars()  # a bar left open would redraw itself after the message
