@@ -61,8 +61,16 @@ class EncodeSummary:
     relative_mse: float | None = None  # MSE over each channel's variance (learned codecs)
 
     @property
+    def storage_bytes(self) -> int:
+        """The archive's bytes (``bytes["total"]``), as ``info --json`` and ``eval --json``
+        name them."""
+        return int(self.bytes.get("total", 0))
+
+    @property
     def ratio(self) -> float:
-        return self.source_bytes / max(self.bytes.get("total", 0), 1)
+        """``source_bytes / storage_bytes``: the factor (53.1 = 53.1 times smaller), as
+        everywhere."""
+        return self.source_bytes / max(self.storage_bytes, 1)
 
     @property
     def ratio_stored(self) -> float:
