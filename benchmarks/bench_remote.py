@@ -11,7 +11,11 @@ requests, bytes; the time is over loopback, no network latency); the decoder (fe
 first decode of an ``mlp`` archive); one video decoded alone after a fresh open (requests and
 bytes, median and max over the videos) beside the stored bytes of the codes chunks holding
 its rows and of the int8 code scale (the bound: a chunk is the unit of fetch); every video decoded in order (a chunk
-shared by neighbours fetched once). ``--archive`` measures existing archives instead.
+shared by neighbours fetched once); ``verify`` (every byte once); and a training run: a
+URL-backed ``TaszDataset`` read by a DataLoader with 2 workers (not persistent: they start
+again each epoch) for ``--epochs`` epochs (default 20), with its remote cache (the default)
+and, for the first 2 epochs, without it (``remote_cache=False``). ``--archive`` measures
+existing archives instead.
 """
 
 from __future__ import annotations
@@ -59,7 +63,29 @@ def chunk_bytes(ar: tascodec.Archive, infos: dict[str, zipfile.ZipInfo], video: 
     return sum(30 + len(k) + infos[k].file_size for k in keys)
 
 
-def measure(path: Path) -> list[object]:
+def training_run(srv: RangeServer, url: str, epochs: int) -> tuple[str, str]:
+    """Bytes served for ``epochs`` epochs of a 2-worker DataLoader over ``TaszDataset(url)``
+    (every video of the archive), with the remote cache and (2 epochs) without it."""
+    if epochs < 1:
+        return "-", "-"
+    from torch.utils.data import DataLoader
+
+    out = []
+    for cache, n in ((True, epochs), (False, min(2, epochs))):
+        srv.reset()
+        ds = tascodec.TaszDataset(url, None, cache_bytes=0, remote_cache=cache)
+        loader = DataLoader(ds, batch_size=1, shuffle=True, num_workers=2,
+                            collate_fn=ds.collate)
+        for _ in range(n):
+            for _batch in loader:
+                pass
+        total = srv.bytes_sent
+        out.append(f"{format_bytes(total)} ({total / len(srv.files['/a.tasz']):.2f}x)")
+        del loader, ds
+    return out[0], out[1]
+
+
+def measure(path: Path, epochs: int = 20) -> list[object]:
     data = path.read_bytes()
     total = len(data)
     infos = {i.filename: i for i in zipfile.ZipFile(path).infolist()}
@@ -85,6 +111,11 @@ def measure(path: Path) -> list[object]:
                 ar.decode(v)
                 alone.append((srv.gets + srv.heads, srv.bytes_sent))
                 bound.append(chunk_bytes(ar, infos, v))
+        with tascodec.open(url) as ar:
+            srv.reset()
+            assert ar.verify() == []
+            verified = srv.bytes_sent
+        run, uncached = training_run(srv, url, epochs)
     reqs, sent = [r for r, _ in alone], [b for _, b in alone]
     assert all(s <= b for s, b in zip(sent, bound)), "a decode fetched more than its chunks"
     med = statistics.median(sent)
@@ -96,6 +127,7 @@ def measure(path: Path) -> list[object]:
         f"{max(reqs)} / {format_bytes(max(sent))}",
         format_bytes(statistics.median(bound)),
         f"{format_bytes(in_order)} ({100 * in_order / total:.0f}%)",
+        f"{format_bytes(verified)} ({verified / total:.2f}x)", run, uncached,
     ]
 
 
@@ -105,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--codecs", default="raw,mean,inversion")
     ap.add_argument("--recipe", default="quick", help="training recipe of 'inversion'")
     ap.add_argument("--archive", type=Path, nargs="*", default=None)
+    ap.add_argument("--epochs", type=int, default=20,
+                    help="epochs of the training run (2 DataLoader workers; 0: no run)")
     args = ap.parse_args(argv)
     print(machine_line())
     with tempfile.TemporaryDirectory(prefix="bench_remote_") as tmp:
@@ -116,12 +150,14 @@ def main(argv: list[str] | None = None) -> int:
                 tascodec.synthesize(dataset, preset="tiny", seed=0)
             print(f"dataset {dataset}")
             paths = encode_archives(dataset, parse_list(args.codecs), args.recipe, Path(tmp))
-        rows = [measure(p) for p in paths]
+        rows = [measure(p, args.epochs) for p in paths]
     print()
     print(markdown_table(
         ["archive", "size", "entries", "videos", "open: requests / bytes", "open time",
          "decoder", "one video: requests / bytes (median)", "(max)", "its chunks (median)",
-         "every video in order"], rows))
+         "every video in order", "verify",
+         f"training run ({args.epochs} epochs, 2 workers)", "(2 epochs, no remote cache)"],
+        rows))
     return 0
 
 

@@ -364,12 +364,22 @@ def test_verify_over_http_reads_every_byte_once(server, big):
     assert big.stat().st_size / 2 < server.bytes_sent <= big.stat().st_size
 
 
-def test_url_dataset_fetches_the_archive_about_once_in_20_epochs(server, big):
+@pytest.mark.parametrize("chunk", [8192, None], ids=["small-chunks", "one-chunk"])
+def test_url_dataset_fetches_the_archive_about_once_in_20_epochs(tmp_path, chunk):
+    """Every worker of every epoch reads through one cache folder; two workers wanting the
+    same chunk at once fetch it once (with one chunk for every video, both always do)."""
     pytest.importorskip("torch")
     from torch.utils.data import DataLoader
 
     from tascodec.torch_data import TaszDataset
 
+    kw = {} if chunk is None else {"codes_chunk_bytes": chunk}
+    big = write_archive(big_content(), tmp_path / "a.tasz", **kw)
+    with RangeServer({"/big.tasz": big.read_bytes()}) as server:
+        fetched_once(server, big, TaszDataset, DataLoader)
+
+
+def fetched_once(server, big, TaszDataset, DataLoader) -> None:
     server.reset()
     ds = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0)
     loader = DataLoader(ds, batch_size=1, shuffle=True, num_workers=2, collate_fn=ds.collate)

@@ -6,8 +6,9 @@ The folder holds, per archive (named by a digest of the source's ``identity``: U
 ETag), a sparse file of the archive's size (``<key>.data``) and one byte per
 :data:`BLOCK`-byte block saying whether that block is there (``<key>.blocks``). A read serves
 the blocks present from the file and fetches each run of missing blocks with one request,
-writes it, then marks it; two processes missing the same block at once may both fetch it
-(the bound is what each would fetch alone). The bytes are checked on every read as any read
+writes it, then marks it. A read that misses holds a POSIX record lock on its blocks' bytes of
+the map while it fetches, so two workers wanting the same chunk fetch it once: the second waits
+for the first, then finds it there (reads of other blocks go on in parallel). The bytes are checked on every read as any read
 is (ZIP CRC-32, manifest digests, chunk CRC-32C), so a damaged cache file reads as
 corruption, never as other data; a file replaced on the server has another identity, hence
 another key.
@@ -17,9 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
-from ..errors import TascodecError
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no record locks, a block may be fetched twice
+    fcntl = None  # type: ignore[assignment]
+
+from ..errors import FormatError, TascodecError
 from .byte_source import ByteSource
 
 __all__ = ["CachedSource", "BLOCK"]
@@ -42,6 +49,7 @@ class CachedSource(ByteSource):
         self.location, self.size = inner.location, inner.size
         self.identity, self.version = inner.identity, inner.version
         self.stats = inner.stats
+        self._lock = threading.Lock()  # record locks are per process: threads take this
         key = hashlib.blake2b(repr(inner.identity).encode(), digest_size=12).hexdigest()
         blocks = -(-self.size // BLOCK)
         try:
@@ -62,6 +70,19 @@ class CachedSource(ByteSource):
 
     def _read(self, offset: int, n: int) -> bytes:
         b0, b1 = offset // BLOCK, (offset + n - 1) // BLOCK + 1
+        if os.pread(self._map, b1 - b0, b0) != b"\x01" * (b1 - b0):
+            with self._lock:
+                if fcntl is not None:
+                    fcntl.lockf(self._map, fcntl.LOCK_EX, b1 - b0, b0, os.SEEK_SET)
+                try:
+                    self._fetch(b0, b1)
+                finally:
+                    if fcntl is not None:
+                        fcntl.lockf(self._map, fcntl.LOCK_UN, b1 - b0, b0, os.SEEK_SET)
+        return os.pread(self._data, n, offset)
+
+    def _fetch(self, b0: int, b1: int) -> None:
+        """Fetch the runs of blocks ``[b0, b1)`` not present (under the lock)."""
         present = os.pread(self._map, b1 - b0, b0)
         k = 0
         while k < b1 - b0:
@@ -74,10 +95,10 @@ class CachedSource(ByteSource):
             lo, hi = (b0 + run) * BLOCK, min((b0 + k) * BLOCK, self.size)
             data = self.inner.read_at(lo, hi - lo)
             if len(data) != hi - lo:
-                return data  # the caller reports the short read
+                raise FormatError(f"{self.location}: truncated: {len(data)} of {hi - lo} "
+                                  f"bytes at offset {lo}")
             os.pwrite(self._data, data, lo)
             os.pwrite(self._map, b"\x01" * (k - run), b0 + run)  # marked after the data
-        return os.pread(self._data, n, offset)
 
     def reopen(self) -> CachedSource:
         return CachedSource(self.inner.reopen(), self.folder)
