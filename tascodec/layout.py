@@ -30,7 +30,7 @@ import numpy as np
 from .errors import DatasetLayoutError, TascodecError
 
 __all__ = ["StandardDataset", "read_mapping", "read_npy_header", "resolve_split",
-           "select_split", "split_names", "DEFAULT_FOLD"]
+           "select_split", "split_names", "DEFAULT_FOLD", "MAX_FRAME_MAGNITUDE", "check_frame_values"]
 
 #: The fold ``"train"`` / ``"test"`` refer to.
 DEFAULT_FOLD = "split1"
@@ -167,6 +167,33 @@ def _parse_labels(path: Path, index: dict[str, int]) -> np.ndarray:
         raise  # pragma: no cover - a KeyError always has a culprit line
 
 
+#: the largest magnitude a frame value may have. Beyond it float32 sums of squares over a
+#: video's frames and channels (training, inversion, error figures) can overflow, and one such
+#: frame dominates its channel's statistics, which every video of an encode is normalised by
+#: (issue 28: two values of 3e38 in one video wrecked channel 0 of every decoded video)
+MAX_FRAME_MAGNITUDE = 1e12
+
+
+def check_frame_values(x: np.ndarray, where: str, first_frame: int = 0) -> None:
+    """Refuse a NaN, an infinity or a value beyond ``MAX_FRAME_MAGNITUDE`` in frames ``x``
+    (D, t) (channel-major; frame numbers start at ``first_frame``): ``TascodecError`` (a
+    ``DatasetLayoutError`` from ``layout``) naming ``where`` (the video), the value, its
+    dimension and frame. Integer frames always pass (they are converted to float32)."""
+    if x.dtype.kind != "f":
+        return
+    ok = np.abs(x) <= MAX_FRAME_MAGNITUDE  # False for NaN and infinities too
+    if ok.all():
+        return
+    d, t = (int(i) for i in np.argwhere(~ok)[0])
+    value = x[d, t]
+    what = ("non-finite value" if not np.isfinite(value) else
+            f"value beyond +-{MAX_FRAME_MAGNITUDE:.0e} (no feature is this large: one such "
+            f"frame would dominate its channel's statistics for every video of an encode; "
+            f"fix or drop the frame):")
+    raise DatasetLayoutError(f"{where}: {what} {float(value):.7g} at dimension {d}, "
+                             f"frame {first_frame + t}")
+
+
 class StandardDataset:
     """A dataset in the standard layout; features memory-mapped, labels parsed at open.
 
@@ -174,7 +201,7 @@ class StandardDataset:
     lengths may differ by at most ``max(max_mismatch, max_mismatch_fraction * T)`` frames
     (T the label count); both are then cut to the shorter and the cut is recorded in
     ``trimmed``. ``check_finite`` checks each video for NaN/inf and values beyond
-    ``source.MAX_FRAME_MAGNITUDE`` on first access (chunked).
+    ``MAX_FRAME_MAGNITUDE`` on first access (chunked).
     Videos are the ``groundTruth/*.txt`` files; feature files without labels are ignored.
     """
 
@@ -368,10 +395,8 @@ class StandardDataset:
         return arr
 
     def _assert_finite(self, fpath: Path, arr: np.ndarray) -> None:
-        """``source.check_frame_values`` over the (D, T) frames, a block of frames at a time:
-        no NaN, no infinity, nothing beyond ``source.MAX_FRAME_MAGNITUDE``."""
-        from .source import check_frame_values
-
+        """``check_frame_values`` over the (D, T) frames, a block of frames at a time:
+        no NaN, no infinity, nothing beyond ``MAX_FRAME_MAGNITUDE``."""
         if arr.dtype.kind != "f":
             return
         for a in range(0, arr.shape[1], _FINITE_CHUNK):

@@ -16,41 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from .errors import TascodecError
+from .layout import MAX_FRAME_MAGNITUDE, check_frame_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from .layout import StandardDataset
 
 __all__ = ["FrameSource", "EncodeSource", "ArraySource", "MAX_FRAME_MAGNITUDE",
            "check_frame_values"]
-
-#: the largest magnitude a frame value may have. Beyond it float32 sums of squares over a
-#: video's frames and channels (training, inversion, error figures) can overflow, and one such
-#: frame dominates its channel's statistics, which every video of an encode is normalised by
-#: (issue 28: two values of 3e38 in one video wrecked channel 0 of every decoded video)
-MAX_FRAME_MAGNITUDE = 1e12
-
-
-def check_frame_values(x: np.ndarray, where: str, first_frame: int = 0) -> None:
-    """Refuse a NaN, an infinity or a value beyond ``MAX_FRAME_MAGNITUDE`` in frames ``x``
-    (D, t) (channel-major; frame numbers start at ``first_frame``): ``TascodecError`` (a
-    ``DatasetLayoutError`` from ``layout``) naming ``where`` (the video), the value, its
-    dimension and frame. Integer frames always pass (they are converted to float32)."""
-    if x.dtype.kind != "f":
-        return
-    ok = np.abs(x) <= MAX_FRAME_MAGNITUDE  # False for NaN and infinities too
-    if ok.all():
-        return
-    d, t = (int(i) for i in np.argwhere(~ok)[0])
-    value = x[d, t]
-    what = ("non-finite value" if not np.isfinite(value) else
-            f"value beyond +-{MAX_FRAME_MAGNITUDE:.0e} (no feature is this large: one such "
-            f"frame would dominate its channel's statistics for every video of an encode; "
-            f"fix or drop the frame):")
-    from .errors import DatasetLayoutError
-
-    raise DatasetLayoutError(f"{where}: {what} {float(value):.7g} at dimension {d}, "
-                             f"frame {first_frame + t}")
-
 
 class FrameSource(Protocol):
     """What training and inversion read (``EncodeSource`` and ``ArraySource`` satisfy it)."""

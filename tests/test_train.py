@@ -138,7 +138,7 @@ def _src_with(video_x, video_y, classes=2):
 @pytest.mark.parametrize("x, y, match", [
     (np.zeros((5, 3), np.float32), np.zeros(4, np.int64), "labels for"),
     (np.zeros((5, 3), np.float32), np.full(5, 2), "out of range"),
-    (np.full((5, 3), np.nan, np.float32), np.zeros(5, np.int64), "NaN"),
+    (np.full((5, 3), np.nan, np.float32), np.zeros(5, np.int64), "non-finite value nan"),
 ])
 def test_bad_videos_named(x, y, match):
     with pytest.raises(TascodecError, match=f"'bad'.*{match}|{match}"):
