@@ -113,7 +113,10 @@ def check_header(h: dict[str, Any], where: str) -> None:
             if offsets.get("storage") != "array" or offsets.get("dtype") not in CODE_DTYPES:
                 raise FormatError(f"{where}: header {name}.offsets must have storage 'array' "
                                   f"and a dtype of {CODE_DTYPES}")
-        j = grp.get("decoder", None)
+        if "decoder" not in grp:  # required (spec v2 section 2), null for no decoder
+            raise FormatError(f"{where}: header {name} has no field 'decoder' (null when the "
+                              f"group has none)")
+        j = grp["decoder"]
         if j is not None and (not isinstance(j, int) or isinstance(j, bool)
                               or not 0 <= j < len(decoders)):
             raise FormatError(f"{where}: header {name}.decoder must be null or an index into "
