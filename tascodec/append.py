@@ -25,9 +25,10 @@ Two ways to encode the new videos (``decoder=``):
   the group is what ``encode`` makes of those videos alone at its default ratio.
 
 The dataset's class names are mapped to the archive's by name; names the archive lacks are
-appended at the end (stored ids never change). By default the archive's own splits choose
-the new videos (``split=``: another), and the new videos join those splits only. Names already stored are refused, naming them. The archive is verified first and
-rewritten atomically (``tascodec.grow``): a killed append leaves it byte-identical.
+appended at the end (stored ids never change). The archive's own splits (or ``split=``) choose
+the new videos, which join those splits only; names already stored are refused, naming them.
+The archive is verified first and rewritten atomically (``tascodec.grow``): a killed append
+leaves it byte-identical.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import numpy as np
 
 from .content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
 from .errors import BudgetTooSmallError, TascodecError
+from .layout import select_split
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
@@ -217,12 +219,10 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
     """Add ``videos`` of the dataset at ``dataset_dir`` to ``archive`` (see the module
     docstring); returns the archive's path.
 
-    Which videos: ``videos`` (names as stored, or as a bundle spells them: ``"v.txt"``), else
-    those of ``split`` the archive lacks; ``split`` defaults to the archive's own splits (a
-    ``train.split1`` archive takes the dataset's new ``train.split1`` videos, not its test
-    videos), or every video for an archive without splits. The new videos are listed in the
-    chosen splits only (with ``videos``: in the archive's splits that hold them, else in the
-    dataset's). ``TascodecError`` saying so when there is nothing new to add.
+    ``videos``: names (bundle spellings ``"v.txt"`` too); default: those of ``split`` the
+    archive lacks, ``split`` defaulting to the archive's own splits (a ``train.split1``
+    archive takes no test video; without splits: every video), listed in the chosen splits
+    only. Nothing new to add: ``TascodecError`` saying so.
 
     ``decoder``: ``"reuse"`` (invert against the frozen decoder of ``group``, default the
     last one that covers the new classes) or ``"new"`` (a new decoder, trained by
@@ -264,30 +264,24 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
         # join stores the decoder once: it equals the reused one in every bit
         merged = join([base, added], [str(path), "appended videos"])
     else:
-        return _append_new(path, base, dataset, videos, splits, dev, seed, progress,
-                           encode_kwargs)
+        return _append_new(path, base, dataset, videos, splits, dev, seed, progress, encode_kwargs)
     return write_grouped(merged, path, overwrite=True)
 
 
-def _new_videos(path: Path, archive_splits: dict[str, list[str]], stored: set[str],
-                dataset: Any, videos: list[str] | None, split: str | None
-                ) -> tuple[list[str], dict[str, list[str]]]:
+def _new_videos(path: Path, archive_splits: dict[str, list[str]], stored: set[str], dataset: Any,
+                videos: list[str] | None, split: str | None) -> tuple[list[str], dict]:
     """(the videos to add, the splits that list them): see ``append``."""
-    from .layout import select_split
-
     available = dataset.splits()
-    if split is not None:
-        chosen = [select_split(available, split, dataset.root)]
-    else:
-        chosen = [k for k in archive_splits if k in available]
+    chosen = ([select_split(available, split, dataset.root)] if split is not None
+              else [k for k in archive_splits if k in available])
     if videos is None:
         wanted = {v for k in chosen for v in available[k]}
         pool = [v for v in dataset.videos if not chosen or v in wanted]
         videos = [v for v in pool if v not in stored]
         if not videos:
-            where = f"{', '.join(chosen)} of {dataset.root}" if chosen else f"{dataset.root}"
-            raise TascodecError(f"append: nothing to add: every video of {where} ({len(pool)})"
-                                f" is already in {path.name}")
+            where = f"{', '.join(chosen)} of " if chosen else ""
+            raise TascodecError(f"append: nothing to add: every video of {where}{dataset.root} "
+                                f"({len(pool)}) is already in {path.name}")
     known = set(dataset.videos)
     videos = [next((c for c in (v, v.removesuffix(".txt"), v.removesuffix(".npy"))
                     if c in known), v) for v in videos]  # bundle spellings: "v.txt"
@@ -297,13 +291,12 @@ def _new_videos(path: Path, archive_splits: dict[str, list[str]], stored: set[st
         raise TascodecError(f"append: need new, distinct videos of {dataset.root}: already in "
                             f"{path.name}: {clash[:20]}; not in the dataset: {unknown[:20]}")
     keep = set(videos)
-    listed = {k: [v for v in vs if v in keep] for k, vs in available.items()
-              if not chosen or k in chosen}
-    listed = {k: vs for k, vs in listed.items() if vs}
-    if not listed and chosen:  # videos named outside the archive's splits: their own splits
-        listed = {k: vs for k, vs in ((k, [v for v in vs if v in keep])
-                                      for k, vs in available.items()) if vs}
-    return videos, listed
+
+    def listing(keys: Any) -> dict[str, list[str]]:
+        return {k: vs for k in keys if (vs := [v for v in available[k] if v in keep])}
+
+    # videos named outside the chosen splits are listed in their own
+    return videos, listing(chosen or available) or listing(available)
 
 
 def _at_floor(trial: Any, minimum: int) -> tuple[Path, int, int]:
@@ -318,9 +311,8 @@ def _at_floor(trial: Any, minimum: int) -> tuple[Path, int, int]:
         return trial(exc.minimum_bytes)
 
 
-def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str],
-                splits: dict[str, list[str]], dev: str, seed: int, progress: bool,
-                encode_kwargs: dict[str, Any]) -> Path:
+def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str], splits: dict,
+                dev: str, seed: int, progress: bool, encode_kwargs: dict[str, Any]) -> Path:
     """``decoder="new"``: encode ``videos`` alone, join them to ``base`` as a new group and
     write the archive at ``path``.
 
