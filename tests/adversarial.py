@@ -197,8 +197,10 @@ def run(mutants: int = 5000, bombs: int = 50, names: int = 100, *,
         from adversarial_budget import run_budget
 
         results["budget"] = run_budget(work)
-        from adversarial_inputs import run_datasets
+        from adversarial_inputs import run_datasets, run_fileobjs
         from tascodec.synth import synthesize
+
+        results["fileobjs"] = run_fileobjs()
 
         synthesize(work / "tiny", preset="tiny", seed=0)
         results["datasets"] = run_datasets(work / "tiny", work)

@@ -9,12 +9,6 @@ from adversarial import BAD
 from adversarial_inputs import run_datasets, run_fileobjs
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 28 item 8: FileObjectSource (format/byte_source.py, owned by "
-                          "the remote-reads work) lets a truncated gzip / lzma / bz2 stream's "
-                          "EOFError through; it must catch EOFError with OSError and "
-                          "ValueError. Drop this mark then, and add the family to "
-                          "adversarial.run.")
 def test_hostile_file_objects_are_refused_never_foreign():
     detail: dict[str, str] = {}
     counts = run_fileobjs(detail=detail)

@@ -191,7 +191,7 @@ class FileObjectSource(ByteSource):
             with self._lock:
                 probe = fileobj.read(0)
                 self.size = int(fileobj.seek(0, os.SEEK_END))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError) as exc:  # EOFError: a truncated gzip/lzma/bz2
             raise FormatError(f"{self.location}: cannot read: {exc}") from None
         if not isinstance(probe, (bytes, bytearray)):
             raise TascodecError(f"{self.location}: opened in text mode; open it with 'rb'")
@@ -209,7 +209,7 @@ class FileObjectSource(ByteSource):
                         break
                     parts.append(bytes(part))
                     got += len(part)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, EOFError) as exc:  # EOFError: a truncated gzip/lzma/bz2
                 raise FormatError(f"{self.location}: cannot read: {exc}") from None
         return b"".join(parts)
 
