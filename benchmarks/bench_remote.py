@@ -15,7 +15,10 @@ shared by neighbours fetched once); ``verify`` (every byte once); and a training
 URL-backed ``TaszDataset`` read by a DataLoader with 2 workers (not persistent: they start
 again each epoch) for ``--epochs`` epochs (default 20), with its remote cache (the default)
 and, for the first 2 epochs, without it (``remote_cache=False``). ``--archive`` measures
-existing archives instead.
+existing archives instead. ``--lying`` measures, instead, what two lying servers cost: one
+that ignores ``Range`` (a 48 MiB body for every read: bytes the server got to write before the
+reader hung up) and an archive padded with 100 listed 10-byte ``*/zarr.json`` entries each
+followed by 60 KiB (bytes an open fetches).
 """
 
 from __future__ import annotations
@@ -131,6 +134,39 @@ def measure(path: Path, epochs: int = 20) -> list[object]:
     ]
 
 
+def lying_servers() -> None:
+    """Print what a range-ignoring server and a metadata-padded archive cost an open."""
+    import numpy as np
+    from make_golden import with_manifest, write_zip, zip_entries
+    from test_remote import big_content
+
+    from tascodec.errors import FormatError
+    from tascodec.format import write_archive
+
+    with tempfile.TemporaryDirectory(prefix="bench_remote_") as tmp:
+        big = write_archive(big_content(), Path(tmp) / "big.tasz", codes_chunk_bytes=8192)
+        entries = zip_entries(big)
+        rng = np.random.default_rng(0)
+        for i in range(100):
+            entries[f"pad{i:03d}/zarr.json"] = b'{"a": 1}\n '
+            entries[f"pad{i:03d}/blob"] = rng.bytes(60 << 10)
+        padded = write_zip(Path(tmp) / "padded.tasz", with_manifest(entries))
+        with RangeServer({"/p.tasz": padded.read_bytes()}) as srv:
+            with tascodec.open(srv.url("/p.tasz")):
+                pass
+            print(f"padded archive ({padded.stat().st_size:,} B; {big.stat().st_size:,} B "
+                  f"unpadded): open fetched {srv.bytes_sent:,} B in {srv.gets + srv.heads} "
+                  "requests")
+    with RangeServer({"/a.tasz": bytes(48 << 20)}, ranges=False) as srv:
+        try:
+            tascodec.open(srv.url("/a.tasz"))
+        except FormatError as exc:
+            print(f"range ignored: {str(exc)[:90]}...")
+        srv.wait_idle()
+        print(f"range ignored (48 MiB body): {srv.gets} request, the server wrote "
+              f"{srv.bytes_written:,} B before the reader hung up")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", type=Path, default=None)
@@ -139,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--archive", type=Path, nargs="*", default=None)
     ap.add_argument("--epochs", type=int, default=20,
                     help="epochs of the training run (2 DataLoader workers; 0: no run)")
+    ap.add_argument("--lying", action="store_true",
+                    help="measure two lying servers instead (see the module docstring)")
     args = ap.parse_args(argv)
     print(machine_line())
+    if args.lying:
+        lying_servers()
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench_remote_") as tmp:
         paths = args.archive
         if not paths:
