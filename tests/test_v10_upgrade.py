@@ -34,3 +34,20 @@ def test_merge_rewrites_a_1_0_archive_in_place(tmp_path, name, capsys):
             np.testing.assert_array_equal(new.labels(v), labels)
             np.testing.assert_array_equal(new.codes(v), codes)
             np.testing.assert_array_equal(new.decode(v), decoded)
+
+
+def test_info_says_what_1_0_cannot_catch_and_verify_upgrade_rewrites_it(tmp_path, capsys):
+    path = tmp_path / "a.tasz"
+    shutil.copy(GOLDEN_DIR / f"{NAMES[0]}.tasz", path)
+    with open_archive(path) as old:
+        before = {v: old.decode(v) for v in old.videos}
+    assert main(["info", str(path)]) == 0
+    assert "1.0 has no entry manifest" in capsys.readouterr().out
+    assert main(["verify", "--upgrade", "--quiet", str(path)]) == 0
+    assert "rewritten as format 1.1" in capsys.readouterr().out
+    with open_archive(path) as new:
+        assert new.format_version == "1.1" and new.verify() == []
+        for v, x in before.items():
+            np.testing.assert_array_equal(new.decode(v), x)
+    assert main(["info", str(path)]) == 0
+    assert "1.0 has no entry manifest" not in capsys.readouterr().out

@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("archive", metavar="ARCHIVE", help="a .tasz archive")
     v.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
                    help="no progress bar")
+    v.add_argument("--upgrade", action="store_true",
+                   help="once clean, rewrite the archive in place in the current format "
+                   "version (a 1.0 archive gains the entry manifest that catches mixed "
+                   "versions); every video decodes as before")
     v.set_defaults(func=run_verify)
 
 
@@ -116,7 +120,11 @@ def format_info(info: dict[str, Any]) -> str:
     lines = [
         f"archive         {info['path']}",
         f"format          tascodec {info['format_version']}"
-        f" (written by tascodec {info['library_version']})",
+        f" (written by tascodec {info['library_version']})" + (
+            "\n                note: 1.0 has no entry manifest: a file rewritten or replaced "
+            "while read can mix entries\n                silently (spec 9.1); `tascodec verify "
+            "--upgrade` rewrites it as the current version"
+            if info["format_version"] == "1.0" else ""),
         f"codec           {info['codec']} {short_config(info['codec_config'])}",
         f"decode kind     {info['decode_kind']}",
         f"classes         {len(classes)}: {shown}",
@@ -184,4 +192,10 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"{args.archive}: {len(problems)} problem(s)")
         return 1
     print(f"{args.archive}: OK (every checksum holds)")
+    if args.upgrade:
+        from ..grow import merge
+
+        merge([args.archive], args.archive, overwrite=True, progress=not args.quiet)
+        with open_archive(args.archive) as archive:
+            print(f"{args.archive}: rewritten as format {archive.format_version}")
     return 0
