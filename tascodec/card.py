@@ -115,6 +115,7 @@ def dataset_card(archive: Any, results: Sequence[FidelityResult] = (), *,
     ``repo``: the hub repository (``owner/name``) the card's loading lines use.
     """
     from .cli.inspect import info_dict
+    from .encode_summary import short_config
     from .format import open_archive
 
     if not hasattr(archive, "identity"):
@@ -132,8 +133,7 @@ def dataset_card(archive: Any, results: Sequence[FidelityResult] = (), *,
     repo = repo or "<owner>/<repo>"
     url = f"hf://datasets/{repo}/{file}"
     split = stats.get("split") or "every video (the whole dataset)"
-    codec = info["codec"] + "".join(f", {k}={v}" for k, v in sorted(info["codec_config"].items())
-                                    if k != "id")
+    codec = f"{info['codec']} {short_config(info['codec_config'])}".strip()
     ratio = info.get("ratio")
     errors = ", ".join(f"{k} {v:.4g}" for k, v in info.get("fidelity", {}).items()) or "-"
     title = f"{name} condensed with tascodec" if name else f"{file}: a tascodec archive"
@@ -145,7 +145,7 @@ def dataset_card(archive: Any, results: Sequence[FidelityResult] = (), *,
                     + (", ..." if len(info["classes"]) > 20 else "")),
         ("feature width D", str(info["feature_dim"])),
         ("frames", f"{info['frames']:,}"),
-        ("codec", codec),
+        ("codec", f"{codec} (every setting: below)"),
         ("size", f"{format_bytes(info['storage_bytes'])} ({info['storage_bytes']:,} bytes); "
                  f"the features as float32: {format_bytes(info['original_bytes'])}"),
         ("ratio", "-" if ratio is None else f"{ratio:.1f} (times smaller than float32)"),

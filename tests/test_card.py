@@ -59,8 +59,8 @@ def test_card_of_four_folds_shows_kept_percentages_and_the_fingerprint(archive):
     assert f"59.5 ± 0.7 ({kept:.1f}%)" in rows[0]
     assert "Kept, mean over the 4 results" in card
     for needle in ("| videos | 3 ", "| classes | 3: background, pour, stir |",
-                   "| feature width D | 12 |", "| frames | 66 |", "inversion, k=2",
-                   "| ratio | 0.2 ", "reconstruction_mse 0.125", "tascodec 1.1",
+                   "| feature width D | 12 |", "| frames | 66 |",
+                   "| ratio | 0.2 ", "reconstruction_mse 0.125", "inversion k=2 latent_dim=8 (every", "tascodec 1.1",
                    'tascodec.open("hf://datasets/lab/gtea-tasz/gtea.tasz")',
                    "| source dataset | gtea |"):
         assert needle in card, needle
