@@ -119,3 +119,17 @@ def test_eval_result_round_trips_and_originals_must_match():
 def test_size_categories():
     assert [size_category(n) for n in (0, 999, 1000, 28_000, 2_000_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "1M<n<10M"]
+
+
+def test_eval_original_flags_are_checked_before_any_training(tmp_path, capsys):
+    pytest.importorskip("torch")
+    data = str(tmp_path / "nodata")  # never read: the flags are refused first
+    assert main(["eval", "original", "--dataset", data, "--with-original"]) == 2
+    assert "ARCHIVE is the original" in capsys.readouterr().err
+    bad = tmp_path / "orig.json"
+    bad.write_text('{"name": "original"}')
+    assert main(["eval", str(GOLDEN), "--dataset", data, "--original", str(bad)]) == 2
+    assert "no field" in capsys.readouterr().err
+    assert main(["eval", str(GOLDEN), "--dataset", data, "--original", str(bad),
+                 "--with-original"]) == 2
+    assert "give one of them" in capsys.readouterr().err
