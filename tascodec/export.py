@@ -14,6 +14,7 @@ on the decoded training split and predicts on the original test split.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,9 @@ def export_archive(
         if with_test is not None:
             ds, tests = original_test_splits(ar, splits, videos, with_test)
             state["with_test"] = str(ds.root.resolve())
-        _check_target(out, state, overwrite)
+        if _check_target(out, state, overwrite) and progress:
+            tqdm.write(f"{out}: continuing the partial export of this archive found there "
+                       f"(every file is written again)", file=sys.stderr)
         with LayoutWriter(out, ar.class_names) as writer:  # refuses linked folders
             writer.remove_mapping()  # back only when complete
             writer.write_marker(state)
@@ -155,7 +158,8 @@ def export_archive(
                     bar.update()
             bar.close()
             originals = list(dict.fromkeys(v for vs in tests.values() for v in vs))
-            for v in tqdm(originals, desc="test split", unit="video", disable=not progress):
+            for v in tqdm(originals, desc="test split", unit="video",
+                          disable=not progress or not originals):
                 writer.place_video(v, ds.root)
             for name, vs in {**splits, **tests}.items():
                 writer.write_split(name, vs)

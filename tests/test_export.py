@@ -71,6 +71,8 @@ def test_unsafe_video_names_are_refused(name):
 
 def test_cli_export_and_decode(archive, tmp_path, capsys):
     assert main(["export", str(archive), str(tmp_path / "o"), "--quiet"]) == 0
+    said = capsys.readouterr()
+    assert "videos" in said.out and "splits: " in said.out and "test split" not in said.err
     assert (tmp_path / "o" / "mapping.txt").read_text().splitlines()[0] == "0 take"
     assert main(["export", str(archive), str(tmp_path / "o"), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
@@ -100,7 +102,8 @@ def ar_videos(path):
         return list(ar.videos)
 
 
-def test_interrupted_export_is_not_a_dataset_and_resumes(archive, tmp_path, monkeypatch):
+def test_interrupted_export_is_not_a_dataset_and_resumes(archive, tmp_path, monkeypatch,
+                                                          capsys):
     import json
 
     import tascodec.export as export_mod
@@ -128,7 +131,8 @@ def test_interrupted_export_is_not_a_dataset_and_resumes(archive, tmp_path, monk
     calls.clear()
     monkeypatch.setattr(export_mod, "decode_video",
                         lambda ar, v, device=None: calls.append(v) or real(ar, v, device=device))
-    export_archive(archive, out, progress=False)  # continues: same archive, same split
+    export_archive(archive, out, progress=True)  # continues: same archive, same split
+    assert "continuing the partial export" in capsys.readouterr().err  # said, not silent
     assert sorted(calls) == sorted(ar_videos(archive))  # every file written again (issue 28)
     assert json.loads((out / ".tascodec-export.json").read_text())["complete"] is True
     ref = export_archive(archive, tmp_path / "fresh", progress=False)

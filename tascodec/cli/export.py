@@ -80,8 +80,12 @@ def _run_export(args: argparse.Namespace) -> int:
                          progress=not args.quiet, device=device,
                          decode_limit=args.decode_limit, with_test=args.with_test,
                          workers=args.workers)
-    extra = f" (+ the original test split of {args.with_test})" if args.with_test else ""
-    print(f"exported {args.archive} -> {out}{extra}")
+    bundles = sorted((out / "splits").glob("*.bundle"))
+    counts = ", ".join(f"{b.stem} ({sum(1 for line in b.read_text().splitlines() if line)})"
+                       for b in bundles)
+    videos = sum(1 for _ in (out / "features").glob("*.npy"))
+    extra = f", + the original test split of {args.with_test}" if args.with_test else ""
+    print(f"exported {args.archive} -> {out}: {videos} videos{extra}; splits: {counts or 'none'}")
     return 0
 
 
