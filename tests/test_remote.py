@@ -7,6 +7,7 @@ its chunks.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
@@ -271,6 +272,12 @@ def test_local_reads_never_import_fsspec(big):
     assert out.stdout.strip() == "False"
 
 
+def test_hf_without_huggingface_hub_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    with pytest.raises(TascodecError, match=r"hf:// needs huggingface_hub.*tascodec\[remote\]"):
+        open_archive("hf://datasets/lab/repo/a.tasz")
+
+
 def test_url_without_fsspec_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "fsspec", None)
     monkeypatch.setitem(sys.modules, "fsspec.core", None)
@@ -386,6 +393,11 @@ def fetched_once(server, big, TaszDataset, DataLoader) -> None:
     for _ in range(20):  # workers start again every epoch (not persistent)
         assert sum(len(b.names) for b in loader) == len(ds)
     assert server.bytes_sent <= 1.1 * big.stat().st_size
+    folder = Path(ds.remote_cache)
+    assert folder.is_dir() and any(folder.iterdir())
+    del ds, loader
+    gc.collect()
+    assert not folder.exists()  # the temporary cache goes with the dataset
     uncached = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0, remote_cache=False)
     server.reset()
     for _ in range(2):

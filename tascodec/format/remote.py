@@ -14,8 +14,9 @@ Every URL goes through :func:`connect`, which returns a :class:`Remote` (``size`
   by :class:`FsspecRemote` (``fs.cat_file(path, start, end)``).
 
 ``storage_options["timeout"]`` (seconds, default :data:`DEFAULT_TIMEOUT_S`) bounds how long
-a connection may take and how long a response may stay silent; it is tascodec's own option
-and is not passed to fsspec. :func:`describe` turns an exception of any backend into one
+a connection may take and how long a response may stay silent (``http(s)://``, ``hf://``;
+``s3://`` as botocore's connect and read timeouts; other backends keep their own); it is
+tascodec's own option and is not passed to fsspec as such. :func:`describe` turns an exception of any backend into one
 line: a refused connection, a timeout, a missing file, or the backend's own words.
 """
 
@@ -242,6 +243,11 @@ def connect(url: str, storage_options: dict[str, Any] | None) -> Remote:
     if scheme == "hf":
         resolve_url, headers = _hf_resolve(url, options, timeout)
         return HttpRemote(resolve_url, url, {}, timeout, headers)
+    if scheme in ("s3", "s3a"):  # botocore's own timeouts are a minute and more
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("connect_timeout", timeout)
+        config.setdefault("read_timeout", timeout)
+        options["config_kwargs"] = config
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
