@@ -50,22 +50,10 @@ Item = tuple[torch.Tensor, torch.Tensor, str]
 def _open(path: Target, decode_limit: Any = None,
           storage_options: dict[str, Any] | None = None, remote_cache: Any = None) -> Any:
     from .format import open_archive
+    from .format.source_cache import cached
 
-    if remote_cache and is_url(path):  # the bytes fetched, shared by epochs and workers
-        from .format.byte_source import open_source
-        from .format.source_cache import CachedSource
-
-        path = CachedSource(open_source(path, storage_options), remote_cache)
+    path = cached(path, storage_options, remote_cache)  # a URL through the shared folder
     return open_archive(path, decode_limit=decode_limit, storage_options=storage_options)
-
-
-def _remove_folder(folder: str, owner: int) -> None:
-    """Remove the temporary remote cache ``folder``, in the process that made it only (a
-    forked worker's copy of the dataset going away must not take it from the others)."""
-    if os.getpid() == owner:
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 class TaszDataset(Dataset):
@@ -102,12 +90,9 @@ class TaszDataset(Dataset):
     reopens the path (a DataLoader worker, after ``close``) and finds another file raises
     ``IntegrityError`` instead of mixing items of two archives.
 
-    ``remote_cache`` (URLs only): the folder where the bytes fetched are kept for the
-    dataset's whole life, shared by its epochs and its DataLoader workers
-    (``format.source_cache``), so a training run fetches the archive about once. Default
-    (``True``): a temporary folder, removed with the dataset; a path: that folder, kept (a
-    later run reuses it); ``False``: none (every worker fetches what it decodes, again in
-    every epoch of non-persistent workers).
+    ``remote_cache`` (URLs): where fetched bytes are kept for the dataset's life, shared by
+    epochs and workers (``format.source_cache``): ``True`` a temporary folder removed with the
+    dataset, a path a folder kept for later runs, ``False`` none.
     """
 
     def __init__(
@@ -148,7 +133,9 @@ class TaszDataset(Dataset):
         self.sample_rate = int(sample_rate)
         self.offset = int(offset)
         self.decode_limit = decode_limit
-        self.remote_cache = self._cache_folder(remote_cache)
+        from .format.source_cache import cache_folder
+
+        self.remote_cache = cache_folder(any(map(is_url, self.paths)) and remote_cache, self)
         self._fingerprints: list[tuple[Any, ...] | None] = [None] * len(self.paths)
         self._reset()
         self.videos: list[str] = []
@@ -176,22 +163,6 @@ class TaszDataset(Dataset):
         if len(dims) != 1:
             raise TascodecError(f"TaszDataset: the archives' feature widths differ: {sorted(dims)}")
         self.feature_dim: int = dims.pop()
-
-    def _cache_folder(self, remote_cache: Any) -> str | None:
-        """The remote cache folder (``str``), ``None`` without URLs or with ``False``."""
-        if remote_cache is False or remote_cache is None or not any(map(is_url, self.paths)):
-            return None
-        if remote_cache is True:
-            import tempfile
-            import weakref
-
-            folder = tempfile.mkdtemp(prefix="tascodec-remote-")
-            weakref.finalize(self, _remove_folder, folder, os.getpid())
-            return folder
-        if not isinstance(remote_cache, (str, os.PathLike)):
-            raise TascodecError(f"remote_cache: expected True, False or a folder, got "
-                                f"{type(remote_cache).__name__}")
-        return os.fspath(remote_cache)
 
     def _wanted_groups(self, k: int, n: int) -> set[int]:
         g = self.groups

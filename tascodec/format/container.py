@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from ..errors import FormatError, IntegrityError, OutputExistsError, TascodecError
 from ..tempfiles import clean_stale, mkstemp_beside
 from .byte_source import ByteSource, LocalSource
+from .coalesce import group_spans
 from .manifest import entry_digest
 
 __all__ = ["ZipReader", "EntryInfo", "write_zip_atomic", "MAX_ENTRIES", "MAX_ENTRY_NAME"]
@@ -35,11 +36,6 @@ _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
 _LOCAL_SIG = b"PK\x03\x04"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 TAIL_BYTES = 8 << 10  # read first from the end of a remote archive: end records, directory
-COALESCE_GAP = 64 << 10  # entries closer than this share one remote read
-COALESCE_BYTES = 64 << 20  # at most this per remote read
-#: bytes between entries one prefetch may fetch beyond the entries' own (besides as many as
-#: the entries themselves hold): padding between listed entries cannot multiply a read
-COALESCE_WASTE = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -186,13 +182,8 @@ class ZipReader:
         """Fetch entries ``names`` (those of at most ``max_size`` bytes) in as few reads as
         their places in the file allow, for :meth:`read` to take; a no-op on local files.
 
-        Entries closer than ``COALESCE_GAP`` bytes share a read (at most
-        ``COALESCE_BYTES``): opening costs a few requests, a video's chunks about one.
-
-        Padding cannot multiply what a prefetch fetches: the bytes between entries one call
-        reads are at most ``COALESCE_WASTE`` plus the entries' own bytes, and an entry that
-        would share no read is left to :meth:`read` (so a prefetch fetches no more than the
-        reads it replaces, plus that bound).
+        Which entries share a read is ``coalesce.group_spans``'s (neighbours, the bytes
+        between them bounded): opening costs a few requests, a video's chunks about one.
         """
         if not self.source.coalesce:
             return
@@ -205,20 +196,7 @@ class ZipReader:
             end = min(e.limit, e.header_offset + _LOCAL_HEADER.size + e.name_len + e.size)
             if e.header_offset < lo_tail:  # what the tail holds needs no read
                 spans.append((e.header_offset, end, name))
-        groups: list[list[tuple[int, int, str]]] = []
-        waste = COALESCE_WASTE + sum(end - start for start, end, _ in spans)
-        for span in sorted(spans):
-            g = groups[-1] if groups else None
-            gap = span[0] - g[-1][1] if g else 0
-            if (g and gap <= min(COALESCE_GAP, waste)
-                    and span[1] - g[0][0] <= COALESCE_BYTES):
-                g.append(span)
-                waste -= max(gap, 0)
-            else:
-                groups.append([span])
-        for g in groups:
-            if len(g) == 1:  # a read of its own: read() fetches it if it is ever wanted
-                continue
+        for g in group_spans(spans):
             lo, hi = g[0][0], max(end for _, end, _ in g)
             blob = self.source.read_at(lo, hi - lo)
             with self._lock:

@@ -20,6 +20,7 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 try:
     import fcntl
@@ -27,9 +28,9 @@ except ImportError:  # pragma: no cover - Windows: no record locks, a block may 
     fcntl = None  # type: ignore[assignment]
 
 from ..errors import FormatError, TascodecError
-from .byte_source import ByteSource
+from .byte_source import ByteSource, is_url, open_source
 
-__all__ = ["CachedSource", "BLOCK"]
+__all__ = ["CachedSource", "BLOCK", "cache_folder", "cached"]
 
 #: bytes per cache block: a read fetches whole blocks (at most 2 blocks more than asked)
 BLOCK = 4096
@@ -109,3 +110,38 @@ class CachedSource(ByteSource):
             os.close(self._data)
             os.close(self._map)
             self.inner.close()
+
+
+def cache_folder(value: Any, owner: object) -> str | None:
+    """The cache folder a reader asked for (``TaszDataset(remote_cache=)``): ``True`` a new
+    temporary folder, removed when ``owner`` goes away (in the process that made it only: a
+    forked worker's copy going away leaves it to the others); a path: that folder, kept;
+    ``False`` / ``None``: no cache."""
+    if value is False or value is None:
+        return None
+    if value is True:
+        import tempfile
+        import weakref
+
+        folder = tempfile.mkdtemp(prefix="tascodec-remote-")
+        weakref.finalize(owner, _remove_folder, folder, os.getpid())
+        return folder
+    if not isinstance(value, (str, os.PathLike)):
+        raise TascodecError(f"remote_cache: expected True, False or a folder, got "
+                            f"{type(value).__name__}")
+    return os.fspath(value)
+
+
+def _remove_folder(folder: str, owner_pid: int) -> None:
+    if os.getpid() == owner_pid:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def cached(target: Any, storage_options: dict[str, Any] | None, folder: str | None) -> Any:
+    """``target`` as opened through the cache ``folder`` when it is a URL and a folder is
+    given (a :class:`CachedSource`), else ``target`` itself."""
+    if not folder or not is_url(target):
+        return target
+    return CachedSource(open_source(target, storage_options), folder)

@@ -14,7 +14,8 @@ from types import ModuleType
 from ..errors import TascodecError
 from .archive_layout import Layout
 from .arrays import chunk_keys, check_chunk
-from .container import COALESCE_BYTES, ZipReader
+from .coalesce import COALESCE_BYTES
+from .container import ZipReader
 
 __all__ = ["verify_archive"]
 
