@@ -25,6 +25,10 @@ Families, all on the format 1.1 goldens (``tests/data/v1_1``):
 * ``datasets`` (``adversarial_inputs``, issue 28): NaN, infinities and finite values far
   beyond any feature planted in one frame of a dataset, read as an encode reads it: refused
   naming the video, dimension and frame, or read back as written.
+* ``servers`` (``adversarial_servers``, issue 28): lying and silent HTTP servers (``Range``
+  ignored, answers longer, shorter or for another offset, a wrong size, error statuses, a
+  stall, a flipped byte, the file replaced after the open, padded metadata) behind
+  ``tascodec.open(url)``: rejected or caught, in bounded time and bytes.
 
 ``adversarial_inputs.run_fileobjs`` (hostile file objects: truncated gzip, lzma, bz2 streams,
 failing reads) is run by ``tests/test_hostile_inputs.py``; it joins this run once
@@ -201,6 +205,9 @@ def run(mutants: int = 5000, bombs: int = 50, names: int = 100, *,
         from tascodec.synth import synthesize
 
         results["fileobjs"] = run_fileobjs()
+        from adversarial_servers import run_servers
+
+        results["servers"] = run_servers(work)
 
         synthesize(work / "tiny", preset="tiny", seed=0)
         results["datasets"] = run_datasets(work / "tiny", work)

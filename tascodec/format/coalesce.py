@@ -13,8 +13,9 @@ __all__ = ["COALESCE_GAP", "COALESCE_BYTES", "COALESCE_WASTE", "group_spans"]
 
 COALESCE_GAP = 64 << 10  # entries closer than this share one remote read
 COALESCE_BYTES = 64 << 20  # at most this per remote read
-#: bytes between entries one prefetch may fetch beyond the entries' own
-COALESCE_WASTE = 64 << 10
+#: bytes between entries one prefetch may fetch beyond as many as the entries' own (none:
+#: a prefetch fetches at most twice its entries' bytes; a decode's chunks are adjacent anyway)
+COALESCE_WASTE = 0
 
 Span = tuple[int, int, str]  # (start, end, entry name) in the file
 
