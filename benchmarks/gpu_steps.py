@@ -136,8 +136,9 @@ def _encode(ctx: Context, name: str, recipe: str, device: str, deterministic: bo
     cache: dict[str, Any] = {}
     start = time.perf_counter()
     with phase_peaks(device.startswith("cuda")) as peaks:
-        tascodec.encode(ctx.root, path, device=device, recipe=recipe, overwrite=True,
-                        progress=False, cache=cache, deterministic=deterministic, **extra)
+        tascodec.encode(ctx.root, path, codec="inversion", device=device, recipe=recipe,
+                        overwrite=True, progress=False, cache=cache,
+                        deterministic=deterministic, **extra)
     seconds = time.perf_counter() - start
     ctx.archives[name], ctx.cache[name] = path, cache
     with tascodec.open(path) as archive:

@@ -42,7 +42,7 @@ def main() -> int:
 
         dist.init_process_group("gloo")
         dataset, out, *rest = sys.argv[1:]
-        summary = tascodec.encode(dataset, out, recipe="quick", device="cpu", progress=False,
+        summary = tascodec.encode(dataset, out, codec="inversion", recipe="quick", device="cpu", progress=False,
                                   overwrite=True)
         # the group is the caller's: still initialised after encode
         print(f"rank {rank}: initialised={dist.is_initialized()} codes={summary.codes}")

@@ -23,7 +23,8 @@ def base(tiny_dataset, tmp_path_factory):
     """An archive of the tiny dataset's first 4 videos, float32 codes (quick recipe)."""
     out = tmp_path_factory.mktemp("append") / "base.tasz"
     videos = StandardDataset(tiny_dataset).videos
-    tascodec.encode(tiny_dataset, out, split=None, videos=videos[:4], recipe="quick",
+    tascodec.encode(tiny_dataset, out, split=None, videos=videos[:4], codec="inversion",
+                    recipe="quick",
                     code_dtype="float32", progress=False, device="cpu")
     return out, videos
 
@@ -97,7 +98,8 @@ def test_append_new_decoder_and_replay_dataset(base, tiny_dataset, tmp_path):
     path, videos = base
     grown = tmp_path / "g.tasz"
     shutil.copy(path, grown)
-    tascodec.append(grown, tiny_dataset, videos[4:7], decoder="new", recipe="quick")
+    tascodec.append(grown, tiny_dataset, videos[4:7], decoder="new", codec="inversion",
+                    recipe="quick")
     with open_archive(grown) as ar:
         assert ar.num_decoders == 2 and ar.verify() == []
         for v in videos[4:7]:
@@ -123,7 +125,7 @@ def test_append_new_budget_bounds_the_growth(base, tiny_dataset, tmp_path):
     grown = tmp_path / "b.tasz"
     shutil.copy(path, grown)
     before = grown.stat().st_size
-    tascodec.append(grown, tiny_dataset, videos[4:7], decoder="new", recipe="quick",
+    tascodec.append(grown, tiny_dataset, videos[4:7], decoder="new", codec="inversion", recipe="quick",
                     max_bytes=20_000, device="cpu")
     added = grown.stat().st_size - before
     assert 20_000 - FIXED_BYTES // 2 < added <= 20_000
@@ -133,11 +135,11 @@ def test_append_new_budget_bounds_the_growth(base, tiny_dataset, tmp_path):
     shutil.copy(path, copy)
     kept = copy.read_bytes()
     with pytest.raises(BudgetTooSmallError, match=r"max_bytes=2000 \(the bytes the append may add") as small:
-        tascodec.append(copy, tiny_dataset, videos[4:7], decoder="new", recipe="quick",
+        tascodec.append(copy, tiny_dataset, videos[4:7], decoder="new", codec="inversion", recipe="quick",
                         max_bytes=2_000, device="cpu")
     assert copy.read_bytes() == kept
     assert small.value.minimum_bytes > 2_000  # the budget to ask for instead: it fits
-    tascodec.append(copy, tiny_dataset, videos[4:7], decoder="new", recipe="quick",
+    tascodec.append(copy, tiny_dataset, videos[4:7], decoder="new", codec="inversion", recipe="quick",
                     max_bytes=small.value.minimum_bytes, device="cpu")
     assert copy.stat().st_size - len(kept) <= small.value.minimum_bytes
 
@@ -150,7 +152,7 @@ def test_cli_append_takes_the_growth_budget(base, tiny_dataset, tmp_path, capsys
     shutil.copy(path, grown)
     before = grown.stat().st_size
     argv = ["append", str(grown), str(tiny_dataset), "--videos", *videos[4:7], "--decoder",
-            "new", "--recipe", "quick", "--device", "cpu"]
+            "new", "--codec", "inversion", "--recipe", "quick", "--device", "cpu"]
     with pytest.raises(SystemExit) as both:
         main([*argv, "--max-bytes", "20000", "--target-ratio", "10"])
     assert both.value.code == 2 and "not allowed with" in capsys.readouterr().err

@@ -19,7 +19,8 @@ from tascodec.layout import StandardDataset
 def train_archive(tiny_dataset, tmp_path_factory):
     """Every train.split1 video of the tiny dataset, quick recipe (seconds)."""
     out = tmp_path_factory.mktemp("grow") / "train.tasz"
-    tascodec.encode(tiny_dataset, out, split="train", gamma=1.0, recipe="quick",
+    tascodec.encode(tiny_dataset, out, split="train", gamma=1.0, codec="inversion",
+                    recipe="quick",
                     code_dtype="float32", progress=False, device="cpu")
     return out
 

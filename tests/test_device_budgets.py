@@ -114,7 +114,8 @@ def test_torch_decode_copies_to_the_device_twice(tiny_dataset, tmp_path, monkeyp
     from tascodec.decode import decode_video_tensor
 
     path = tmp_path / "t.tasz"
-    tascodec.encode(tiny_dataset, path, recipe="quick", device="cpu", progress=False, k=2)
+    tascodec.encode(tiny_dataset, path, codec="inversion", recipe="quick", device="cpu",
+                    progress=False, k=2)
     with tascodec.open(path) as archive:
         video = archive.videos[0]
         want = archive.decode(video)

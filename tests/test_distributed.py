@@ -31,7 +31,7 @@ from tascodec.parallel import SINGLE, World, current, launched, session, shard_r
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_worker.py")
-QUICK = ["--recipe", "quick", "--device", "cpu", "--quiet", "--seed", "3",
+QUICK = ["--codec", "inversion", "--recipe", "quick", "--device", "cpu", "--quiet", "--seed", "3",
          "--code-dtype", "float32", "-p", "decoder_dtype=float32",
          "-p", "patience=2", "-p", "holdout=0.1", "-p", "epochs=3",
          "-p", "memory_budget=200000"]  # held-out check and a sampled cache: every path
@@ -95,7 +95,7 @@ def runs(tiny_dataset, tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        encode(tiny_dataset, out / "one.tasz", recipe="quick", device="cpu", seed=3,
+        encode(tiny_dataset, out / "one.tasz", codec="inversion", recipe="quick", device="cpu", seed=3,
                progress=False, patience=2, holdout=0.1, epochs=3, memory_budget=200000,
                code_dtype="float32", decoder_dtype="float32")
     finally:

@@ -85,7 +85,7 @@ def test_torchrun_ranks_beyond_the_gpus_are_refused(tiny_dataset, tmp_path):
     from test_distributed import _torchrun
 
     proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), "--device", "cuda",
-                     "--quiet", "--recipe", "quick", timeout=300)
+                     "--quiet", "--codec", "inversion", "--recipe", "quick", timeout=300)
     assert proc.returncode != 0
     assert ("local rank 1 would compute on cuda:1 but this host has 1 CUDA device(s)"
             in proc.stderr), proc.stderr[-3000:]
@@ -96,7 +96,8 @@ def test_evaluate_jobs_share_one_gpu(tiny_dataset, tmp_path):
     from tascodec.evaluate import evaluate_archive
 
     path = tmp_path / "t.tasz"
-    tascodec.encode(tiny_dataset, path, recipe="quick", device="cpu", progress=False)
+    tascodec.encode(tiny_dataset, path, codec="inversion", recipe="quick", device="cpu",
+                    progress=False)
     args = dict(seeds=(0, 1), epochs=2, progress=False, device="cuda", deterministic=True,
                 mstcn_options={"num_stages": 2, "num_layers": 3, "num_f_maps": 8})
     one = evaluate_archive(path, tiny_dataset, jobs=1, **args)

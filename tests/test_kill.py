@@ -138,6 +138,7 @@ def test_killed_append_scratch_is_removed_by_the_next_append(tmp_path, tiny_data
 
     monkeypatch.setattr(encoding, "encode", stops)
     with pytest.raises(TascodecError, match="stopped"):
-        tascodec.append(path, tiny_dataset, decoder="new", recipe="quick", device="cpu")
+        tascodec.append(path, tiny_dataset, decoder="new", codec="inversion", recipe="quick",
+                        device="cpu")
     assert path.read_bytes() == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a.tasz", other.name])

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--group", type=int, default=None,
                    help="with --decoder reuse: the group whose decoder to use (default: the "
                    "last that covers the new videos' classes)")
+    p.add_argument("--codec", default=None,
+                   help="with --decoder new: the codec of the new group (default: encode's)")
     p.add_argument("--recipe", default=None, help="with --decoder new: the training recipe")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--max-bytes", type=byte_count, default=None, metavar="B",
@@ -86,7 +88,8 @@ def _append(args: argparse.Namespace) -> int:
     from .options import check_device
 
     check_device(args.device)
-    extra = {k: v for k, v in (("recipe", args.recipe), ("max_bytes", args.max_bytes),
+    extra = {k: v for k, v in (("codec", args.codec), ("recipe", args.recipe),
+                               ("max_bytes", args.max_bytes),
                                ("target_ratio", args.target_ratio)) if v is not None}
     before = _facts(args.archive)
     path = append(args.archive, args.dataset, args.videos, split=args.split,
