@@ -31,7 +31,7 @@ __all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO"
 
 _FLOAT32 = 4
 #: the codec of a plain ``encode``
-DEFAULT_CODEC = "inversion"
+DEFAULT_CODEC = "pca"
 #: the archive size of a plain ``encode``: float32 bytes of the split / this
 DEFAULT_TARGET_RATIO = 50.0
 #: how a budgeted encode stores codes and decoder (quantised codes lose ~1e-4 relative

@@ -140,7 +140,7 @@ def test_publishing_path_of_the_readme(tiny_dataset, big, monkeypatch, tmp_path)
     (work / "data").mkdir(parents=True)
     os.symlink(tiny_dataset, work / "data" / "gtea")
     monkeypatch.chdir(work)
-    small = {"tascodec encode": ["--recipe", "quick", "--device", "cpu", "--quiet"],
+    small = {"tascodec encode": ["--device", "cpu", "--quiet"],
              "tascodec eval": ["--epochs", "1", "--seeds", "0", "--device", "cpu", "--quiet"]}
     with HubServer() as hub:
         hub.home = tmp_path / "hf-home"

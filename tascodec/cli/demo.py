@@ -1,6 +1,6 @@
 """``tascodec demo``: the main job on a built-in default, end to end.
 
-Synthesizes a small dataset, encodes it with the method (``inversion``), decodes every stored
+Synthesizes a small dataset, encodes it with the default codec (``pca``), decodes every stored
 video from the archive, and prints a report: sizes, ratio, reconstruction error, decode speed.
 ``-o DIR`` keeps the dataset and the archive in DIR (and prints the archive's path); a
 dataset or archive already there is replaced only with ``--overwrite``. Without ``-o`` they
@@ -22,7 +22,7 @@ from .options import add_device, add_output, add_quiet
 __all__ = ["register", "run_demo"]
 
 # what --help prints (the module docstring is reStructuredText for the API docs)
-_DESCRIPTION = ("Synthesize a small dataset, encode it (default codec: inversion), decode "
+_DESCRIPTION = ("Synthesize a small dataset, encode it (default codec: pca), decode "
                 "every stored video and print a report: sizes, ratio, reconstruction error, "
                 "decode speed. -o DIR keeps the dataset and the archive in DIR (replaced only "
                 "with --overwrite); without it they live in a temporary folder removed at the "
@@ -43,10 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dim", type=int, default=None, help="feature width D (default: the preset's)")
     from ..codecs import list_codecs
 
-    p.add_argument("--codec", default="inversion", choices=list_codecs(), metavar="ID",
-                   help=f"codec id: {', '.join(list_codecs())} (default: inversion)")
-    add_device(p, default="auto", what="training and inversion device (auto: CUDA when "
-                                        "present)")
+    from ..encoding import DEFAULT_CODEC
+
+    p.add_argument("--codec", default=DEFAULT_CODEC, choices=list_codecs(), metavar="ID",
+                   help=f"codec id: {', '.join(list_codecs())} (default: {DEFAULT_CODEC})")
+    add_device(p, default="auto", what="device of the learned codecs' training and "
+                                        "inversion (auto: CUDA when present)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true",
                    help="with --out: replace the dataset and the archive DIR already holds")

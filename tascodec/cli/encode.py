@@ -92,8 +92,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", metavar="OUT", nargs="?", default=None,
                    help="archive to write (.tasz), or -o OUT; a folder gets <DATASET>.tasz")
     add_output(p, help="the archive to write (the same as OUT)", required=False)
-    p.add_argument("--codec", default="inversion", choices=list_codecs(), metavar="ID",
-                   help=f"codec id: {', '.join(list_codecs())} (default: inversion)")
+    from ..encoding import DEFAULT_CODEC
+
+    p.add_argument("--codec", default=DEFAULT_CODEC, choices=list_codecs(), metavar="ID",
+                   help=f"codec id: {', '.join(list_codecs())} (default: {DEFAULT_CODEC})")
     kgroup = p.add_mutually_exclusive_group()
     kgroup.add_argument("-k", type=_k_value, default=None, metavar="K",
                         help="instances (codes) per segment: auto (the default: allocated per "
@@ -120,8 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="archive every video and keep every split (gamma 1)")
     p.add_argument("--sampling", choices=SAMPLING_METHODS, default="diverse",
                    help="how gamma picks the stored videos (default diverse)")
-    add_device(p, default="auto", what="training and inversion device (auto: CUDA when "
-                                        "present)")
+    add_device(p, default="auto", what="device of the learned codecs' training and "
+                                        "inversion (auto: CUDA when present)")
     p.add_argument("--seed", type=int, default=0, help="seed of training and sampling")
     recipes = ["auto", *list_recipes()]
     p.add_argument("--recipe", default=None, choices=recipes, metavar="NAME",
