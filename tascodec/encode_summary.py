@@ -18,7 +18,8 @@ FIDELITY_NOTES = {
     "reconstruction_mse": "mean squared error per value, in feature units",
 }
 #: codec parameters the one-line summaries show (the whole configuration: ``info --json``)
-SHORT_CONFIG = ("k", "latent_dim", "hidden_dim", "code_dtype", "decoder_dtype", "dtype",
+SHORT_CONFIG = ("k", "components", "stride", "latent_dim", "hidden_dim", "code_dtype",
+                "decoder_dtype", "dtype",
                 "recipe", "init")
 
 
