@@ -60,6 +60,9 @@ class EncodeSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     relative_mse: float | None = None  # MSE over each channel's variance (learned codecs)
+    #: the ratio a default target asked for when this dataset cannot reach it (the archive is
+    #: then the smallest rate control makes); ``None`` when the target was met
+    target_missed: float | None = None
 
     @property
     def storage_bytes(self) -> int:
@@ -97,6 +100,10 @@ class EncodeSummary:
             ("ratio vs float32", f"{self.ratio:.1f}x of the split (the stored videos alone: "
                                  f"{self.ratio_stored:.1f}x)"),
         ]
+        if self.target_missed is not None:
+            rows.append(("note", f"the default target of {self.target_missed:g}x cannot be met "
+                                 f"on a dataset this small (the archive's fixed part alone "
+                                 f"is larger): this is the smallest archive rate control makes"))
         if self.relative_mse is not None:
             rows.append(("relative error", f"{self.relative_mse:.4g} "
                                            f"({FIDELITY_NOTES['relative_mse']})"))

@@ -352,6 +352,9 @@ def encode(
                                              condense, writing)
     t_end = time.perf_counter()
     mse = content.stats.get("reconstruction_mse")
+    point = content.stats.get("operating_point") or {}
+    missed = (float(target_ratio or DEFAULT_TARGET_RATIO) if point.get("budget_raised")
+              and max_bytes is None else None)
     return EncodeSummary(
         path=path,
         codec=content.codec,
@@ -375,6 +378,7 @@ def encode(
                                                  in _PHASES.items() if key in content.stats},
                  "codec": t_codec - t_read, "write": t_end - t_codec, "total": t_end - t0},
         device=dev,
+        target_missed=missed,
     )
 
 

@@ -105,6 +105,9 @@ def info_dict(archive: Any) -> dict[str, Any]:
         "original_bytes": int(source),
         "original_basis": source_note,
         "ratio": (source / sizes["total"]) if sizes["total"] else None,
+        # the target ratio a plain encode could not meet (the smallest archive was written)
+        "target_missed": (stats.get("target_ratio") if (stats.get("operating_point") or {})
+                          .get("budget_raised") else None),
         "fidelity": fidelity,
     }
 
@@ -154,6 +157,8 @@ def format_info(info: dict[str, Any]) -> str:
         f"original        {format_bytes(info['original_bytes'], 1)} "
         f"({info['original_basis']})"
         + (f"; ratio {ratio:.1f}x" if ratio else "")
+        + (f" (the target of {info['target_missed']:g}x could not be met: the smallest archive "
+           f"rate control makes)" if info.get("target_missed") else "")
     )
     for key, value in info["fidelity"].items():
         note = FIDELITY_NOTES.get(key)

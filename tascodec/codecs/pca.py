@@ -216,7 +216,7 @@ class PcaCodec(Codec):
         stats = {"reconstruction_mse": mse, "relative_mse": rel,
                  "code_seconds": t_codes - start,
                  "mse_seconds": time.perf_counter() - t_codes,
-                 "pca_variance_kept": kept, "rate": point,
+                 "pca_variance_kept": kept, "operating_point": point,
                  "encode_seconds": time.perf_counter() - start}
         config = {"id": self.codec_id, "components": p, "stride": stride,
                   **{k: self.params[k] for k in ("code_dtype", "decoder_dtype")

@@ -154,3 +154,26 @@ def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path
         want, _ = project(ar.group_source(1).decoder(), ds.features(v).T, lengths, k)
         np.testing.assert_allclose(ar.codes(v), want, atol=np.abs(want).max() / 100)
         assert t.codec == "pca"
+
+
+def test_a_default_target_too_small_for_the_dataset_is_said_once(tiny_dataset, tmp_path,
+                                                                  capsys):
+    """The tiny preset cannot reach the default 50x (the container's fixed part alone is
+    larger): encode writes the smallest archive, says so in one line, and info records it;
+    an explicit target is refused at once, naming a floor that is then accepted."""
+    import tascodec
+    from tascodec.cli import main
+
+    path = tmp_path / "t.tasz"
+    assert main(["encode", str(tiny_dataset), str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("default target of 50x cannot be met") == 1
+    assert main(["info", str(path)]) == 0
+    assert "the target of 50x could not be met" in capsys.readouterr().out
+    with pytest.raises(BudgetTooSmallError) as err:
+        tascodec.encode(tiny_dataset, tmp_path / "s.tasz", target_ratio=50, progress=False)
+    assert not (tmp_path / "s.tasz").exists()
+    floor = err.value.minimum_bytes
+    summary = tascodec.encode(tiny_dataset, tmp_path / "f.tasz", max_bytes=floor,
+                              progress=False)
+    assert summary.bytes["total"] <= floor and summary.target_missed is None
