@@ -162,8 +162,10 @@ def run_fraction(fraction: float, args: argparse.Namespace, work: Path) -> dict[
     meta = json.loads((data / "synth.json").read_text())
     row["dataset_bytes"] = sum(p.stat().st_size for p in (data / "features").iterdir())
     row["dataset_frames"] = row["dataset_bytes"] // (4 * int(meta["dim"]))  # (D, T) float32
-    enc_args = ["--recipe", args.recipe, "-k", str(args.k), "--gamma", str(args.gamma),
-                "--device", "cpu", "--quiet"]
+    enc_args = ["--device", "cpu", "--quiet"]
+    if args.codec != "default":  # the learned codecs' settings of the earlier runs
+        enc_args += ["--codec", args.codec, "--recipe", args.recipe, "-k", str(args.k),
+                     "--gamma", str(args.gamma)]
     for nproc in args.nproc:
         archive = work / f"bf-{videos}-n{nproc}.tasz"
         cmd = (_tascodec("encode", str(data), str(archive), *enc_args) if nproc == 1
@@ -277,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fractions", default="0.0625,0.125,0.25,0.5,1")
     p.add_argument("--dim", type=int, default=2048)
     p.add_argument("--preset", default="breakfast")
+    p.add_argument("--codec", default="default",
+                   help="'default': a plain tascodec encode (the default codec and its rate "
+                   "control); a codec id (inversion: the earlier runs) adds --recipe, -k, --gamma")
     p.add_argument("--recipe", default="cpu")
     p.add_argument("-k", type=int, default=8)
     p.add_argument("--gamma", type=float, default=0.5)
