@@ -122,6 +122,26 @@ def project(decoder: DecoderCheckpoint, frames: np.ndarray, length: np.ndarray,
     return np.clip(codes, -bound, bound).astype(np.float32), clipped
 
 
+class _AsStored:
+    """The codes (N, p) as a reader will decode them (quantised as the writer stores them, one
+    slice at a time: no second (N, p) array), and ``bound`` (p,), the largest |value|."""
+
+    _ROWS = 1 << 16
+
+    def __init__(self, codes: np.ndarray, code_dtype: str) -> None:
+        self.codes, self.dtype, self.shape = codes, code_dtype, codes.shape
+        amax = np.zeros(codes.shape[1], np.float32)
+        for a in range(0, codes.shape[0], self._ROWS):
+            np.maximum(amax, np.abs(codes[a:a + self._ROWS]).max(0), out=amax)
+        self.scale = (amax / np.float32(127)).astype(np.float32) if code_dtype == "int8" else None
+        self.bound = amax if code_dtype != "float16" else np.abs(
+            amax.astype(np.float16)).astype(np.float32)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        q, scale = quantise(np.asarray(self.codes[rows]), self.dtype, "pca codec", self.scale)
+        return q.astype(np.float32) * scale if scale is not None else q.astype(np.float32)
+
+
 def _instance_means(coef: np.ndarray, length: np.ndarray, k_eff: np.ndarray) -> np.ndarray:
     """(N, p): the mean of ``coef`` (T, p) over each instance's frames (the table's rule)."""
     from ..segments import instance_lengths
@@ -162,7 +182,7 @@ class PcaCodec(Codec):
         super().__init__(components=components, stride=stride, **budget)
 
     def _operating_point(self, source: "EncodeSource", length: np.ndarray,
-                         variances_of: Any) -> tuple[int, int, dict[str, Any]]:
+                         variances: np.ndarray) -> tuple[int, int, dict[str, Any]]:
         from ..rate import pca_point
 
         p, s = self.params["components"], self.params["stride"]
@@ -173,7 +193,7 @@ class PcaCodec(Codec):
                                 "budget (target_ratio or max_bytes)")
         point = pca_point(
             int(self.params["budget_bytes"]), lengths=length, feature_dim=source.feature_dim,
-            num_classes=len(source.class_names), variances=variances_of(),
+            num_classes=len(source.class_names), variances=variances,
             code_dtype=self.params.get("code_dtype", "int8"),
             decoder_dtype=self.params.get("decoder_dtype", "float32"),
             components=None if p == "auto" else int(p), stride=None if s == "auto" else int(s),
@@ -190,7 +210,7 @@ class PcaCodec(Codec):
         dim = source.feature_dim
         mean, basis, variances, covariance = principal_directions(source, dim)
         table = build_table(source, 1)
-        p, stride, point = self._operating_point(source, table.seg_length, lambda: variances)
+        p, stride, point = self._operating_point(source, table.seg_length, variances)
         basis = basis[:, :p]
         table.seg_num_instances = num_instances_for_stride(table.seg_length, stride)
         codes = alloc_codes(table.num_codes, p)
@@ -202,12 +222,8 @@ class PcaCodec(Codec):
             coef = (x.astype(np.float64) - mean) @ basis
             codes[first_code[v]:first_code[v + 1]] = _instance_means(
                 coef, table.seg_length[segs], table.seg_num_instances[segs])
-        code_dtype = str(self.params.get("code_dtype", "float32"))
-        stored, scale = quantise(np.asarray(codes), code_dtype, "pca codec")
-        decoded = (stored.astype(np.float32) * scale if scale is not None
-                   else stored.astype(np.float32))
-        bound = np.abs(decoded).max(0) if decoded.shape[0] else np.zeros(p)
-        decoder = pca_decoder(mean, basis, bound, len(source.class_names),
+        decoded = _AsStored(codes, str(self.params.get("code_dtype", "float32")))
+        decoder = pca_decoder(mean, basis, decoded.bound, len(source.class_names),
                               str(self.params.get("decoder_dtype", "float32")))
         t_codes = time.perf_counter()
         spread = np.sqrt(np.maximum(np.diag(covariance), 1e-24))
