@@ -12,7 +12,8 @@ Rows: ``inversion``, ``mean+inversion`` and ``pca`` at each ``--ratios`` value
 components and the stride), ``default`` (``encode`` with no codec named: what a user gets),
 ``mean``, ``coreset`` and ``raw-f16`` at their own sizes, and the paper's three Table 1 points
 (MS-TCN "Ours": kept fractions and ratios of its GTEA, 50Salads and Breakfast rows) for
-reference. A ratio row named ``pca@300`` runs at that ratio only. ``--gammas``: the ratio rows again with that fraction of the split's videos stored
+reference. A ratio row named ``pca@300`` runs at that ratio only, ``pca@100:stride=2`` with
+that codec parameter fixed (``+`` joins several) and the other chosen by rate control. ``--gammas``: the ratio rows again with that fraction of the split's videos stored
 (diverse sequence sampling), one more axis of the curve. Ratio = float32 bytes of the fold's
 training split over the archive's bytes. Writes ``rate.json`` / ``rate.md`` (and ``rate.png``
 with ``[bench]`` installed) under ``--out``, after every fold.
@@ -100,10 +101,13 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, dict[str, Any] | None]]:
             rows.append((name, None))
         elif name.split("@")[0] in RATIO_ROWS:  # "pca" at every --ratios, "pca@300" at one
             family, _, pinned = name.partition("@")
+            pinned, _, fixed = pinned.partition(":")  # "pca@100:stride=2": a codec parameter
             codec = {} if family == "default" else {"codec": family}
+            extra = {k: int(v) for k, v in (kv.split("=") for kv in fixed.split("+") if kv)}
             ratios = [float(pinned.rstrip("x"))] if pinned else args.ratio_list
-            rows += [(f"{family}@{r:g}x" + ("" if g == 1 else f"/gamma{g:g}"),
-                      {**codec, "target_ratio": r, **({} if g == 1 else {"gamma": g})})
+            rows += [(f"{family}@{r:g}x" + (f":{fixed}" if fixed else "")
+                      + ("" if g == 1 else f"/gamma{g:g}"),
+                      {**codec, "target_ratio": r, **extra, **({} if g == 1 else {"gamma": g})})
                      for g in args.gamma_list for r in ratios]
         elif name in FIXED_ROWS:
             rows.append((name, FIXED_ROWS[name]))
