@@ -31,7 +31,8 @@ from tascodec.parallel import SINGLE, World, current, launched, session, shard_r
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_worker.py")
-QUICK = ["--codec", "inversion", "--recipe", "quick", "--device", "cpu", "--quiet", "--seed", "3",
+INVERSION = ["--codec", "inversion"]  # the codec these runs shard (TCA training, inversion)
+QUICK = ["--recipe", "quick", "--device", "cpu", "--quiet", "--seed", "3",
          "--code-dtype", "float32", "-p", "decoder_dtype=float32",
          "-p", "patience=2", "-p", "holdout=0.1", "-p", "epochs=3",
          "-p", "memory_budget=200000"]  # held-out check and a sampled cache: every path
@@ -95,12 +96,12 @@ def runs(tiny_dataset, tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        encode(tiny_dataset, out / "one.tasz", codec="inversion", recipe="quick", device="cpu", seed=3,
-               progress=False, patience=2, holdout=0.1, epochs=3, memory_budget=200000,
+        encode(tiny_dataset, out / "one.tasz", codec="inversion", recipe="quick", device="cpu",
+               seed=3, progress=False, patience=2, holdout=0.1, epochs=3, memory_budget=200000,
                code_dtype="float32", decoder_dtype="float32")
     finally:
         torch.set_num_threads(threads)
-    proc = _torchrun("encode", str(tiny_dataset), str(out / "two.tasz"), *QUICK)
+    proc = _torchrun("encode", str(tiny_dataset), str(out / "two.tasz"), *INVERSION, *QUICK)
     return out, proc
 
 
@@ -148,7 +149,7 @@ def test_a_rank_that_fails_fails_every_rank_and_writes_nothing(tiny_dataset, tmp
     x = np.load(path)
     x[0, 0] = np.nan
     np.save(path, x)
-    proc = _torchrun("encode", str(data), str(tmp_path / "a.tasz"), *QUICK)
+    proc = _torchrun("encode", str(data), str(tmp_path / "a.tasz"), *INVERSION, *QUICK)
     assert proc.returncode != 0
     assert "distributed encode: rank 1 of 2 failed during reading the training videos" in \
         proc.stderr and "non-finite value" in proc.stderr, proc.stderr[-3000:]
@@ -156,7 +157,7 @@ def test_a_rank_that_fails_fails_every_rank_and_writes_nothing(tiny_dataset, tmp
 
 
 def test_a_rank_that_dies_fails_the_run_and_leaves_no_archive(tiny_dataset, tmp_path):
-    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *QUICK,
+    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *INVERSION, *QUICK,
                      env={"TASCODEC_TEST_KILL_RANK": "1"})
     assert proc.returncode != 0
     # rank 0 either sees the connection drop or is stopped by torchrun first
@@ -167,7 +168,7 @@ def test_a_rank_that_dies_fails_the_run_and_leaves_no_archive(tiny_dataset, tmp_
 
 @pytest.mark.slow
 def test_a_silent_rank_times_out(tiny_dataset, tmp_path):
-    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *QUICK,
+    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *INVERSION, *QUICK,
                      env={"TASCODEC_TEST_HANG_RANK": "1", "TASCODEC_DIST_TIMEOUT": "5"})
     assert proc.returncode != 0
     assert "rank 0 of 2 lost contact with a peer during the inversion" in proc.stderr, \

@@ -99,8 +99,8 @@ def test_a_default_budget_too_small_for_the_data_is_raised_not_refused() -> None
 def _budgeted(tiny_dataset, path, **kwargs):
     from tascodec.encoding import encode
 
-    return encode(tiny_dataset, path, codec="inversion", recipe="quick", progress=False,
-                  device="cpu", **kwargs)
+    kwargs.setdefault("codec", "inversion")
+    return encode(tiny_dataset, path, recipe="quick", progress=False, device="cpu", **kwargs)
 
 
 def test_encode_meets_max_bytes_with_k_allocated_per_segment(tiny_dataset, tmp_path) -> None:
