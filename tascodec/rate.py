@@ -47,6 +47,7 @@ __all__ = [
     "pca_point",
     "PCA_STRIDES",
     "PCA_VARIANCE",
+    "PCA_MAX_STRIDE",
 ]
 
 #: fraction of the within-class variance a code width must span
@@ -268,6 +269,11 @@ PCA_STRIDES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 PCA_VARIANCE = 0.85
 #: the most components rate control gives the ``pca`` codec (past it, a budget buys stride)
 PCA_MAX_COMPONENTS = 256
+#: the longest stride rate control picks while it can hold one component there: a code held
+#: over more frames puts a step in the features every ``stride`` frames, which segmentation
+#: models read as boundaries (MS-TCN, 50 epochs, 50Salads split 2 at about 115x: stride 2 kept
+#: 92% of Edit, stride 3 80%, stride 4 63%; ``benchmarks/RESULTS.md`` section 12)
+PCA_MAX_STRIDE = 2
 
 
 @dataclass(frozen=True)
@@ -303,12 +309,14 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
     """Components p and stride for the ``pca`` codec under ``budget_bytes``.
 
     ``lengths`` (S,): the stored segments; ``variances`` (D,): the principal variances,
-    largest first. The rule: the shortest stride of ``PCA_STRIDES`` at which the budget buys
-    the components holding ``PCA_VARIANCE`` of the variance, with as many components as it
-    buys there (at most ``PCA_MAX_COMPONENTS`` and D); where no stride does, the stride
-    that buys the most components. Measured on the six real folds
-    (``benchmarks/RESULTS.md`` section 12): components matter more than temporal detail for
-    segmentation models, which smooth over a few frames anyway. ``components`` or ``stride``
+    largest first. The rule, among the strides of ``PCA_STRIDES`` up to ``PCA_MAX_STRIDE``:
+    the shortest at which the budget buys the components holding ``PCA_VARIANCE`` of the
+    variance, with as many components as it buys there (at most ``PCA_MAX_COMPONENTS`` and
+    D); where none does, the one that buys the most components. Only a budget too small for
+    one component at ``PCA_MAX_STRIDE`` takes a longer stride (the shortest that fits).
+    Measured on the real folds (``benchmarks/RESULTS.md`` section 12): up to that stride
+    components matter more than temporal detail; past it the steps between codes cost the
+    segment metrics more than the components they buy. ``components`` or ``stride``
     given: only the other is chosen. A budget too small for one component at the longest
     stride raises ``BudgetTooSmallError`` when ``strict``, else it is raised to that floor.
     """
@@ -343,8 +351,10 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
                                  stride=s, strict=True, **{k: v for k, v in dims.items()
                                                            if k != "num_segments"}),
                        budget_bytes=int(budget_bytes), budget_raised=True)
-    good = [o for o in fits if o[2] >= min(wanted, cap)]
-    s, n, p = good[0] if good else max(fits, key=lambda o: (o[2], -o[0]))
+    short = [o for o in fits if o[0] <= PCA_MAX_STRIDE]
+    good = [o for o in short if o[2] >= min(wanted, cap)]
+    s, n, p = (good[0] if good else max(short, key=lambda o: (o[2], -o[0])) if short
+               else fits[0])
     return PcaPoint(int(budget_bytes), int(p), int(s), n, code_dtype, decoder_dtype)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from tascodec.codecs import get_codec
 from tascodec.errors import BudgetTooSmallError, TascodecError
-from tascodec.rate import PCA_STRIDES, PCA_VARIANCE, pca_bytes, pca_point
+from tascodec.rate import PCA_MAX_STRIDE, PCA_STRIDES, PCA_VARIANCE, pca_bytes, pca_point
 
 from codec_checks import check_codec, fake_source
 
@@ -99,13 +99,21 @@ def test_rate_prefers_components_over_temporal_detail():
     dims = dict(lengths=lengths, feature_dim=32, num_classes=4, variances=var)
     roomy = pca_point(10**7, **dims)
     assert roomy.stride == 1 and roomy.components >= 3
-    budget = pca_bytes(3, int((-(-lengths // 4)).sum()), feature_dim=32, num_classes=4,
-                       num_segments=lengths.size, code_dtype="int8", decoder_dtype="float16")
+    sizes = dict(feature_dim=32, num_classes=4, num_segments=lengths.size, code_dtype="int8",
+                 decoder_dtype="float16")
+    codes_at = {s: int((-(-lengths // s)).sum()) for s in PCA_STRIDES}
+    budget = pca_bytes(3, codes_at[2], **sizes)
     point = pca_point(budget, **dims)
-    assert point.components >= 3 and point.stride <= 4  # the shortest stride holding 3
-    assert pca_bytes(point.components, point.num_codes, feature_dim=32, num_classes=4,
-                     num_segments=lengths.size, code_dtype="int8",
-                     decoder_dtype="float16") <= budget
+    assert (point.components, point.stride) == (3, 2)  # the shortest stride holding 3
+    assert pca_bytes(point.components, point.num_codes, **sizes) <= budget
+    # too small for 3 components at stride 2: fewer components, never a longer stride
+    point = pca_point(pca_bytes(2, codes_at[2], **sizes), **dims)
+    assert (point.components, point.stride) == (2, PCA_MAX_STRIDE)
+    # too small for one component at stride 2: the shortest longer stride that fits
+    point = pca_point(pca_bytes(1, codes_at[8], **sizes), **dims)
+    assert point.stride > PCA_MAX_STRIDE and point.components >= 1
+    assert pca_bytes(point.components, point.num_codes, **sizes) <= pca_bytes(
+        1, codes_at[8], **sizes)
 
 
 def test_a_budget_below_one_component_names_its_floor():
