@@ -18,7 +18,8 @@ Why it is a codec of its own (``benchmarks/RESULTS.md`` section 12): at equal by
 trained on these frames keeps more of the original's Edit and F1 on the six real folds than on
 inverted TCA codes, and costs one covariance and one projection instead of training and
 inversion. Rate control (``tascodec.rate.pca_point``) picks ``components`` and ``stride`` for a
-byte budget.
+byte budget (a stride of at most 2 while the budget allows: longer holds put steps in the
+features that segmentation models read as boundaries).
 """
 
 from __future__ import annotations
