@@ -388,7 +388,10 @@ def test_url_dataset_fetches_the_archive_about_once_in_20_epochs(tmp_path, chunk
 
 def fetched_once(server, big, TaszDataset, DataLoader) -> None:
     server.reset()
-    ds = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0)
+    # a generous timeout: the count is the point here, and a loaded CI machine once stalled
+    # a request past the 20 s default in this test (not reproduced on a quiet machine)
+    ds = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0,
+                     storage_options={"timeout": 120})
     loader = DataLoader(ds, batch_size=1, shuffle=True, num_workers=2, collate_fn=ds.collate)
     for _ in range(20):  # workers start again every epoch (not persistent)
         assert sum(len(b.names) for b in loader) == len(ds)
