@@ -33,7 +33,7 @@ import numpy as np
 from ..content import ArchiveContent, DecoderCheckpoint
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
-from ..format.v1_write import quantise
+from ..format.v1_write import int8_scale, quantise
 from . import register_codec
 from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
 from .learned import BUDGET_PARAMS
@@ -134,7 +134,7 @@ class _AsStored:
         amax = np.zeros(codes.shape[1], np.float32)
         for a in range(0, codes.shape[0], self._ROWS):
             np.maximum(amax, np.abs(codes[a:a + self._ROWS]).max(0), out=amax)
-        self.scale = (amax / np.float32(127)).astype(np.float32) if code_dtype == "int8" else None
+        self.scale = int8_scale(amax) if code_dtype == "int8" else None
         self.bound = amax if code_dtype != "float16" else np.abs(
             amax.astype(np.float16)).astype(np.float32)
 

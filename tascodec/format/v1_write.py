@@ -33,7 +33,13 @@ from .zarr_entries import (CODES_CHUNK_BYTES, TABLE_CHUNK_BYTES, build_entries, 
                            with_manifest)
 from .version import FORMAT_NAME, FORMAT_VERSION, WRITABLE_VERSIONS
 
-__all__ = ["write_v1", "quantise"]
+__all__ = ["write_v1", "quantise", "int8_scale"]
+
+
+def int8_scale(amax: np.ndarray) -> np.ndarray:
+    """The int8 scale (d,) float32 of codes whose largest |value| per column is ``amax`` (d,):
+    the stored integer 127 is ``amax``."""
+    return (np.asarray(amax, np.float32) / np.float32(127)).astype(np.float32)
 
 
 def quantise(
@@ -51,7 +57,7 @@ def quantise(
     if scale is None:
         amax = (np.abs(codes).max(axis=0) if codes.shape[0]
                 else np.zeros(codes.shape[1], np.float32))
-        scale = (amax / np.float32(127)).astype(np.float32)
+        scale = int8_scale(amax)
     safe = np.where(scale > 0, scale, np.float32(1))
     q = np.clip(np.rint(codes / safe), -127, 127).astype(np.int8)
     return q, scale
