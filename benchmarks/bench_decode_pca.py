@@ -4,8 +4,9 @@
 
 One video of 2,100 frames in 7 segments of 300, D = 2048 (Breakfast's mean shape), decoded by
 the NumPy decoder with a ``pca`` decoder of p components at a stride (the operating points rate
-control picks from 50x down), against ``np.load`` of the same (D, T) float32 file (best of 7,
-from the page cache). Prints frames/s and the ratio to ``np.load``.
+control picks from 50x down), held (``"mlp"``) and interpolated (``"mlp+lerp"``, the default),
+against ``np.load`` of the same (D, T) float32 file (best of 7, from the page cache). Prints
+frames/s and the ratio to ``np.load``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tascodec.codecs.pca import pca_decoder
 from tascodec.decode import decode_segments, prepare_decoder
 from tascodec.segments import num_instances_for_stride
 
-POINTS = ((160, 1), (64, 2), (32, 2), (16, 2))
+POINTS = ((160, 1), (64, 2), (32, 2), (16, 2), (32, 4), (12, 8))
 D, SEGMENTS, LENGTH = 2048, 7, 300
 
 
@@ -48,9 +49,10 @@ def main() -> int:
         dec = prepare_decoder(pca_decoder(np.zeros(D), basis, np.full(p, 5.0), 48, "float16"))
         k = num_instances_for_stride(length, stride)
         codes = rng.standard_normal((int(k.sum()), p)).astype(np.float32)
-        took = _best(lambda: decode_segments("mlp", codes, action, length, k, dec))
-        print(f"p={p:4d} stride={stride}: {frames / took:10,.0f} frames/s = "
-              f"{load / took:.2f}x np.load")
+        for kind in ("mlp", "mlp+lerp"):
+            took = _best(lambda: decode_segments(kind, codes, action, length, k, dec))
+            print(f"p={p:4d} stride={stride} {kind:8s}: {frames / took:10,.0f} frames/s = "
+                  f"{load / took:.2f}x np.load")
     return 0
 
 

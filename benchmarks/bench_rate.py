@@ -103,7 +103,8 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, dict[str, Any] | None]]:
             family, _, pinned = name.partition("@")
             pinned, _, fixed = pinned.partition(":")  # "pca@100:stride=2": a codec parameter
             codec = {} if family == "default" else {"codec": family}
-            extra = {k: int(v) for k, v in (kv.split("=") for kv in fixed.split("+") if kv)}
+            extra = {k: int(v) if v.isdigit() else v
+                     for k, v in (kv.split("=") for kv in fixed.split("+") if kv)}
             ratios = [float(pinned.rstrip("x"))] if pinned else args.ratio_list
             rows += [(f"{family}@{r:g}x" + (f":{fixed}" if fixed else "")
                       + ("" if g == 1 else f"/gamma{g:g}"),

@@ -109,7 +109,10 @@ def _instances(group: CodeGroup, lengths: np.ndarray) -> np.ndarray:
 
 def _pick_group(base: GroupedContent, used: set[int], group: int | None) -> int:
     def covers(g: CodeGroup) -> bool:
-        return (g.decoder is not None and g.content.decode_kind in ("mlp", "mlp+offset")
+        # interpolated codes are fitted by projection, so only a pca decoder reuses them
+        kind_ok = g.content.decode_kind in ("mlp", "mlp+offset") or (
+            g.content.decode_kind == "mlp+lerp" and g.content.codec == "pca")
+        return (g.decoder is not None and kind_ok
                 and used <= set(base.decoders[g.decoder].classes))
 
     if group is not None:
@@ -159,7 +162,8 @@ def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.
                               v: offsets[int(first[i]):int(first[i + 1])]
                               for i, v in enumerate(videos)})
     if ref.content.codec == "pca":  # a linear decoder: projection is the exact inverse
-        codes, stats = _projected(dec.checkpoint, source, table)
+        codes, stats = _projected(dec.checkpoint, source, table,
+                                  ref.content.codec_config.get("interpolation", "hold"))
         how: dict[str, Any] = {"decoder": "reuse", "group": g, "codes": "projected"}
     else:
         settings = invert_kwargs(ref.content.codec_config)
@@ -182,16 +186,18 @@ def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.
     return CodeGroup(content, ref.decoder, dtype, None)
 
 
-def _projected(decoder: Any, source: Any, table: SegmentTable) -> tuple[np.ndarray, dict]:
-    """Codes (N, p) of the table's videos for a ``pca`` group's decoder, and their stats
-    (values brought within the decoder's bound: a new video far outside the stored ones)."""
+def _projected(decoder: Any, source: Any, table: SegmentTable, interpolation: str
+               ) -> tuple[np.ndarray, dict]:
+    """Codes (N, p) of the table's videos for a ``pca`` group's decoder, fitted by the
+    group's ``interpolation``, and their stats (values brought within the decoder's bound: a
+    new video far outside the stored ones)."""
     from .codecs.pca import project
 
     first_seg, parts, clipped = table.video_first_segment, [], 0
     for i, video in enumerate(table.video_names):
         segs = slice(int(first_seg[i]), int(first_seg[i + 1]))
         codes, n = project(decoder, source.features(video), table.seg_length[segs],
-                           table.seg_num_instances[segs])
+                           table.seg_num_instances[segs], interpolation)
         parts.append(codes)
         clipped += n
     return np.concatenate(parts), {"projection": {"values_clipped": clipped}}

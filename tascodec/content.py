@@ -16,14 +16,20 @@ from .errors import TascodecError
 from .segments import labels_to_segments, num_instances
 
 __all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind", "DECODE_KINDS",
-           "MLP_KINDS", "StoredDecoder", "CodeGroup", "GroupedContent"]
+           "MLP_KINDS", "KIND_SINCE", "StoredDecoder", "CodeGroup", "GroupedContent"]
 
-DecodeKind = Literal["mlp", "repeat", "mlp+offset"]
+DecodeKind = Literal["mlp", "repeat", "mlp+offset", "mlp+lerp"]
 #: How codes become frames (see ``tascodec.decode``); other kinds are unknown to this reader.
-#: ``"mlp+offset"`` (format 2.1) is ``"mlp"`` plus a stored offset per segment.
-DECODE_KINDS = ("mlp", "repeat", "mlp+offset")
+#: ``"mlp+offset"`` (format 2.1) is ``"mlp"`` plus a stored offset per segment;
+#: ``"mlp+lerp"`` (format 2.2) is ``"mlp"`` with each frame's code interpolated linearly
+#: between the codes of the instances around it (``segments.lerp_weights``).
+DECODE_KINDS = ("mlp", "repeat", "mlp+offset", "mlp+lerp")
 #: the kinds decoded through a ``tca-mlp`` decoder
-MLP_KINDS = ("mlp", "mlp+offset")
+MLP_KINDS = ("mlp", "mlp+offset", "mlp+lerp")
+#: decode kinds that only a grouped archive holds, and the format version that added each: a
+#: writer writes at least that version (``format.version.version_for_kinds``), and in a 1.x
+#: header such a kind is unknown (opened, tables and codes read, frames refused)
+KIND_SINCE = {"mlp+offset": (2, 1), "mlp+lerp": (2, 2)}
 
 
 @dataclass
@@ -139,7 +145,8 @@ class ArchiveContent:
     ``codec_config["seed"]``). ``decode_kind`` says how codes become frames: ``"mlp"`` through
     ``decoder``, ``"repeat"`` by repeating each code over its instance's frames (code_dim == D),
     ``"mlp+offset"`` as ``"mlp"`` plus ``segment_offsets`` (S, D) float32, segment s's row added
-    to each of its frames (``None`` for the other kinds).
+    to each of its frames (``None`` for the other kinds), ``"mlp+lerp"`` as ``"mlp"`` with each
+    frame's code interpolated between the instances around it.
     ``stats``: JSON-serialisable facts about the source and the encode (sizes, MSE, timings).
     """
 

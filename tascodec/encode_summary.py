@@ -18,7 +18,7 @@ FIDELITY_NOTES = {
     "reconstruction_mse": "mean squared error per value, in feature units",
 }
 #: codec parameters the one-line summaries show (the whole configuration: ``info --json``)
-SHORT_CONFIG = ("k", "components", "stride", "latent_dim", "hidden_dim", "code_dtype",
+SHORT_CONFIG = ("k", "components", "stride", "interpolation", "latent_dim", "hidden_dim", "code_dtype",
                 "decoder_dtype", "dtype",
                 "recipe", "init")
 

@@ -48,6 +48,7 @@ __all__ = [
     "PCA_STRIDES",
     "PCA_VARIANCE",
     "PCA_MAX_STRIDE",
+    "PCA_MAX_STRIDE_LINEAR",
 ]
 
 #: fraction of the within-class variance a code width must span
@@ -69,6 +70,9 @@ FLOOR_HIDDEN = 16
 MIN_CODES_PER_SEGMENT = 2
 #: bytes of an archive besides codes, decoder and tables: zip entries, zarr metadata, header
 FIXED_BYTES = 14 * 1024
+#: what a grouped (2.x) archive of one group stores besides a 1.1 one: the group and decoder
+#: nodes, the longer entry names, the header's group and decoder records (measured: 0.95 KiB)
+GROUPED_FIXED_BYTES = 1280
 #: table bytes per stored segment (action, length, instance count; compressed)
 TABLE_BYTES_PER_SEGMENT = 3
 CODE_VALUE_BYTES = {"float32": 4, "float16": 2, "int8": 1}
@@ -274,6 +278,9 @@ PCA_MAX_COMPONENTS = 256
 #: models read as boundaries (MS-TCN, 50 epochs, 50Salads split 2 at about 115x: stride 2 kept
 #: 92% of Edit, stride 3 80%, stride 4 63%; ``benchmarks/RESULTS.md`` section 12)
 PCA_MAX_STRIDE = 2
+#: the same for codes interpolated between instances (``interpolation="linear"``, the
+#: default): no steps, so a budget trades temporal detail for components further
+PCA_MAX_STRIDE_LINEAR = 8
 
 
 @dataclass(frozen=True)
@@ -293,10 +300,13 @@ class PcaPoint:
 
 
 def pca_bytes(components: int, num_codes: int, *, feature_dim: int, num_classes: int,
-              num_segments: int, code_dtype: str, decoder_dtype: str) -> int:
+              num_segments: int, code_dtype: str, decoder_dtype: str,
+              interpolation: str = "hold") -> int:
     """The byte model of a ``pca`` archive: container, tables, codes and their int8 scales,
-    and the pass-through ``tca-mlp`` decoder (H = latent width = p)."""
-    return int(FIXED_BYTES + TABLE_BYTES_PER_SEGMENT * num_segments + 4 * components
+    and the pass-through ``tca-mlp`` decoder (H = latent width = p); interpolated codes are a
+    grouped (2.2) archive, ``GROUPED_FIXED_BYTES`` more."""
+    grouped = GROUPED_FIXED_BYTES if interpolation == "linear" else 0
+    return int(FIXED_BYTES + grouped + TABLE_BYTES_PER_SEGMENT * num_segments + 4 * components
                + CODE_VALUE_BYTES[code_dtype] * num_codes * components
                + DECODER_VALUE_BYTES[decoder_dtype] * decoder_params(
                    feature_dim, num_classes, components, components))
@@ -304,12 +314,13 @@ def pca_bytes(components: int, num_codes: int, *, feature_dim: int, num_classes:
 
 def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_classes: int,
               variances: np.ndarray, code_dtype: str = "int8", decoder_dtype: str = "float16",
-              components: int | None = None, stride: int | None = None, strict: bool = True
-              ) -> PcaPoint:
+              components: int | None = None, stride: int | None = None, strict: bool = True,
+              interpolation: str = "linear") -> PcaPoint:
     """Components p and stride for the ``pca`` codec under ``budget_bytes``.
 
     ``lengths`` (S,): the stored segments; ``variances`` (D,): the principal variances,
-    largest first. The rule, among the strides of ``PCA_STRIDES`` up to ``PCA_MAX_STRIDE``:
+    largest first. The rule, among the strides of ``PCA_STRIDES`` up to ``PCA_MAX_STRIDE``
+    (``PCA_MAX_STRIDE_LINEAR`` for ``interpolation="linear"``):
     the shortest at which the budget buys the components holding ``PCA_VARIANCE`` of the
     variance, with as many components as it buys there (at most ``PCA_MAX_COMPONENTS`` and
     D); where none does, the one that buys the most components. Only a budget too small for
@@ -325,7 +336,7 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
     lengths = np.asarray(lengths, dtype=np.int64)
     var = np.asarray(variances, dtype=np.float64)
     dims = dict(feature_dim=feature_dim, num_classes=num_classes, num_segments=lengths.size,
-                code_dtype=code_dtype, decoder_dtype=decoder_dtype)
+                code_dtype=code_dtype, decoder_dtype=decoder_dtype, interpolation=interpolation)
     cap = min(PCA_MAX_COMPONENTS, feature_dim)
     total = var.sum()
     wanted = (int(np.searchsorted(np.cumsum(var) / total, PCA_VARIANCE) + 1) if total > 0
@@ -348,10 +359,11 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
                 f"{lengths.size} segments to store: raise max_bytes or lower target_ratio "
                 f"(at least {least} bytes)", least)
         return replace(pca_point(least, lengths=lengths, variances=var, components=components,
-                                 stride=s, strict=True, **{k: v for k, v in dims.items()
-                                                           if k != "num_segments"}),
+                                 stride=s, strict=True,
+                                 **{k: v for k, v in dims.items() if k != "num_segments"}),
                        budget_bytes=int(budget_bytes), budget_raised=True)
-    short = [o for o in fits if o[0] <= PCA_MAX_STRIDE]
+    longest = PCA_MAX_STRIDE_LINEAR if interpolation == "linear" else PCA_MAX_STRIDE
+    short = [o for o in fits if o[0] <= longest]
     good = [o for o in short if o[2] >= min(wanted, cap)]
     s, n, p = (good[0] if good else max(short, key=lambda o: (o[2], -o[0])) if short
                else fits[0])

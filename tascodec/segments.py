@@ -7,7 +7,12 @@ Conventions (normative, see ``spec/``):
   (0-based) covers the frames ``[floor(k * l / K_eff), floor((k + 1) * l / K_eff))`` of the
   segment, so instance lengths sum to ``l`` and differ by at most one;
 * the coherence variable of frame ``i`` (0-based) of a segment is ``c_i = i / (l - 1)``, and
-  ``0`` when ``l == 1`` (the paper's ``(i - 1) / (l - 1)`` with 1-based ``i``).
+  ``0`` when ``l == 1`` (the paper's ``(i - 1) / (l - 1)`` with 1-based ``i``);
+* linear interpolation between codes (decode kind ``"mlp+lerp"``, format 2.2): instance ``k``
+  of a segment, covering ``[s_k, e_k)``, sits at its centre ``(s_k + e_k - 1) / 2``; frame ``i``
+  between the centres of instances ``k`` and ``k + 1`` of its segment takes
+  ``w = (2 i - M_k) / (M_{k+1} - M_k)`` (``M_k = s_k + e_k - 1``, float64 cast to float32) of
+  the right code, and frames before the first centre or after the last take the nearest code.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ __all__ = [
     "instance_lengths",
     "coherence",
     "segment_coherence",
+    "lerp_weights",
 ]
 
 
@@ -121,3 +127,31 @@ def segment_coherence(length: np.ndarray) -> np.ndarray:
     i = np.arange(total) - start[seg]
     denom = np.maximum(length[seg] - 1, 1)
     return (i / denom).astype(np.float32)
+
+
+def lerp_weights(length: np.ndarray, k_eff: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame of consecutive segments (T,): the instances ``left`` and ``right`` (int64,
+    indices over all instances) whose centres bracket it inside its segment, and the weight
+    ``w`` (float32 in [0, 1]) of ``right`` (module docstring): a frame's code is
+    ``z[left] + w * (z[right] - z[left])``. Outside the first and last centres, and in a
+    segment of one instance, ``left == right`` and ``w == 0``."""
+    length = np.asarray(length, dtype=np.int64)
+    k_eff = np.asarray(k_eff, dtype=np.int64)
+    inst_len = instance_lengths(length, k_eff)
+    n = inst_len.size
+    seg = np.repeat(np.arange(length.size), k_eff)  # (N,) each instance's segment
+    inst_start = np.concatenate(([0], np.cumsum(inst_len)[:-1]))  # (N,) first frame, global
+    seg_start = np.concatenate(([0], np.cumsum(length)[:-1]))
+    local = inst_start - seg_start[seg]  # (N,) s_k inside the segment
+    centre2 = 2 * local + inst_len - 1  # (N,) M_k = s_k + e_k - 1
+    inst = np.repeat(np.arange(n), inst_len)  # (T,) each frame's instance
+    frame2 = 2 * (np.arange(inst.size) - seg_start[seg[inst]])  # (T,) 2 i
+    first = np.concatenate(([0], np.cumsum(k_eff)[:-1]))[seg[inst]]  # segment's first instance
+    last = first + k_eff[seg[inst]] - 1
+    after = frame2 >= centre2[inst]
+    left = np.where(after, inst, np.maximum(inst - 1, first))
+    right = np.where(after, np.minimum(inst + 1, last), inst)
+    span = centre2[right] - centre2[left]
+    w = np.where(span > 0, (frame2 - centre2[left]) / np.maximum(span, 1), 0.0)
+    return left, right, w.astype(np.float32)

@@ -178,6 +178,34 @@ def save_decoded(archive: Path, npz: Path) -> None:
     np.savez(npz, **arrays)
 
 
+def write_grouped_golden(content, directory: Path, name: str) -> None:
+    """Write ``content`` as the golden ``directory/name.tasz`` (int8 codes) and the arrays it
+    decodes to beside it (``save_decoded``): the grouped goldens' one recipe."""
+    from tascodec.format import write_archive
+
+    directory.mkdir(parents=True, exist_ok=True)
+    out = write_archive(content, directory / f"{name}.tasz", code_dtype="int8", overwrite=True)
+    save_decoded(out, directory / f"{name}.npz")
+
+
+def check_grouped_golden(content, directory: Path, name: str, version: str, kind: str,
+                         scratch: Path) -> None:
+    """The golden ``directory/name.tasz`` opens as ``version`` with decode kind ``kind``,
+    verifies, decodes to its ``.npz`` (within the spec's tolerance), and writing ``content``
+    again gives the same bytes."""
+    from tascodec.format import open_archive, write_archive
+
+    want = np.load(directory / f"{name}.npz")
+    with open_archive(directory / f"{name}.tasz") as ar:
+        assert ar.format_version == version and ar.decode_kind == kind
+        assert ar.verify() == []
+        for v in ar.videos:
+            np.testing.assert_allclose(ar.decode(v), want[f"x/{v}"], rtol=1e-5, atol=1e-5)
+            np.testing.assert_array_equal(ar.labels(v), want[f"y/{v}"])
+    rebuilt = write_archive(content, scratch / f"{name}.tasz", code_dtype="int8")
+    assert rebuilt.read_bytes() == (directory / f"{name}.tasz").read_bytes()
+
+
 def main() -> int:
     from tascodec.format import write_archive
 

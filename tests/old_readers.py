@@ -33,3 +33,19 @@ def run_old(root: Path, code: str) -> subprocess.CompletedProcess:
     """``python -c code`` with the old ``tascodec`` of ``root`` first on the path."""
     return subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                           text=True)
+
+
+def old_decode_refusal(commit: str, archive: Path, tmp_path: Path) -> str:
+    """What the reader of ``commit`` prints opening ``archive`` and decoding its first video:
+    ``videos N`` then ``refused: <message>``; an ``AssertionError`` when it decodes frames
+    (or fails otherwise)."""
+    code = ("import sys\nfrom tascodec.format import open_archive\n"
+            "from tascodec.errors import TascodecError\n"
+            f"ar = open_archive({str(archive)!r})\n"
+            "print('videos', len(ar.videos))\n"
+            "try:\n    ar.decode(ar.videos[0])\n"
+            "except TascodecError as e:\n    print('refused:', e); sys.exit(0)\n"
+            "sys.exit(3)\n")
+    run = run_old(old_tascodec(commit, tmp_path), code)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout

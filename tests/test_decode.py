@@ -354,3 +354,19 @@ def test_a_decoder_without_coherence_decodes_constant_instances():
                             for s, l, k in zip(starts, length, k_eff)])
     inst = np.repeat(np.arange(first.size), np.diff(np.append(first, length.sum())))
     np.testing.assert_array_equal(fast, fast[first][inst])
+
+
+def check_decode_in_segment_groups(path, limit: int) -> None:
+    """The longest video of the archive at ``path`` decodes to the same bits whole and under
+    ``limit``, which really splits it into segment groups."""
+    from tascodec.decode.plan import decode_source, video_plan, video_rows
+    from tascodec.format import open_archive
+
+    with open_archive(path) as ar:
+        v = max(ar.videos, key=lambda n: len(ar.labels(n)))
+        whole = ar.decode(v)
+    with open_archive(path, decode_limit=limit) as small:
+        source = decode_source(small, v)
+        _, length, k_eff = video_rows(source, v)
+        assert len(video_plan(source, v, length, k_eff).groups) > 1
+        np.testing.assert_array_equal(small.decode(v), whole)

@@ -15,11 +15,13 @@ from tascodec.format.v1_write import write_v1
 from tascodec.grow import merge
 
 try:
-    from old_readers import old_tascodec, run_old
-    from test_decode import small_content
+    from make_golden import check_grouped_golden
+    from old_readers import old_decode_refusal
+    from test_decode import check_decode_in_segment_groups, small_content
 except ImportError:  # pragma: no cover
-    from tests.old_readers import old_tascodec, run_old
-    from tests.test_decode import small_content
+    from tests.make_golden import check_grouped_golden
+    from tests.old_readers import old_decode_refusal
+    from tests.test_decode import check_decode_in_segment_groups, small_content
 
 GOLDEN = Path(__file__).parent / "data" / "v2_1"
 LAST_2_0_COMMIT = "0a2377c"  # the last commit whose reader knows format 2.0 only
@@ -69,12 +71,8 @@ def test_offsets_round_trip(tmp_path, dtype):
 
 def test_decode_in_segment_groups_equals_whole(tmp_path):
     """A decode limit that splits a video into segment groups adds the same offsets."""
-    path = write_archive(offset_content(), tmp_path / "o.tasz")
-    with open_archive(path) as ar:
-        v = max(ar.videos, key=lambda n: len(ar.labels(n)))
-        whole = ar.decode(v)
-        with open_archive(path, decode_limit=40_000) as small:
-            np.testing.assert_array_equal(small.decode(v), whole)
+    check_decode_in_segment_groups(write_archive(offset_content(), tmp_path / "o.tasz"),
+                                   40_000)
 
 
 def test_decode_segments_takes_offsets():
@@ -135,41 +133,17 @@ def test_merge_keeps_offset_groups_bit_identical(tmp_path):
 
 
 def test_golden_v2_1_decodes_and_rebuilds(tmp_path):
-    golden = GOLDEN / "offsets.tasz"
-    want = np.load(GOLDEN / "offsets.npz")
-    with open_archive(golden) as ar:
-        assert ar.format_version == "2.1" and ar.decode_kind == "mlp+offset"
-        for v in ar.videos:
-            np.testing.assert_allclose(ar.decode(v), want[f"x/{v}"], rtol=1e-5, atol=1e-5)
-            np.testing.assert_array_equal(ar.labels(v), want[f"y/{v}"])
-    rebuilt = write_archive(offset_content(), tmp_path / "o.tasz", code_dtype="int8")
-    assert rebuilt.read_bytes() == golden.read_bytes()
+    check_grouped_golden(offset_content(), GOLDEN, "offsets", "2.1", "mlp+offset", tmp_path)
 
 
 def test_a_2_0_reader_refuses_to_decode_2_1_cleanly(tmp_path):
     """The reader of the last 2.0-only commit opens a 2.1 archive (same major) but refuses
     to decode its ``"mlp+offset"`` group, naming the decode kind: never frames without the
     offsets."""
-    old = old_tascodec(LAST_2_0_COMMIT, tmp_path)
-    code = ("import sys\nfrom tascodec.format import open_archive\n"
-            "from tascodec.errors import TascodecError\n"
-            f"ar = open_archive({str(GOLDEN / 'offsets.tasz')!r})\n"
-            "try:\n    ar.decode(ar.videos[0])\n"
-            "except TascodecError as e:\n    print('refused:', e); sys.exit(0)\n"
-            "sys.exit(3)\n")
-    run = run_old(old, code)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "mlp+offset" in run.stdout
+    assert "mlp+offset" in old_decode_refusal(LAST_2_0_COMMIT, GOLDEN / "offsets.tasz", tmp_path)
 
 
-def make_golden() -> None:  # pragma: no cover - run by hand: python tests/test_offsets.py
-    GOLDEN.mkdir(parents=True, exist_ok=True)
-    out = write_archive(offset_content(), GOLDEN / "offsets.tasz", code_dtype="int8",
-                        overwrite=True)
-    from make_golden import save_decoded
+if __name__ == "__main__":  # pragma: no cover - run by hand: python tests/test_offsets.py
+    from make_golden import write_grouped_golden
 
-    save_decoded(out, GOLDEN / "offsets.npz")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    make_golden()
+    write_grouped_golden(offset_content(), GOLDEN, "offsets")

@@ -100,12 +100,14 @@ def make_content(
     decoder: Any = None,
     config: dict[str, Any] | None = None,
     stats: dict[str, Any] | None = None,
+    decode_kind: DecodeKind | None = None,
 ) -> ArchiveContent:
-    """Assemble an ``ArchiveContent`` for ``source`` (class names, splits, table, codes)."""
+    """Assemble an ``ArchiveContent`` for ``source`` (class names, splits, table, codes);
+    ``decode_kind``: the codec's own unless given (a codec whose option picks the kind)."""
     return ArchiveContent(
         codec=codec.codec_id,
         codec_config=dict(config if config is not None else codec.get_config()),
-        decode_kind=codec.decode_kind,
+        decode_kind=decode_kind or codec.decode_kind,
         class_names=source.class_names,
         splits={name: list(v) for name, v in source.splits.items()},
         table=table,

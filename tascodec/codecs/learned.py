@@ -205,24 +205,24 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any],
 
 
 def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
-                decoder: Any) -> tuple[float, float]:
+                decoder: Any, kind: str = "mlp") -> tuple[float, float]:
     """Per-frame MSE of what a reader decodes from ``codes``, in one pass over the videos:
     ``(mse in original units, relative mse)``, the latter with each channel's error divided by
     its spread squared (``source.channel_spread``, else the decoder's normalisation scale; 1.0
     = an error as large as the channel's spread). On several ranks each decodes its share of
-    the videos and the sums are shared.
+    the videos and the sums are shared. ``kind``: the decode kind (``"mlp"``, ``"mlp+lerp"``).
     """
     world = current()
     first, stop = world.shard(table.video_num_frames)
     sums = world.run("the reconstruction error", lambda: _error_sums(
-        source, table, codes, decoder, range(first, stop)))
+        source, table, codes, decoder, range(first, stop), kind))
     sq_err, rel_err, count = world.all_reduce_sum_(np.array(sums, np.float64),
                                                    "the reconstruction error")
     return float(sq_err / max(count, 1)), float(rel_err / max(count, 1))
 
 
 def _error_sums(source: "EncodeSource", table: SegmentTable, codes: np.ndarray, decoder: Any,
-                videos: range) -> tuple[float, float, float]:
+                videos: range, kind: str = "mlp") -> tuple[float, float, float]:
     """(squared error, relative squared error, values) over the table's ``videos``."""
     from ..decode import decode_segments, prepare_decoder
 
@@ -236,7 +236,7 @@ def _error_sums(source: "EncodeSource", table: SegmentTable, codes: np.ndarray, 
     for v in videos:
         video = table.video_names[v]
         segs = slice(int(first_seg[v]), int(first_seg[v + 1]))
-        x_hat = decode_segments("mlp", codes[first_code[v]:first_code[v + 1]],
+        x_hat = decode_segments(kind, codes[first_code[v]:first_code[v + 1]],
                                 table.seg_action[segs], table.seg_length[segs],
                                 table.seg_num_instances[segs], prep)
         x = np.asarray(source.features(video), dtype=np.float32)

@@ -1,13 +1,19 @@
 """``pca`` codec: each frame's coordinates along the training frames' top principal directions,
-averaged over runs of ``stride`` frames inside each segment, stored as quantised codes.
+one code per ``stride`` frames inside each segment, interpolated linearly between codes (or
+held), stored as quantised codes.
 
 Shapes: T frames, D feature width, p components, S segments, N codes (instances).
 
 The principal directions (D, p) come from the covariance of the training split's frames (whole
 videos evenly spaced over the split, about ``FIT_FRAMES`` frames). Segment ``s`` of length ``l`` gets
-``K = ceil(l / stride)`` instances (the segment table's even split, ``K <= l``), and each
-instance's code is the mean of its frames' coordinates (the least-squares constant for those
-frames). Decoding needs no new decode kind: the basis is written as a ``tca-mlp`` decoder whose
+``K = ceil(l / stride)`` instances (the segment table's even split, ``K <= l``).
+``interpolation="linear"`` (the default) stores decode kind ``"mlp+lerp"`` (format 2.2): a
+frame's code is interpolated between the codes of the instances around it
+(``segments.lerp_weights``), and the codes are the least-squares fit of the frames'
+coordinates by that interpolation (per segment a tridiagonal system, solved by Jacobi
+iterations over all segments at once). ``interpolation="hold"`` stores decode kind ``"mlp"``
+(format 1.1): each instance's code is the mean of its frames' coordinates, held over them.
+The basis is written as a ``tca-mlp`` decoder whose
 hidden layer passes the code through (``w1 = [I_p, 0, 0]``, a bias ``B`` larger than any stored
 |code|, so the ReLU never clips), ``w2`` is the basis and the float32 ``feature_offset`` holds
 the mean less ``w2 B``: ``x = w2 (z + B) + mean - w2 B = mean + basis z``. Every reader of format
@@ -18,8 +24,9 @@ Why it is a codec of its own (``benchmarks/RESULTS.md`` section 12): at equal by
 trained on these frames keeps more of the original's Edit and F1 on the six real folds than on
 inverted TCA codes, and costs one covariance and one projection instead of training and
 inversion. Rate control (``tascodec.rate.pca_point``) picks ``components`` and ``stride`` for a
-byte budget (a stride of at most 2 while the budget allows: longer holds put steps in the
-features that segmentation models read as boundaries).
+byte budget (held codes: a stride of at most 2 while the budget allows, since longer holds put
+steps in the features that segmentation models read as boundaries; interpolated codes have no
+steps and take longer strides).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from ..content import ArchiveContent, DecoderCheckpoint
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..format.v1_write import int8_scale, quantise
+from ..segments import instance_lengths, lerp_weights
 from . import register_codec
 from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
 from .learned import BUDGET_PARAMS
@@ -42,12 +50,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..source import EncodeSource
 
 __all__ = ["PcaCodec", "FIT_FRAMES", "pca_decoder", "principal_directions", "basis_of",
-           "project"]
+           "project", "fit_codes", "INTERPOLATIONS"]
 
 #: training frames the covariance is estimated from (whole videos, evenly spaced over the split)
 FIT_FRAMES = 200_000
 #: the pass-through bias exceeds the largest stored |code| by this factor (float16 rounding)
 _BIAS_MARGIN = 1.01
+#: how codes become frames -> the decode kind that stores it
+INTERPOLATIONS = {"linear": "mlp+lerp", "hold": "mlp"}
+#: Jacobi iterations of the least-squares fit for interpolated codes: the system is
+#: diagonally dominant (an interior row's off-diagonals sum to about half its diagonal), so
+#: the error shrinks at least twofold per iteration
+_FIT_ITERATIONS = 40
 
 
 def principal_directions(source: "EncodeSource", components: int
@@ -113,12 +127,14 @@ def basis_of(decoder: DecoderCheckpoint) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def project(decoder: DecoderCheckpoint, frames: np.ndarray, length: np.ndarray,
-            k_eff: np.ndarray) -> tuple[np.ndarray, int]:
-    """Codes (N, p) float32 of one video's frames (T, D) for a stored ``pca`` decoder (the
-    instance means of the frames' coordinates), each within the decoder's bound, and how many
-    values had to be brought within it (``tascodec.append`` of new videos to a pca group)."""
+            k_eff: np.ndarray, interpolation: str = "hold") -> tuple[np.ndarray, int]:
+    """Codes (N, p) float32 of one video's frames (T, D) for a stored ``pca`` decoder (fitted
+    as the codec fits them, ``interpolation`` ``"hold"`` or ``"linear"``), each within the
+    decoder's bound, and how many values had to be brought within it (``tascodec.append`` of
+    new videos to a pca group)."""
     mean, basis, bound = basis_of(decoder)
-    codes = _instance_means((np.asarray(frames, np.float64) - mean) @ basis, length, k_eff)
+    codes = fit_codes((np.asarray(frames, np.float64) - mean) @ basis, length, k_eff,
+                      interpolation)
     clipped = int((np.abs(codes) > bound).sum())
     return np.clip(codes, -bound, bound).astype(np.float32), clipped
 
@@ -143,13 +159,41 @@ class _AsStored:
         return q.astype(np.float32) * scale if scale is not None else q.astype(np.float32)
 
 
-def _instance_means(coef: np.ndarray, length: np.ndarray, k_eff: np.ndarray) -> np.ndarray:
-    """(N, p): the mean of ``coef`` (T, p) over each instance's frames (the table's rule)."""
-    from ..segments import instance_lengths
-
+def fit_codes(coef: np.ndarray, length: np.ndarray, k_eff: np.ndarray,
+              interpolation: str) -> np.ndarray:
+    """Codes (N, p) float64 for one video's coordinates ``coef`` (T, p) and segments
+    (``length``, ``k_eff`` (S,)): instance means for ``"hold"``; for ``"linear"`` the
+    least-squares codes whose interpolation (``segments.lerp_weights``) best fits ``coef``."""
     inst_len = instance_lengths(length, k_eff)
     starts = np.concatenate(([0], np.cumsum(inst_len)[:-1]))
-    return np.add.reduceat(coef, starts, axis=0) / inst_len[:, None]
+    codes = np.add.reduceat(coef, starts, axis=0) / inst_len[:, None]
+    if interpolation == "hold" or coef.shape[0] == 0:
+        return codes
+    left, right, w = lerp_weights(length, k_eff)
+    w = w.astype(np.float64)
+    a = 1.0 - w
+    n = codes.shape[0]
+    # Normal equations G z = b, G tridiagonal: frame f adds a^2, w^2 to the diagonal at its
+    # left and right codes and a w between them (never across a segment: left, right share it)
+    diag = np.bincount(left, a * a, n) + np.bincount(right, w * w, n)
+    upper = np.bincount(left, a * w, n)  # G[k, k + 1]
+    lower = np.concatenate(([0.0], upper[:-1]))  # G[k, k - 1]
+    b = _sum_by(a[:, None] * coef, left, n) + _sum_by(w[:, None] * coef, right, n)
+    for _ in range(_FIT_ITERATIONS):
+        rest = b.copy()
+        rest[1:] -= lower[1:, None] * codes[:-1]
+        rest[:-1] -= upper[:-1, None] * codes[1:]
+        codes = rest / diag[:, None]
+    return codes
+
+
+def _sum_by(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    """(n, p): the rows of ``values`` (T, p) summed by ``index`` (T,), sorted (0 where none)."""
+    starts = np.searchsorted(index, np.arange(n))
+    ends = np.append(starts[1:], index.size)
+    out = np.add.reduceat(values, np.minimum(starts, max(index.size - 1, 0)), axis=0)
+    out[starts == ends] = 0.0
+    return out
 
 
 @register_codec
@@ -158,16 +202,18 @@ class PcaCodec(Codec):
 
     ``components`` (p) and ``stride``: integers, or ``"auto"`` (rate control picks them under
     ``budget_bytes``, ``tascodec.rate.pca_point``); given both, no budget is needed.
+    ``interpolation``: ``"linear"`` (codes interpolated between instances, decode kind
+    ``"mlp+lerp"``, format 2.2) or ``"hold"`` (each code held over its instance, ``"mlp"``).
     """
 
     codec_id = "pca"
     decode_kind = "mlp"
     encode_options = {"k": ("auto",), "code_dtype": CODE_DTYPES, "target_ratio": None,
                       "max_bytes": None}
-    own_params = ("k", "components", "stride", *BUDGET_PARAMS)
+    own_params = ("k", "components", "stride", "interpolation", *BUDGET_PARAMS)
 
     def __init__(self, *, components: int | str = "auto", stride: int | str = "auto",
-                 k: str = "auto", **budget: Any) -> None:
+                 interpolation: str = "linear", k: str = "auto", **budget: Any) -> None:
         unknown = sorted(set(budget) - set(BUDGET_PARAMS))
         if unknown:
             raise TascodecError(f"codec 'pca' does not take {unknown}; it takes components, "
@@ -177,10 +223,14 @@ class PcaCodec(Codec):
                     value, (int, np.integer)) or value < 1):
                 raise TascodecError(f"codec 'pca': {name} must be a positive integer or "
                                     f"'auto', got {value!r}")
+        if interpolation not in INTERPOLATIONS:
+            raise TascodecError(f"codec 'pca': interpolation must be one of "
+                                f"{sorted(INTERPOLATIONS)}, got {interpolation!r}")
         if k != "auto":
             raise TascodecError(f"codec 'pca': codes per segment follow stride; k must stay "
                                 f"'auto', got {k!r}")
-        super().__init__(components=components, stride=stride, **budget)
+        super().__init__(components=components, stride=stride, interpolation=interpolation,
+                         **budget)
 
     def _operating_point(self, source: "EncodeSource", length: np.ndarray,
                          variances: np.ndarray) -> tuple[int, int, dict[str, Any]]:
@@ -198,7 +248,8 @@ class PcaCodec(Codec):
             code_dtype=self.params.get("code_dtype", "int8"),
             decoder_dtype=self.params.get("decoder_dtype", "float32"),
             components=None if p == "auto" else int(p), stride=None if s == "auto" else int(s),
-            strict=bool(self.params.get("strict_budget", True)))
+            strict=bool(self.params.get("strict_budget", True)),
+            interpolation=str(self.params["interpolation"]))
         return point.components, point.stride, point.as_dict()
 
     def encode(self, source: "EncodeSource") -> ArchiveContent:
@@ -208,6 +259,8 @@ class PcaCodec(Codec):
         from .learned import decoded_mse
 
         start = time.perf_counter()
+        interpolation = str(self.params["interpolation"])
+        kind = INTERPOLATIONS[interpolation]
         dim = source.feature_dim
         mean, basis, variances, covariance = principal_directions(source, dim)
         table = build_table(source, 1)
@@ -221,14 +274,15 @@ class PcaCodec(Codec):
             check_frames(x, video, int(table.video_num_frames[v]), dim)
             segs = slice(int(first_seg[v]), int(first_seg[v + 1]))
             coef = (x.astype(np.float64) - mean) @ basis
-            codes[first_code[v]:first_code[v + 1]] = _instance_means(
-                coef, table.seg_length[segs], table.seg_num_instances[segs])
+            codes[first_code[v]:first_code[v + 1]] = fit_codes(
+                coef, table.seg_length[segs], table.seg_num_instances[segs], interpolation)
         decoded = _AsStored(codes, str(self.params.get("code_dtype", "float32")))
         decoder = pca_decoder(mean, basis, decoded.bound, len(source.class_names),
                               str(self.params.get("decoder_dtype", "float32")))
         t_codes = time.perf_counter()
         spread = np.sqrt(np.maximum(np.diag(covariance), 1e-24))
-        mse, rel = decoded_mse(replace(source, channel_spread=spread), table, decoded, decoder)
+        mse, rel = decoded_mse(replace(source, channel_spread=spread), table, decoded, decoder,
+                               kind=kind)
         kept = float(variances[:p].sum() / max(variances.sum(), 1e-300))
         stats = {"reconstruction_mse": mse, "relative_mse": rel,
                  "code_seconds": t_codes - start,
@@ -236,7 +290,8 @@ class PcaCodec(Codec):
                  "pca_variance_kept": kept, "operating_point": point,
                  "encode_seconds": time.perf_counter() - start}
         config = {"id": self.codec_id, "components": p, "stride": stride,
+                  "interpolation": interpolation,
                   **{k: self.params[k] for k in ("code_dtype", "decoder_dtype")
                      if k in self.params}}
         return make_content(self, source, table, codes, code_dim=p, decoder=decoder,
-                            config=config, stats=stats)
+                            config=config, stats=stats, decode_kind=kind)

@@ -21,7 +21,9 @@ the tables and the header alone:
   bytes for the first layer, ReLU patterns and the P/Q rows; per frame ``4 (3 H + 4 D) + 64``
   with NumPy (hidden activations of one- and two-frame instances, their products, the group's
   own output) and ``4 (7 H + 4 D) + 64`` with torch (its (T, H) activations, masks and
-  corrections); ``repeat``: ``64`` per instance). Measured NumPy peaks stay within the
+  corrections); ``mlp+lerp`` as ``mlp`` with ``4 H`` per frame for NumPy's ``3 H`` (the
+  interpolated activations and the per-segment product's sorted copy); ``repeat``: ``64`` per
+  instance). Measured NumPy peaks stay within the
   estimate (a factor 2 to 7 below it).
 
 The estimate is held to what decodes do: ``tests/adversarial_budget.py`` decodes every
@@ -46,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ..content import MLP_KINDS
 from ..errors import DecodeBudgetError, TascodecError
 from ..units import format_bytes, parse_bytes
 
@@ -164,10 +167,11 @@ def _codes_bytes(kind: str, N: int, d: int, S: int, D: int, reading: Reading | N
 def _segment_temporaries(kind: str, length: np.ndarray, k_eff: np.ndarray, H: int,
                          D: int, backend: str = "numpy") -> np.ndarray:
     """Bytes of temporaries per segment (S,) (Python ints: no overflow for huge values)."""
-    if kind not in ("mlp", "mlp+offset"):
+    if kind not in MLP_KINDS:
         return k_eff.astype(object) * 64
     per_inst = 4 * (6 * H + 6 * D) + 64
-    per_frame = 4 * ((7 if backend == "torch" else 3) * H + 4 * D) + 64
+    hidden = 7 if backend == "torch" else 4 if kind == "mlp+lerp" else 3
+    per_frame = 4 * (hidden * H + 4 * D) + 64
     out = k_eff.astype(object) * per_inst + length.astype(object) * per_frame
     if kind == "mlp+offset":  # the segment's offset row and its (l, D) repeat
         out = out + 4 * D + length.astype(object) * (4 * D)

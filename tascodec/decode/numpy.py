@@ -16,6 +16,13 @@ instance (at most once: the pre-activation is monotone in ``c``) adds a rank-1 c
 the frames after it, so each instance is written by one small (L, 2 + F) x (2 + F, D) matmul;
 instances of one or two frames are decoded directly, frame by frame. A decoder whose ``w_c``
 is zero (the ``pca`` codec's) makes every instance constant: ``P`` repeated over its frames.
+
+``"mlp+lerp"`` interpolates each frame's code between the instances around it
+(``segments.lerp_weights``: ``z = z_l + w (z_r - z_l)``). The first layer is linear in the
+code, so the hidden pre-activation is ``base_l + w (base_r - base_l) + c w_c`` (T, H), and the
+frames are one GEMM per segment. (Interpolating the instances' outputs instead, where the
+ReLU never clips, moves (T, D) arrays several times: slower than this product for the narrow
+decoders of the ``pca`` codec, ``benchmarks/bench_decode_pca.py``.)
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..content import DecoderCheckpoint
-from ..segments import instance_lengths, segment_coherence
+from ..segments import instance_lengths, lerp_weights, segment_coherence
 from ..tca_mlp import TENSORS, PreparedDecoder
 from .plan import add_offsets, check_codes, check_offsets, check_table, instances
 
@@ -47,7 +54,30 @@ def decode_segments(
         return np.repeat(codes, instance_lengths(length, k_eff), axis=0)
     prep = check_codes(decoder, codes, action)
     offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
+    if kind == "mlp+lerp":
+        return _decode_lerp(codes, action, length, k_eff, prep)
     return add_offsets(_decode_mlp(codes, action, length, k_eff, prep), offsets, length)
+
+
+def _decode_lerp(codes: np.ndarray, action: np.ndarray, length: np.ndarray,
+                 k_eff: np.ndarray, prep: PreparedDecoder) -> np.ndarray:
+    """``"mlp+lerp"`` (see the module docstring): (T, D) float32."""
+    seg, _, _, c = instances(length, k_eff)
+    if c.size == 0:
+        return np.empty((0, prep.feature_dim), dtype=np.float32)
+    left, right, w = lerp_weights(length, k_eff)
+    base = _per_segment_matmul(codes, prep.wz_t, seg)
+    base += prep.wa_t[action[seg]]  # (N, H)
+    h, step = base[left], base[right]  # (T, H)
+    step -= h
+    step *= w[:, None]
+    h += step
+    if prep.w_c.any():
+        h += c[:, None] * prep.w_c
+    np.maximum(h, 0, out=h)
+    out = _per_segment_matmul(h, prep.w2_t, seg[left])
+    out += prep.b2
+    return out
 
 
 def _decode_mlp(codes: np.ndarray, action: np.ndarray, length: np.ndarray, k_eff: np.ndarray,
@@ -205,6 +235,9 @@ def decode_reference(
     z = np.repeat(codes, inst_len, axis=0)
     if kind == "repeat":
         return z
+    if kind == "mlp+lerp":
+        left, right, w = lerp_weights(length, k_eff)
+        z = codes[left] + w[:, None] * (codes[right] - codes[left])
     prep = check_codes(decoder, codes, action)  # validates
     offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
     t = {k: np.asarray(decoder.tensors[k], dtype=np.float32) for k in TENSORS}

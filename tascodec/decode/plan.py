@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..content import DECODE_KINDS, MLP_KINDS
+from ..content import DECODE_KINDS, KIND_SINCE, MLP_KINDS
 from ..errors import TascodecError, UnknownCodecError
 from ..segments import instance_lengths, segment_coherence
 from ..tca_mlp import ARCH_NAME, PreparedDecoder, prepare_decoder, tensor_shapes
@@ -188,6 +188,13 @@ def check_decodable(archive: Any) -> None:
         raise UnknownCodecError(
             f"{where}: decode_kind {kind!r} is unknown to this reader "
             f"(known: {', '.join(DECODE_KINDS)}); tables and codes are still readable"
+        )
+    since, version = KIND_SINCE.get(kind), getattr(archive, "format_version", None)
+    if since is not None and isinstance(version, str) and int(version.split(".")[0]) < since[0]:
+        raise UnknownCodecError(
+            f"{where}: decode_kind {kind!r} came with format {since[0]}.{since[1]}; a "
+            f"{version} archive cannot hold it, so it is unknown here; tables and codes are "
+            "still readable"
         )
     arch_of = getattr(archive, "decoder_arch", None)
     if kind in MLP_KINDS and callable(arch_of):

@@ -8,7 +8,8 @@ first layer runs once per instance (``base``, (N, H)); ``P``/``Q`` of every inst
 one GEMM of 2N rows using the ReLU pattern at the instance's first frame; frames are
 ``P + c Q``; hidden units whose sign changes later inside their instance are corrected with one
 (T, J) x (J, D) product over just those J units (J is small: a unit flips at most once per
-instance). Matmuls run in full float32: ``decode`` does not change torch's global precision
+instance). ``"mlp+lerp"`` runs the hidden layer per frame on the interpolated
+pre-activation ``base_l + w (base_r - base_l) + c w_c`` and one (T, H) x (H, D) product. Matmuls run in full float32: ``decode`` does not change torch's global precision
 settings, so enabling TF32 globally makes decoding less exact.
 """
 
@@ -25,7 +26,7 @@ import torch  # noqa: E402
 
 from ..content import DecoderCheckpoint
 from ..devices import resolve_device
-from ..segments import instance_lengths
+from ..segments import instance_lengths, lerp_weights
 from ..tca_mlp import PreparedDecoder
 from .budget import DecodePlan, group_slices
 from .plan import (archive_decoder, check_codes, check_offsets, check_table, decode_source,
@@ -84,6 +85,8 @@ def decode_segments_torch(
     seg, _, start, c_np = instances(length, k_eff)
     if c_np.size == 0:
         return torch.empty((0, prep.feature_dim), dtype=torch.float32, device=dev)
+    if kind == "mlp+lerp":
+        return _decode_lerp_torch(codes, action, length, k_eff, t, dev)
     inst_np = np.repeat(np.arange(inst_len.size), inst_len)  # (T,) each frame's instance
     floats = [codes, c_np, c_np[start]] + ([offsets] if offsets is not None else [])
     ints = [action[seg], inst_np] + ([np.repeat(np.arange(length.size), length)]
@@ -105,6 +108,20 @@ def decode_segments_torch(
     if off:
         out += off[0][frame_seg[0]]
     return out
+
+
+def _decode_lerp_torch(codes: np.ndarray, action: np.ndarray, length: np.ndarray,
+                       k_eff: np.ndarray, t: dict[str, torch.Tensor],
+                       dev: torch.device) -> torch.Tensor:
+    """``"mlp+lerp"``: (T, D) float32 on ``dev`` (one float and one index upload)."""
+    seg, _, _, c_np = instances(length, k_eff)
+    left_np, right_np, w_np = lerp_weights(length, k_eff)
+    z, c, w = _upload(dev, codes, c_np, w_np)
+    inst_action, left, right = _upload(dev, action[seg], left_np, right_np)
+    base = z @ t["wz_t"] + t["wa_t"][inst_action]  # (N, H)
+    h = torch.lerp(base[left], base[right], w[:, None])
+    h = torch.relu(torch.addcmul(h, c[:, None], t["w_c"]))  # (T, H)
+    return torch.addmm(t["b2"], h, t["w2_t"])
 
 
 def decode_video_torch(archive: Any, video: str, *, device: Any = None,

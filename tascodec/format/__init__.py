@@ -16,7 +16,7 @@ from ..errors import TascodecError
 from .archive import Archive, open_archive
 from .v1 import CODE_DTYPES
 from .v1_write import write_v1
-from .version import FORMAT_NAME, FORMAT_VERSION, check_version, parse_version
+from .version import FORMAT_NAME, FORMAT_VERSION, KIND_SINCE, check_version, parse_version
 
 __all__ = [
     "open_archive",
@@ -53,8 +53,8 @@ def write_archive(
     """
     if not isinstance(codes_chunk_bytes, int) or codes_chunk_bytes < 1:
         raise TascodecError(f"codes_chunk_bytes must be a positive int, got {codes_chunk_bytes!r}")
-    if content.decode_kind == "mlp+offset":  # segment offsets: a one-group 2.1 archive
-        return _write_offsets(content, path, overwrite=overwrite, code_dtype=code_dtype,
+    if content.decode_kind in KIND_SINCE:  # a kind of format 2.x: a one-group 2.x archive
+        return _write_one_group(content, path, overwrite=overwrite, code_dtype=code_dtype,
                               compression_level=compression_level,
                               codes_chunk_bytes=codes_chunk_bytes, decoder_dtype=decoder_dtype)
     return write_v1(
@@ -69,14 +69,15 @@ def write_archive(
     )
 
 
-def _write_offsets(content: ArchiveContent, path: str | Path, *, code_dtype: str,
-                   decoder_dtype: str, **options: Any) -> Path:
-    """``content`` of decode kind ``"mlp+offset"`` as one group of a 2.1 archive."""
+def _write_one_group(content: ArchiveContent, path: str | Path, *, code_dtype: str,
+                     decoder_dtype: str, **options: Any) -> Path:
+    """``content`` of a decode kind of format 2.x (``"mlp+offset"``: 2.1, ``"mlp+lerp"``:
+    2.2) as one group of an archive of that version."""
     from ..content import CodeGroup, GroupedContent, StoredDecoder
     from .v2_write import write_grouped
 
     if content.decoder is None:
-        raise TascodecError(f"{path}: decode_kind 'mlp+offset' needs a decoder")
+        raise TascodecError(f"{path}: decode_kind {content.decode_kind!r} needs a decoder")
     classes = list(range(len(content.class_names)))
     grouped = GroupedContent(
         class_names=list(content.class_names), splits=dict(content.splits),

@@ -31,7 +31,7 @@ from .v1 import (
 from .arrays import DTYPES
 from .zarr_entries import (CODES_CHUNK_BYTES, TABLE_CHUNK_BYTES, build_entries, put_tables,
                            with_manifest)
-from .version import FORMAT_NAME, FORMAT_VERSION, WRITABLE_VERSIONS
+from .version import FORMAT_NAME, FORMAT_VERSION, KIND_SINCE, WRITABLE_VERSIONS, version_for_kinds
 
 __all__ = ["write_v1", "quantise", "int8_scale"]
 
@@ -136,6 +136,10 @@ def _validate(
     if content.decode_kind == "mlp+offset" or content.segment_offsets is not None:
         raise TascodecError(f"{where}: segment offsets (decode_kind 'mlp+offset') need format "
                             "2.1; write them with format.write_archive or write_grouped")
+    if content.decode_kind in KIND_SINCE:
+        raise TascodecError(f"{where}: decode_kind {content.decode_kind!r} needs format "
+                            f"{version_for_kinds([content.decode_kind])}; write it with "
+                            "format.write_archive or write_grouped")
     if not content.class_names or not all(isinstance(c, str) for c in content.class_names):
         raise TascodecError(f"{where}: class_names must be a non-empty list of str")
     for name, value in (("code_dim", content.code_dim), ("feature_dim", content.feature_dim)):

@@ -23,6 +23,8 @@ those of groups ``0 .. g - 1``; a video is decoded by its group's decoder, its s
 actions mapped to the decoder's class indices through ``classes``. Version 2.1 adds the decode
 kind ``"mlp+offset"``: a group of that kind also has ``offsets`` (a codes description with
 storage ``"array"``) and one stored offset row per segment, added to the segment's frames.
+Version 2.2 adds the decode kind ``"mlp+lerp"``: nothing new is stored; each frame's code is
+interpolated between the codes of the instances around it (``segments.lerp_weights``).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from .v1 import (
     decoder_metas,
     read_decoder,
 )
-from ..content import SegmentTable
+from ..content import MLP_KINDS, SegmentTable
 
 __all__ = ["read_layout", "check_header", "array_metas", "read_decoder", "PARTS",
            "MAX_GROUPS", "ROOT_FIELDS", "GROUP_FIELDS"]
@@ -197,7 +199,7 @@ def _check_group(h: dict, g: int, grp: dict, decoders: list[DecoderLayout],
     """A group's decode kind against its decoder and widths; its segments' actions must be
     classes its decoder knows (an ``IntegrityError`` otherwise)."""
     kind, d, j = grp["decode_kind"], grp["code_dim"], grp["decoder"]
-    if kind in ("mlp", "mlp+offset") and j is None:
+    if kind in MLP_KINDS and j is None:
         raise FormatError(f"{where}: groups[{g}]: decode_kind {kind!r} but no decoder")
     if kind == "repeat" and d != h["feature_dim"]:
         raise FormatError(f"{where}: groups[{g}]: decode_kind 'repeat' needs code_dim == "

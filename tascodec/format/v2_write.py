@@ -3,7 +3,8 @@
 ``write_grouped(content, path)`` writes the lowest format version that can express
 ``content``: one group whose decoder knows every archive class in order (or that has no
 decoder) is a 1.1 archive (``v1_write``); a group of decode kind ``"mlp+offset"`` makes a 2.1
-archive; anything else is 2.0. Codes are stored with each
+archive, one of ``"mlp+lerp"`` a 2.2 archive (``version.version_for_kinds``); anything else
+is 2.0. Codes are stored with each
 group's own dtype and int8 scale, decoders with their own dtype, so reading an archive and
 writing its groups again stores the same codes and tensors bit for bit.
 """
@@ -16,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ..content import DECODE_KINDS, ArchiveContent, GroupedContent, SegmentTable
+from ..content import DECODE_KINDS, MLP_KINDS, ArchiveContent, GroupedContent, SegmentTable
 from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
 from .container import write_zip_atomic
 from .v1 import CODE_DTYPES, DECODER_DTYPES, MAX_DIM, MAX_EXPANSION, RANDOM_GENERATOR
 from .v1_write import _decoder_arrays, quantise, write_v1
 from .v2 import MAX_GROUPS
-from .version import FORMAT_NAME, GROUPED_VERSION, OFFSETS_VERSION
+from .version import FORMAT_NAME, KIND_SINCE, version_for_kinds
 from .zarr_entries import CODES_CHUNK_BYTES, TABLE_CHUNK_BYTES, build_entries, put_tables
 from .zarr_entries import with_manifest
 
@@ -43,7 +44,7 @@ def concat_tables(tables: list[SegmentTable]) -> SegmentTable:
 
 def _one_group_content(content: GroupedContent) -> tuple[ArchiveContent, dict[str, Any]] | None:
     """``content`` as a 1.1 ``ArchiveContent`` and its writer options, when it can be one."""
-    if len(content.groups) != 1 or content.groups[0].content.decode_kind == "mlp+offset":
+    if len(content.groups) != 1 or content.groups[0].content.decode_kind in KIND_SINCE:
         return None
     group = content.groups[0]
     dec = content.decoders[group.decoder] if group.decoder is not None else None
@@ -100,7 +101,7 @@ def _validate(content: GroupedContent, where: str) -> SegmentTable:
             raise TascodecError(f"{gw}: codes must be finite ({t.num_codes}, {c.code_dim})")
         if c.decode_kind not in DECODE_KINDS:
             raise TascodecError(f"{gw}: decode_kind must be one of {DECODE_KINDS}")
-        if c.decode_kind in ("mlp", "mlp+offset") and group.decoder is None:
+        if c.decode_kind in MLP_KINDS and group.decoder is None:
             raise TascodecError(f"{gw}: decode_kind {c.decode_kind!r} needs a decoder")
         _check_offsets(c, t, D, gw)
         if c.decode_kind == "repeat" and c.code_dim != D:
@@ -162,9 +163,9 @@ def _header(content: GroupedContent, table: SegmentTable, where: str) -> dict[st
     for group, g in zip(groups, content.groups):
         if g.content.decode_kind == "mlp+offset":
             group["offsets"] = {"storage": "array", "dtype": g.content.offset_dtype}
-    offsets = any(g.content.decode_kind == "mlp+offset" for g in content.groups)
+    version = version_for_kinds(g.content.decode_kind for g in content.groups)
     header = {
-        "format": FORMAT_NAME, "format_version": OFFSETS_VERSION if offsets else GROUPED_VERSION,
+        "format": FORMAT_NAME, "format_version": version,
         "library_version": __version__,
         "class_names": list(content.class_names), "videos": list(table.video_names),
         "splits": {k: list(v) for k, v in content.splits.items()},
@@ -184,8 +185,8 @@ def _header(content: GroupedContent, table: SegmentTable, where: str) -> dict[st
 def write_grouped(content: GroupedContent, path: str | Path, *, overwrite: bool = False,
                   compression_level: int = 3, codes_chunk_bytes: int = CODES_CHUNK_BYTES) -> Path:
     """Write ``content`` at ``path`` (atomic; an existing file is replaced only with
-    ``overwrite=True``): 1.1 when one group can say it all, 2.1 with segment offsets, else
-    2.0. Returns the path."""
+    ``overwrite=True``): 1.1 when one group can say it all, else the lowest 2.x that holds its
+    decode kinds (2.1 with segment offsets, 2.2 with interpolated codes). Returns the path."""
     path = Path(path)
     where = str(path)
     one = _one_group_content(content)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..content import KIND_SINCE
 from ..errors import FormatError, UnsupportedVersionError
 
 __all__ = [
@@ -21,6 +22,9 @@ __all__ = [
     "GROUPED_VERSION",
     "GROUPS_SINCE",
     "OFFSETS_VERSION",
+    "LERP_VERSION",
+    "KIND_SINCE",
+    "version_for_kinds",
     "SUPPORTED_MAJORS",
     "parse_version",
     "check_version",
@@ -35,6 +39,8 @@ GROUPED_VERSION = "2.0"
 GROUPS_SINCE = (2, 0)
 #: the version of archives with a group of decode kind ``"mlp+offset"`` (segment offsets)
 OFFSETS_VERSION = "2.1"
+#: the version of archives with a group of decode kind ``"mlp+lerp"`` (interpolated codes)
+LERP_VERSION = "2.2"
 #: the first version whose root holds an entry manifest (``manifest``) and whose decoder
 #: tensors may be float16; every later minor of major 1 keeps both
 MANIFEST_SINCE = (1, 1)  # 2.0 keeps both
@@ -64,3 +70,9 @@ def check_version(value: Any, *, where: str = "archive") -> tuple[int, int]:
     if major not in SUPPORTED_MAJORS:
         raise FormatError(f"{where}: format version {value} is not a released version")
     return major, minor
+
+
+def version_for_kinds(kinds: Any) -> str:
+    """The lowest grouped version (``"2.0"`` or later) that holds groups of ``kinds``."""
+    newest = max([GROUPS_SINCE, *(KIND_SINCE.get(k, GROUPS_SINCE) for k in kinds)])
+    return f"{newest[0]}.{newest[1]}"

@@ -5,7 +5,7 @@ import pytest
 
 from tascodec.codecs import get_codec
 from tascodec.errors import BudgetTooSmallError, TascodecError
-from tascodec.rate import PCA_MAX_STRIDE, PCA_STRIDES, PCA_VARIANCE, pca_bytes, pca_point
+from tascodec.rate import PCA_MAX_STRIDE, PCA_MAX_STRIDE_LINEAR, PCA_STRIDES, PCA_VARIANCE, pca_bytes, pca_point
 
 from codec_checks import check_codec, fake_source
 
@@ -24,9 +24,10 @@ def low_rank_source(rank=3, dim=10, seed=0):
 def test_round_trip(source, tmp_path):
     content, decoded = check_codec(get_codec("pca", components=4, stride=2), source, tmp_path)
     table = content.table
-    assert content.decode_kind == "mlp" and content.code_dim == 4
+    assert content.decode_kind == "mlp+lerp" and content.code_dim == 4
     np.testing.assert_array_equal(table.seg_num_instances, -(-table.seg_length // 2))
-    assert content.codec_config == {"id": "pca", "components": 4, "stride": 2}
+    assert content.codec_config == {"id": "pca", "components": 4, "stride": 2,
+                                     "interpolation": "linear"}
     assert 0 < content.stats["pca_variance_kept"] <= 1
 
 
@@ -40,9 +41,10 @@ def test_exact_for_frames_in_the_subspace(tmp_path):
     assert content.stats["relative_mse"] < 1e-8
 
 
-def test_codes_are_instance_means_and_no_code_spans_a_boundary(tmp_path):
+def test_held_codes_are_instance_means_and_no_code_spans_a_boundary(tmp_path):
     src = low_rank_source()
-    content = get_codec("pca", components=3, stride=4).encode(src)
+    content = get_codec("pca", components=3, stride=4, interpolation="hold").encode(src)
+    assert content.decode_kind == "mlp"
     t = content.table
     np.testing.assert_array_equal(t.seg_num_instances[:4], [3, 2, 1, 6])  # l = 10, 7, 1, 22
     x = np.asarray(src.features("a"), np.float64)
@@ -61,7 +63,8 @@ def _decode(content, video):
     t = content.table
     v = t.video_names.index(video)
     sl, rows = t.video_slice(v), slice(t.video_first_code[v], t.video_first_code[v + 1])
-    return decode_segments("mlp", content.codes[rows], t.seg_action[sl], t.seg_length[sl],
+    return decode_segments(content.decode_kind, content.codes[rows], t.seg_action[sl],
+                           t.seg_length[sl],
                            t.seg_num_instances[sl], content.decoder)
 
 
@@ -73,8 +76,8 @@ def test_decoded_frames_do_not_depend_on_the_label():
     t = content.table
     sl, rows = t.video_slice(0), slice(t.video_first_code[0], t.video_first_code[1])
     args = (content.codes[rows], t.seg_length[sl], t.seg_num_instances[sl], content.decoder)
-    a = decode_segments("mlp", args[0], t.seg_action[sl], *args[1:])
-    b = decode_segments("mlp", args[0], (t.seg_action[sl] + 1) % 3, *args[1:])
+    a = decode_segments(content.decode_kind, args[0], t.seg_action[sl], *args[1:])
+    b = decode_segments(content.decode_kind, args[0], (t.seg_action[sl] + 1) % 3, *args[1:])
     np.testing.assert_array_equal(a, b)
 
 
@@ -92,28 +95,31 @@ def test_int8_codes_within_budget(tiny_dataset, tmp_path):
         assert ar.codec == "pca"
 
 
-def test_rate_prefers_components_over_temporal_detail():
+@pytest.mark.parametrize("interpolation, longest", [("hold", PCA_MAX_STRIDE),
+                                                     ("linear", PCA_MAX_STRIDE_LINEAR)])
+def test_rate_prefers_components_over_temporal_detail(interpolation, longest):
     lengths = np.array([40, 10, 3, 100] * 20)
     var = 0.5 ** np.arange(32)  # 2 components hold 75%, 3 hold 87.5% > PCA_VARIANCE
     assert 0.75 < PCA_VARIANCE < 0.875
-    dims = dict(lengths=lengths, feature_dim=32, num_classes=4, variances=var)
+    dims = dict(lengths=lengths, feature_dim=32, num_classes=4, variances=var,
+                interpolation=interpolation)
     roomy = pca_point(10**7, **dims)
     assert roomy.stride == 1 and roomy.components >= 3
     sizes = dict(feature_dim=32, num_classes=4, num_segments=lengths.size, code_dtype="int8",
-                 decoder_dtype="float16")
+                 decoder_dtype="float16", interpolation=interpolation)
     codes_at = {s: int((-(-lengths // s)).sum()) for s in PCA_STRIDES}
     budget = pca_bytes(3, codes_at[2], **sizes)
     point = pca_point(budget, **dims)
     assert (point.components, point.stride) == (3, 2)  # the shortest stride holding 3
     assert pca_bytes(point.components, point.num_codes, **sizes) <= budget
-    # too small for 3 components at stride 2: fewer components, never a longer stride
-    point = pca_point(pca_bytes(2, codes_at[2], **sizes), **dims)
-    assert (point.components, point.stride) == (2, PCA_MAX_STRIDE)
-    # too small for one component at stride 2: the shortest longer stride that fits
-    point = pca_point(pca_bytes(1, codes_at[8], **sizes), **dims)
-    assert point.stride > PCA_MAX_STRIDE and point.components >= 1
+    # too small for 3 components at any stride up to the longest: the most components there
+    point = pca_point(pca_bytes(2, codes_at[longest], **sizes), **dims)
+    assert (point.components, point.stride) == (2, longest)
+    # too small for one component at the longest: the shortest longer stride that fits
+    point = pca_point(pca_bytes(1, codes_at[2 * longest], **sizes), **dims)
+    assert point.stride > longest and point.components >= 1
     assert pca_bytes(point.components, point.num_codes, **sizes) <= pca_bytes(
-        1, codes_at[8], **sizes)
+        1, codes_at[2 * longest], **sizes)
 
 
 def test_a_budget_below_one_component_names_its_floor():
@@ -138,7 +144,8 @@ def test_bad_parameters():
 
 def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path):
     """``append(decoder="reuse")`` to a pca archive projects the new videos (no inversion):
-    one code per stride frames, the instance means of their coordinates on the stored basis."""
+    one code per stride frames, fitted to their coordinates on the stored basis as the codec
+    fits them (least squares of the interpolation)."""
     import tascodec
     from tascodec.codecs.pca import project
     from tascodec.layout import StandardDataset
@@ -153,13 +160,15 @@ def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path
     tascodec.append(path, tiny_dataset, [ds.videos[4]], decoder="reuse")
     with tascodec.open(path) as ar:
         assert len(ar.groups) == 2 and ar.num_decoders == 1
+        assert [g.decode_kind for g in ar.groups] == ["mlp+lerp", "mlp+lerp"]
         for v, x in stored.items():
             np.testing.assert_array_equal(ar.decode(v), x)
         v = ds.videos[4]
         t = ar.groups[1]
         lengths = np.diff(np.flatnonzero(np.diff(ds.labels(v), prepend=-1, append=-1)))
         k = -(-lengths // stride)
-        want, _ = project(ar.group_source(1).decoder(), ds.features(v).T, lengths, k)
+        want, _ = project(ar.group_source(1).decoder(), ds.features(v).T, lengths, k,
+                          "linear")
         np.testing.assert_allclose(ar.codes(v), want, atol=np.abs(want).max() / 100)
         assert t.codec == "pca"
 

@@ -408,7 +408,7 @@ class Archive:
         self.groups = []
         for g, grp in enumerate(groups):
             j, kind = grp.get("decoder"), grp["decode_kind"]
-            if kind in ("mlp", "mlp+offset") and j is None:
+            if kind in ("mlp", "mlp+offset", "mlp+lerp") and j is None:
                 raise FormatError(f"groups[{g}]: decode_kind {kind!r} without a decoder")
             if kind == "repeat" and grp["code_dim"] != self.D:
                 raise FormatError(f"groups[{g}]: repeat needs code_dim == feature_dim")
@@ -545,11 +545,17 @@ def decode_repeat(ar, g, seg, codes, dec) -> np.ndarray:
 
 
 def decode_mlp(ar, g, seg, codes, dec) -> np.ndarray:
+    inst, _ = _instances(seg["length"], seg["k_eff"])
+    return _mlp(ar, g, seg, codes[inst], dec)
+
+
+def _mlp(ar, g, seg, z, dec) -> np.ndarray:
+    """The v1 s.6 decoder on each frame's code z (T, d), action and coherence."""
     t = ar.decoder(g["decoder"])
-    inst, coh = _instances(seg["length"], seg["k_eff"])
+    _, coh = _instances(seg["length"], seg["k_eff"])
     frame_action = np.repeat(seg["action"], seg["length"])
     onehot = np.eye(len(dec["classes"]))[frame_action]
-    u = np.concatenate([codes[inst], onehot, coh[:, None]], axis=1).astype(np.float64)
+    u = np.concatenate([z, onehot, coh[:, None]], axis=1).astype(np.float64)
     hidden = np.maximum(u @ t["w1"].T.astype(np.float64) + t["b1"], 0)
     x = (hidden @ t["w2"].T.astype(np.float64) + t["b2"]) * t["feature_scale"] + t["feature_offset"]
     return x.astype(np.float32)
@@ -560,8 +566,28 @@ def decode_mlp_offset(ar, g, seg, codes, dec) -> np.ndarray:
     return decode_mlp(ar, g, seg, codes, dec) + np.repeat(offsets, seg["length"], axis=0)
 
 
+def decode_mlp_lerp(ar, g, seg, codes, dec) -> np.ndarray:
+    """v2 s.7: each frame's code interpolated between the centres of the instances around it."""
+    z, first = [], 0
+    for ln, k in zip(seg["length"].tolist(), seg["k_eff"].tolist()):
+        ends = [j * ln // k for j in range(k + 1)]
+        centre2 = [ends[j] + ends[j + 1] - 1 for j in range(k)]  # twice each centre
+        for i in range(ln):
+            f2 = 2 * i
+            if f2 <= centre2[0] or k == 1:
+                z.append(codes[first])
+            elif f2 >= centre2[-1]:
+                z.append(codes[first + k - 1])
+            else:
+                j = int(np.searchsorted(centre2, f2, "right")) - 1
+                w = np.float32((f2 - centre2[j]) / (centre2[j + 1] - centre2[j]))
+                z.append(codes[first + j] + w * (codes[first + j + 1] - codes[first + j]))
+        first += k
+    return _mlp(ar, g, seg, np.asarray(z, np.float32).reshape(-1, codes.shape[1]), dec)
+
+
 KINDS = {"repeat": (decode_repeat, 1, False), "mlp": (decode_mlp, 1, True),
-         "mlp+offset": (decode_mlp_offset, 2, True)}
+         "mlp+offset": (decode_mlp_offset, 2, True), "mlp+lerp": (decode_mlp_lerp, 2, True)}
 
 
 # -- the zstd frame header and the random stream ------------------------------------------
