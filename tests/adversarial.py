@@ -157,9 +157,9 @@ def hostile_names(count: int) -> list[str]:
 
 
 def run_names(workdir: Path, count: int) -> Counter:
-    from tascodec.export import export_archive
+    from tascodec.loading.export import export_archive
     from tascodec.format import open_archive, write_archive
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     out: Counter = Counter()
     content, _ = build("repeat")

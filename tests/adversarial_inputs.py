@@ -102,8 +102,8 @@ def run_datasets(dataset: Path, workdir: Path, *, detail: dict[str, str] | None 
                  ) -> Counter:
     """Each value of ``PLANTED`` in frame 3, dimension 1 of one video of a copy of
     ``dataset``, read as an encode reads it: a Counter of outcomes."""
-    from tascodec.layout import StandardDataset
-    from tascodec.source import MAX_FRAME_MAGNITUDE, ArraySource
+    from tascodec.dataset.layout import StandardDataset
+    from tascodec.dataset.source import MAX_FRAME_MAGNITUDE, ArraySource
 
     counts: Counter = Counter()
     for i, value in enumerate(PLANTED):

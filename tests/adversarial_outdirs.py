@@ -167,7 +167,7 @@ def _alarm(signum, frame):  # pragma: no cover - only when a trial hangs
 
 def _reads_as_archive(out: Path) -> bool:
     from tascodec.format import open_archive
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     ds = StandardDataset(out)
     with open_archive(ARCHIVE) as ar:
@@ -183,7 +183,7 @@ def _reads_as_archive(out: Path) -> bool:
 
 def trial(work: Path, plant, overwrite: bool, videos: list[str]) -> str:
     """One hostile set-up in a fresh ``work``: the outcome (module docstring)."""
-    from tascodec.export import export_archive
+    from tascodec.loading.export import export_archive
 
     notes = _outside(work, videos) / "notes"
     out = work / "out"

@@ -10,7 +10,7 @@ import pytest
 import tascodec
 from tascodec.errors import BudgetTooSmallError, TascodecError
 from tascodec.format import open_archive
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 
 try:
     from test_kill import _kill_after, _spawn
@@ -93,7 +93,7 @@ def test_append_reuse_to_a_mean_inversion_archive(tiny_dataset, tmp_path):
 def test_append_new_decoder_and_replay_dataset(base, tiny_dataset, tmp_path):
     from torch.utils.data import ConcatDataset, DataLoader
 
-    from tascodec.torch_data import LengthGroupedSampler, TaszDataset
+    from tascodec.loading.torch_data import LengthGroupedSampler, TaszDataset
 
     path, videos = base
     grown = tmp_path / "g.tasz"

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tascodec.asformer import (
+from tascodec.harness.asformer import (
     SIZES,
     ASFormer,
     WindowAttention,

@@ -60,7 +60,7 @@ def test_quick_run(tiny_gtea: Path, tmp_path: Path) -> None:
         assert len(arms[arm]["bytes_per_task"]) == 6  # the last task is not condensed
     assert arms["finetune"]["replay_bytes"] == 0
     raw = arms["raw"]["replay_bytes"]
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     ds = StandardDataset(tiny_gtea)
     replayed = [v for v in ds.split("train.split1") if bench.gtea_activity(v) != "Tea"]

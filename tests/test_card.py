@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import tascodec
-from tascodec.card import dataset_card, size_category
+from tascodec.report.card import dataset_card, size_category
 from tascodec.cli import main
 from tascodec.errors import OutputExistsError, TascodecError
-from tascodec.fidelity_result import METRIC_KEYS, FidelityResult, with_original
+from tascodec.harness.fidelity_result import METRIC_KEYS, FidelityResult, with_original
 
 GOLDEN = Path(__file__).parent / "data" / "v1_1" / "mlp.tasz"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tascodec.cli.eval import _count, _say_fold
-from tascodec.fidelity_result import METRIC_KEYS, FidelityResult, format_results
+from tascodec.harness.fidelity_result import METRIC_KEYS, FidelityResult, format_results
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import tascodec
 from tascodec.cli import main
 from tascodec.errors import TascodecError
 from tascodec.format import open_archive
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 from make_golden import GOLDEN_DIR
 from tascodec.cli import main
 from tascodec.errors import TascodecError
-from tascodec.tempfiles import ensure_parent, file_mode, write_beside
+from tascodec.runtime.tempfiles import ensure_parent, file_mode, write_beside
 
 ARCHIVE = str(GOLDEN_DIR / "mlp.tasz")
 
@@ -245,7 +245,7 @@ def test_encode_into_a_folder(tiny_dataset, tmp_path, capsys):
 def test_a_file_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
     import errno
 
-    import tascodec.tempfiles as tempfiles
+    import tascodec.runtime.tempfiles as tempfiles
 
     def full(dest):
         raise OSError(errno.ENOSPC, "No space left on device",

@@ -72,7 +72,7 @@ def test_every_writing_command_takes_overwrite():
 
 def test_python_errors_name_the_keyword(tiny_dataset, tmp_path):
     from tascodec import encode, synthesize
-    from tascodec.export import export_archive
+    from tascodec.loading.export import export_archive
 
     out = tmp_path / "a.tasz"
     out.write_bytes(b"mine")

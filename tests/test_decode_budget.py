@@ -107,7 +107,7 @@ def test_env_archive_and_call_limits(monkeypatch):
 
 def test_torch_dataset_limit(monkeypatch):
     pytest.importorskip("torch")
-    from tascodec.torch_data import TaszDataset
+    from tascodec.loading.torch_data import TaszDataset
 
     ds = TaszDataset(GOLDEN_DIR / "mlp.tasz", "train", decode_limit=1000)
     with pytest.raises(DecodeBudgetError):

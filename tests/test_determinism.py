@@ -13,8 +13,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tascodec.determinism import CUBLAS_WORKSPACE, deterministic_algorithms, segment_sum
-from tascodec.devices import same_device
+from tascodec.runtime.determinism import CUBLAS_WORKSPACE, deterministic_algorithms, segment_sum
+from tascodec.runtime.devices import same_device
 from tascodec.errors import TascodecError
 from tascodec.tca.invert import invert
 from tascodec.tca.train import train_tca
@@ -133,7 +133,7 @@ def test_switch_reads_and_restores_tf32_through_the_new_api():
     # (get_float32_matmul_precision, cudnn.allow_tf32) raise; the switch must not read them.
     code = """
 import torch
-from tascodec.determinism import deterministic_algorithms
+from tascodec.runtime.determinism import deterministic_algorithms
 b = torch.backends
 if not hasattr(b.cuda.matmul, "fp32_precision"):
     print("old torch"); raise SystemExit

@@ -27,7 +27,7 @@ def test_paper_recipe_budget_is_what_fits_the_device():
 
 
 def test_fitting_budget_is_half_the_smaller_free_memory(monkeypatch):
-    import tascodec.devices as devices
+    import tascodec.runtime.devices as devices
 
     free = {"cpu": 10_000, "cuda": 4_000}
     monkeypatch.setattr(devices, "free_memory", lambda d: free[torch.device(d).type])
@@ -39,7 +39,7 @@ def test_fitting_budget_is_half_the_smaller_free_memory(monkeypatch):
 
 
 def test_free_memory_reads_the_host():
-    from tascodec.devices import free_memory
+    from tascodec.runtime.devices import free_memory
 
     assert 0 < free_memory("cpu") < 1 << 50
 
@@ -136,7 +136,7 @@ def test_torch_decode_copies_to_the_device_twice(tiny_dataset, tmp_path, monkeyp
 
 def test_mstcn_mask_is_checked_on_the_cpu_and_taken_as_is_elsewhere(monkeypatch):
     from tascodec.errors import TascodecError
-    from tascodec.mstcn import input_mask
+    from tascodec.harness.mstcn import input_mask
 
     x, mask = torch.zeros(2, 5, 7), torch.ones(2, 3, 7)
     mask[1, 2, 3] = 0  # channels differ

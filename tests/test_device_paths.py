@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from tascodec.errors import TascodecError
-from tascodec.evaluate import _DecodedItems, decode_device, evaluate_archive
-from tascodec.mstcn import train_mstcn
+from tascodec.harness.evaluate import _DecodedItems, decode_device, evaluate_archive
+from tascodec.harness.mstcn import train_mstcn
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -164,8 +164,8 @@ def test_cuda_paths(encoded_archive, tiny_dataset, monkeypatch):
 
 
 def test_cli_deterministic_flags_reach_encode_and_eval(monkeypatch, capsys, tmp_path):
-    import tascodec.encoding as encoding
-    import tascodec.evaluate as evaluate
+    import tascodec.encoding.encode as encoding
+    import tascodec.harness.evaluate as evaluate
     from tascodec.cli import main
 
     seen = {}

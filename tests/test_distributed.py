@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from tascodec.format import open_archive
-from tascodec.parallel import SINGLE, World, current, launched, session, shard_ranges
+from tascodec.runtime.parallel import SINGLE, World, current, launched, session, shard_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_worker.py")
@@ -139,8 +139,8 @@ def test_two_ranks_write_one_archive_equal_to_one_process(runs):
 def test_a_rank_that_fails_fails_every_rank_and_writes_nothing(tiny_dataset, tmp_path):
     import shutil
 
-    from tascodec.layout import StandardDataset
-    from tascodec.sampling import select_videos
+    from tascodec.dataset.layout import StandardDataset
+    from tascodec.dataset.sampling import select_videos
 
     data = tmp_path / "data"
     shutil.copytree(tiny_dataset, data)
@@ -217,7 +217,7 @@ def test_two_ranks_store_the_same_segment_means_as_one_process(tiny_dataset, tmp
 
 def test_an_explicit_gpu_is_refused_where_several_ranks_share_a_host(monkeypatch):
     from tascodec.errors import TascodecError
-    from tascodec.parallel import check_rank_device
+    from tascodec.runtime.parallel import check_rank_device
 
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     with pytest.raises(TascodecError, match=r"device='cuda:1': 2 ranks run on this host and "
@@ -237,7 +237,7 @@ def test_a_rank_checks_its_gpu_before_set_device(monkeypatch):
     import torch
 
     from tascodec.errors import TascodecError
-    from tascodec.parallel import _check_cuda_rank
+    from tascodec.runtime.parallel import _check_cuda_rank
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(TascodecError, match="CUDA is not available here"):

@@ -7,12 +7,12 @@ import pytest
 
 from tascodec.cli import main
 from tascodec.codecs.mean import MeanCodec
-from tascodec.devices import device_name as resolve_device
-from tascodec.encoding import EncodeSummary, encode
+from tascodec.runtime.devices import device_name as resolve_device
+from tascodec.encoding.encode import EncodeSummary, encode
 from tascodec.errors import TascodecError, UnknownCodecError
 from tascodec.format import open_archive
-from tascodec.layout import StandardDataset
-from tascodec.sampling import sample_videos
+from tascodec.dataset.layout import StandardDataset
+from tascodec.dataset.sampling import sample_videos
 from tascodec.segments import transcript
 
 
@@ -254,9 +254,9 @@ def test_non_float32_codes_note(tiny_dataset, tmp_path):
 
 def test_top_level_encode_stays_the_function():
     import tascodec
-    import tascodec.encoding  # importing the module must not shadow tascodec.encode
+    import tascodec.encoding.encode  # importing the module must not shadow tascodec.encode
 
-    assert tascodec.encode is tascodec.encoding.encode and callable(tascodec.encode)
+    assert tascodec.encode is tascodec.encoding.encode.encode and callable(tascodec.encode)
 
 
 def test_encode_refuses_a_video_name_that_cannot_be_exported(tiny_dataset, tmp_path):

@@ -11,14 +11,14 @@ import pytest
 
 from tascodec.errors import TascodecError
 
-pytest.importorskip("tascodec.metrics", reason="tascodec.metrics (evaluate_segmentation) not built yet")
-pytest.importorskip("tascodec.layout", reason="tascodec.layout (StandardDataset) not built yet")
+pytest.importorskip("tascodec.harness.metrics", reason="tascodec.harness.metrics (evaluate_segmentation) not built yet")
+pytest.importorskip("tascodec.dataset.layout", reason="tascodec.dataset.layout (StandardDataset) not built yet")
 
 from tascodec import evaluate as ev  # noqa: E402
 from tascodec.cli import main  # noqa: E402
 from tascodec import fidelity_result as fr  # noqa: E402
-from tascodec.evaluate import evaluate_archive  # noqa: E402
-from tascodec.fidelity_result import METRIC_KEYS, FidelityResult, format_results  # noqa: E402
+from tascodec.harness.evaluate import evaluate_archive  # noqa: E402
+from tascodec.harness.fidelity_result import METRIC_KEYS, FidelityResult, format_results  # noqa: E402
 
 CLASSES = ["bg", "cut", "pour"]
 TRAIN = ["t0", "t1", "t2", "t3"]
@@ -52,7 +52,7 @@ class FakeArchive:
     """Stands in for ``tascodec.open``: 'decodes' to the original features (T, D) plus an offset."""
 
     def __init__(self, root: Path, videos: list[str], *, classes=CLASSES, width=DIM, splits=None):
-        from tascodec.layout import StandardDataset
+        from tascodec.dataset.layout import StandardDataset
 
         self.ds = StandardDataset(root)
         self.videos, self.class_names, self.width = videos, list(classes), width
@@ -262,10 +262,10 @@ def test_cli_errors(small_dataset, capsys, argv, match) -> None:
 def test_real_archive_from_encode(request, tmp_path) -> None:
     """End to end with the real encoder and reader: a ``mean`` archive of the tiny preset."""
     pytest.importorskip("tascodec.synth", reason="tascodec.synth not built yet")
-    pytest.importorskip("tascodec.encoding", reason="tascodec.encoding not built yet")
+    pytest.importorskip("tascodec.encoding.encode", reason="tascodec.encoding.encode not built yet")
     pytest.importorskip("tascodec.format", reason="tascodec.format not built yet")
-    from tascodec.encoding import encode
-    from tascodec.layout import StandardDataset
+    from tascodec.encoding.encode import encode
+    from tascodec.dataset.layout import StandardDataset
 
     tiny = request.getfixturevalue("tiny_dataset")
     path = tmp_path / "tiny-mean.tasz"

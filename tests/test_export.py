@@ -10,10 +10,10 @@ import pytest
 from tascodec.cli import main
 from tascodec.decode import decode_video
 from tascodec.errors import TascodecError
-from tascodec.export import export_archive
-from tascodec.layout_write import check_file_name as _check_name
+from tascodec.loading.export import export_archive
+from tascodec.dataset.layout_write import check_file_name as _check_name
 from tascodec.format import open_archive
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 
 try:
     from test_decode import write_small_archive  # noqa: E402
@@ -106,7 +106,7 @@ def test_interrupted_export_is_not_a_dataset_and_resumes(archive, tmp_path, monk
                                                           capsys):
     import json
 
-    import tascodec.export as export_mod
+    import tascodec.loading.export as export_mod
     from tascodec.errors import DatasetLayoutError
 
     out = tmp_path / "out"
@@ -143,7 +143,7 @@ def test_interrupted_export_is_not_a_dataset_and_resumes(archive, tmp_path, monk
 
 
 def test_partial_export_of_another_archive_is_refused(archive, tmp_path, monkeypatch):
-    import tascodec.export as export_mod
+    import tascodec.loading.export as export_mod
 
     other = write_small_archive(tmp_path / "other.tasz", seed=5, videos=3)
     out = tmp_path / "out"
@@ -202,7 +202,7 @@ def test_names_that_would_not_read_back_are_refused(name):
 
 
 def test_duplicate_class_names_refused():
-    from tascodec.layout_write import check_class_names
+    from tascodec.dataset.layout_write import check_class_names
 
     with pytest.raises(TascodecError, match="duplicate class names"):
         check_class_names(["a", "b", "a"], "a.tasz")

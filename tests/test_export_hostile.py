@@ -12,10 +12,10 @@ import pytest
 
 from adversarial_outdirs import ARCHIVE, run_outdirs
 from tascodec.errors import OutputExistsError, TascodecError
-from tascodec.export import export_archive
+from tascodec.loading.export import export_archive
 from tascodec.format import open_archive
-from tascodec.layout import StandardDataset
-from tascodec.layout_write import MARKER, LayoutWriter
+from tascodec.dataset.layout import StandardDataset
+from tascodec.dataset.layout_write import MARKER, LayoutWriter
 
 
 def test_the_hostile_output_family(tmp_path):

@@ -12,10 +12,10 @@ import pytest
 
 from tascodec.cli import main
 from tascodec.errors import TascodecError
-from tascodec.export import export_archive
+from tascodec.loading.export import export_archive
 from tascodec.format import open_archive
-from tascodec.layout import StandardDataset
-from tascodec.layout_write import LayoutWriter
+from tascodec.dataset.layout import StandardDataset
+from tascodec.dataset.layout_write import LayoutWriter
 
 
 def mstcn_style_read(root: Path, bundle: str, sample_rate: int = 1):
@@ -65,7 +65,7 @@ def test_decoded_train_and_original_test_read_as_mstcn_reads_them(train_archive,
         assert ((out / "groundTruth" / vid).read_bytes()
                 == (tiny_dataset / "groundTruth" / vid).read_bytes())
     # the same code trains on the first and predicts on the second
-    from tascodec.mstcn import predict, train_mstcn
+    from tascodec.harness.mstcn import predict, train_mstcn
 
     model = train_mstcn([(x, y) for _, x, y in train], num_classes=len(ds.class_names),
                         epochs=1, progress=False, num_stages=1, num_layers=2, num_f_maps=8)
@@ -76,7 +76,7 @@ def test_decoded_train_and_original_test_read_as_mstcn_reads_them(train_archive,
 
 
 def test_cli_with_test_and_resume(train_archive, tiny_dataset, tmp_path, capsys, monkeypatch):
-    import tascodec.layout_write as lw
+    import tascodec.dataset.layout_write as lw
 
     out = tmp_path / "o"
     calls: list[str] = []
@@ -139,7 +139,7 @@ def test_refusals(train_archive, tiny_dataset, tmp_path):
     no_test = _dataset_like(tiny_dataset, tmp_path / "notest", bundles=("train.split1",))
     with pytest.raises(TascodecError, match=r"no splits/test.split1.bundle"):
         export_archive(train_archive, tmp_path / "b", with_test=no_test, progress=False)
-    from tascodec.export import original_test_splits
+    from tascodec.loading.export import original_test_splits
 
     with open_archive(train_archive) as ar, pytest.raises(TascodecError,
                                                           match="no training split"):
@@ -162,7 +162,7 @@ def test_test_videos_colliding_with_exported_ones_are_refused(tiny_dataset, tmp_
 def test_copies_across_file_systems(tiny_dataset, tmp_path, monkeypatch):
     import errno
 
-    import tascodec.layout_write as lw
+    import tascodec.dataset.layout_write as lw
 
     def cross_device(src, dst, **kwargs):
         raise OSError(errno.EXDEV, "Invalid cross-device link")

@@ -34,7 +34,7 @@ def test_deterministic_after_earlier_cuda_matmuls():
     # before the first cuBLAS call, so a later deterministic switch works.
     ok = _python("""
 import tascodec, torch
-from tascodec.determinism import deterministic_algorithms
+from tascodec.runtime.determinism import deterministic_algorithms
 a = torch.randn(64, 64, device="cuda"); (a @ a).sum().item()
 with deterministic_algorithms():
     b = (a @ a).sum().item()
@@ -46,7 +46,7 @@ print("ok")
 import torch
 a = torch.randn(64, 64, device="cuda"); (a @ a).sum().item()
 import tascodec
-from tascodec.determinism import deterministic_algorithms
+from tascodec.runtime.determinism import deterministic_algorithms
 from tascodec.errors import TascodecError
 try:
     with deterministic_algorithms():
@@ -62,7 +62,7 @@ except TascodecError as exc:
 def test_tf32_is_off_inside_the_switch_even_after_the_new_api_enabled_it():
     run = _python("""
 import tascodec, torch
-from tascodec.determinism import deterministic_algorithms
+from tascodec.runtime.determinism import deterministic_algorithms
 b = torch.backends
 if hasattr(b.cuda.matmul, "fp32_precision"):
     b.cuda.matmul.fp32_precision = "tf32"
@@ -93,7 +93,7 @@ def test_torchrun_ranks_beyond_the_gpus_are_refused(tiny_dataset, tmp_path):
 
 def test_evaluate_jobs_share_one_gpu(tiny_dataset, tmp_path):
     import tascodec
-    from tascodec.evaluate import evaluate_archive
+    from tascodec.harness.evaluate import evaluate_archive
 
     path = tmp_path / "t.tasz"
     tascodec.encode(tiny_dataset, path, codec="inversion", recipe="quick", device="cpu",
@@ -126,7 +126,7 @@ def test_paper_budget_and_sampled_chunks_on_the_gpu():
 
 def test_cuda_decode_and_mask(tiny_dataset, tmp_path):
     import tascodec
-    from tascodec.mstcn import input_mask
+    from tascodec.harness.mstcn import input_mask
 
     path = tmp_path / "t.tasz"
     tascodec.encode(tiny_dataset, path, codec="mean+inversion", k=2, recipe="quick",

@@ -10,7 +10,7 @@ import pytest
 
 from tascodec.errors import TascodecError, UnsupportedVersionError
 from tascodec.format import open_archive, write_archive
-from tascodec.grow import merge
+from tascodec.encoding.grow import merge
 
 try:
     from old_readers import old_tascodec, run_old
@@ -121,7 +121,7 @@ def test_newer_major_still_refused(tmp_path):
 def test_killed_merge_leaves_the_original_byte_identical(tmp_path, delay):
     pa, pb = two_archives(tmp_path)
     before = pa.read_bytes()
-    code = (f"from tascodec.grow import merge\n"
+    code = (f"from tascodec.encoding.grow import merge\n"
             f"merge([{str(pa)!r}, {str(pb)!r}], {str(pa)!r}, overwrite=True)\n")
     _kill_after(_spawn(code), delay)
     after = pa.read_bytes()

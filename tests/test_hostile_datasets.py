@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tascodec.errors import DatasetLayoutError, TascodecError
-from tascodec.layout import StandardDataset
-from tascodec.source import MAX_FRAME_MAGNITUDE, ArraySource
+from tascodec.dataset.layout import StandardDataset
+from tascodec.dataset.source import MAX_FRAME_MAGNITUDE, ArraySource
 
 
 def _planted(src, dst, value, video_index=1, dim=0, frames=(5, 9)):

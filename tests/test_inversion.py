@@ -21,7 +21,7 @@ from tascodec.tca.invert import (
 from tascodec.tca.instance_plan import InversionPlan
 from tascodec.tca.model import TCA, decoder_from_checkpoint
 from tascodec.rng import random_codes
-from tascodec.source import ArraySource
+from tascodec.dataset.source import ArraySource
 from tascodec.tca.train import train_tca
 
 
@@ -339,7 +339,7 @@ def test_host_syncs_only_on_check_iterations(model, src, monkeypatch):
 
 
 def test_mstcn_smoothing_needs_no_host_sync(monkeypatch):
-    from tascodec.mstcn import smoothing_loss
+    from tascodec.harness.mstcn import smoothing_loss
 
     logits = torch.randn(2, 3, 7)
     mask = torch.ones(2, 7)

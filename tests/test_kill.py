@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from tascodec.errors import TascodecError
-from tascodec.export import export_archive
+from tascodec.loading.export import export_archive
 from tascodec.format import open_archive
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 
 try:
     from test_decode import write_small_archive  # noqa: E402
@@ -54,7 +54,7 @@ def _kill_after(proc: subprocess.Popen, seconds: float, started=None) -> bool:
 def test_killed_export_never_reads_as_complete(tmp_path, delay):
     archive = write_small_archive(tmp_path / "a.tasz", seed=2, videos=300)
     out = tmp_path / "out"
-    proc = _spawn(f"from tascodec.export import export_archive\n"
+    proc = _spawn(f"from tascodec.loading.export import export_archive\n"
                   f"export_archive({str(archive)!r}, {str(out)!r}, progress=False)")
     marker = out / ".tascodec-export.json"
     killed = _kill_after(proc, delay, started=marker.exists)
@@ -117,7 +117,7 @@ def test_killed_append_scratch_is_removed_by_the_next_append(tmp_path, tiny_data
     import sys
 
     import tascodec
-    import tascodec.encoding as encoding
+    import tascodec.encoding.encode as encoding
     from tascodec.errors import TascodecError
 
     from make_golden import GOLDEN_DIR_1_1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tascodec.errors import DatasetLayoutError, TascodecError
-from tascodec.layout import StandardDataset, read_npy_header, split_names
+from tascodec.dataset.layout import StandardDataset, read_npy_header, split_names
 
 CLASSES = ["bg", "cut", "mix"]
 
@@ -259,7 +259,7 @@ def test_non_finite_features(ds_root: Path, bad: float) -> None:
 
 
 def test_non_finite_found_in_a_later_chunk(tmp_path: Path, monkeypatch) -> None:
-    import tascodec.layout as layout
+    import tascodec.dataset.layout as layout
 
     monkeypatch.setattr(layout, "_FINITE_CHUNK", 4)
     root = make_dataset(tmp_path / "ds")
@@ -327,7 +327,7 @@ def test_non_utf8_mapping_and_bundle_name_the_file(tiny_dataset, tmp_path):
     import shutil
 
     from tascodec.errors import DatasetLayoutError
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     root = tmp_path / "ds"
     shutil.copytree(tiny_dataset, root)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tascodec.errors import TascodecError
-from tascodec.metrics import (
+from tascodec.harness.metrics import (
     accuracy,
     edit_score,
     eval_segments,
@@ -197,7 +197,7 @@ def test_unknown_convention_is_an_error_naming_it() -> None:
 
 
 def test_default_convention_is_asformer() -> None:
-    from tascodec.metrics import DEFAULT_CONVENTION
+    from tascodec.harness.metrics import DEFAULT_CONVENTION
 
     assert DEFAULT_CONVENTION == "asformer"
     y = np.array([0, 0, 1])

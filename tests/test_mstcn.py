@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tascodec.errors import TascodecError
-from tascodec.devices import resolve_device
-from tascodec.mstcn import (
+from tascodec.runtime.devices import resolve_device
+from tascodec.harness.mstcn import (
     IGNORE_INDEX,
     MSTCN,
     mstcn_loss,
@@ -63,7 +63,7 @@ def test_model_rejects_bad_shapes() -> None:
 def test_collate_mask_is_accepted(channels: int | None) -> None:
     """The (B, C, T) mask of ``TaszDataset.collate`` (C = the class count, or 1) scores as the
     (B, T) mask does; the README's training loop passes ``batch.mask`` straight in."""
-    from tascodec.torch_data import collate
+    from tascodec.loading.torch_data import collate
 
     model = _small_model()
     items = [(torch.randn(5, t, generator=torch.Generator().manual_seed(t)),

@@ -12,7 +12,7 @@ from tascodec.decode import decode_reference, decode_segments
 from tascodec.errors import TascodecError
 from tascodec.format import open_archive, write_archive
 from tascodec.format.v1_write import write_v1
-from tascodec.grow import merge
+from tascodec.encoding.grow import merge
 
 try:
     from old_readers import old_tascodec, run_old

@@ -10,7 +10,7 @@ import pytest
 
 from tascodec.errors import TascodecError
 from tascodec.format import open_archive
-from tascodec.orientation import check_frame_args, subsample
+from tascodec.dataset.orientation import check_frame_args, subsample
 
 try:
     from test_decode import write_small_archive  # noqa: E402
@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    from tascodec.export import export_archive
+    from tascodec.loading.export import export_archive
 
     root = tmp_path_factory.mktemp("orient")
     path = write_small_archive(root / "a.tasz", seed=8, videos=4)

@@ -14,7 +14,7 @@ pytest.importorskip("matplotlib")  # in the test extra; `pip install 'tascodec[p
 from tascodec.cli import main  # noqa: E402
 from tascodec.errors import TascodecError  # noqa: E402
 from tascodec.format import open_archive  # noqa: E402
-from tascodec.layout import StandardDataset  # noqa: E402
+from tascodec.dataset.layout import StandardDataset  # noqa: E402
 from tascodec.plots import (VideoFidelity, class_error, frame_error, plot_archive,  # noqa: E402
                             storage_summary, video_fidelity)
 from tascodec.plots.figure import STORAGE_PARTS, class_colors, fidelity_figure  # noqa: E402
@@ -122,7 +122,7 @@ def test_plot_files_and_refusals(tiny_archive, tiny_dataset, tmp_path, capsys):
 
 
 def test_a_test_video_missing_from_the_dataset_is_named(tiny_archive, tiny_dataset, tmp_path):
-    from tascodec.layout_write import LayoutWriter
+    from tascodec.dataset.layout_write import LayoutWriter
 
     ds = StandardDataset(tiny_dataset)
     with open_archive(tiny_archive) as ar:

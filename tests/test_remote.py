@@ -151,7 +151,7 @@ def test_http_dataset_with_workers(server, big):
     torch = pytest.importorskip("torch")
     from torch.utils.data import DataLoader
 
-    from tascodec.torch_data import TaszDataset
+    from tascodec.loading.torch_data import TaszDataset
 
     remote = TaszDataset(server.url("/big.tasz"), "train", cache_bytes=0)
     local = TaszDataset(big, "train", cache_bytes=0)
@@ -254,7 +254,7 @@ def test_dataset_over_a_file_object(big):
     pytest.importorskip("torch")
     from torch.utils.data import DataLoader
 
-    from tascodec.torch_data import TaszDataset
+    from tascodec.loading.torch_data import TaszDataset
 
     ds = TaszDataset(io.BytesIO(big.read_bytes()), "test")
     with open_archive(big) as local:
@@ -378,7 +378,7 @@ def test_url_dataset_fetches_the_archive_about_once_in_20_epochs(tmp_path, chunk
     pytest.importorskip("torch")
     from torch.utils.data import DataLoader
 
-    from tascodec.torch_data import TaszDataset
+    from tascodec.loading.torch_data import TaszDataset
 
     kw = {} if chunk is None else {"codes_chunk_bytes": chunk}
     big = write_archive(big_content(), tmp_path / "a.tasz", **kw)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tascodec.errors import TascodecError
-from tascodec.sampling import (
+from tascodec.dataset.sampling import (
     edit_distance,
     edit_distances_to,
     normalized_edit_distance,

@@ -10,7 +10,7 @@ import pytest
 
 from tascodec.cli import main as cli_main
 from tascodec.errors import DatasetLayoutError, OutputExistsError, TascodecError
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 from tascodec.segments import labels_to_segments
 from tascodec.synth import PRESETS, get_preset, synthesize
 

@@ -14,7 +14,7 @@ from torch.utils.data.distributed import DistributedSampler  # noqa: E402
 
 from tascodec.decode import decode_video  # noqa: E402
 from tascodec.errors import TascodecError  # noqa: E402
-from tascodec.torch_data import (  # noqa: E402
+from tascodec.loading.torch_data import (  # noqa: E402
     IGNORE_INDEX,
     Batch,
     LengthGroupedSampler,
@@ -275,7 +275,7 @@ def test_cuda_dataset_in_a_worker_refuses_with_a_clear_message(monkeypatch, tmp_
     import torch.utils.data as tud
 
     from tascodec.errors import TascodecError
-    from tascodec.torch_data import TaszDataset
+    from tascodec.loading.torch_data import TaszDataset
 
     ds = TaszDataset.__new__(TaszDataset)  # no archive needed: the check comes first
     ds.path, ds.device, ds._handle, ds._pid = tmp_path / "a.tasz", "cuda", None, -1

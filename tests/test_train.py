@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tascodec.errors import TascodecError
 from tascodec.tca.invert import invert
 from tascodec.tca.recipes import RECIPES, Recipe, auto_model_dims, get_recipe, list_recipes
-from tascodec.source import ArraySource
+from tascodec.dataset.source import ArraySource
 from tascodec.tca.train import feature_stats, train_tca
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tascodec.errors import TascodecError
-from tascodec.source import ArraySource
+from tascodec.dataset.source import ArraySource
 from tascodec.tca import frames as frames_mod
 from tascodec.tca.frames import feature_stats, gather_training_frames, heldout_mask
 

@@ -62,7 +62,7 @@ def _drop_stdout() -> None:
 def _os_message(exc: OSError) -> str:
     """``exc`` as one line naming the file, the file the user asked for where ``exc`` names a
     temporary beside it (``tempfiles``)."""
-    from ..tempfiles import PREFIX
+    from ..runtime.tempfiles import PREFIX
 
     name = exc.filename
     if name is None:

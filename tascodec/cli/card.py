@@ -1,5 +1,5 @@
 """``tascodec card``: a Hugging Face dataset card (README.md) for an archive, with the
-fidelity of every ``tascodec eval --json`` result given (``tascodec.card``)."""
+fidelity of every ``tascodec eval --json`` result given (``tascodec.report.card``)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..card import write_card
+    from ..report.card import write_card
 
     out = write_card(args.archive, output_file(args.output, "README.md"), args.evals,
                      name=args.name, repo=args.repo, overwrite=args.overwrite)

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dim", type=int, default=None, help="feature width D (default: the preset's)")
     from ..codecs import list_codecs
 
-    from ..encoding import DEFAULT_CODEC
+    from ..encoding.encode import DEFAULT_CODEC
 
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=list_codecs(), metavar="ID",
                    help=f"codec id: {', '.join(list_codecs())} (default: {DEFAULT_CODEC})")
@@ -94,8 +94,8 @@ def _check_outputs(out: Path, preset: str, overwrite: bool) -> None:
 
 def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
     import tascodec
-    from tascodec.encode_summary import FIDELITY_NOTES
-    from tascodec.layout import StandardDataset
+    from tascodec.encoding.summary import FIDELITY_NOTES
+    from tascodec.dataset.layout import StandardDataset
     from tascodec.units import format_bytes
     from tascodec.synth import synthesize
 

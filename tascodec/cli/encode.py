@@ -16,7 +16,7 @@ does not take (``Codec.encode_options``: ``-k 4`` for ``mean``, ``--code-dtype i
 ``raw``) is refused in one line before any work; ``--help`` lists what each codec takes.
 
 Several processes: ``torchrun --nproc_per_node=N -m tascodec encode ...`` shares the work
-between N ranks (``tascodec.parallel``); rank 0 writes the archive and prints the summary.
+between N ranks (``tascodec.runtime.parallel``); rank 0 writes the archive and prints the summary.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ..codecs import list_codecs
 from ..codecs.options import (CODEC_OPTIONS, Spelling, check_codec_options, codec_class,
                               codecs_taking)
 from ..errors import TascodecError
-from ..sampling import SAMPLING_METHODS
+from ..dataset.sampling import SAMPLING_METHODS
 from .options import add_device, add_output, add_quiet, byte_count
 
 __all__ = ["register", "run_encode", "parse_params", "codec_options", "FlagSpelling", "FLAGS"]
@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", metavar="OUT", nargs="?", default=None,
                    help="archive to write (.tasz), or -o OUT; a folder gets <DATASET>.tasz")
     add_output(p, help="the archive to write (the same as OUT)", required=False)
-    from ..encoding import DEFAULT_CODEC
+    from ..encoding.encode import DEFAULT_CODEC
 
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=list_codecs(), metavar="ID",
                    help=f"codec id: {', '.join(list_codecs())} (default: {DEFAULT_CODEC})")
@@ -193,7 +193,7 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def run_encode(args: argparse.Namespace) -> int:
-    from ..encoding import encode
+    from ..encoding.encode import encode
     from ..extras import require_torch
 
     options = codec_options(args)
@@ -208,7 +208,7 @@ def run_encode(args: argparse.Namespace) -> int:
         deterministic=args.deterministic, **options,
         **parse_params(args.param),
     )
-    from ..parallel import is_main_process
+    from ..runtime.parallel import is_main_process
 
     if is_main_process():  # under torchrun, one summary (rank 0's)
         print(summary)

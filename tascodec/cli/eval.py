@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=50, help="training epochs (default: 50)")
     p.add_argument("--backbone", default="mstcn",
                    help="the segmentation model trained: mstcn (default; 4 stages x 10 layers x "
-                        "64 maps) or asformer (tascodec.asformer's CPU size: 2 decoders x 10 "
+                        "64 maps) or asformer (tascodec.harness.asformer's CPU size: 2 decoders x 10 "
                         "blocks x 32 maps)")
     p.add_argument("--convention", default="asformer",
                    help="metric convention for the last segment's end: asformer (default; "
@@ -83,10 +83,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..backbones import BACKBONES, MODEL_NAMES
-    from ..evaluate import evaluate_archive
-    from ..fidelity_result import format_results, with_original
-    from ..metrics import CONVENTIONS
+    from ..harness.backbones import BACKBONES, MODEL_NAMES
+    from ..harness.evaluate import evaluate_archive
+    from ..harness.fidelity_result import format_results, with_original
+    from ..harness.metrics import CONVENTIONS
 
     seeds = parse_seeds(args.seeds)
     backbone = parse_choice("--backbone", args.backbone, BACKBONES)
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_result(path: str, flag: str) -> Any:
     """The ``FidelityResult`` in the ``tascodec eval --json`` file ``path``."""
-    from ..fidelity_result import FidelityResult
+    from ..harness.fidelity_result import FidelityResult
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -166,7 +166,7 @@ def _say_fold(archive: str, split: str) -> None:
     import sys
 
     from ..format import open_archive
-    from ..layout import split_names
+    from ..dataset.layout import split_names
 
     train_key, _ = split_names(split)
     with open_archive(archive) as ar:

@@ -69,7 +69,7 @@ def _limit_option(p: argparse.ArgumentParser) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from ..errors import TascodecError
-    from ..export import export_archive
+    from ..loading.export import export_archive
     from .options import decode_device
 
     if (args.out_dir is None) == (args.output is None):
@@ -96,7 +96,7 @@ def _run_decode(args: argparse.Namespace) -> int:
     from ..format import open_archive
 
     from ..errors import OutputExistsError
-    from ..tempfiles import write_beside
+    from ..runtime.tempfiles import write_beside
 
     from .options import decode_device, output_file
 

@@ -1,5 +1,5 @@
 """``tascodec append`` and ``tascodec merge``: archives that grow (``tascodec.append``,
-``tascodec.grow.merge``). Both print what they did: the videos added (or merged), the archive's
+``tascodec.encoding.grow.merge``). Both print what they did: the videos added (or merged), the archive's
 size before and after in human units, its groups."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _names(videos: list[str]) -> str:
 
 
 def _append(args: argparse.Namespace) -> int:
-    from ..append import append
+    from ..encoding.append import append
     from ..units import format_bytes
     from .options import check_device
 
@@ -107,7 +107,7 @@ def _append(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ..grow import merge
+    from ..encoding.grow import merge
     from .options import output_file
 
     out = output_file(args.output, "merged.tasz")

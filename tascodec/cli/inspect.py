@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any
 
-from ..encode_summary import FIDELITY_NOTES, short_config
+from ..encoding.summary import FIDELITY_NOTES, short_config
 from ..units import format_bytes
 
 __all__ = ["register", "info_dict", "format_info", "run_info", "run_verify"]
@@ -198,7 +198,7 @@ def run_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.archive}: OK (every checksum holds)")
     if args.upgrade:
-        from ..grow import merge
+        from ..encoding.grow import merge
 
         merge([args.archive], args.archive, overwrite=True, progress=not args.quiet)
         with open_archive(args.archive) as archive:

@@ -43,7 +43,7 @@ def output_file(path: str | os.PathLike[str], name: str) -> Path:
     """The file to write for ``-o path``: ``path/name`` when ``path`` is an existing folder or
     ends with a separator, else ``path``; the folders above it created (one line if they
     cannot be)."""
-    from ..tempfiles import ensure_parent
+    from ..runtime.tempfiles import ensure_parent
 
     text = os.fspath(path)
     out = Path(text)
@@ -82,7 +82,7 @@ def check_device(device: str) -> None:
     naming ``--device``). Imports torch only for a CUDA device."""
     if not device.startswith("cuda"):
         return
-    from ..devices import resolve_device
+    from ..runtime.devices import resolve_device
     from ..errors import TascodecError
     from ..extras import require_torch
 

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..layout import StandardDataset
+    from ..dataset.layout import StandardDataset
     from ..synth import synthesize
 
     from ..errors import TascodecError

@@ -23,7 +23,7 @@ from ..content import ArchiveContent, DecodeKind, SegmentTable
 from ..errors import TascodecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["Codec", "build_table", "alloc_codes", "make_content", "check_frames", "progress_bar"]
 

@@ -20,7 +20,7 @@ from .learned import (BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, check
                       sharded_codes)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["InversionCodec", "INITS", "invert_kwargs", "merged_reports"]
 

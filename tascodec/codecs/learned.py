@@ -25,13 +25,13 @@ from ..content import ArchiveContent, SegmentTable
 from ..errors import BudgetTooSmallError, TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..jsonvalues import json_values
-from ..parallel import current
+from ..runtime.parallel import current
 from ..tca.recipes import auto_model_dims
 from .base import Codec
 from .base import build_table, make_content
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["BUDGET_PARAMS", "LEARNED_ENCODE_OPTIONS", "LearnedCodec", "checked_k",
            "trained_model", "decoded_mse", "sharded_codes", "table_rows", "TRAIN_KEYS"]
@@ -263,7 +263,7 @@ def sharded_codes(table: SegmentTable, code_dim: int, make: Any, what: str
     """Codes (N, ``code_dim``) float32 of every instance of ``table``, in table order, from
     ``make(sub_table, first_code) -> (codes (n, code_dim), info)``, and every call's ``info``.
 
-    Alone: one call on the whole table. On several ranks (``tascodec.parallel``) each calls it
+    Alone: one call on the whole table. On several ranks (``tascodec.runtime.parallel``) each calls it
     on its share of the videos (contiguous, balanced by frames; ``first_code`` is the share's
     first row in ``table``), and the shares are summed into the whole on every rank (each row
     is nonzero on one rank only: exact). ``make`` must give every instance the code it would

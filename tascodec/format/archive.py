@@ -258,7 +258,7 @@ class Archive(CodesAndDecoders):
     def labels(self, video: str | int, sample_rate: int = 1, offset: int = 0) -> np.ndarray:
         """Frame labels: (T,) int64; ``labels[offset::sample_rate]`` with those given (the
         frames :meth:`features` keeps, as standard-layout code subsamples groundTruth)."""
-        from ..orientation import check_frame_args, frame_slice
+        from ..dataset.orientation import check_frame_args, frame_slice
 
         check_frame_args("DT", sample_rate, offset, where=f"{self.path}: labels")
         s = self.segments(video)
@@ -292,8 +292,8 @@ class Archive(CodesAndDecoders):
         """Decoded features as the standard layout holds them, C-contiguous float32: for
         ``"DT"`` (D, T') what ``np.load(features/<video>.npy)[:, offset::sample_rate]`` gives
         for the decoded video, for ``"TD"`` its transpose (T', D). The orientation rule is
-        ``tascodec.orientation``'s; ``decode`` is the frame-major (T, D) call."""
-        from ..orientation import check_frame_args, subsample
+        ``tascodec.dataset.orientation``'s; ``decode`` is the frame-major (T, D) call."""
+        from ..dataset.orientation import check_frame_args, subsample
 
         check_frame_args(layout, sample_rate, offset, where=f"{self.path}: features")
         return subsample(self.decode(video, device, limit=limit), layout, sample_rate, offset)
@@ -301,7 +301,7 @@ class Archive(CodesAndDecoders):
     def to_content(self) -> ArchiveContent:
         """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32).
 
-        One-group archives only (``TascodecError`` otherwise: see ``tascodec.grow``)."""
+        One-group archives only (``TascodecError`` otherwise: see ``tascodec.encoding.grow``)."""
         h = self.header
         if len(self._layout.groups) != 1 or self._layout.version >= GROUPS_SINCE:
             raise TascodecError(f"{self.path}: a {self.format_version} archive of "

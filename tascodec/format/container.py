@@ -23,7 +23,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from ..errors import FormatError, IntegrityError, OutputExistsError, TascodecError
-from ..tempfiles import clean_stale, mkstemp_beside
+from ..runtime.tempfiles import clean_stale, mkstemp_beside
 from .byte_source import ByteSource, LocalSource
 from .coalesce import group_spans
 from .manifest import entry_digest
@@ -356,7 +356,7 @@ def write_zip_atomic(
     One pass, each name once, metadata (``zarr.json``) first, chunks in numeric order.
 
     The ZIP is written to a temporary file in ``dest``'s directory
-    (``.tascodec-tmp-<name>.<pid>.<random>``, ``tascodec.tempfiles``), fsynced and moved into
+    (``.tascodec-tmp-<name>.<pid>.<random>``, ``tascodec.runtime.tempfiles``), fsynced and moved into
     place; on any failure nothing is left at ``dest`` and the temporary is removed (those of
     killed runs are removed by the next write to ``dest``). Without ``overwrite`` an existing
     ``dest`` is never replaced (``OutputExistsError`` naming it).

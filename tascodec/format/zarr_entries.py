@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tempfiles import mkdtemp_beside
+from ..runtime.tempfiles import mkdtemp_beside
 from .manifest import MANIFEST_KEY, build_manifest
 
 __all__ = ["build_entries", "put_tables", "with_manifest", "TABLE_CHUNK_BYTES",

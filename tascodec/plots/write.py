@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import OutputExistsError, TascodecError
-from ..tempfiles import ensure_parent, mkstemp_beside
+from ..runtime.tempfiles import ensure_parent, mkstemp_beside
 
 __all__ = ["plot_archive", "storage_summary"]
 
@@ -39,7 +39,7 @@ def plot_archive(archive_path: str | os.PathLike[str], dataset_dir: str | os.Pat
     not in both.
     """
     from ..format import open_archive
-    from ..layout import StandardDataset
+    from ..dataset.layout import StandardDataset
     from .fidelity import video_fidelity
     from .figure import fidelity_figure, require_matplotlib
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetLayoutError, OutputExistsError, TascodecError
-from ..layout_write import LayoutWriter
+from ..dataset.layout_write import LayoutWriter
 from .features import FeatureModel
 from .presets import PRESETS, Preset, VideoSpec, get_preset
 

@@ -20,7 +20,7 @@ __all__ = ["read_ground_truth", "fit_tables", "segment_stats"]
 
 def read_ground_truth(root: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     """Class names and per-video label ids (T,) of a layout, reading only labels."""
-    from ..layout import read_mapping
+    from ..dataset.layout import read_mapping
 
     names = read_mapping(Path(root) / "mapping.txt")
     index = {n: i for i, n in enumerate(names)}

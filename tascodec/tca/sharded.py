@@ -1,4 +1,4 @@
-"""A TCA training step split over several ranks (``tascodec.parallel``), equal to one process's.
+"""A TCA training step split over several ranks (``tascodec.runtime.parallel``), equal to one process's.
 
 Shapes: B batch (rows drawn by every rank alike), b_r = the rows of rank r (``j[r::size]``),
 D feature width, d latent width.
@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ..parallel import World, current
+from ..runtime.parallel import World, current
 from .model import TCA
 
 __all__ = ["ShardedStep", "sharded_step"]

@@ -30,7 +30,7 @@ not fit and training samples them.
 
 The reparameterisation noise comes from the training device's generator (seeded with
 ``seed``): on CUDA it is another stream than on the CPU, so a CUDA training and a CPU training
-with one seed are two trainings, not one rounded twice (``tascodec.determinism``).
+with one seed are two trainings, not one rounded twice (``tascodec.runtime.determinism``).
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..determinism import deterministic_algorithms
-from ..devices import cuda_rng_devices, resolve_device
+from ..runtime.determinism import deterministic_algorithms
+from ..runtime.devices import cuda_rng_devices, resolve_device
 from ..errors import TascodecError
-from ..source import FrameSource
+from ..dataset.source import FrameSource
 from ..units import format_bytes
 from .model import TCA
 from .recipes import auto_model_dims
@@ -99,7 +99,7 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
 
     Deterministic for a given ``seed`` on CPU (it runs under a forked torch RNG, so the global
     generator is left alone); on CUDA only with ``deterministic=True`` (the call runs inside
-    ``tascodec.determinism.deterministic_algorithms``: deterministic kernels, TF32 off, the
+    ``tascodec.runtime.determinism.deterministic_algorithms``: deterministic kernels, TF32 off, the
     caller's settings restored after).
     """
     with deterministic_algorithms(deterministic):
@@ -216,7 +216,7 @@ def training_frames(source: FrameSource, *, holdout: float = 0.05,
 
     ``memory_budget=None``: ``fitting_budget`` of ``device`` (default ``source.device``, else
     the CPU), and a ``RuntimeWarning`` (rank 0) when the frames are sampled even so."""
-    from ..parallel import current
+    from ..runtime.parallel import current
 
     budget = memory_budget
     if budget is None:
@@ -244,7 +244,7 @@ def _heldout_recon(model: TCA, held: tuple[torch.Tensor, ...]) -> float:
 
     On several ranks each scores every ``size``-th block of 8192 frames and the sum is shared,
     so every rank takes the same early-stopping decision."""
-    from ..parallel import current
+    from ..runtime.parallel import current
 
     world = current()
     x, a, c = held

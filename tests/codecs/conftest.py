@@ -9,7 +9,7 @@ from importlib import import_module
 
 import pytest
 
-from tascodec.source import EncodeSource
+from tascodec.dataset.source import EncodeSource
 
 # get_codec loads the built-in codecs only while the registry is empty; a test module that
 # imports one codec module first would hide the rest, so import them all here.
@@ -26,7 +26,7 @@ def model_cache(request) -> dict:
 
 @pytest.fixture
 def source(tiny_dataset, model_cache) -> EncodeSource:
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     ds = StandardDataset(tiny_dataset)
     train = ds.split("train")

@@ -141,7 +141,7 @@ def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path
     one code per stride frames, the instance means of their coordinates on the stored basis."""
     import tascodec
     from tascodec.codecs.pca import project
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     ds = StandardDataset(tiny_dataset)
     path = tmp_path / "p.tasz"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import TascodecError
+from ..errors import TascodecError
 
 __all__ = ["LAYOUTS", "check_frame_args", "frame_slice", "subsample"]
 

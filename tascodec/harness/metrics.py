@@ -39,7 +39,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import TascodecError
+from ..errors import TascodecError
 
 __all__ = [
     "eval_segments",

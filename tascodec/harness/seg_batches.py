@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .devices import same_device
-from .errors import TascodecError
+from ..runtime.devices import same_device
+from ..errors import TascodecError
 
 __all__ = ["IGNORE_INDEX", "as_pair", "pad_batch"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import TascodecError
+from ..errors import TascodecError
 
 __all__ = ["cuda_rng_devices", "device_name", "free_memory", "resolve_device", "same_device"]
 
@@ -90,6 +90,6 @@ def free_memory(device: Any) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         pass
-    from .decode.budget import physical_memory  # pragma: no cover - not Linux
+    from ..decode.budget import physical_memory  # pragma: no cover - not Linux
 
     return (physical_memory() or 0) // 2  # pragma: no cover - not Linux

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable, StoredDecoder
-from .errors import OutputExistsError, TascodecError
+from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable, StoredDecoder
+from ..errors import OutputExistsError, TascodecError
 
 __all__ = ["read_groups", "join", "merge", "open_verified", "group_table"]
 
@@ -36,7 +36,7 @@ __all__ = ["read_groups", "join", "merge", "open_verified", "group_table"]
 def open_verified(path: str | os.PathLike[str]) -> Any:
     """Open ``path`` and check every entry (``Archive.verify``); ``TascodecError`` naming the
     problems otherwise: archives that fail verification are never rewritten or joined."""
-    from .format import open_archive
+    from ..format import open_archive
 
     archive = open_archive(path)
     problems = archive.verify()
@@ -176,7 +176,7 @@ def merge(paths: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
     """
     from tqdm.auto import tqdm
 
-    from .format.v2_write import write_grouped
+    from ..format.v2_write import write_grouped
 
     if isinstance(paths, (str, os.PathLike)) or not paths:
         raise TascodecError(f"merge: give a list of archive paths, got {paths!r}")

@@ -51,7 +51,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import TascodecError
+from ..errors import TascodecError
 
 __all__ = ["CUBLAS_WORKSPACE", "CUBLAS_DETERMINISTIC", "deterministic_algorithms",
            "prepare_cublas_workspace", "segment_sum"]

@@ -21,7 +21,7 @@ Shapes: B batch, D feature width, T frames, A classes, S stages, F feature maps.
   ``check_training_args`` the checks both models run.
 
 Training is deterministic for a seed on CPU (on CUDA inside
-``tascodec.determinism.deterministic_algorithms``) and leaves torch's global RNG untouched.
+``tascodec.runtime.determinism.deterministic_algorithms``) and leaves torch's global RNG untouched.
 A step never waits for the device: the epoch's loss is summed there and read once per epoch.
 """
 
@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .devices import cuda_rng_devices, resolve_device
-from .errors import TascodecError
+from ..runtime.devices import cuda_rng_devices, resolve_device
+from ..errors import TascodecError
 from .seg_batches import IGNORE_INDEX, as_pair, pad_batch
 
 __all__ = [

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TascodecError
-from .tempfiles import PREFIX, clean_stale, prefix_for
+from ..errors import TascodecError
+from ..runtime.tempfiles import PREFIX, clean_stale, prefix_for
 
 __all__ = ["LayoutWriter", "check_file_name", "check_class_names", "MARKER", "SUBDIRS",
            "MAX_MARKER_BYTES", "read_marker_at", "first_content"]

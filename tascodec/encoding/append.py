@@ -27,7 +27,7 @@ Two ways to encode the new videos (``decoder=``):
 The dataset's class names are mapped to the archive's by name; names the archive lacks are
 appended at the end (stored ids never change). The archive's own splits (or ``split=``) choose
 the new videos, which join those splits only; names already stored are refused, naming them.
-The archive is verified first and rewritten atomically (``tascodec.grow``): a killed append
+The archive is verified first and rewritten atomically (``tascodec.encoding.grow``): a killed append
 leaves it byte-identical.
 """
 
@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 
-from .content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
-from .errors import BudgetTooSmallError, TascodecError
-from .layout import select_split
+from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
+from ..errors import BudgetTooSmallError, TascodecError
+from ..dataset.layout import select_split
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
@@ -73,7 +73,7 @@ class _LocalSource:
         x = self.dataset.features(video).T
         if video not in self._offsets:
             return x
-        from .codecs.mean_inversion import less_offsets
+        from ..codecs.mean_inversion import less_offsets
 
         return less_offsets(x, self.dataset.labels(video), self._offsets[video])
 
@@ -92,7 +92,7 @@ class _LocalSource:
 def _instances(group: CodeGroup, lengths: np.ndarray) -> np.ndarray:
     """K per segment of new videos (S,), by the group's per-segment rule."""
     if "stride" in group.content.codec_config:  # pca: one code per stride frames
-        from .segments import num_instances_for_stride
+        from ..segments import num_instances_for_stride
 
         return num_instances_for_stride(lengths, int(group.content.codec_config["stride"]))
     k = group.content.codec_config.get("k", 8)
@@ -131,10 +131,10 @@ def _pick_group(base: GroupedContent, used: set[int], group: int | None) -> int:
 def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.ndarray,
                  group: int | None, seed: int, device: str, progress: bool) -> CodeGroup:
     """A new group of ``videos`` inverted against an existing group's decoder."""
-    from .codecs.inversion import invert_kwargs
-    from .tca.invert import invert
-    from .tca.model import decoder_from_checkpoint
-    from .rng import random_codes
+    from ..codecs.inversion import invert_kwargs
+    from ..tca.invert import invert
+    from ..tca.model import decoder_from_checkpoint
+    from ..rng import random_codes
 
     labels = {v: ids[np.asarray(dataset.labels(v), np.int64)] for v in videos}
     used = {int(c) for y in labels.values() for c in np.unique(y)}
@@ -185,7 +185,7 @@ def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.
 def _projected(decoder: Any, source: Any, table: SegmentTable) -> tuple[np.ndarray, dict]:
     """Codes (N, p) of the table's videos for a ``pca`` group's decoder, and their stats
     (values brought within the decoder's bound: a new video far outside the stored ones)."""
-    from .codecs.pca import project
+    from ..codecs.pca import project
 
     first_seg, parts, clipped = table.video_first_segment, [], 0
     for i, video in enumerate(table.video_names):
@@ -203,7 +203,7 @@ def _new_offsets(ref: CodeGroup, dataset: Any, videos: list[str], table: Segment
     group stores offsets (with their own int8 scale), and that scale; else ``(None, None)``."""
     if ref.content.decode_kind != "mlp+offset":
         return None, None
-    from .codecs.mean_inversion import segment_means, stored_offsets
+    from ..codecs.mean_inversion import segment_means, stored_offsets
 
     first = table.video_first_segment
     means = np.concatenate([segment_means(dataset.features(v).T,
@@ -228,11 +228,11 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
     last one that covers the new classes) or ``"new"`` (a new decoder, trained by
     ``tascodec.encode`` with ``encode_kwargs``, e.g. ``recipe``, ``target_ratio``, ``k``).
     """
-    from .devices import resolve_device
-    from .extras import require_torch
-    from .format.v2_write import write_grouped
+    from ..runtime.devices import resolve_device
+    from ..extras import require_torch
+    from ..format.v2_write import write_grouped
     from .grow import join, open_verified, read_groups
-    from .layout import StandardDataset
+    from ..dataset.layout import StandardDataset
 
     require_torch("tascodec.append")
     if decoder not in DECODER_CHOICES:
@@ -326,11 +326,11 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     refused with that measured growth plus ``encoding.HEADER_SLACK`` (the header's timings
     vary by a few bytes between runs) as ``BudgetTooSmallError.minimum_bytes``.
     """
-    from .encoding import HEADER_SLACK, budgeted_codec, encode
-    from .format.v2_write import write_grouped
+    from .encode import HEADER_SLACK, budgeted_codec, encode
+    from ..format.v2_write import write_grouped
     from .grow import join, open_verified, read_groups
-    from .rate import FIXED_BYTES
-    from .tempfiles import clean_stale, mkdtemp_beside
+    from ..rate import FIXED_BYTES
+    from ..runtime.tempfiles import clean_stale, mkdtemp_beside
 
     kwargs = dict(encode_kwargs)
     growth = None  # the most bytes the append may add, when the caller set a limit

@@ -26,17 +26,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .extras import require_torch
+from ..extras import require_torch
 
 require_torch("tascodec.TaszDataset")  # one line naming the extra, not an ImportError
 import torch  # noqa: E402
 from torch.utils.data import Dataset, Sampler  # noqa: E402
 
-from .decode import decode_video_tensor
-from .errors import IntegrityError, TascodecError
-from .format.byte_source import Target, archive_target, is_file_object, is_url
-from .layout import select_split
-from .orientation import check_frame_args, frame_slice
+from ..decode import decode_video_tensor
+from ..errors import IntegrityError, TascodecError
+from ..format.byte_source import Target, archive_target, is_file_object, is_url
+from ..dataset.layout import select_split
+from ..dataset.orientation import check_frame_args, frame_slice
 
 __all__ = ["TaszDataset", "Batch", "collate", "collate_fn", "LengthGroupedSampler",
            "IGNORE_INDEX"]
@@ -49,8 +49,8 @@ Item = tuple[torch.Tensor, torch.Tensor, str]
 
 def _open(path: Target, decode_limit: Any = None,
           storage_options: dict[str, Any] | None = None, remote_cache: Any = None) -> Any:
-    from .format import open_archive
-    from .format.source_cache import cached
+    from ..format import open_archive
+    from ..format.source_cache import cached
 
     path = cached(path, storage_options, remote_cache)  # a URL through the shared folder
     return open_archive(path, decode_limit=decode_limit, storage_options=storage_options)
@@ -133,7 +133,7 @@ class TaszDataset(Dataset):
         self.sample_rate = int(sample_rate)
         self.offset = int(offset)
         self.decode_limit = decode_limit
-        from .format.source_cache import cache_folder
+        from ..format.source_cache import cache_folder
 
         self.remote_cache = cache_folder(any(map(is_url, self.paths)) and remote_cache, self)
         self._fingerprints: list[tuple[Any, ...] | None] = [None] * len(self.paths)

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import TascodecError
-from .rng import gaussian, splitmix64
+from ..errors import TascodecError
+from ..rng import gaussian, splitmix64
 
 __all__ = [
     "edit_distance",
@@ -199,7 +199,7 @@ def select_videos(dataset: Any, split: str | None, gamma: float, sampling: str, 
     splits to record, the split's bundle name), for a split (``gamma`` of it by ``sampling``)
     or, with ``split=None``, the whole dataset (gamma 1)."""
     from .layout import resolve_split
-    from .segments import transcript
+    from ..segments import transcript
 
     if sampling not in SAMPLING_METHODS:
         raise TascodecError(f"sampling must be one of {SAMPLING_METHODS}, got {sampling!r}")

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import TascodecError
-from .fidelity_result import METRIC_KEYS, FidelityResult
-from .units import format_bytes
+from ..errors import TascodecError
+from ..harness.fidelity_result import METRIC_KEYS, FidelityResult
+from ..units import format_bytes
 
 __all__ = ["dataset_card", "write_card", "load_results", "size_category"]
 
@@ -114,9 +114,9 @@ def dataset_card(archive: Any, results: Sequence[FidelityResult] = (), *,
     ``name``: the source dataset's name (default: the results' ``dataset`` when they agree);
     ``repo``: the hub repository (``owner/name``) the card's loading lines use.
     """
-    from .cli.inspect import info_dict
-    from .encode_summary import short_config
-    from .format import open_archive
+    from ..cli.inspect import info_dict
+    from ..encoding.summary import short_config
+    from ..format import open_archive
 
     if not hasattr(archive, "identity"):
         with open_archive(archive) as opened:
@@ -212,7 +212,7 @@ def write_card(archive: Any, output: str | os.PathLike[str],
                overwrite: bool = False) -> Path:
     """Write ``archive``'s card to ``output`` (``results``: ``FidelityResult`` objects or
     ``tascodec eval --json`` files); ``OutputExistsError`` if it exists, unless ``overwrite``."""
-    from .tempfiles import write_beside
+    from ..runtime.tempfiles import write_beside
 
     loaded, wheres = [], []
     for r in results:

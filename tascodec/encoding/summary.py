@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .units import format_bytes
+from ..units import format_bytes
 
 __all__ = ["EncodeSummary", "FIDELITY_NOTES", "SHORT_CONFIG", "short_config"]
 

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
-from .errors import TascodecError
+from ..errors import TascodecError
 
 __all__ = ["World", "SINGLE", "current", "session", "entry_point", "launched",
            "is_main_process", "shard_ranges", "check_rank_device", "ENV_TIMEOUT",

@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .devices import resolve_device
-from .codecs.options import check_codec_options, given_options
-from .errors import BudgetTooSmallError, OutputExistsError, TascodecError
-from .extras import require_torch
-from .parallel import current, entry_point
-from .sampling import DEFAULT_GAMMA, SAMPLING_METHODS, select_videos
-from .encode_summary import EncodeSummary
+from ..runtime.devices import resolve_device
+from ..codecs.options import check_codec_options, given_options
+from ..errors import BudgetTooSmallError, OutputExistsError, TascodecError
+from ..extras import require_torch
+from ..runtime.parallel import current, entry_point
+from ..dataset.sampling import DEFAULT_GAMMA, SAMPLING_METHODS, select_videos
+from .summary import EncodeSummary
 
 __all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO", "DEFAULT_CODEC"]
 
@@ -43,7 +43,7 @@ AUTO_DECODER_DTYPE = "float16"
 def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_dtype: str,
                  params: dict[str, Any]):
     """The codec instance; ``k`` / ``recipe`` go to codecs that take them, dtype to ``raw``."""
-    from .codecs import get_codec
+    from ..codecs import get_codec
 
     if isinstance(codec, dict):
         return get_codec(codec, **params)
@@ -90,14 +90,14 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
     excess plus 1% and the codec runs again (a trained TCA is reused from the cache); a budget
     below rate control's floor is tried at the floor, and when even that archive is too large
     ``BudgetTooSmallError`` names its measured size as the minimum. On
-    several ranks (``tascodec.parallel``) rank 0 writes, and renames into place only after
+    several ranks (``tascodec.runtime.parallel``) rank 0 writes, and renames into place only after
     every rank's last exchange.
     """
     import os
     import shutil
 
-    from .format import write_archive
-    from .tempfiles import mkdtemp_beside
+    from ..format import write_archive
+    from ..runtime.tempfiles import mkdtemp_beside
 
     world = current()
     scratch = world.run("writing the archive", lambda: mkdtemp_beside(out)
@@ -145,8 +145,8 @@ def budgeted_codec(codec: str | dict[str, Any], k: Any) -> bool:
     """Whether this encode is budgeted: ``k="auto"`` for a codec that allocates instances."""
     if k != "auto":
         return False
-    from .codecs.options import codec_class
-    from .errors import UnknownCodecError
+    from ..codecs.options import codec_class
+    from ..errors import UnknownCodecError
 
     try:
         cls = codec_class(codec)
@@ -222,7 +222,7 @@ def encode(
     ``cache``: shared between calls so several codecs reuse one trained TCA;
     ``videos``: store (and train on) exactly these videos of the dataset (with ``split=None``;
     splits are kept for them): how ``tascodec.append`` encodes new videos;
-    ``deterministic``: run the codec inside ``tascodec.determinism.deterministic_algorithms``
+    ``deterministic``: run the codec inside ``tascodec.runtime.determinism.deterministic_algorithms``
     (deterministic kernels, TF32 off, restored after): on CUDA the archive then repeats bit
     for bit on the same machine and software; on a CPU it does anyway;
     ``codec_params``: further codec parameters.
@@ -231,12 +231,12 @@ def encode(
     codecs that take them (``Codec.encode_options``): one set to something other than its
     default for a codec that does not take it (``k=3`` for ``mean``, ``code_dtype="int8"`` for
     ``raw``) raises ``TascodecError``. Needs the ``torch`` extra (``tascodec.extras``).
-    Under ``torchrun`` the ranks share the work and rank 0 writes (``tascodec.parallel``).
+    Under ``torchrun`` the ranks share the work and rank 0 writes (``tascodec.runtime.parallel``).
     """
-    from .determinism import deterministic_algorithms
-    from .source import EncodeSource
-    from .format import write_archive
-    from .layout import StandardDataset
+    from ..runtime.determinism import deterministic_algorithms
+    from ..dataset.source import EncodeSource
+    from ..format import write_archive
+    from ..dataset.layout import StandardDataset
 
     require_torch("tascodec.encode")
     t0 = time.perf_counter()
@@ -250,7 +250,7 @@ def encode(
     world = current()
     dev = str(resolve_device(world.device_for(device)))  # checked before any data is read
     progress = progress and world.is_main
-    from .tca.recipes import recipe_for_device
+    from ..tca.recipes import recipe_for_device
 
     recipe = recipe_for_device(recipe, dev)
     budgeted = budgeted_codec(codec, k)
@@ -275,7 +275,7 @@ def encode(
     stored, training, splits, split_name = select_videos(dataset, split, gamma, sampling, seed)
     if videos is not None:
         stored, training, splits = _only_videos(dataset, list(videos), splits, split)
-    from .layout_write import check_file_name
+    from ..dataset.layout_write import check_file_name
 
     for video in stored:  # what could not be exported back is refused before any work
         check_file_name(video, f"{dataset.root / 'groundTruth'}")
@@ -384,7 +384,7 @@ def encode(
 
 def _archive_sizes(path: Path) -> dict[str, int]:
     """Bytes by part, from the reader."""
-    from .format import open_archive
+    from ..format import open_archive
 
     with open_archive(path) as archive:
         return {k: int(v) for k, v in archive.sizes().items()}

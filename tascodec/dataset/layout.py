@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import DatasetLayoutError, TascodecError
+from ..errors import DatasetLayoutError, TascodecError
 
 __all__ = ["StandardDataset", "read_mapping", "read_npy_header", "resolve_split",
            "select_split", "split_names", "DEFAULT_FOLD", "MAX_FRAME_MAGNITUDE", "check_frame_values"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .errors import TascodecError
+from ..errors import TascodecError
 from .layout import MAX_FRAME_MAGNITUDE, check_frame_values
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -5,12 +5,12 @@ ORIGINAL test set?
 the default, or ``"asformer"``) on the archive's decoded training videos (or, with
 ``archive=None``, on the original training features of ``dataset_dir``) and scores each on
 the original test features of ``dataset_dir``: Acc, Edit, F1@{10,25,50} (in %, with the
-metric ``convention`` of ``tascodec.metrics``, ``"asformer"`` by default), mean and sample
+metric ``convention`` of ``tascodec.harness.metrics``, ``"asformer"`` by default), mean and sample
 std over seeds, plus the storage bytes (the archive file; for the original, the float32
 bytes of the training features) and their ratio to the float32 original.
 
 The result type, merging runs of several seeds and the table are in
-``tascodec.fidelity_result`` (``FidelityResult``, ``combine_results``, ``format_results``).
+``tascodec.harness.fidelity_result`` (``FidelityResult``, ``combine_results``, ``format_results``).
 
 Shapes: features (D, T) float32, labels (T,) int64; decoded archive videos come out (T, D)
 and are transposed.
@@ -31,7 +31,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .backbones import trainer
-from .errors import TascodecError
+from ..errors import TascodecError
 from .fidelity_result import (
     METRIC_KEYS,
     FidelityResult,
@@ -40,7 +40,7 @@ from .fidelity_result import (
     summarise,
 )
 from .fidelity_result import with_original as _attach_original
-from .layout import split_names
+from ..dataset.layout import split_names
 
 __all__ = ["DECODE_MODES", "cache_limit", "decode_device", "evaluate_archive", "evaluate_items",
            "worker_pool"]
@@ -55,13 +55,13 @@ DECODE_MODES = ("auto", "numpy", "torch")
 
 
 def _open_dataset(dataset_dir: str | os.PathLike[str]) -> Any:
-    from .layout import StandardDataset
+    from ..dataset.layout import StandardDataset
 
     return StandardDataset(dataset_dir)
 
 
 def _open_archive(path: Path) -> Any:
-    from .format import open_archive
+    from ..format import open_archive
 
     return open_archive(path)
 
@@ -126,7 +126,7 @@ class _DecodedItems(Sequence):
         if self.device is None:
             decoded: Any = np.asarray(self.archive.decode(video), dtype=np.float32)
         else:
-            from .decode import decode_video_tensor
+            from ..decode import decode_video_tensor
 
             # "cpu-torch": the torch decoder on the CPU (the NumPy one is what "cpu" means).
             where = "cpu-torch" if self.device.type == "cpu" else self.device
@@ -179,7 +179,7 @@ def decode_device(decode: str, device: Any) -> Any:
     """
     if decode not in DECODE_MODES:
         raise TascodecError(f"decode: expected one of {list(DECODE_MODES)}, got {decode!r}")
-    from .devices import resolve_device
+    from ..runtime.devices import resolve_device
 
     dev = resolve_device(device)
     if decode == "numpy" or (decode == "auto" and dev.type != "cuda"):
@@ -210,15 +210,15 @@ def evaluate_items(
     to ``train_mstcn`` (keys: num_stages, num_layers, num_f_maps, lr, batch_size),
     ``asformer_options`` to ``train_asformer`` (keys: size, num_decoders, num_layers,
     num_f_maps, lr, weight_decay, batch_size, channel_masking_rate); each only with its
-    backbone. ``convention``: the metrics' (``tascodec.metrics``). ``deterministic``: train
-    and predict inside ``tascodec.determinism.deterministic_algorithms`` (what makes CUDA
+    backbone. ``convention``: the metrics' (``tascodec.harness.metrics``). ``deterministic``: train
+    and predict inside ``tascodec.runtime.determinism.deterministic_algorithms`` (what makes CUDA
     results repeat; the CPU's repeat anyway). Items may be host arrays or tensors on the
     device (trained on as they are). Returns (metrics per seed, device, training seconds per
     seed).
     """
-    from .determinism import deterministic_algorithms
+    from ..runtime.determinism import deterministic_algorithms
 
-    from .devices import resolve_device
+    from ..runtime.devices import resolve_device
     from .metrics import check_convention, evaluate_segmentation
     from .mstcn import predict
 
@@ -276,13 +276,13 @@ def evaluate_archive(
 
     ``backbone`` (``"mstcn"`` or ``"asformer"``, with ``mstcn_options`` / ``asformer_options``)
     is the model trained per seed, ``convention`` (``"asformer"`` or ``"mstcn"``) the metrics'
-    last-segment end convention (``tascodec.metrics``); both are recorded in the result.
+    last-segment end convention (``tascodec.harness.metrics``); both are recorded in the result.
 
     ``jobs > 1`` trains the seeds in that many worker processes (spawned, each with an equal
     share of torch's CPU threads): on a CPU, batch-size-1 MS-TCN training uses one core well
     and several poorly, so seeds in parallel finish sooner. Results equal those of ``jobs=1``
     run with the same thread count; on CUDA only with ``deterministic=True`` (then training
-    and prediction use deterministic kernels, TF32 off: see ``tascodec.determinism``). The
+    and prediction use deterministic kernels, TF32 off: see ``tascodec.runtime.determinism``). The
     workers divide the decoded-video cache between them (``cache_limit``): on one GPU they
     keep half its free memory together.
 
@@ -300,7 +300,7 @@ def evaluate_archive(
 
     Needs the torch extra.
     """
-    from .extras import require_torch
+    from ..extras import require_torch
 
     require_torch("tascodec.evaluate_archive (tascodec eval)")
     started = time.perf_counter()

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TascodecError
-from .units import format_bytes
+from ..errors import TascodecError
+from ..units import format_bytes
 
 __all__ = [
     "METRIC_KEYS",

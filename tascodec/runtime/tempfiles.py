@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from .errors import OutputExistsError, TascodecError
+from ..errors import OutputExistsError, TascodecError
 
 __all__ = ["PREFIX", "prefix_for", "file_mode", "mkstemp_beside", "mkdtemp_beside",
            "clean_stale", "ensure_parent", "write_beside"]

@@ -48,8 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .devices import resolve_device
-from .errors import TascodecError
+from ..runtime.devices import resolve_device
+from ..errors import TascodecError
 from .mstcn import check_training_args, fit, input_mask, predict
 
 __all__ = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import TascodecError
+from ..errors import TascodecError
 
 __all__ = ["BACKBONES", "MODEL_NAMES", "OPTIONS", "trainer"]
 
