@@ -45,7 +45,7 @@ def test_info_json(capsys):
 
 
 def test_info_explains_its_errors_and_keeps_the_codec_line_short(tmp_path, capsys):
-    from tascodec.cli.inspect import format_info
+    from tascodec.report.info import format_info
 
     info = {"path": "a.tasz", "format_version": "1.1", "library_version": "0.1.0",
             "codec": "inversion", "codec_config": {"k": "auto", "latent_dim": 16,

@@ -19,8 +19,8 @@ __all__ = ["plot_archive", "storage_summary"]
 
 def storage_summary(archive: Any) -> dict[str, Any]:
     """``{"sizes": Archive.sizes(), "ratio": float | None}``: the byte accounting and the ratio
-    to the float32 original that ``tascodec info`` prints (``cli.inspect.info_dict``)."""
-    from ..cli.inspect import info_dict
+    to the float32 original that ``tascodec info`` prints (``report.info.info_dict``)."""
+    from ..report.info import info_dict
 
     info = info_dict(archive)
     return {"sizes": info["sizes"], "ratio": info["ratio"]}

@@ -114,7 +114,7 @@ def dataset_card(archive: Any, results: Sequence[FidelityResult] = (), *,
     ``name``: the source dataset's name (default: the results' ``dataset`` when they agree);
     ``repo``: the hub repository (``owner/name``) the card's loading lines use.
     """
-    from ..cli.inspect import info_dict
+    from .info import info_dict
     from ..encoding.summary import short_config
     from ..format import open_archive
 
