@@ -321,7 +321,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tascodec.harness.evaluate import worker_pool
+    from tascodec.harness.items import worker_pool
 
     args = parse_args(argv)
     info = machine()

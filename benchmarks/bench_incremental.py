@@ -147,7 +147,8 @@ def split_tasks(name: str, root: Path, fold: str, tasks: Sequence[str],
                 activity: Callable[[str], str], sample_rate: int = 1) -> TaskSplit:
     """Cut fold ``fold`` (``"split1"``) of the dataset at ``root`` into ``tasks``; features
     and labels keep every ``sample_rate``-th frame (MS-TCN's ``sample_rate``)."""
-    from tascodec.dataset.layout import StandardDataset, split_names
+    from tascodec.dataset.layout import StandardDataset
+    from tascodec.dataset.splits import split_names
 
     dataset = StandardDataset(root)
     train_key, test_key = split_names(fold)

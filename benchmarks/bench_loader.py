@@ -35,7 +35,8 @@ from tascodec.loading.export import export_archive  # noqa: E402
 from tascodec.format import write_archive  # noqa: E402
 from tascodec.dataset.layout import StandardDataset  # noqa: E402
 from tascodec.segments import segments_to_labels  # noqa: E402
-from tascodec.loading.torch_data import TaszDataset, collate  # noqa: E402
+from tascodec.loading.batches import collate  # noqa: E402
+from tascodec.loading.torch_data import TaszDataset  # noqa: E402
 
 
 class NpyDataset(Dataset):

@@ -334,7 +334,7 @@ def memory_budget(ctx: Context) -> dict[str, Any]:
     import torch
 
     import tascodec.tca.train as train_mod
-    from tascodec.harness.evaluate import cache_limit
+    from tascodec.harness.items import cache_limit
     from tascodec.tca.frames import fitting_budget
 
     if ctx.root is None:

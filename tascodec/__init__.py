@@ -62,7 +62,7 @@ _LAZY = {
     "open": ("tascodec.format", "open_archive"),
     "Archive": ("tascodec.format", "Archive"),
     "TaszDataset": ("tascodec.loading.torch_data", "TaszDataset"),
-    "collate": ("tascodec.loading.torch_data", "collate"),
+    "collate": ("tascodec.loading.batches", "collate"),
     "StandardDataset": ("tascodec.dataset.layout", "StandardDataset"),
     "synthesize": ("tascodec.synth", "synthesize"),
     "evaluate_segmentation": ("tascodec.harness.metrics", "evaluate_segmentation"),

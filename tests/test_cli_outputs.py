@@ -37,7 +37,7 @@ def test_file_mode_is_what_open_gives(umask, tmp_path):
 
 
 def test_single_files_and_archives_honour_the_umask(umask, tmp_path):
-    from tascodec.format.container import write_zip_atomic
+    from tascodec.format.zip_write import write_zip_atomic
 
     write_beside(tmp_path / "a.bin", lambda h: h.write(b"x"), overwrite=False)
     write_zip_atomic({"zarr.json": lambda: b"{}"}, tmp_path / "b.tasz")

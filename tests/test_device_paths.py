@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from tascodec.errors import TascodecError
-from tascodec.harness.evaluate import _DecodedItems, decode_device, evaluate_archive
+from tascodec.harness.evaluate import evaluate_archive
+from tascodec.harness.items import DecodedItems, decode_device
 from tascodec.harness.mstcn import train_mstcn
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -109,8 +110,8 @@ def test_torch_decoded_items_equal_numpy_items(encoded_archive, tiny_dataset):
 
     with tascodec.open(encoded_archive) as archive:
         videos = list(archive.videos)[:3]
-        host = _DecodedItems(archive, videos, archive.feature_dim, "a")
-        dev = _DecodedItems(archive, videos, archive.feature_dim, "a", device=torch.device("cpu"))
+        host = DecodedItems(archive, videos, archive.feature_dim, "a")
+        dev = DecodedItems(archive, videos, archive.feature_dim, "a", device=torch.device("cpu"))
         for i in range(len(videos)):
             (xn, yn), (xt, yt) = host[i], dev[i]
             assert isinstance(xt, torch.Tensor) and xt.shape == xn.shape and xt.is_contiguous()
@@ -133,18 +134,18 @@ def test_evaluate_through_the_torch_decoder(encoded_archive, tiny_dataset):
 
 def test_evaluate_workers_divide_the_decode_cache(monkeypatch):
     # evaluate_archive(jobs=N) on one GPU: N workers keep half its free memory together.
-    from tascodec import evaluate
+    from tascodec.harness import items
 
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (8 << 30, 16 << 30))
     cuda = torch.device("cuda")
-    assert evaluate.cache_limit(cuda) == 4 << 30 and evaluate.cache_limit() == 4 << 30
-    monkeypatch.setattr(evaluate, "_cache_shares", 4)  # what worker_pool(4) tells a worker
-    assert evaluate.cache_limit(cuda) == 1 << 30 and evaluate.cache_limit(None) == 1 << 30
-    assert _DecodedItems(None, [], 4, "a", device=cuda)._limit == 1 << 30
-    assert _DecodedItems(None, [], 4, "a")._limit == 1 << 30
+    assert items.cache_limit(cuda) == 4 << 30 and items.cache_limit() == 4 << 30
+    monkeypatch.setattr(items, "_cache_shares", 4)  # what worker_pool(4) tells a worker
+    assert items.cache_limit(cuda) == 1 << 30 and items.cache_limit(None) == 1 << 30
+    assert DecodedItems(None, [], 4, "a", device=cuda)._limit == 1 << 30
+    assert DecodedItems(None, [], 4, "a")._limit == 1 << 30
     monkeypatch.undo()
-    with evaluate.worker_pool(2) as pool:  # spawned workers are told their share
-        assert pool.submit(evaluate.cache_limit).result() == evaluate._CACHE_LIMIT // 2
+    with items.worker_pool(2) as pool:  # spawned workers are told their share
+        assert pool.submit(items.cache_limit).result() == items._CACHE_LIMIT // 2
 
 
 @pytest.mark.gpu

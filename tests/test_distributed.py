@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 
 from tascodec.format import open_archive
-from tascodec.runtime.parallel import SINGLE, World, current, launched, session, shard_ranges
+from tascodec.runtime.parallel import current, launched, session
+from tascodec.runtime.world import SINGLE, World, shard_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_worker.py")
@@ -217,7 +218,7 @@ def test_two_ranks_store_the_same_segment_means_as_one_process(tiny_dataset, tmp
 
 def test_an_explicit_gpu_is_refused_where_several_ranks_share_a_host(monkeypatch):
     from tascodec.errors import TascodecError
-    from tascodec.runtime.parallel import check_rank_device
+    from tascodec.runtime.world import check_rank_device
 
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     with pytest.raises(TascodecError, match=r"device='cuda:1': 2 ranks run on this host and "

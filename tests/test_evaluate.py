@@ -14,9 +14,9 @@ from tascodec.errors import TascodecError
 pytest.importorskip("tascodec.harness.metrics", reason="tascodec.harness.metrics (evaluate_segmentation) not built yet")
 pytest.importorskip("tascodec.dataset.layout", reason="tascodec.dataset.layout (StandardDataset) not built yet")
 
-from tascodec import evaluate as ev  # noqa: E402
+from tascodec.harness import evaluate as ev  # noqa: E402
 from tascodec.cli import main  # noqa: E402
-from tascodec import fidelity_result as fr  # noqa: E402
+from tascodec.harness import fidelity_result as fr  # noqa: E402
 from tascodec.harness.evaluate import evaluate_archive  # noqa: E402
 from tascodec.harness.fidelity_result import METRIC_KEYS, FidelityResult, format_results  # noqa: E402
 

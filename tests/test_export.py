@@ -184,7 +184,7 @@ def test_stale_temporaries_are_cleaned(archive, tmp_path):
 
 
 def test_failed_archive_write_leaves_no_temporary(tmp_path):
-    from tascodec.format.container import write_zip_atomic
+    from tascodec.format.zip_write import write_zip_atomic
 
     def boom() -> bytes:
         raise RuntimeError("disk full")

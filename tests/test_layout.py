@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tascodec.errors import DatasetLayoutError, TascodecError
-from tascodec.dataset.layout import StandardDataset, read_npy_header, split_names
+from tascodec.dataset.layout import StandardDataset, read_npy_header
+from tascodec.dataset.splits import split_names
 
 CLASSES = ["bg", "cut", "mix"]
 

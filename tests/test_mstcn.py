@@ -63,7 +63,7 @@ def test_model_rejects_bad_shapes() -> None:
 def test_collate_mask_is_accepted(channels: int | None) -> None:
     """The (B, C, T) mask of ``TaszDataset.collate`` (C = the class count, or 1) scores as the
     (B, T) mask does; the README's training loop passes ``batch.mask`` straight in."""
-    from tascodec.loading.torch_data import collate
+    from tascodec.loading.batches import collate
 
     model = _small_model()
     items = [(torch.randn(5, t, generator=torch.Generator().manual_seed(t)),

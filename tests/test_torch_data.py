@@ -14,14 +14,8 @@ from torch.utils.data.distributed import DistributedSampler  # noqa: E402
 
 from tascodec.decode import decode_video  # noqa: E402
 from tascodec.errors import TascodecError  # noqa: E402
-from tascodec.loading.torch_data import (  # noqa: E402
-    IGNORE_INDEX,
-    Batch,
-    LengthGroupedSampler,
-    TaszDataset,
-    collate,
-    collate_fn,
-)
+from tascodec.loading.batches import IGNORE_INDEX, Batch, collate, collate_fn  # noqa: E402
+from tascodec.loading.torch_data import LengthGroupedSampler, TaszDataset  # noqa: E402
 
 try:
     from test_decode import write_small_archive  # noqa: E402

@@ -166,7 +166,7 @@ def _say_fold(archive: str, split: str) -> None:
     import sys
 
     from ..format import open_archive
-    from ..dataset.layout import split_names
+    from ..dataset.splits import split_names
 
     train_key, _ = split_names(split)
     with open_archive(archive) as ar:

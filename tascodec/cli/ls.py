@@ -47,7 +47,7 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
     per stored video (``index``, ``name``, ``splits``, ``frames``, ``segments``, ``codes``,
     ``code_bytes``), in archive order; only ``split``'s videos when given (their indices
     still the archive's)."""
-    from ..dataset.layout import select_split
+    from ..dataset.splits import select_split
 
     t = archive.table
     splits = archive.splits

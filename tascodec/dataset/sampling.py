@@ -198,7 +198,7 @@ def select_videos(dataset: Any, split: str | None, gamma: float, sampling: str, 
     """What ``encode`` stores of a ``StandardDataset``: (stored videos, the split's videos,
     splits to record, the split's bundle name), for a split (``gamma`` of it by ``sampling``)
     or, with ``split=None``, the whole dataset (gamma 1)."""
-    from .layout import resolve_split
+    from .splits import resolve_split
     from ..segments import transcript
 
     if sampling not in SAMPLING_METHODS:

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
 from ..errors import BudgetTooSmallError, TascodecError
-from ..dataset.layout import select_split
+from ..dataset.splits import select_split
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 

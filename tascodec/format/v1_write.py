@@ -18,7 +18,7 @@ from .. import tca_mlp
 from ..content import ArchiveContent, DecoderCheckpoint
 from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
-from .container import write_zip_atomic
+from .zip_write import write_zip_atomic
 from .v1 import (
     CODE_DTYPES,
     DECODER_DTYPES,

@@ -4,7 +4,7 @@
 the destination for large archives) and hands back its entries with compact JSON documents;
 ``with_manifest`` adds the entry manifest (format >= 1.1) to the root document last;
 ``put_tables`` writes the segment table's arrays. The caller zips the entries in one pass
-(``container.write_zip_atomic``).
+(``zip_write.write_zip_atomic``).
 """
 
 from __future__ import annotations

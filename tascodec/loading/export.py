@@ -6,7 +6,7 @@ name per frame), ``mapping.txt`` (``<id> <name>`` lines) and ``splits/<name>.bun
 read that layout (MS-TCN, ASFormer, DiffAct, ...) train on the decoded data unchanged.
 
 ``with_test=DATASET`` (``tascodec export --with-test``) adds the original dataset's test split
-of every exported training split (``train.split1`` -> ``test.split1``, ``layout.split_names``):
+of every exported training split (``train.split1`` -> ``test.split1``, ``splits.split_names``):
 its videos' files, hard-linked or copied unchanged, and its bundle; the same code then trains
 on the decoded training split and predicts on the original test split.
 """
@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 
 from ..decode import decode_video
 from ..errors import OutputExistsError, TascodecError
-from ..dataset.layout import StandardDataset, select_split, split_names
+from ..dataset.layout import StandardDataset
+from ..dataset.splits import select_split, split_names
 from ..dataset.layout_write import (LayoutWriter, check_class_names, check_file_name, first_content,
                            read_marker_at)
 
@@ -33,7 +34,7 @@ __all__ = ["export_archive", "split_videos", "original_test_splits"]
 def split_videos(archive: Any, split: str | None) -> tuple[list[str], dict[str, list[str]]]:
     """Videos of ``split`` (``None``: all) and the splits to write, from an open archive.
 
-    Split names as ``layout.resolve_split`` reads them; an unknown name raises
+    Split names as ``splits.resolve_split`` reads them; an unknown name raises
     ``TascodecError`` listing the available.
     """
     splits = archive.splits

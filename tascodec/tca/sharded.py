@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-from ..runtime.parallel import World, current
+from ..runtime.parallel import current
+from ..runtime.world import World
 from .model import TCA
 
 __all__ = ["ShardedStep", "sharded_step"]
@@ -55,7 +56,7 @@ class ShardedStep:
         takes = inspect.signature(DistributedDataParallel).parameters
         no_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in takes
                    else {"broadcast_buffers": False})
-        # one GPU per rank (parallel.World.device_for: cuda:LOCAL_RANK); an index-less
+        # one GPU per rank (world.World.device_for: cuda:LOCAL_RANK); an index-less
         # "cuda" is the rank's current device
         gpu = None if dev.type != "cuda" else [
             dev.index if dev.index is not None else torch.cuda.current_device()]

@@ -8,7 +8,7 @@ from tascodec.codecs import get_codec
 from tascodec.codecs import mean_inversion
 from tascodec.codecs.base import build_table
 from tascodec.codecs.mean_inversion import OFFSET_FIXED_BYTES, ResidualSource, segment_means
-from tascodec.runtime.parallel import SINGLE, World
+from tascodec.runtime.world import SINGLE, World
 from tascodec.errors import BudgetTooSmallError, TascodecError
 from tascodec.segments import labels_to_segments
 
