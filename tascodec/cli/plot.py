@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "heatmaps on one colour scale, the per-frame error over the video's "
                     "spread, and a summary (that error per class, the archive's bytes by "
                     "part). A .pdf OUT gets one page per video; other formats (.png, .svg) "
-                    "one video. Needs matplotlib (pip install 'tascodec[plot]').",
+                    "one video. Needs matplotlib (pip install -e '.[plot]' in a checkout).",
     )
     p.add_argument("archive", metavar="ARCHIVE", help="a .tasz path or URL")
     p.add_argument("--dataset", type=Path, required=True, metavar="DIR",

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import FormatError, TascodecError
+from ..extras import install_command
 
 __all__ = ["DEFAULT_TIMEOUT_S", "Remote", "HttpRemote", "FsspecRemote", "connect", "describe",
            "split_options"]
@@ -212,8 +213,8 @@ def _hf_resolve(url: str, options: dict[str, Any], timeout: float) -> tuple[str,
         from huggingface_hub import HfFileSystem
         from huggingface_hub.utils import build_hf_headers
     except ImportError:
-        raise TascodecError(f"{url}: hf:// needs huggingface_hub: pip install "
-                            "'tascodec[remote]'") from None
+        raise TascodecError(f"{url}: hf:// needs huggingface_hub: "
+                            f"{install_command('remote')}") from None
     try:
         hfs = HfFileSystem(**options)
         resolved = hfs.resolve_path(url)
@@ -235,8 +236,8 @@ def connect(url: str, storage_options: dict[str, Any] | None) -> Remote:
     try:
         import fsspec.core
     except ImportError:
-        raise TascodecError(f"{url}: reading a URL needs fsspec: pip install "
-                            "'tascodec[remote]'") from None
+        raise TascodecError(f"{url}: reading a URL needs fsspec: "
+                            f"{install_command('remote')}") from None
     scheme = url.split("://", 1)[0].lower() if "::" not in url else ""
     if scheme in ("http", "https"):
         return HttpRemote(url, url, options, timeout)
@@ -251,8 +252,8 @@ def connect(url: str, storage_options: dict[str, Any] | None) -> Remote:
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
-        raise TascodecError(f"{url}: {str(exc).splitlines()[0]} (pip install "
-                            "'tascodec[remote]')") from None
+        raise TascodecError(f"{url}: {str(exc).splitlines()[0]} "
+                            f"({install_command('remote')})") from None
     except (ValueError, TypeError) as exc:
         raise TascodecError(f"{url}: cannot open this URL with fsspec: {exc}") from None
     return FsspecRemote(fs, path, url, timeout)

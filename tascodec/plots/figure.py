@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependencyError
+from ..extras import install_command
 from ..units import format_bytes
 from .fidelity import VideoFidelity
 
@@ -33,7 +34,7 @@ def require_matplotlib() -> Any:
         import matplotlib
     except ImportError:
         raise MissingDependencyError(
-            "plotting needs matplotlib, which is not installed: pip install \"tascodec[plot]\""
+            f"plotting needs matplotlib, which is not installed: {install_command('plot')}"
         ) from None
     return matplotlib
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-pytest.importorskip("matplotlib")  # in the test extra; `pip install 'tascodec[plot]'`
+pytest.importorskip("matplotlib")  # in the test extra; `pip install -e '.[plot]'`
 
 from tascodec.cli import main  # noqa: E402
 from tascodec.errors import TascodecError  # noqa: E402
@@ -143,7 +143,7 @@ def test_missing_matplotlib_is_one_line_naming_the_extra(tiny_archive, tiny_data
     assert main(["plot", str(tiny_archive), "--dataset", str(tiny_dataset), "-o",
                  str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and 'pip install "tascodec[plot]"' in err
+    assert err.count("\n") == 1 and 'pip install -e ".[plot]"' in err
     assert not (tmp_path / "x.png").exists()
 
 
