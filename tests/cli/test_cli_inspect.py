@@ -133,7 +133,7 @@ def test_decode_takes_bundle_names_and_indexes_and_never_overwrites(tmp_path):
     from tascodec.cli import main
     from tascodec.format import open_archive
 
-    golden = Path(__file__).parent / "data" / "v1" / "mlp.tasz"
+    golden = Path(__file__).parents[1] / "data" / "v1" / "mlp.tasz"
     with open_archive(golden) as ar:
         videos = list(ar.videos)
     for i, given in enumerate((videos[0], f"{videos[0]}.txt", "1")):

@@ -13,7 +13,7 @@ import pytest
 from make_golden import GOLDEN_DIR
 from tascodec.cli import EXIT_BROKEN_PIPE, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_closed_pipe(args: list[str]) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ for _module in ("raw", "mean", "coreset", "encoded", "inversion", "tca_random", 
 
 @pytest.fixture
 def model_cache(request) -> dict:
-    """One TCA cache for the whole pytest run (``tests/test_encode.py`` uses the same one), so
+    """One TCA cache for the whole pytest run (``tests/encoding/test_encode.py`` uses the same one), so
     the model of tiny's training split is trained once."""
     return request.config.__dict__.setdefault("_tascodec_tca_cache", {})
 

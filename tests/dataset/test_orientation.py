@@ -12,10 +12,7 @@ from tascodec.errors import TascodecError
 from tascodec.format import open_archive
 from tascodec.dataset.orientation import check_frame_args, subsample
 
-try:
-    from test_decode import write_small_archive  # noqa: E402
-except ImportError:  # pragma: no cover
-    from tests.test_decode import write_small_archive  # noqa: E402
+from testkit import write_small_archive
 
 
 @pytest.fixture(scope="module")

@@ -20,31 +20,7 @@ from tascodec.decode import (
 )
 from tascodec.errors import TascodecError
 from tascodec.segments import num_instances, segment_coherence
-
-
-def random_decoder(rng, d=8, a=4, h=16, dim=12, c_scale=1.0, zero_c=0) -> DecoderCheckpoint:
-    """A random ``tca-mlp`` checkpoint; ``zero_c`` hidden units get ``w_c = 0``."""
-    w1 = rng.standard_normal((h, d + a + 1)).astype(np.float32)
-    w1[:, -1] *= c_scale
-    w1[:zero_c, -1] = 0
-    return DecoderCheckpoint(
-        arch={"name": "tca-mlp", "latent_dim": d, "num_classes": a, "hidden_dim": h,
-              "feature_dim": dim, "activation": "relu"},
-        tensors={
-            "w1": w1,
-            "b1": rng.standard_normal(h).astype(np.float32),
-            "w2": rng.standard_normal((dim, h)).astype(np.float32),
-            "b2": rng.standard_normal(dim).astype(np.float32),
-            "feature_offset": rng.standard_normal(dim).astype(np.float32),
-            "feature_scale": rng.uniform(0.5, 2.0, dim).astype(np.float32),
-        },
-    )
-
-
-def random_table(rng, num_segments, max_len, k, a=4):
-    length = rng.integers(1, max_len + 1, num_segments)
-    action = rng.integers(0, a, num_segments)
-    return action, length, num_instances(length, k)
+from testkit import random_decoder, random_table, small_content, write_small_archive
 
 
 def assert_close(x, ref):
@@ -269,38 +245,6 @@ def test_video_rows_on_simple_namespace():
 
 
 # --- a small real archive, shared with the torch_data and export tests ---------------------
-
-def small_content(seed: int = 0, kind: str = "mlp", videos: int = 5):
-    """ArchiveContent by hand: d=8, A=4, H=16, D=12, K=3; splits train/test.split1 + split2."""
-    from tascodec.content import ArchiveContent
-
-    rng = np.random.default_rng(seed)
-    names = [f"vid{i:02d}" for i in range(videos)]
-    labels = []
-    for _ in names:
-        length = rng.integers(1, 25, rng.integers(1, 6))
-        labels.append(np.repeat(rng.integers(0, 4, length.size), length))
-    table = SegmentTable.from_labels(names, labels, k=3)
-    width = 8 if kind == "mlp" else 12
-    return ArchiveContent(
-        codec="inversion" if kind == "mlp" else "mean",
-        codec_config={"id": "inversion", "k": 3} if kind == "mlp" else {"id": "mean"},
-        decode_kind=kind,
-        class_names=["take", "open", "pour", "background"],
-        splits={"train.split1": names[:3], "test.split1": names[3:],
-                "train.split2": names[2:], "test.split2": names[:2]},
-        table=table,
-        codes=rng.standard_normal((table.num_codes, width)).astype(np.float32),
-        code_dim=width,
-        feature_dim=12,
-        decoder=random_decoder(rng) if kind == "mlp" else None,
-    )
-
-
-def write_small_archive(path, seed: int = 0, kind: str = "mlp", videos: int = 5):
-    from tascodec.format import write_archive
-
-    return write_archive(small_content(seed, kind, videos), path)
 
 
 @pytest.mark.parametrize("kind", ["mlp", "repeat"])

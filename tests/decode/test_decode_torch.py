@@ -13,10 +13,7 @@ from tascodec.decode import decode_reference, decode_segments  # noqa: E402
 from tascodec.decode.torch import decode_segments_torch  # noqa: E402
 from tascodec.runtime.devices import resolve_device as torch_device  # noqa: E402
 from tascodec.errors import TascodecError  # noqa: E402
-try:  # pytest puts tests/ on sys.path (rootdir-less test modules)
-    from test_decode import random_decoder, random_table  # noqa: E402
-except ImportError:  # pragma: no cover
-    from tests.test_decode import random_decoder, random_table  # noqa: E402
+from testkit import random_decoder, random_table
 
 
 def _close(x: np.ndarray, ref: np.ndarray, rel: float) -> None:

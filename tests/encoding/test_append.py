@@ -12,10 +12,7 @@ from tascodec.errors import BudgetTooSmallError, TascodecError
 from tascodec.format import open_archive
 from tascodec.dataset.layout import StandardDataset
 
-try:
-    from test_kill import _kill_after, _spawn
-except ImportError:  # pragma: no cover
-    from tests.test_kill import _kill_after, _spawn
+from testkit import kill_after, spawn
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +167,7 @@ def test_killed_append_leaves_the_archive_byte_identical(base, tiny_dataset, tmp
     code = (f"import tascodec\n"
             f"tascodec.append({str(copy)!r}, {str(tiny_dataset)!r}, {videos[4:6]!r}, "
             f"device='cpu')\n")
-    killed = _kill_after(_spawn(code), delay)
+    killed = kill_after(spawn(code), delay)
     after = copy.read_bytes()
     if killed or after == before:
         assert after == before

@@ -27,8 +27,9 @@ from tascodec.errors import FormatError, IntegrityError, TascodecError, Unsuppor
 from tascodec.format import open_archive
 from tascodec.format import arrays as arrays_mod
 from tascodec.format.v1 import TABLE_ARRAYS
+from testkit import mutants, zip_regions
 
-PACKAGE = Path(__file__).resolve().parents[1] / "tascodec"
+PACKAGE = Path(__file__).resolve().parents[2] / "tascodec"
 BASE_SMALL = GOLDEN_DIR / "repeat.tasz"  # the tiniest archive: byte-level mutations
 BASE_FULL = GOLDEN_DIR / "mlp-int8.tasz"  # every kind of array: structural mutations
 
@@ -56,59 +57,6 @@ def _run(tmp_path: Path, data: bytes, name: str = "m.tasz") -> str:
     return consume(path)
 
 
-# ------------------------------------------------------------------------- byte mutations
-def _regions(data: bytes) -> list[int]:
-    """Offsets where ZIP structures start or end: local headers, data, central directory, EOCD."""
-    out = {0, len(data)}
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            start = info.header_offset + 30 + len(info.filename)
-            out.update(
-                {
-                    info.header_offset,
-                    info.header_offset + 1,
-                    start,
-                    start + info.file_size // 2,
-                    start + info.file_size - 1,
-                    start + info.file_size,
-                }
-            )
-        out.add(zf.start_dir)
-    eocd = data.rfind(b"PK\x05\x06")
-    out.update({eocd, eocd + 10, eocd + 20})
-    return sorted(o for o in out if 0 <= o <= len(data))
-
-
-def mutants(data: bytes, count: int, seed: int = 0):
-    """``count`` deterministic mutations of ``data``."""
-    rng = np.random.default_rng(seed)
-    n = len(data)
-    regions = _regions(data)
-    for i in range(count):
-        b = bytearray(data)
-        op = i % 6
-        if op == 0:  # one flipped bit
-            pos = int(rng.integers(n))
-            b[pos] ^= 1 << int(rng.integers(8))
-        elif op == 1:  # a few random bytes
-            for pos in rng.integers(n, size=int(rng.integers(1, 5))):
-                b[int(pos)] = int(rng.integers(256))
-        elif op == 2:  # a huge or negative-looking integer (sizes, offsets, counts)
-            pos = int(rng.integers(n - 4))
-            value = [0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 0x10000000, 0][int(rng.integers(5))]
-            b[pos : pos + 4] = struct.pack("<I", value)
-        elif op == 3:  # truncation, at a region boundary or anywhere
-            cut = regions[i // 6 % len(regions)] if i // 6 < len(regions) else int(rng.integers(n))
-            del b[cut:]
-        elif op == 4:  # a span deleted
-            lo = int(rng.integers(n))
-            del b[lo : lo + int(rng.integers(1, 64))]
-        else:  # a span duplicated
-            lo = int(rng.integers(n))
-            b[lo:lo] = b[lo : lo + int(rng.integers(1, 64))]
-        yield bytes(b)
-
-
 def test_thousand_byte_mutants(tmp_path):
     data = BASE_SMALL.read_bytes()
     outcomes: dict[str, int] = {}
@@ -121,7 +69,7 @@ def test_thousand_byte_mutants(tmp_path):
 
 def test_truncation_at_every_region(tmp_path):
     data = BASE_FULL.read_bytes()
-    for cut in _regions(data)[:-1]:
+    for cut in zip_regions(data)[:-1]:
         assert _run(tmp_path, data[:cut]) != "ok", cut
 
 
@@ -685,7 +633,7 @@ def _adversarial(mutants: int, bombs: int, names: int) -> None:
 
 
 def test_adversarial_run():
-    """A small standing run of tests/adversarial.py: 0 silent, 0 foreign exceptions."""
+    """A small standing run of tests/support/adversarial.py: 0 silent, 0 foreign exceptions."""
     _adversarial(mutants=200, bombs=10, names=40)
 
 

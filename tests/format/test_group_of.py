@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tascodec.format import open_archive
 
-V2 = Path(__file__).resolve().parent / "data" / "v2" / "merged.tasz"
+V2 = Path(__file__).resolve().parents[1] / "data" / "v2" / "merged.tasz"
 
 
 class CountingList(list):

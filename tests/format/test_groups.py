@@ -12,16 +12,10 @@ from tascodec.errors import TascodecError, UnsupportedVersionError
 from tascodec.format import open_archive, write_archive
 from tascodec.encoding.grow import merge
 
-try:
-    from old_readers import old_tascodec, run_old
-    from test_decode import small_content
-    from test_kill import _kill_after, _spawn
-except ImportError:  # pragma: no cover
-    from tests.old_readers import old_tascodec, run_old
-    from tests.test_decode import small_content
-    from tests.test_kill import _kill_after, _spawn
+from old_readers import old_tascodec, run_old
+from testkit import kill_after, small_content, spawn
 
-GOLDEN = Path(__file__).parent / "data" / "v2"
+GOLDEN = Path(__file__).parents[1] / "data" / "v2"
 
 
 def two_archives(tmp_path: Path) -> tuple[Path, Path]:
@@ -123,14 +117,14 @@ def test_killed_merge_leaves_the_original_byte_identical(tmp_path, delay):
     before = pa.read_bytes()
     code = (f"from tascodec.encoding.grow import merge\n"
             f"merge([{str(pa)!r}, {str(pb)!r}], {str(pa)!r}, overwrite=True)\n")
-    _kill_after(_spawn(code), delay)
+    kill_after(spawn(code), delay)
     after = pa.read_bytes()
     assert after == before or open_archive(pa).format_version == "2.0"
     with open_archive(pa) as ar:
         assert ar.verify() == []
 
 
-def make_golden() -> None:  # pragma: no cover - run by hand: python tests/test_groups.py
+def make_golden() -> None:  # pragma: no cover - run by hand: python tests/format/test_groups.py
     import tempfile
 
     GOLDEN.mkdir(parents=True, exist_ok=True)

@@ -4,12 +4,8 @@ something that reads as complete, and the next run resumes or cleans up (issue 1
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,45 +15,17 @@ from tascodec.loading.export import export_archive
 from tascodec.format import open_archive
 from tascodec.dataset.layout import StandardDataset
 
-try:
-    from test_decode import write_small_archive  # noqa: E402
-except ImportError:  # pragma: no cover
-    from tests.test_decode import write_small_archive  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _spawn(code: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.Popen([sys.executable, "-c", code], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _kill_after(proc: subprocess.Popen, seconds: float, started=None) -> bool:
-    """SIGKILL ``proc`` ``seconds`` after ``started()`` holds (or after its start) unless it
-    ended first; whether it was killed."""
-    deadline = time.monotonic() + 60
-    while started is not None and not started() and proc.poll() is None:
-        if time.monotonic() > deadline:  # pragma: no cover
-            break
-        time.sleep(0.002)
-    try:
-        proc.wait(timeout=seconds)
-        return False
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        return True
+from testkit import kill_after, spawn, write_small_archive
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.03, 0.1])
 def test_killed_export_never_reads_as_complete(tmp_path, delay):
     archive = write_small_archive(tmp_path / "a.tasz", seed=2, videos=300)
     out = tmp_path / "out"
-    proc = _spawn(f"from tascodec.loading.export import export_archive\n"
+    proc = spawn(f"from tascodec.loading.export import export_archive\n"
                   f"export_archive({str(archive)!r}, {str(out)!r}, progress=False)")
     marker = out / ".tascodec-export.json"
-    killed = _kill_after(proc, delay, started=marker.exists)
+    killed = kill_after(proc, delay, started=marker.exists)
     complete = marker.exists() and json.loads(marker.read_text())["complete"] is True
     if not complete:
         assert killed
@@ -94,7 +62,7 @@ def test_killed_archive_write_leaves_nothing_under_the_final_name(tmp_path, dela
     def writing() -> bool:
         return any(p.name.startswith(".tascodec-tmp-big.tasz.") for p in tmp_path.iterdir())
 
-    killed = _kill_after(_spawn(code), delay, started=writing)
+    killed = kill_after(spawn(code), delay, started=writing)
     if dest.exists():  # finished before the kill: a whole, valid archive
         with open_archive(dest) as ar:
             assert ar.verify() == []

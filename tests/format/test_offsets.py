@@ -14,14 +14,10 @@ from tascodec.format import open_archive, write_archive
 from tascodec.format.v1_write import write_v1
 from tascodec.encoding.grow import merge
 
-try:
-    from old_readers import old_tascodec, run_old
-    from test_decode import small_content
-except ImportError:  # pragma: no cover
-    from tests.old_readers import old_tascodec, run_old
-    from tests.test_decode import small_content
+from old_readers import old_tascodec, run_old
+from testkit import small_content
 
-GOLDEN = Path(__file__).parent / "data" / "v2_1"
+GOLDEN = Path(__file__).parents[1] / "data" / "v2_1"
 LAST_2_0_COMMIT = "0a2377c"  # the last commit whose reader knows format 2.0 only
 
 
@@ -162,7 +158,7 @@ def test_a_2_0_reader_refuses_to_decode_2_1_cleanly(tmp_path):
     assert "mlp+offset" in run.stdout
 
 
-def make_golden() -> None:  # pragma: no cover - run by hand: python tests/test_offsets.py
+def make_golden() -> None:  # pragma: no cover - run by hand: python tests/format/test_offsets.py
     GOLDEN.mkdir(parents=True, exist_ok=True)
     out = write_archive(offset_content(), GOLDEN / "offsets.tasz", code_dtype="int8",
                         overwrite=True)

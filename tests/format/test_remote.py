@@ -20,30 +20,18 @@ import numpy as np
 import pytest
 
 from range_server import RangeServer
-from tascodec.content import ArchiveContent, SegmentTable
 from tascodec.errors import FormatError, IntegrityError, TascodecError
 from tascodec.format import open_archive, write_archive
 from tascodec.format.arrays import chunk_keys
 from tascodec.format.byte_source import archive_target, is_url
 from tascodec.format.container import TAIL_BYTES
+from testkit import big_content, entry_span
 
 fsspec = pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")  # fsspec's http filesystem
 
-GOLDEN = Path(__file__).parent / "data"
+GOLDEN = Path(__file__).parents[1] / "data"
 GOLDENS = sorted(GOLDEN.glob("v1*/*.tasz"))
-
-
-def big_content(videos: int = 8, width: int = 64) -> ArchiveContent:
-    """A raw-codec archive of ~200 KB: far larger than the tail a remote open reads."""
-    rng = np.random.default_rng(5)
-    names = [f"v{i}" for i in range(videos)]
-    labels = [np.repeat(rng.integers(0, 4, 5), rng.integers(10, 30, 5)) for _ in names]
-    table = SegmentTable.from_labels(names, labels, None)
-    codes = rng.standard_normal((table.num_codes, width)).astype(np.float32)
-    return ArchiveContent("raw", {"id": "raw"}, "repeat", ["a", "b", "c", "d"],
-                          {"train.split1": names[:6], "test.split1": names[6:]},
-                          table, codes, width, width, None)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +55,6 @@ def assert_same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
     assert list(a) == list(b)
     for v in a:
         assert a[v].dtype == b[v].dtype and np.array_equal(a[v], b[v]), v
-
-
-def entry_span(path: Path, names: list[str]) -> int:
-    """Bytes of the local headers and data of entries ``names``."""
-    infos = {i.filename: i for i in zipfile.ZipFile(path).infolist()}
-    return sum(30 + len(n.encode()) + infos[n].file_size for n in names)
 
 
 # --------------------------------------------------------------------------- URLs, targets
@@ -268,7 +250,7 @@ def test_local_reads_never_import_fsspec(big):
     code = (f"import sys, tascodec; ar = tascodec.open({str(big)!r}); ar.decode(0); "
             "ar.verify(); print('fsspec' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).parents[1], check=True)
+                         cwd=Path(__file__).parents[2], check=True)
     assert out.stdout.strip() == "False"
 
 

@@ -15,10 +15,7 @@ from tascodec.dataset.layout_write import check_file_name as _check_name
 from tascodec.format import open_archive
 from tascodec.dataset.layout import StandardDataset
 
-try:
-    from test_decode import write_small_archive  # noqa: E402
-except ImportError:  # pragma: no cover
-    from tests.test_decode import write_small_archive  # noqa: E402
+from testkit import write_small_archive
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Export into an untrusted output folder (issue 28 items 2, 5, 6): no link followed, no
 planted file trusted on resume, the marker read only as a small regular file. The family
-itself is ``adversarial_outdirs`` (part of the standing run, ``tests/adversarial.py``)."""
+itself is ``adversarial_outdirs`` (part of the standing run, ``tests/support/adversarial.py``)."""
 
 from __future__ import annotations
 

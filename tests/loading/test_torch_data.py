@@ -17,10 +17,7 @@ from tascodec.errors import TascodecError  # noqa: E402
 from tascodec.loading.batches import IGNORE_INDEX, Batch, collate, collate_fn  # noqa: E402
 from tascodec.loading.torch_data import LengthGroupedSampler, TaszDataset  # noqa: E402
 
-try:
-    from test_decode import write_small_archive  # noqa: E402
-except ImportError:  # pragma: no cover
-    from tests.test_decode import write_small_archive  # noqa: E402
+from testkit import write_small_archive
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from tascodec.cli import main
 from tascodec.errors import OutputExistsError, TascodecError
 from tascodec.harness.fidelity_result import METRIC_KEYS, FidelityResult, with_original
 
-GOLDEN = Path(__file__).parent / "data" / "v1_1" / "mlp.tasz"
+GOLDEN = Path(__file__).parents[1] / "data" / "v1_1" / "mlp.tasz"
 
 
 def result(fingerprint: str | None, split: str = "split1", acc: float = 60.0,

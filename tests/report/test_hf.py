@@ -28,7 +28,7 @@ from tascodec.cli import main  # noqa: E402
 from tascodec.format import write_archive  # noqa: E402
 from tascodec.format.arrays import chunk_keys  # noqa: E402
 from tascodec.format.container import TAIL_BYTES  # noqa: E402
-from test_remote import big_content, entry_span  # noqa: E402
+from testkit import big_content, entry_span  # noqa: E402
 
 REPO = "lab/gtea-tasz"
 FILE = f"/datasets/{REPO}/resolve/main/big.tasz"
@@ -119,7 +119,7 @@ def test_hf_cli_info_ls_decode(hub, big, tmp_path, capsys):
 
 def readme_commands() -> list[str]:
     """The five commands of the README's "Publishing" section, in order."""
-    text = (Path(__file__).parents[1] / "README.md").read_text()
+    text = (Path(__file__).parents[2] / "README.md").read_text()
     section = text.split("## Publishing", 1)[1]
     block = section.split("```bash\n", 1)[1].split("```", 1)[0]
     return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]

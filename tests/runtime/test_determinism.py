@@ -19,7 +19,7 @@ from tascodec.errors import TascodecError
 from tascodec.tca.invert import invert
 from tascodec.tca.train import train_tca
 
-from test_inversion import make_source, table_of
+from testkit import make_source, table_of
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -28,7 +28,7 @@ class _Counter:
 
     def __init__(self, monkeypatch) -> None:
         self.calls = {name: 0 for name in self.NAMES}
-        package = str(Path(__file__).resolve().parents[1] / "tascodec")
+        package = str(Path(__file__).resolve().parents[2] / "tascodec")
         for name in self.NAMES:
             original = getattr(torch.Tensor, name)
 

@@ -1,6 +1,6 @@
 """A 2-process encode on torch.distributed (gloo, CPU) against a one-process one (issue 13).
 
-The ranks run ``torchrun --standalone --nproc_per_node=2`` over ``tests/dist_worker.py`` (the
+The ranks run ``torchrun --standalone --nproc_per_node=2`` over ``tests/support/dist_worker.py`` (the
 CLI, plus test-only hooks kept out of the library), one torch thread each.
 
 Tolerances: the statistics of the training frames are gathered exactly (x + 0 = x sums,
@@ -18,9 +18,6 @@ condensation error (relative MSE ~0.8 here).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,25 +26,13 @@ import pytest
 from tascodec.format import open_archive
 from tascodec.runtime.parallel import current, launched, session
 from tascodec.runtime.world import SINGLE, World, shard_ranges
+from testkit import torchrun
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKER = Path(__file__).with_name("dist_worker.py")
 INVERSION = ["--codec", "inversion"]  # the codec these runs shard (TCA training, inversion)
 QUICK = ["--recipe", "quick", "--device", "cpu", "--quiet", "--seed", "3",
          "--code-dtype", "float32", "-p", "decoder_dtype=float32",
          "-p", "patience=2", "-p", "holdout=0.1", "-p", "epochs=3",
          "-p", "memory_budget=200000"]  # held-out check and a sampled cache: every path
-
-
-def _torchrun(*args: str, env: dict[str, str] | None = None, timeout: float = 180
-              ) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "TASCODEC_DIST_TIMEOUT": "60",
-                "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-                **(env or {})}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           "--nproc_per_node=2", str(WORKER), *args]
-    return subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT)
 
 
 def _leftovers(directory: Path) -> list[str]:
@@ -102,7 +87,7 @@ def runs(tiny_dataset, tmp_path_factory):
                code_dtype="float32", decoder_dtype="float32")
     finally:
         torch.set_num_threads(threads)
-    proc = _torchrun("encode", str(tiny_dataset), str(out / "two.tasz"), *INVERSION, *QUICK)
+    proc = torchrun("encode", str(tiny_dataset), str(out / "two.tasz"), *INVERSION, *QUICK)
     return out, proc
 
 
@@ -150,7 +135,7 @@ def test_a_rank_that_fails_fails_every_rank_and_writes_nothing(tiny_dataset, tmp
     x = np.load(path)
     x[0, 0] = np.nan
     np.save(path, x)
-    proc = _torchrun("encode", str(data), str(tmp_path / "a.tasz"), *INVERSION, *QUICK)
+    proc = torchrun("encode", str(data), str(tmp_path / "a.tasz"), *INVERSION, *QUICK)
     assert proc.returncode != 0
     assert "distributed encode: rank 1 of 2 failed during reading the training videos" in \
         proc.stderr and "non-finite value" in proc.stderr, proc.stderr[-3000:]
@@ -158,7 +143,7 @@ def test_a_rank_that_fails_fails_every_rank_and_writes_nothing(tiny_dataset, tmp
 
 
 def test_a_rank_that_dies_fails_the_run_and_leaves_no_archive(tiny_dataset, tmp_path):
-    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *INVERSION, *QUICK,
+    proc = torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *INVERSION, *QUICK,
                      env={"TASCODEC_TEST_KILL_RANK": "1"})
     assert proc.returncode != 0
     # rank 0 either sees the connection drop or is stopped by torchrun first
@@ -169,7 +154,7 @@ def test_a_rank_that_dies_fails_the_run_and_leaves_no_archive(tiny_dataset, tmp_
 
 @pytest.mark.slow
 def test_a_silent_rank_times_out(tiny_dataset, tmp_path):
-    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *INVERSION, *QUICK,
+    proc = torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), *INVERSION, *QUICK,
                      env={"TASCODEC_TEST_HANG_RANK": "1", "TASCODEC_DIST_TIMEOUT": "5"})
     assert proc.returncode != 0
     assert "rank 0 of 2 lost contact with a peer during the inversion" in proc.stderr, \
@@ -180,7 +165,7 @@ def test_a_silent_rank_times_out(tiny_dataset, tmp_path):
 
 @pytest.mark.slow
 def test_encode_inside_the_callers_process_group(tiny_dataset, tmp_path):
-    proc = _torchrun(str(tiny_dataset), str(tmp_path / "a.tasz"),
+    proc = torchrun(str(tiny_dataset), str(tmp_path / "a.tasz"),
                      env={"TASCODEC_TEST_OWN_GROUP": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "rank 0: initialised=True" in proc.stdout and "rank 1: initialised=True" in proc.stdout
@@ -203,7 +188,7 @@ def test_two_ranks_store_the_same_segment_means_as_one_process(tiny_dataset, tmp
                code_dtype="float32", decoder_dtype="float32")
     finally:
         torch.set_num_threads(threads)
-    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "two.tasz"), "--codec",
+    proc = torchrun("encode", str(tiny_dataset), str(tmp_path / "two.tasz"), "--codec",
                      "mean+inversion", "-k", "2", *QUICK[:-6], "-p", "epochs=2")
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open_archive(tmp_path / "one.tasz") as one, open_archive(tmp_path / "two.tasz") as two:
@@ -256,7 +241,7 @@ def test_torchrun_encode_on_cuda_without_cuda_is_one_line_per_rank(tiny_dataset,
 
     if torch.cuda.is_available():
         pytest.skip("CUDA present: this checks a CPU-only torch")
-    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), "--device", "cuda",
+    proc = torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), "--device", "cuda",
                      "--quiet", timeout=120)
     assert proc.returncode != 0
     ours = [line for line in proc.stderr.splitlines() if line.startswith("tascodec encode:")]

@@ -20,7 +20,7 @@ import torch
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -82,9 +82,9 @@ print(inside)
 def test_torchrun_ranks_beyond_the_gpus_are_refused(tiny_dataset, tmp_path):
     if torch.cuda.device_count() != 1:
         pytest.skip("checks a host of one GPU")
-    from test_distributed import _torchrun
+    from testkit import torchrun
 
-    proc = _torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), "--device", "cuda",
+    proc = torchrun("encode", str(tiny_dataset), str(tmp_path / "a.tasz"), "--device", "cuda",
                      "--quiet", "--codec", "inversion", "--recipe", "quick", timeout=300)
     assert proc.returncode != 0
     assert ("local rank 1 would compute on cuda:1 but this host has 1 CUDA device(s)"
@@ -110,7 +110,7 @@ def test_paper_budget_and_sampled_chunks_on_the_gpu():
     from tascodec.tca.invert import invert
     from tascodec.tca.train import train_tca
 
-    from test_inversion import make_source, table_of
+    from testkit import make_source, table_of
 
     assert fitting_budget("cuda") > 1 << 30  # more than the old 1 GiB on any current GPU
     src = make_source(videos=3, frames=160)

@@ -1,6 +1,6 @@
 """The standing adversarial run (issue 12): hostile archives and names against the reader.
 
-``PYTHONPATH=. python tests/adversarial.py [--mutants N] [--bombs N] [--names N]`` prints, per
+``PYTHONPATH=. python tests/support/adversarial.py [--mutants N] [--bombs N] [--names N]`` prints, per
 family and in all: trials, rejected (a ``TascodecError`` on open), caught (a ``TascodecError``
 later: codes, decoder, decode, verify), ok (read exactly as the original), silent (read, but
 differently: must be 0), foreign (any other exception: must be 0), and the peak RSS.
@@ -31,10 +31,10 @@ Families, all on the format 1.1 goldens (``tests/data/v1_1``):
   ``tascodec.open(url)``: rejected or caught, in bounded time and bytes.
 
 ``adversarial_inputs.run_fileobjs`` (hostile file objects: truncated gzip, lzma, bz2 streams,
-failing reads) is run by ``tests/test_hostile_inputs.py``; it joins this run once
+failing reads) is run by ``tests/format/test_hostile_inputs.py``; it joins this run once
 ``FileObjectSource`` turns a file object's ``EOFError`` into a ``FormatError``.
 
-``tests/test_fuzz.py::test_adversarial_run`` runs it small by default and at the issue's scale
+``tests/format/test_fuzz.py::test_adversarial_run`` runs it small by default and at the issue's scale
 (5,000 mutants, 50 bombs, 100 names) with ``-m slow``.
 """
 
@@ -50,9 +50,12 @@ from pathlib import Path
 
 import numpy as np
 
-from adversarial_budget import decode_traced, over_budget
-from make_golden import GOLDEN_DIR_1_1, NAMES_1_1, build, with_manifest, write_zip, zip_entries
-from tascodec.errors import TascodecError
+if __name__ == "__main__":  # run as a script: make_golden lives in tests/, above this folder
+    sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from adversarial_budget import decode_traced, over_budget  # noqa: E402
+from make_golden import GOLDEN_DIR_1_1, NAMES_1_1, build, with_manifest, write_zip, zip_entries  # noqa: E402
+from tascodec.errors import TascodecError  # noqa: E402
 
 OUTCOMES = ("rejected", "caught", "ok", "silent", "foreign", "escaped", "hang", "unbounded")
 #: outcomes that must never happen
@@ -96,7 +99,7 @@ def classify(path: Path, expected) -> str:
 
 
 def _mutated(workdir: Path, count: int):
-    from test_fuzz import mutants
+    from testkit import mutants
 
     for k, name in enumerate(NAMES_1_1):
         data = (GOLDEN_DIR_1_1 / f"{name}.tasz").read_bytes()
@@ -232,5 +235,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())

@@ -29,7 +29,7 @@ from tascodec.decode.budget import _segment_temporaries
 from tascodec.decode.plan import decode_source, video_plan, video_rows
 
 MAX_RATIO = 1.5
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def estimate(ar, video, limit=None):

@@ -6,7 +6,7 @@ makes it ignore Range headers (a full 200 response every time), as some static h
 ``stall=S`` makes it answer nothing for S seconds (a stalled server). Bodies are written in
 pieces and ``bytes_written`` counts what the client took before it hung up. ``routes``
 (``{prefix: handler(request) -> (status, headers, body) | None}``) answer other paths (the
-Hugging Face stand-in, ``tests/hub_server.py``).
+Hugging Face stand-in, ``tests/support/hub_server.py``).
 """
 
 from __future__ import annotations

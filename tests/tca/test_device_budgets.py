@@ -15,7 +15,7 @@ from tascodec.tca import frames as frames_mod
 from tascodec.tca.recipes import get_recipe
 from tascodec.tca.train import train_tca, training_frames
 
-from test_inversion import make_source
+from testkit import make_source
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -91,7 +91,7 @@ def test_inversion_chunked_by_sampled_frames_gives_the_same_codes():
     from tascodec.errors import TascodecError
     from tascodec.tca.invert import invert
 
-    from test_inversion import table_of
+    from testkit import table_of
 
     src = make_source(videos=3, frames=120)
     model, _ = train_tca(src, latent_dim=6, hidden_dim=16, epochs=2, lr=1e-2, batch_size=32,

@@ -23,28 +23,10 @@ from tascodec.tca.model import TCA, decoder_from_checkpoint
 from tascodec.rng import random_codes
 from tascodec.dataset.source import ArraySource
 from tascodec.tca.train import train_tca
+from testkit import make_source, table_of
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
-
-
-def make_source(videos=3, frames=90, dim=24, classes=4, seed=0, lengths=(3, 30)) -> ArraySource:
-    rng = np.random.default_rng(seed)
-    means, trend = rng.normal(size=(classes, dim)) * 2, rng.normal(size=(classes, dim))
-    feats, labels = {}, {}
-    for v in range(videos):
-        xs, ys, t, prev = [], [], 0, -1
-        while t < frames:
-            n = int(min(rng.integers(*lengths), frames - t))
-            a = int((prev + 1 + rng.integers(classes - 1)) % classes)  # differs from prev
-            c = np.linspace(0, 1, n)[:, None]
-            xs.append(means[a] + rng.normal(size=dim) * 0.7 + c * trend[a]
-                      + 0.2 * rng.normal(size=(n, dim)) + 5.0)
-            ys.append(np.full(n, a))
-            t, prev = t + n, a
-        feats[f"v{v}"] = np.concatenate(xs).astype(np.float32)
-        labels[f"v{v}"] = np.concatenate(ys)
-    return ArraySource(feats, labels, [f"a{i}" for i in range(classes)])
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +39,6 @@ def model(src) -> TCA:
     m, _ = train_tca(src, latent_dim=6, hidden_dim=16, epochs=15, lr=1e-2, batch_size=32,
                      progress=False)
     return m
-
-
-def table_of(src, k, videos=None) -> SegmentTable:
-    names = list(src.videos if videos is None else videos)
-    return SegmentTable.from_labels(names, [src.labels(v) for v in names], k)
 
 
 def decoded_mse(model, src, table, codes) -> float:
