@@ -256,14 +256,14 @@ def test_local_reads_never_import_fsspec(big):
 
 def test_hf_without_huggingface_hub_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
-    with pytest.raises(TascodecError, match=r"hf:// needs huggingface_hub.*tascodec\[remote\]"):
+    with pytest.raises(TascodecError, match=r'hf:// needs huggingface_hub.*pip install -e "\.\[remote\]"'):
         open_archive("hf://datasets/lab/repo/a.tasz")
 
 
 def test_url_without_fsspec_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "fsspec", None)
     monkeypatch.setitem(sys.modules, "fsspec.core", None)
-    with pytest.raises(TascodecError, match=r"tascodec\[remote\]"):
+    with pytest.raises(TascodecError, match=r'pip install -e "\.\[remote\]"'):
         open_archive("https://example.org/a.tasz")
 
 
