@@ -85,7 +85,7 @@ class FidelityResult:
 
     @property
     def compression(self) -> float:
-        """The old name of ``ratio`` (the same value)."""
+        """Deprecated: the old name of ``ratio`` (the same value); read ``ratio``."""
         return self.ratio
 
     @property
@@ -95,7 +95,8 @@ class FidelityResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (adds ``ratio``, the factor, ``storage_fraction``, and
-        ``compression``, the old name of ``ratio`` kept for older readers)."""
+        ``compression``: deprecated, a copy of ``ratio`` kept while readers of stored results
+        (``benchmarks/bench_rate.py``, earlier ``eval --json`` files) still look it up)."""
         out = asdict(self)
         out["seeds"] = list(self.seeds)
         out["ratio"] = self.ratio
