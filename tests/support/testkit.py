@@ -1,6 +1,6 @@
 """Helpers shared by test modules of several folders (this folder is on pytest's ``pythonpath``,
 ``pyproject.toml``): small archives and decoders (``small_content``, ``write_small_archive``,
-``random_decoder``, ``random_table``), killed and torchrun'd processes (``spawn``,
+``random_decoder``, ``random_table``, ``assert_tables_equal``), killed and torchrun'd processes (``spawn``,
 ``kill_after``, ``torchrun``), inversion inputs (``make_source``, ``table_of``), a remote
 archive (``big_content``, ``entry_span``) and byte-level mutants of an archive (``mutants``).
 
@@ -79,6 +79,13 @@ def small_content(seed: int = 0, kind: str = "mlp", videos: int = 5):
         feature_dim=12,
         decoder=random_decoder(rng) if kind == "mlp" else None,
     )
+
+
+def assert_tables_equal(got: SegmentTable, want: SegmentTable) -> None:
+    """The per-video and per-segment arrays of two segment tables are equal."""
+    for name in ("video_num_frames", "video_num_segments", "seg_action", "seg_length",
+                 "seg_num_instances"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
 
 
 def write_small_archive(path, seed: int = 0, kind: str = "mlp", videos: int = 5):
