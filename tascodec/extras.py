@@ -44,7 +44,7 @@ def require_torch(what: str) -> ModuleType:
     """The ``torch`` module; ``MissingDependencyError`` naming ``what`` and the extra when it
     cannot be imported."""
     try:
-        import torch
+        import torch  # lazy: torch
     except ImportError as exc:
         reason = "is not installed" if isinstance(exc, ModuleNotFoundError) and \
             is_torch_import_error(exc) else f"failed to import ({exc})"

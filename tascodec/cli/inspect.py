@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..encoding.grow import merge
+from ..format import open_archive
 from ..report.info import format_info, info_dict
 
 __all__ = ["register", "run_info", "run_verify"]
@@ -44,8 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..format import open_archive
-
     with open_archive(args.archive) as archive:
         info = info_dict(archive)
     print(json.dumps(info, indent=2, sort_keys=True) if args.json else format_info(info))
@@ -53,8 +53,6 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ..format import open_archive
-
     with open_archive(args.archive) as archive:
         problems = archive.verify(progress=not args.quiet)
     if problems:
@@ -64,8 +62,6 @@ def run_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.archive}: OK (every checksum holds)")
     if args.upgrade:
-        from ..encoding.grow import merge
-
         merge([args.archive], args.archive, overwrite=True, progress=not args.quiet)
         with open_archive(args.archive) as archive:
             print(f"{args.archive}: rewritten as format {archive.format_version}")

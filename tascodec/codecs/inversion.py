@@ -15,6 +15,7 @@ import numpy as np
 
 from ..content import SegmentTable
 from ..errors import TascodecError
+from ..rng import random_codes
 from . import register_codec
 from .learned import (BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, checked_k,
                       sharded_codes)
@@ -53,8 +54,7 @@ class InversionCodec(LearnedCodec):
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
                    resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:
-        from ..rng import random_codes
-        from ..tca.invert import invert
+        from ..tca.invert import invert  # lazy: torch (imported by that module)
 
         start = time.perf_counter()
         init, d = self.params["init"], int(model.latent_dim)

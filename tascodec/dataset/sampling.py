@@ -26,6 +26,8 @@ import numpy as np
 
 from ..errors import TascodecError
 from ..rng import gaussian, splitmix64
+from ..segments import transcript
+from .splits import resolve_split
 
 __all__ = [
     "edit_distance",
@@ -198,8 +200,6 @@ def select_videos(dataset: Any, split: str | None, gamma: float, sampling: str, 
     """What ``encode`` stores of a ``StandardDataset``: (stored videos, the split's videos,
     splits to record, the split's bundle name), for a split (``gamma`` of it by ``sampling``)
     or, with ``split=None``, the whole dataset (gamma 1)."""
-    from .splits import resolve_split
-    from ..segments import transcript
 
     if sampling not in SAMPLING_METHODS:
         raise TascodecError(f"sampling must be one of {SAMPLING_METHODS}, got {sampling!r}")

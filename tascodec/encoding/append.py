@@ -42,9 +42,22 @@ from typing import Any
 
 import numpy as np
 
+from ..codecs.inversion import invert_kwargs
+from ..codecs.mean_inversion import less_offsets, segment_means, stored_offsets
+from ..codecs.pca import project
 from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
-from ..errors import BudgetTooSmallError, TascodecError
+from ..dataset.layout import StandardDataset
 from ..dataset.splits import select_split
+from ..errors import BudgetTooSmallError, TascodecError
+from ..extras import require_torch
+from ..format.v2_write import write_grouped
+from ..rate import FIXED_BYTES
+from ..rng import random_codes
+from ..runtime.devices import resolve_device
+from ..runtime.tempfiles import clean_stale, mkdtemp_beside
+from ..segments import num_instances_for_stride
+from .encode import HEADER_SLACK, budgeted_codec, encode
+from .grow import join, open_verified, read_groups
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
@@ -73,7 +86,6 @@ class _LocalSource:
         x = self.dataset.features(video).T
         if video not in self._offsets:
             return x
-        from ..codecs.mean_inversion import less_offsets
 
         return less_offsets(x, self.dataset.labels(video), self._offsets[video])
 
@@ -92,7 +104,6 @@ class _LocalSource:
 def _instances(group: CodeGroup, lengths: np.ndarray) -> np.ndarray:
     """K per segment of new videos (S,), by the group's per-segment rule."""
     if "stride" in group.content.codec_config:  # pca: one code per stride frames
-        from ..segments import num_instances_for_stride
 
         return num_instances_for_stride(lengths, int(group.content.codec_config["stride"]))
     k = group.content.codec_config.get("k", 8)
@@ -131,10 +142,8 @@ def _pick_group(base: GroupedContent, used: set[int], group: int | None) -> int:
 def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.ndarray,
                  group: int | None, seed: int, device: str, progress: bool) -> CodeGroup:
     """A new group of ``videos`` inverted against an existing group's decoder."""
-    from ..codecs.inversion import invert_kwargs
-    from ..tca.invert import invert
-    from ..tca.model import decoder_from_checkpoint
-    from ..rng import random_codes
+    from ..tca.invert import invert  # lazy: torch (imported by that module)
+    from ..tca.model import decoder_from_checkpoint  # lazy: torch (imported by that module)
 
     labels = {v: ids[np.asarray(dataset.labels(v), np.int64)] for v in videos}
     used = {int(c) for y in labels.values() for c in np.unique(y)}
@@ -185,7 +194,6 @@ def _reuse_group(base: GroupedContent, dataset: Any, videos: list[str], ids: np.
 def _projected(decoder: Any, source: Any, table: SegmentTable) -> tuple[np.ndarray, dict]:
     """Codes (N, p) of the table's videos for a ``pca`` group's decoder, and their stats
     (values brought within the decoder's bound: a new video far outside the stored ones)."""
-    from ..codecs.pca import project
 
     first_seg, parts, clipped = table.video_first_segment, [], 0
     for i, video in enumerate(table.video_names):
@@ -203,7 +211,6 @@ def _new_offsets(ref: CodeGroup, dataset: Any, videos: list[str], table: Segment
     group stores offsets (with their own int8 scale), and that scale; else ``(None, None)``."""
     if ref.content.decode_kind != "mlp+offset":
         return None, None
-    from ..codecs.mean_inversion import segment_means, stored_offsets
 
     first = table.video_first_segment
     means = np.concatenate([segment_means(dataset.features(v).T,
@@ -228,11 +235,6 @@ def append(archive: str | os.PathLike[str], dataset_dir: str | os.PathLike[str],
     last one that covers the new classes) or ``"new"`` (a new decoder, trained by
     ``tascodec.encode`` with ``encode_kwargs``, e.g. ``recipe``, ``target_ratio``, ``k``).
     """
-    from ..runtime.devices import resolve_device
-    from ..extras import require_torch
-    from ..format.v2_write import write_grouped
-    from .grow import join, open_verified, read_groups
-    from ..dataset.layout import StandardDataset
 
     require_torch("tascodec.append")
     if decoder not in DECODER_CHOICES:
@@ -326,11 +328,6 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     refused with that measured growth plus ``encoding.HEADER_SLACK`` (the header's timings
     vary by a few bytes between runs) as ``BudgetTooSmallError.minimum_bytes``.
     """
-    from .encode import HEADER_SLACK, budgeted_codec, encode
-    from ..format.v2_write import write_grouped
-    from .grow import join, open_verified, read_groups
-    from ..rate import FIXED_BYTES
-    from ..runtime.tempfiles import clean_stale, mkdtemp_beside
 
     kwargs = dict(encode_kwargs)
     growth = None  # the most bytes the append may add, when the caller set a limit

@@ -15,16 +15,26 @@ file there untouched): the writer writes a temporary file and renames it into pl
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from ..runtime.devices import resolve_device
-from ..codecs.options import check_codec_options, given_options
-from ..errors import BudgetTooSmallError, OutputExistsError, TascodecError
-from ..extras import require_torch
-from ..runtime.parallel import current, entry_point
+from ..codecs import get_codec
+from ..codecs.options import check_codec_options, codec_class, given_options
+from ..dataset.layout import StandardDataset
+from ..dataset.layout_write import check_file_name
 from ..dataset.sampling import DEFAULT_GAMMA, SAMPLING_METHODS, select_videos
+from ..dataset.source import EncodeSource
+from ..errors import BudgetTooSmallError, OutputExistsError, TascodecError, UnknownCodecError
+from ..extras import require_torch
+from ..format import open_archive, write_archive
+from ..runtime.determinism import deterministic_algorithms
+from ..runtime.devices import resolve_device
+from ..runtime.parallel import current, entry_point
+from ..runtime.tempfiles import mkdtemp_beside
+from ..tca.recipes import recipe_for_device
 from .summary import EncodeSummary
 
 __all__ = ["encode", "EncodeSummary", "SAMPLING_METHODS", "DEFAULT_TARGET_RATIO", "DEFAULT_CODEC"]
@@ -43,7 +53,6 @@ AUTO_DECODER_DTYPE = "float16"
 def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_dtype: str,
                  params: dict[str, Any]):
     """The codec instance; ``k`` / ``recipe`` go to codecs that take them, dtype to ``raw``."""
-    from ..codecs import get_codec
 
     if isinstance(codec, dict):
         return get_codec(codec, **params)
@@ -93,11 +102,6 @@ def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: An
     several ranks (``tascodec.runtime.parallel``) rank 0 writes, and renames into place only after
     every rank's last exchange.
     """
-    import os
-    import shutil
-
-    from ..format import write_archive
-    from ..runtime.tempfiles import mkdtemp_beside
 
     world = current()
     scratch = world.run("writing the archive", lambda: mkdtemp_beside(out)
@@ -145,8 +149,6 @@ def budgeted_codec(codec: str | dict[str, Any], k: Any) -> bool:
     """Whether this encode is budgeted: ``k="auto"`` for a codec that allocates instances."""
     if k != "auto":
         return False
-    from ..codecs.options import codec_class
-    from ..errors import UnknownCodecError
 
     try:
         cls = codec_class(codec)
@@ -233,10 +235,6 @@ def encode(
     ``raw``) raises ``TascodecError``. Needs the ``torch`` extra (``tascodec.extras``).
     Under ``torchrun`` the ranks share the work and rank 0 writes (``tascodec.runtime.parallel``).
     """
-    from ..runtime.determinism import deterministic_algorithms
-    from ..dataset.source import EncodeSource
-    from ..format import write_archive
-    from ..dataset.layout import StandardDataset
 
     require_torch("tascodec.encode")
     t0 = time.perf_counter()
@@ -250,7 +248,6 @@ def encode(
     world = current()
     dev = str(resolve_device(world.device_for(device)))  # checked before any data is read
     progress = progress and world.is_main
-    from ..tca.recipes import recipe_for_device
 
     recipe = recipe_for_device(recipe, dev)
     budgeted = budgeted_codec(codec, k)
@@ -275,7 +272,6 @@ def encode(
     stored, training, splits, split_name = select_videos(dataset, split, gamma, sampling, seed)
     if videos is not None:
         stored, training, splits = _only_videos(dataset, list(videos), splits, split)
-    from ..dataset.layout_write import check_file_name
 
     for video in stored:  # what could not be exported back is refused before any work
         check_file_name(video, f"{dataset.root / 'groundTruth'}")
@@ -384,7 +380,6 @@ def encode(
 
 def _archive_sizes(path: Path) -> dict[str, int]:
     """Bytes by part, from the reader."""
-    from ..format import open_archive
 
     with open_archive(path) as archive:
         return {k: int(v) for k, v in archive.sizes().items()}

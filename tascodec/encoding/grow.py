@@ -26,9 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable, StoredDecoder
 from ..errors import OutputExistsError, TascodecError
+from ..format import open_archive
+from ..format.v2_write import write_grouped
 
 __all__ = ["read_groups", "join", "merge", "open_verified", "group_table"]
 
@@ -36,7 +39,6 @@ __all__ = ["read_groups", "join", "merge", "open_verified", "group_table"]
 def open_verified(path: str | os.PathLike[str]) -> Any:
     """Open ``path`` and check every entry (``Archive.verify``); ``TascodecError`` naming the
     problems otherwise: archives that fail verification are never rewritten or joined."""
-    from ..format import open_archive
 
     archive = open_archive(path)
     problems = archive.verify()
@@ -174,9 +176,6 @@ def merge(paths: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
     of the inputs then). Every video of ``out`` decodes exactly as in its input. Returns
     ``out``. ``progress``: a bar over the inputs read and verified, then the write.
     """
-    from tqdm.auto import tqdm
-
-    from ..format.v2_write import write_grouped
 
     if isinstance(paths, (str, os.PathLike)) or not paths:
         raise TascodecError(f"merge: give a list of archive paths, got {paths!r}")

@@ -11,11 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..content import DECODE_KINDS, ArchiveContent
+from ..content import DECODE_KINDS, ArchiveContent, CodeGroup, GroupedContent, StoredDecoder
 from ..errors import TascodecError
 from .archive import Archive, open_archive
 from .v1 import CODE_DTYPES
 from .v1_write import write_v1
+from .v2_write import write_grouped
 from .version import FORMAT_NAME, FORMAT_VERSION, check_version, parse_version
 
 __all__ = [
@@ -72,8 +73,6 @@ def write_archive(
 def _write_offsets(content: ArchiveContent, path: str | Path, *, code_dtype: str,
                    decoder_dtype: str, **options: Any) -> Path:
     """``content`` of decode kind ``"mlp+offset"`` as one group of a 2.1 archive."""
-    from ..content import CodeGroup, GroupedContent, StoredDecoder
-    from .v2_write import write_grouped
 
     if content.decoder is None:
         raise TascodecError(f"{path}: decode_kind 'mlp+offset' needs a decoder")

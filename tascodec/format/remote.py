@@ -94,8 +94,8 @@ class HttpRemote(Remote):
 
     def __init__(self, url: str, location: str, options: dict[str, Any], timeout: float,
                  headers: dict[str, str] | None = None) -> None:
-        import aiohttp
-        from fsspec.implementations.http import HTTPFileSystem
+        import aiohttp  # lazy: aiohttp (remote extra)
+        from fsspec.implementations.http import HTTPFileSystem  # lazy: fsspec
 
         client = dict(options.pop("client_kwargs", None) or {})
         client.setdefault("timeout", aiohttp.ClientTimeout(
@@ -106,7 +106,7 @@ class HttpRemote(Remote):
         self.size, self.stamp = self._run(self._head())
 
     def _run(self, coro: Any) -> Any:
-        from fsspec.asyn import sync
+        from fsspec.asyn import sync  # lazy: fsspec
 
         try:
             return sync(self._fs.loop, lambda: coro)
@@ -210,8 +210,8 @@ class FsspecRemote(Remote):
 def _hf_resolve(url: str, options: dict[str, Any], timeout: float) -> tuple[str, dict]:
     """The ``resolve`` URL of an ``hf://`` file and the hub's headers (token, user agent)."""
     try:
-        from huggingface_hub import HfFileSystem
-        from huggingface_hub.utils import build_hf_headers
+        from huggingface_hub import HfFileSystem  # lazy: huggingface_hub (remote extra)
+        from huggingface_hub.utils import build_hf_headers  # lazy: huggingface_hub (remote extra)
     except ImportError:
         raise TascodecError(f"{url}: hf:// needs huggingface_hub: "
                             f"{install_command('remote')}") from None
@@ -234,7 +234,7 @@ def connect(url: str, storage_options: dict[str, Any] | None) -> Remote:
     """The :class:`Remote` reading ``url`` (see the module docstring)."""
     timeout, options = split_options(url, storage_options)
     try:
-        import fsspec.core
+        import fsspec.core  # lazy: fsspec
     except ImportError:
         raise TascodecError(f"{url}: reading a URL needs fsspec: "
                             f"{install_command('remote')}") from None

@@ -53,8 +53,8 @@ def build_entries(path: Path, header: dict[str, Any], payload: int, compression_
     ``put(group, name, data, target_chunk_bytes)``, ``check(stored_bytes)`` may refuse the
     result. Built in memory up to ``_IN_MEMORY_BYTES`` of ``payload``, else in a scratch
     directory beside ``path``, read lazily and removed when the ``with`` block ends."""
-    import zarr
-    from zarr.codecs import BytesCodec, Crc32cCodec, ZstdCodec
+    import zarr  # lazy: zarr, the writer's alone (no read imports it)
+    from zarr.codecs import BytesCodec, Crc32cCodec, ZstdCodec  # lazy: zarr, the writer's alone
 
     def put(group: Any, name: str, data: np.ndarray, target: int) -> None:
         row_bytes = data.itemsize * int(np.prod(data.shape[1:], dtype=np.int64))

@@ -48,9 +48,9 @@ def trainer(
             f"{backbone}_options: unknown key(s) {unknown}; allowed: {sorted(OPTIONS[backbone])}"
         )
     if backbone == "mstcn":
-        from .mstcn import train_mstcn
+        from .mstcn import train_mstcn  # lazy: torch (imported by that module)
 
         return train_mstcn, options
-    from .asformer import train_asformer
+    from .asformer import train_asformer  # lazy: torch (imported by that module)
 
     return train_asformer, options

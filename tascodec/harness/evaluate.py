@@ -28,8 +28,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .backbones import trainer
+from ..dataset.layout import StandardDataset
+from ..dataset.splits import split_names
 from ..errors import TascodecError
+from ..extras import require_torch
+from ..format import open_archive
+from ..runtime.determinism import deterministic_algorithms
+from ..runtime.devices import resolve_device
+from .backbones import trainer
 from .fidelity_result import (
     METRIC_KEYS,
     FidelityResult,
@@ -38,21 +44,17 @@ from .fidelity_result import (
     summarise,
 )
 from .fidelity_result import with_original as _attach_original
-from ..dataset.splits import split_names
 from .items import DecodedItems, OriginalItems, decode_device, worker_pool
+from .metrics import check_convention, evaluate_segmentation
 
 __all__ = ["evaluate_archive", "evaluate_items"]
 
 
 def _open_dataset(dataset_dir: str | os.PathLike[str]) -> Any:
-    from ..dataset.layout import StandardDataset
-
     return StandardDataset(dataset_dir)
 
 
 def _open_archive(path: Path) -> Any:
-    from ..format import open_archive
-
     return open_archive(path)
 
 
@@ -101,11 +103,8 @@ def evaluate_items(
     device (trained on as they are). Returns (metrics per seed, device, training seconds per
     seed).
     """
-    from ..runtime.determinism import deterministic_algorithms
 
-    from ..runtime.devices import resolve_device
-    from .metrics import check_convention, evaluate_segmentation
-    from .mstcn import predict
+    from .mstcn import predict  # lazy: torch (imported by that module)
 
     train, options = trainer(backbone, mstcn_options, asformer_options)
     check_convention(convention)
@@ -185,7 +184,6 @@ def evaluate_archive(
 
     Needs the torch extra.
     """
-    from ..extras import require_torch
 
     require_torch("tascodec.evaluate_archive (tascodec eval)")
     started = time.perf_counter()
@@ -196,7 +194,6 @@ def evaluate_archive(
         raise TascodecError(f"jobs must be an integer >= 1, got {jobs!r}")
     trainer(backbone, mstcn_options, asformer_options)  # argument errors before any work
     where = decode_device(decode, device)  # and device errors
-    from .metrics import check_convention
 
     check_convention(convention)
     if with_original and archive_path is not None:

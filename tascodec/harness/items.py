@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..decode import decode_video_tensor
 from ..errors import TascodecError
+from ..runtime.devices import resolve_device
 
 __all__ = ["DECODE_MODES", "DecodedItems", "OriginalItems", "cache_limit", "decode_device",
            "worker_pool"]
@@ -73,8 +75,6 @@ class DecodedItems(Sequence):
         if self.device is None:
             decoded: Any = np.asarray(self.archive.decode(video), dtype=np.float32)
         else:
-            from ..decode import decode_video_tensor
-
             # "cpu-torch": the torch decoder on the CPU (the NumPy one is what "cpu" means).
             where = "cpu-torch" if self.device.type == "cpu" else self.device
             decoded = decode_video_tensor(self.archive, video, device=where)
@@ -91,7 +91,7 @@ class DecodedItems(Sequence):
         if self.device is None:
             item: tuple[Any, Any] = (np.ascontiguousarray(decoded.T), labels)
         else:
-            import torch
+            import torch  # lazy: torch
 
             item = (decoded.T.contiguous(), torch.from_numpy(labels).to(self.device))
         nbytes = int(decoded.shape[0]) * self.dim * 4
@@ -111,7 +111,7 @@ def cache_limit(device: Any = None) -> int:
     workers, else 1), so N workers on one GPU keep half its free memory together, not each."""
     limit = _CACHE_LIMIT
     if device is not None and device.type == "cuda":
-        import torch
+        import torch  # lazy: torch
 
         limit = int(torch.cuda.mem_get_info(device)[0] * _DEVICE_CACHE_FRACTION)
     return limit // max(1, _cache_shares)
@@ -126,7 +126,6 @@ def decode_device(decode: str, device: Any) -> Any:
     """
     if decode not in DECODE_MODES:
         raise TascodecError(f"decode: expected one of {list(DECODE_MODES)}, got {decode!r}")
-    from ..runtime.devices import resolve_device
 
     dev = resolve_device(device)
     if decode == "numpy" or (decode == "auto" and dev.type != "cuda"):
@@ -136,7 +135,7 @@ def decode_device(decode: str, device: Any) -> Any:
 
 def _worker_init(threads: int, shares: int = 1) -> None:
     global _cache_shares
-    import torch
+    import torch  # lazy: torch
 
     torch.set_num_threads(threads)
     _cache_shares = shares
@@ -149,7 +148,7 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
 
     Spawned, not forked: forking a process whose OpenMP or CUDA runtime has started can hang.
     """
-    import torch
+    import torch  # lazy: torch
 
     threads = max(1, torch.get_num_threads() // jobs)
     return ProcessPoolExecutor(

@@ -13,20 +13,24 @@ on the decoded training split and predicts on the original test split.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..decode import decode_video
-from ..errors import OutputExistsError, TascodecError
+from .. import errors
 from ..dataset.layout import StandardDataset
-from ..dataset.splits import select_split, split_names
 from ..dataset.layout_write import (LayoutWriter, check_class_names, check_file_name, first_content,
                            read_marker_at)
+from ..dataset.splits import select_split, split_names
+from ..decode import decode_video
+from ..errors import OutputExistsError, TascodecError
+from ..format import open_archive
 
 __all__ = ["export_archive", "split_videos", "original_test_splits"]
 
@@ -117,7 +121,6 @@ def export_archive(
     holds one video at a time, so memory stays bounded at any archive size). Returns
     ``out_dir``.
     """
-    from ..format import open_archive
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise TascodecError(f"export: workers must be a positive integer, got {workers!r}")
@@ -182,8 +185,6 @@ _WORKER: dict[str, Any] = {}  # per worker process: its open archive, writer and
 
 def _worker_start(archive: Any, decode_limit: Any, out: Path, class_names: list[str],
                   device: Any) -> None:
-    from ..format import open_archive
-
     _WORKER.update(archive=open_archive(archive, decode_limit=decode_limit),
                    writer=LayoutWriter(out, class_names), device=device)
 
@@ -203,10 +204,6 @@ def _export_in_parallel(archive: Any, decode_limit: Any, out: Path, class_names:
     """Decode and write ``videos`` in ``workers`` spawned processes; yields each video once
     written. The first failure stops the pool and is raised (videos written stay written, so
     a rerun resumes)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from .. import errors
 
     ctx = multiprocessing.get_context("spawn")  # no forked CUDA or file state
     with ProcessPoolExecutor(max_workers=min(workers, len(videos)), mp_context=ctx,

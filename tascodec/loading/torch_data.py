@@ -35,15 +35,14 @@ from ..format.byte_source import Target, archive_target, is_file_object, is_url
 from ..dataset.splits import select_split
 from ..dataset.orientation import check_frame_args, frame_slice
 from .batches import Batch, Item, collate
+from ..format import open_archive
+from ..format.source_cache import cache_folder, cached
 
 __all__ = ["TaszDataset", "LengthGroupedSampler"]
 
 
 def _open(path: Target, decode_limit: Any = None,
           storage_options: dict[str, Any] | None = None, remote_cache: Any = None) -> Any:
-    from ..format import open_archive
-    from ..format.source_cache import cached
-
     path = cached(path, storage_options, remote_cache)  # a URL through the shared folder
     return open_archive(path, decode_limit=decode_limit, storage_options=storage_options)
 
@@ -125,7 +124,6 @@ class TaszDataset(Dataset):
         self.sample_rate = int(sample_rate)
         self.offset = int(offset)
         self.decode_limit = decode_limit
-        from ..format.source_cache import cache_folder
 
         self.remote_cache = cache_folder(any(map(is_url, self.paths)) and remote_cache, self)
         self._fingerprints: list[tuple[Any, ...] | None] = [None] * len(self.paths)

@@ -21,9 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..encoding.summary import short_config
 from ..errors import TascodecError
+from ..format import open_archive
 from ..harness.fidelity_result import METRIC_KEYS, FidelityResult
+from ..runtime.tempfiles import write_beside
 from ..units import format_bytes
+from .info import info_dict
 
 __all__ = ["dataset_card", "write_card", "load_results", "size_category"]
 
@@ -114,9 +118,6 @@ def dataset_card(archive: Any, results: Sequence[FidelityResult] = (), *,
     ``name``: the source dataset's name (default: the results' ``dataset`` when they agree);
     ``repo``: the hub repository (``owner/name``) the card's loading lines use.
     """
-    from .info import info_dict
-    from ..encoding.summary import short_config
-    from ..format import open_archive
 
     if not hasattr(archive, "identity"):
         with open_archive(archive) as opened:
@@ -212,7 +213,6 @@ def write_card(archive: Any, output: str | os.PathLike[str],
                overwrite: bool = False) -> Path:
     """Write ``archive``'s card to ``output`` (``results``: ``FidelityResult`` objects or
     ``tascodec eval --json`` files); ``OutputExistsError`` if it exists, unless ``overwrite``."""
-    from ..runtime.tempfiles import write_beside
 
     loaded, wheres = [], []
     for r in results:

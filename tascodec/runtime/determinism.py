@@ -86,7 +86,7 @@ def _env_text(value: str | None) -> str:
 
 def _check_cublas() -> None:
     """Make sure cuBLAS can be deterministic in this process, or raise ``TascodecError``."""
-    import torch
+    import torch  # lazy: torch
 
     if not torch.cuda.is_available():
         return
@@ -116,7 +116,7 @@ _PRECISION_SETTINGS = (("cuda", "matmul"), ("cudnn", "conv"), ("cudnn", "rnn"),
 
 def _precision_settings() -> list[Any] | None:
     """The objects holding ``_PRECISION_SETTINGS``' ``fp32_precision``, or None (torch < 2.9)."""
-    import torch
+    import torch  # lazy: torch
 
     if not hasattr(torch.backends.cuda.matmul, "fp32_precision"):
         return None  # pragma: no cover - torch < 2.9
@@ -125,7 +125,7 @@ def _precision_settings() -> list[Any] | None:
 
 def _flags() -> dict[str, Any]:
     """The global settings ``deterministic_algorithms`` changes, as they are now."""
-    import torch
+    import torch  # lazy: torch
 
     flags = {
         "deterministic": torch.are_deterministic_algorithms_enabled(),
@@ -150,7 +150,7 @@ def _tf32_off() -> tuple[Any, ...]:
 
 
 def _apply(flags: dict[str, Any]) -> None:
-    import torch
+    import torch  # lazy: torch
 
     torch.use_deterministic_algorithms(flags["deterministic"], warn_only=flags["warn_only"])
     torch.backends.cudnn.deterministic = flags["cudnn_deterministic"]
@@ -197,7 +197,7 @@ def segment_sum(values: Any, index: Any, rows: int) -> Any:
     tables). Deterministic on every device, equal to ``zeros.index_add_(0, index, values)``
     bit for bit on the CPU (same order of additions).
     """
-    import torch
+    import torch  # lazy: torch
 
     m = values.shape[0]
     if m == 0 or rows == 0:

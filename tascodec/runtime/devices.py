@@ -22,7 +22,7 @@ def device_name(device: Any) -> str:
     """``None`` / ``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; ``"cpu-torch"`` ->
     ``"cpu"``; anything else as ``torch.device`` reads it, as a str. Raises ``TascodecError``
     for a name torch does not know."""
-    import torch
+    import torch  # lazy: torch
 
     if device is None or device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -37,7 +37,7 @@ def device_name(device: Any) -> str:
 def resolve_device(device: Any) -> Any:
     """The ``torch.device`` of ``device_name(device)``; ``TascodecError`` for a CUDA device
     when CUDA is not available or its index is beyond the visible devices."""
-    import torch
+    import torch  # lazy: torch
 
     dev = torch.device(device_name(device))
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -52,7 +52,7 @@ def cuda_rng_devices() -> list[int]:
     """Every visible CUDA device's index, for ``torch.random.fork_rng(devices=...)``: seeding
     inside the fork touches every device's generator, so all of them are saved and restored
     (empty without CUDA)."""
-    import torch
+    import torch  # lazy: torch
 
     return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
 
@@ -61,7 +61,7 @@ def same_device(a: Any, b: Any) -> bool:
     """Whether ``a`` and ``b`` (names or ``torch.device``) name the same device: an index-less
     CUDA device is the current one, so ``same_device("cuda", "cuda:0")`` is True on a process
     whose current device is 0 (``torch.device("cuda") == torch.device("cuda:0")`` is False)."""
-    import torch
+    import torch  # lazy: torch
 
     a, b = torch.device(a), torch.device(b)
     if a.type != b.type:
@@ -78,7 +78,7 @@ def free_memory(device: Any) -> int:
     """Bytes free now on ``device`` (``resolve_device``'s reading): a CUDA device's free memory
     (``torch.cuda.mem_get_info``); for the CPU the host's available memory (``MemAvailable`` of
     ``/proc/meminfo``: free plus reclaimable caches), else half the physical memory, else 0."""
-    import torch
+    import torch  # lazy: torch
 
     dev = resolve_device(device)
     if dev.type == "cuda":
@@ -90,6 +90,7 @@ def free_memory(device: Any) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         pass
+    # lazy: the package's one upward import (decode/budget owns physical_memory)
     from ..decode.budget import physical_memory  # pragma: no cover - not Linux
 
     return (physical_memory() or 0) // 2  # pragma: no cover - not Linux

@@ -24,6 +24,7 @@ collective is a no-op; torch.distributed is not set up.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import os
 import signal
@@ -76,7 +77,6 @@ def session(device: str | None = "auto") -> Iterator[World]:
     if _current.distributed or not launched():  # alone, or nested in a running encode
         yield _current
         return
-    import datetime
 
     dist = dist_module()
     timeout = _timeout_s()
@@ -86,7 +86,7 @@ def session(device: str | None = "auto") -> Iterator[World]:
         backend = _backend_for(device)
         local = env_int("LOCAL_RANK", 0)
         if backend == "nccl":
-            import torch
+            import torch  # lazy: torch
 
             _check_cuda_rank(device, local)
             torch.cuda.set_device(local)
@@ -99,7 +99,7 @@ def session(device: str | None = "auto") -> Iterator[World]:
     backend = str(dist.get_backend()).lower()
     local = env_int("LOCAL_RANK", 0)
     if backend == "nccl":
-        import torch
+        import torch  # lazy: torch
 
         local = torch.cuda.current_device()
     world = World(rank=dist.get_rank(), size=dist.get_world_size(), local_rank=local,
@@ -148,7 +148,7 @@ def _stop_on_sigterm(world: World) -> Callable[[], None] | None:
 def _check_cuda_rank(device: Any, local: int) -> None:
     """``TascodecError`` unless this rank's GPU ``cuda:local`` exists (checked before
     ``torch.cuda.set_device``, whose own error on a CPU-only torch is a traceback)."""
-    import torch
+    import torch  # lazy: torch
 
     if not torch.cuda.is_available():
         raise TascodecError(f"distributed encode: device {device!r} asks for CUDA (NCCL, "
@@ -162,7 +162,7 @@ def _check_cuda_rank(device: Any, local: int) -> None:
 
 
 def _backend_for(device: str | None) -> str:
-    import torch
+    import torch  # lazy: torch
 
     if device is None or device == "auto":
         return "nccl" if torch.cuda.is_available() else "gloo"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -62,7 +63,7 @@ class World:
         if device not in ("auto", "cuda", None):
             return device
         if self.backend != "nccl":
-            import torch
+            import torch  # lazy: torch
 
             if device != "cuda" and not torch.cuda.is_available():
                 return device
@@ -134,7 +135,7 @@ class World:
         """Sum ``array`` (C-contiguous, numeric) over the ranks, in place; returns it."""
         if not self.distributed or array.size == 0:
             return array
-        import torch
+        import torch  # lazy: torch
 
         flat = array.reshape(-1)
         if not np.shares_memory(flat, array):  # pragma: no cover - contiguous arrays only
@@ -225,7 +226,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def dist_module() -> Any:
-    import torch.distributed as dist
+    import torch.distributed as dist  # lazy: torch
 
     if not dist.is_available():
         raise TascodecError("distributed encode: this torch build has no torch.distributed")
@@ -233,6 +234,4 @@ def dist_module() -> Any:
 
 
 def dist_if_imported() -> Any:
-    import sys
-
     return sys.modules.get("torch.distributed")

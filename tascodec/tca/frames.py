@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import TascodecError
-from ..segments import labels_to_segments, segment_coherence
 from ..dataset.source import FrameSource
+from ..errors import TascodecError
+from ..runtime.devices import free_memory, resolve_device
+from ..runtime.parallel import current
+from ..segments import labels_to_segments, segment_coherence
 
 __all__ = ["TrainingFrames", "fitting_budget", "gather_training_frames", "heldout_mask",
            "robust_scale", "video_frames", "FIT_FRACTION", "HOLDOUT_BLOCK", "MAX_HELDOUT_FRAMES",
@@ -44,7 +46,6 @@ def fitting_budget(device: str | None) -> int:
     """``memory_budget`` bytes for "every training frame where they fit": ``FIT_FRACTION`` of
     the host's available memory (the gather pass holds the frames there), and on a CUDA
     device of its free memory too (training holds them there), whichever is smaller."""
-    from ..runtime.devices import free_memory, resolve_device
 
     dev = resolve_device(device or "cpu")
     free = free_memory("cpu")
@@ -188,7 +189,6 @@ def gather_training_frames(source: FrameSource, videos: list[str], num_classes: 
     rows, the sums over ranks give the whole arrays (exactly), and the per-video moments merged
     in video order give the one-process statistics bit for bit.
     """
-    from ..runtime.parallel import current
 
     world = current()
     dim = int(source.feature_dim)

@@ -17,6 +17,7 @@ are grouped differently, hence "within float tolerance").
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -47,9 +48,7 @@ class ShardedStep:
 
     def __init__(self, model: TCA, opt: torch.optim.Optimizer, kl_weight: float,
                  world: World, dev: torch.device) -> None:
-        import inspect
-
-        from torch.nn.parallel import DistributedDataParallel
+        from torch.nn.parallel import DistributedDataParallel  # lazy: torch
 
         self.model, self.opt, self.kl_weight, self.world = model, opt, kl_weight, world
         # the buffers (normalisation) are equal on every rank: not re-sent before each step

@@ -44,17 +44,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..dataset.source import FrameSource
+from ..errors import TascodecError
 from ..runtime.determinism import deterministic_algorithms
 from ..runtime.devices import cuda_rng_devices, resolve_device
-from ..errors import TascodecError
-from ..dataset.source import FrameSource
+from ..runtime.parallel import current
 from ..units import format_bytes
-from .model import TCA
-from .recipes import auto_model_dims
-from .sharded import sharded_step
 from .frames import (HOLDOUT_BLOCK, MAX_HELDOUT_FRAMES, RELATIVE_SCALE_FLOOR, TrainingFrames,
                      feature_stats, fitting_budget, gather_training_frames, heldout_mask,
                      robust_scale, video_frames)
+from .model import TCA
+from .recipes import auto_model_dims
+from .sharded import sharded_step
 
 __all__ = ["TrainReport", "feature_stats", "robust_scale", "train_tca", "training_frames",
            "video_frames",
@@ -216,7 +217,6 @@ def training_frames(source: FrameSource, *, holdout: float = 0.05,
 
     ``memory_budget=None``: ``fitting_budget`` of ``device`` (default ``source.device``, else
     the CPU), and a ``RuntimeWarning`` (rank 0) when the frames are sampled even so."""
-    from ..runtime.parallel import current
 
     budget = memory_budget
     if budget is None:
@@ -244,7 +244,6 @@ def _heldout_recon(model: TCA, held: tuple[torch.Tensor, ...]) -> float:
 
     On several ranks each scores every ``size``-th block of 8192 frames and the sum is shared,
     so every rank takes the same early-stopping decision."""
-    from ..runtime.parallel import current
 
     world = current()
     x, a, c = held

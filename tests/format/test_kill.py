@@ -85,7 +85,7 @@ def test_killed_append_scratch_is_removed_by_the_next_append(tmp_path, tiny_data
     import sys
 
     import tascodec
-    import tascodec.encoding.encode as encoding
+    import tascodec.encoding.append as appending
     from tascodec.errors import TascodecError
 
     from make_golden import GOLDEN_DIR_1_1
@@ -104,7 +104,7 @@ def test_killed_append_scratch_is_removed_by_the_next_append(tmp_path, tiny_data
     def stops(*args, **kwargs):
         raise TascodecError("stopped before encoding")
 
-    monkeypatch.setattr(encoding, "encode", stops)
+    monkeypatch.setattr(appending, "encode", stops)  # append's binding of encoding.encode
     with pytest.raises(TascodecError, match="stopped"):
         tascodec.append(path, tiny_dataset, decoder="new", codec="inversion", recipe="quick",
                         device="cpu")

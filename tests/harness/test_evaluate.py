@@ -358,7 +358,9 @@ def test_cli_parses_backbone_and_convention(monkeypatch, capsys) -> None:
         seen.update(kwargs)
         raise TascodecError("stop here")
 
-    monkeypatch.setattr(ev, "evaluate_archive", fake_evaluate)
+    import tascodec.cli.eval as eval_command
+
+    monkeypatch.setattr(eval_command, "evaluate_archive", fake_evaluate)  # the command's binding
     assert main(["eval", "original", "--dataset", "d", "--backbone", "ASFormer",
                  "--convention", "mstcn"]) == 2
     assert (seen["backbone"], seen["convention"]) == ("asformer", "mstcn")

@@ -165,8 +165,8 @@ def test_cuda_paths(encoded_archive, tiny_dataset, monkeypatch):
 
 
 def test_cli_deterministic_flags_reach_encode_and_eval(monkeypatch, capsys, tmp_path):
-    import tascodec.encoding.encode as encoding
-    import tascodec.harness.evaluate as evaluate
+    import tascodec.cli.encode as encode_command
+    import tascodec.cli.eval as eval_command
     from tascodec.cli import main
 
     seen = {}
@@ -175,8 +175,8 @@ def test_cli_deterministic_flags_reach_encode_and_eval(monkeypatch, capsys, tmp_
         seen.update(kwargs)
         raise TascodecError("stop here")
 
-    monkeypatch.setattr(encoding, "encode", fake)
-    monkeypatch.setattr(evaluate, "evaluate_archive", fake)
+    monkeypatch.setattr(encode_command, "encode", fake)  # the commands' own bindings
+    monkeypatch.setattr(eval_command, "evaluate_archive", fake)
     d, out = str(tmp_path), str(tmp_path / "o.tasz")  # the CLI checks the folder exists
     assert main(["encode", d, out, "--deterministic"]) == 2
     assert seen.pop("deterministic") is True

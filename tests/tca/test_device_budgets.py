@@ -27,11 +27,9 @@ def test_paper_recipe_budget_is_what_fits_the_device():
 
 
 def test_fitting_budget_is_half_the_smaller_free_memory(monkeypatch):
-    import tascodec.runtime.devices as devices
-
-    free = {"cpu": 10_000, "cuda": 4_000}
-    monkeypatch.setattr(devices, "free_memory", lambda d: free[torch.device(d).type])
-    monkeypatch.setattr(devices, "resolve_device", torch.device)  # no CUDA here
+    free = {"cpu": 10_000, "cuda": 4_000}  # frames' own bindings of runtime.devices' functions
+    monkeypatch.setattr(frames_mod, "free_memory", lambda d: free[torch.device(d).type])
+    monkeypatch.setattr(frames_mod, "resolve_device", torch.device)  # no CUDA here
     assert frames_mod.fitting_budget("cpu") == 5_000
     assert frames_mod.fitting_budget("cuda") == 2_000  # the GPU holds less
     free["cuda"] = 1 << 40
