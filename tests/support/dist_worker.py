@@ -1,4 +1,4 @@
-"""A rank of ``tests/runtime/test_distributed.py``'s torchrun runs: ``tascodec``'s CLI, with test hooks.
+"""A rank of ``tests/runtime/test_parallel.py``'s torchrun runs: ``tascodec``'s CLI, with test hooks.
 
 ``TASCODEC_TEST_KILL_RANK=R``: rank R kills itself (SIGKILL, no cleanup, as the OOM killer
 would) when the inversion starts, so the test sees how the other ranks fail. The hook lives
