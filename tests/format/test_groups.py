@@ -124,7 +124,8 @@ def test_killed_merge_leaves_the_original_byte_identical(tmp_path, delay):
         assert ar.verify() == []
 
 
-def make_golden() -> None:  # pragma: no cover - run by hand: python tests/format/test_groups.py
+def make_golden() -> None:  # pragma: no cover - run by hand
+    """``PYTHONPATH=.:tests:tests/support python tests/format/test_groups.py``."""
     import tempfile
 
     GOLDEN.mkdir(parents=True, exist_ok=True)

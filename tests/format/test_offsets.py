@@ -158,7 +158,8 @@ def test_a_2_0_reader_refuses_to_decode_2_1_cleanly(tmp_path):
     assert "mlp+offset" in run.stdout
 
 
-def make_golden() -> None:  # pragma: no cover - run by hand: python tests/format/test_offsets.py
+def make_golden() -> None:  # pragma: no cover - run by hand
+    """``PYTHONPATH=.:tests:tests/support python tests/format/test_offsets.py``."""
     GOLDEN.mkdir(parents=True, exist_ok=True)
     out = write_archive(offset_content(), GOLDEN / "offsets.tasz", code_dtype="int8",
                         overwrite=True)
