@@ -26,7 +26,7 @@ import numpy as np
 
 import tascodec
 from tascodec.codecs.options import taken_options
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gtea-tcn128"
 

@@ -14,7 +14,7 @@ Learned codecs share one trained TCA per dataset (``encode(cache=...)``). The MS
 count is reported with the figures (the paper trains 50 epochs; CPU budgets use fewer).
 Every row is encoded here while ``--jobs`` worker processes train the models (one task per
 row, backbone and seed), so both cores of a small machine stay busy. Each row is trained with
-every backbone of ``--backbones`` (``tascodec.asformer``'s CPU size for ASFormer); every table
+every backbone of ``--backbones`` (``tascodec.harness.asformer``'s CPU size for ASFormer); every table
 has a backbone column, and a row's record keeps each backbone's result under ``by_backbone``
 (``fidelity`` is the first backbone's). Writes ``fidelity.json`` and ``fidelity.md`` under ``--out``; ``plots.py`` draws them.
 """
@@ -41,9 +41,9 @@ from ._common import (
     write_results,
 )
 
-from tascodec.backbones import BACKBONES, MODEL_NAMES
+from tascodec.harness.backbones import BACKBONES, MODEL_NAMES
 from tascodec.codecs.options import taken_options
-from tascodec.encoding import DEFAULT_CODEC
+from tascodec.encoding.encode import DEFAULT_CODEC
 from tascodec.units import format_bytes
 
 # name -> encode() keywords (None: the original features). Supplement Table A settings, and the
@@ -105,7 +105,7 @@ def _fmt(fid: dict[str, Any], key: str) -> str:
 def _train_seed(archive: Path | None, root: Path, seed: int, epochs: int, device: str,
                 name: str, backbone: str = "mstcn") -> Any:
     """One model training and test (runs in a worker process when ``--jobs`` > 1)."""
-    from tascodec.evaluate import evaluate_archive
+    from tascodec.harness.evaluate import evaluate_archive
 
     return evaluate_archive(archive, root, split="split1", seeds=(seed,), epochs=epochs,
                             device=device, progress=False, name=name, backbone=backbone)
@@ -137,7 +137,7 @@ class Runner:
         self.pending: dict[str, dict[str, Any]] = {}
         self.encode_fn = None
         try:
-            from tascodec.encoding import encode
+            from tascodec.encoding.encode import encode
 
             self.encode_fn = encode
         except ImportError as exc:
@@ -185,7 +185,7 @@ class Runner:
 
     def collect(self, handle: dict[str, Any]) -> dict[str, Any]:
         """Wait for a submitted row's trainings; its record (with ``fidelity`` or ``error``)."""
-        from tascodec.fidelity_result import combine_results
+        from tascodec.harness.fidelity_result import combine_results
 
         job = handle["shared"]
         rec = job["rec"]
@@ -321,7 +321,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tascodec.evaluate import worker_pool
+    from tascodec.harness.items import worker_pool
 
     args = parse_args(argv)
     info = machine()

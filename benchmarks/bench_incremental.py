@@ -147,7 +147,8 @@ def split_tasks(name: str, root: Path, fold: str, tasks: Sequence[str],
                 activity: Callable[[str], str], sample_rate: int = 1) -> TaskSplit:
     """Cut fold ``fold`` (``"split1"``) of the dataset at ``root`` into ``tasks``; features
     and labels keep every ``sample_rate``-th frame (MS-TCN's ``sample_rate``)."""
-    from tascodec.layout import StandardDataset, split_names
+    from tascodec.dataset.layout import StandardDataset
+    from tascodec.dataset.splits import split_names
 
     dataset = StandardDataset(root)
     train_key, test_key = split_names(fold)
@@ -176,7 +177,7 @@ def split_tasks(name: str, root: Path, fold: str, tasks: Sequence[str],
 def write_task_folder(split: TaskSplit, t: int, out: Path) -> Path:
     """Task t's training videos as a standard-layout dataset: its own classes only (named
     globally), one split ``train.split1``. What ``encode`` condenses for that task."""
-    from tascodec.layout_write import LayoutWriter
+    from tascodec.dataset.layout_write import LayoutWriter
 
     if (out / "mapping.txt").is_file():  # written whole (mapping last) for an earlier arm
         return out
@@ -226,7 +227,7 @@ def condense_task(arm: str, mode: str, memory: Memory, split: TaskSplit, t: int,
             memory.bytes_per_task.append(0)
         return
     import tascodec
-    from tascodec.encoding import encode
+    from tascodec.encoding.encode import encode
 
     from tascodec.codecs.options import taken_options
 
@@ -314,10 +315,10 @@ class ModelConfig:
 def train_task(model: Any, items: list[Any], num_classes: int, config: ModelConfig,
                seed: int) -> Any:
     """Carry ``model`` (None: a new MS-TCN) through ``config.epochs`` epochs on ``items``,
-    with a fresh Adam (the loop of ``tascodec.mstcn.fit``, seeded by ``seed``)."""
+    with a fresh Adam (the loop of ``tascodec.harness.mstcn.fit``, seeded by ``seed``)."""
     import torch
 
-    from tascodec.mstcn import MSTCN, fit
+    from tascodec.harness.mstcn import MSTCN, fit
 
     def build(dim: int) -> tuple[Any, Any, None]:
         m = model if model is not None else MSTCN(config.stages, config.layers, config.f_maps,
@@ -333,7 +334,7 @@ def score_seen(model: Any, split: TaskSplit, t: int) -> dict[str, float]:
     """Scores on the test videos of tasks 0..t, argmax over the classes of tasks 0..t."""
     import torch
 
-    from tascodec.metrics import evaluate_segmentation
+    from tascodec.harness.metrics import evaluate_segmentation
 
     seen = np.zeros(len(split.classes), dtype=bool)
     for ids in split.task_classes[: t + 1]:

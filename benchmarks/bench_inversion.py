@@ -34,10 +34,10 @@ from ._common import machine_line, markdown_table, resolve_dataset
 
 from tascodec.content import SegmentTable
 from tascodec.tca.invert import invert
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 from tascodec.tca.recipes import get_recipe
 from tascodec.segments import labels_to_segments
-from tascodec.source import ArraySource
+from tascodec.dataset.source import ArraySource
 from tascodec.tca.train import train_tca
 
 
@@ -71,7 +71,7 @@ def evals_to_reach(history: list[tuple[int, int, float]], final: tuple[int, floa
 
 def full_run(ds: StandardDataset, args: argparse.Namespace) -> None:
     """Train with the cpu recipe on every video, invert every video (K = args.k); print times."""
-    from tascodec.source import EncodeSource
+    from tascodec.dataset.source import EncodeSource
 
     vids = ds.videos[:args.videos] if args.videos else ds.videos
     src = EncodeSource(dataset=ds, videos=vids, training_videos=vids, splits={}, progress=False)

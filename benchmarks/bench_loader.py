@@ -31,11 +31,12 @@ from torch.utils.data import DataLoader, Dataset  # noqa: E402
 from .bench_decode import LATENT, K, random_segments, real_segments, tca_decoder  # noqa: E402
 
 from tascodec.content import ArchiveContent, SegmentTable  # noqa: E402
-from tascodec.export import export_archive  # noqa: E402
+from tascodec.loading.export import export_archive  # noqa: E402
 from tascodec.format import write_archive  # noqa: E402
-from tascodec.layout import StandardDataset  # noqa: E402
+from tascodec.dataset.layout import StandardDataset  # noqa: E402
 from tascodec.segments import segments_to_labels  # noqa: E402
-from tascodec.torch_data import TaszDataset, collate  # noqa: E402
+from tascodec.loading.batches import collate  # noqa: E402
+from tascodec.loading.torch_data import TaszDataset  # noqa: E402
 
 
 class NpyDataset(Dataset):

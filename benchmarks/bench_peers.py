@@ -162,7 +162,7 @@ def run_peer(name: str, peer: Peer, xs: list[np.ndarray]) -> dict[str, Any]:
 def run_tascodec(name: str, params: dict[str, Any], root: Path, videos: list[str],
                  xs: list[np.ndarray], work: Path, args: argparse.Namespace,
                  cache: dict[str, Any]) -> dict[str, Any]:
-    from tascodec.encoding import encode
+    from tascodec.encoding.encode import encode
     from tascodec.format import open_archive
 
     path = work / (name.replace(" ", "_").replace("=", "") + ".tasz")
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                                "datasets": {}}
     md = ["# Storage peers (training split 1)", "", machine_line(info), ""]
     for dname in datasets:
-        from tascodec.layout import StandardDataset
+        from tascodec.dataset.layout import StandardDataset
 
         root = resolve_dataset(dname, args.out / "data")
         ds = StandardDataset(root)
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         notes = []
         if not args.no_tascodec:
             try:
-                from tascodec.encoding import encode  # noqa: F401 - import check
+                from tascodec.encoding.encode import encode  # noqa: F401 - import check
                 from tascodec.format import open_archive  # noqa: F401
             except ImportError as exc:
                 notes.append(f"tascodec rows skipped: {exc}")

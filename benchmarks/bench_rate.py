@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     work = args.out / "work"
     work.mkdir(parents=True, exist_ok=True)
-    from tascodec.evaluate import worker_pool
+    from tascodec.harness.items import worker_pool
 
     pool = worker_pool(args.jobs) if args.jobs > 1 else _Inline()
     results: dict[str, dict[str, Any]] = {}

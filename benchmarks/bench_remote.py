@@ -5,7 +5,7 @@
 
 Encodes the dataset (default ``../shared/data/gtea-tcn128``, else the synthetic ``tiny``
 preset) with each codec (whole dataset, ``split=None``), serves each archive from a
-Range-honouring HTTP server on 127.0.0.1 (``tests/range_server.py``, which counts what it
+Range-honouring HTTP server on 127.0.0.1 (``tests/support/range_server.py``, which counts what it
 sends) and opens it by URL. Printed per archive: its size and entries; the open (HEAD + GET
 requests, bytes; the time is over loopback, no network latency); the decoder (fetched by the
 first decode of an ``mlp`` archive); one video decoded alone after a fresh open (requests and
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ._common import REPO, SHARED_DATA, machine_line, markdown_table, parse_list
 
-sys.path.insert(0, str(REPO / "tests"))  # the test suite's counting HTTP server
+sys.path.insert(0, str(REPO / "tests" / "support"))  # the test suite's counting HTTP server
 from range_server import RangeServer  # noqa: E402
 
 import tascodec  # noqa: E402

@@ -59,7 +59,7 @@ def energy_shares(decoded: np.ndarray, original: np.ndarray, labels: np.ndarray
 def archive_shares(path: Path, folder: Path) -> dict[str, float]:
     """``energy_shares`` summed over an archive's videos, as shares of the energy."""
     import tascodec
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     data = StandardDataset(folder)
     total: dict[str, float] = {}
@@ -71,7 +71,7 @@ def archive_shares(path: Path, folder: Path) -> dict[str, float]:
 
 
 def run_fold(split: Any, work: Path, codecs: list[str]) -> list[dict[str, Any]]:
-    from tascodec.encoding import encode
+    from tascodec.encoding.encode import encode
 
     rows = []
     for t in range(len(split.tasks) - 1):

@@ -72,7 +72,7 @@ def _accuracy(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
 def measure(root: Path, codec: str, ratio: float, work: Path) -> dict[str, Any]:
     """The figures of one codec at one ratio on one fold (see the module docstring)."""
     import tascodec
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     ds = StandardDataset(root)
     train, test = ds.split("train.split1"), ds.split("test.split1")

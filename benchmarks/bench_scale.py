@@ -114,7 +114,7 @@ def _load_main(archive: str, workers: int) -> int:
     import torch
     from torch.utils.data import DataLoader
 
-    from tascodec.torch_data import TaszDataset
+    from tascodec.loading.torch_data import TaszDataset
 
     dataset = TaszDataset(archive, None)
     loader = DataLoader(dataset, batch_size=1, num_workers=workers,

@@ -113,7 +113,7 @@ def gpu_tests(ctx: Context) -> dict[str, Any]:
 
 def data(ctx: Context) -> dict[str, Any]:
     """A Breakfast-shaped synthetic subset (real transcripts and lengths)."""
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
     from tascodec.synth import synthesize
 
     ctx.root = synthesize(ctx.work / "data", preset="breakfast", videos=ctx.args.videos,
@@ -251,8 +251,8 @@ def _codes_device_vs_cpu(ctx: Context) -> float:
 
 
 def _source(ctx: Context, names: list[str] | None = None) -> Any:
-    from tascodec.layout import StandardDataset
-    from tascodec.source import ArraySource
+    from tascodec.dataset.layout import StandardDataset
+    from tascodec.dataset.source import ArraySource
 
     ds = StandardDataset(ctx.root)
     names = list(ds.videos) if names is None else names
@@ -307,7 +307,7 @@ def decode(ctx: Context) -> dict[str, Any]:
 def mstcn(ctx: Context) -> dict[str, Any]:
     """MS-TCN trained on the archive decoded on the device (``decode="auto"``: the torch
     decoder, tensors kept there), ``deterministic=True`` twice: identical scores?"""
-    from tascodec.evaluate import evaluate_archive
+    from tascodec.harness.evaluate import evaluate_archive
 
     if "default" not in ctx.archives:
         raise Skipped("no archive (the default encode failed)")
@@ -334,7 +334,7 @@ def memory_budget(ctx: Context) -> dict[str, Any]:
     import torch
 
     import tascodec.tca.train as train_mod
-    from tascodec.evaluate import cache_limit
+    from tascodec.harness.items import cache_limit
     from tascodec.tca.frames import fitting_budget
 
     if ctx.root is None:

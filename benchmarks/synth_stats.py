@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tascodec.layout import StandardDataset
+from tascodec.dataset.layout import StandardDataset
 from tascodec.synth.fit import fit_tables, read_ground_truth, segment_stats
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,17 +22,12 @@ from .errors import (
     UnsupportedVersionError,
 )
 
-from .determinism import prepare_cublas_workspace as _prepare_cublas_workspace
+from .runtime.determinism import prepare_cublas_workspace as _prepare_cublas_workspace
 
 # CUBLAS_WORKSPACE_CONFIG (setdefault) before any torch CUDA work: torch reads it once per process
 _prepare_cublas_workspace()
 
 __version__ = "0.1.0"
-
-# ``append`` is both a submodule and the function it defines: importing the submodule (as the
-# CLI does) would set ``tascodec.append`` to the module, so the function is bound here, once
-# (the module imports NumPy only; torch lazily).
-from .append import append  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -58,22 +53,24 @@ __all__ = [
     "IntegrityError",
 ]
 
-# name -> (module, attribute); resolved on first access.
+# name -> (module, attribute); resolved on first access. ``append`` is lazy like the rest: its
+# module is ``tascodec.encoding.append``, so importing it never rebinds ``tascodec.append``.
 _LAZY = {
-    "encode": ("tascodec.encoding", "encode"),
-    "merge": ("tascodec.grow", "merge"),
+    "encode": ("tascodec.encoding.encode", "encode"),
+    "append": ("tascodec.encoding.append", "append"),
+    "merge": ("tascodec.encoding.grow", "merge"),
     "open": ("tascodec.format", "open_archive"),
     "Archive": ("tascodec.format", "Archive"),
-    "TaszDataset": ("tascodec.torch_data", "TaszDataset"),
-    "collate": ("tascodec.torch_data", "collate"),
-    "StandardDataset": ("tascodec.layout", "StandardDataset"),
+    "TaszDataset": ("tascodec.loading.torch_data", "TaszDataset"),
+    "collate": ("tascodec.loading.batches", "collate"),
+    "StandardDataset": ("tascodec.dataset.layout", "StandardDataset"),
     "synthesize": ("tascodec.synth", "synthesize"),
-    "evaluate_segmentation": ("tascodec.metrics", "evaluate_segmentation"),
-    "evaluate_archive": ("tascodec.evaluate", "evaluate_archive"),
-    "export_archive": ("tascodec.export", "export_archive"),
+    "evaluate_segmentation": ("tascodec.harness.metrics", "evaluate_segmentation"),
+    "evaluate_archive": ("tascodec.harness.evaluate", "evaluate_archive"),
+    "export_archive": ("tascodec.loading.export", "export_archive"),
     "plot_archive": ("tascodec.plots", "plot_archive"),
-    "dataset_card": ("tascodec.card", "dataset_card"),
-    "write_card": ("tascodec.card", "write_card"),
+    "dataset_card": ("tascodec.report.card", "dataset_card"),
+    "write_card": ("tascodec.report.card", "write_card"),
     "get_codec": ("tascodec.codecs", "get_codec"),
     "list_codecs": ("tascodec.codecs", "list_codecs"),
 }

@@ -18,7 +18,7 @@ def test_every_public_name_resolves():
 
 
 def test_append_is_the_function_after_the_submodule_is_imported():
-    code = ("import sys, importlib, tascodec; importlib.import_module('tascodec.append'); "
+    code = ("import sys, importlib, tascodec; importlib.import_module('tascodec.encoding.append'); "
             "from tascodec.cli import grow; "
-            "assert tascodec.append is sys.modules['tascodec.append'].append, tascodec.append")
+            "assert tascodec.append is sys.modules['tascodec.encoding.append'].append, tascodec.append")
     subprocess.run([sys.executable, "-c", code], check=True)

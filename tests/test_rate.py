@@ -97,7 +97,7 @@ def test_a_default_budget_too_small_for_the_data_is_raised_not_refused() -> None
 # --- rate control through encode (k="auto") --------------------------------------------------
 
 def _budgeted(tiny_dataset, path, **kwargs):
-    from tascodec.encoding import encode
+    from tascodec.encoding.encode import encode
 
     kwargs.setdefault("codec", "inversion")
     return encode(tiny_dataset, path, recipe="quick", progress=False, device="cpu", **kwargs)
@@ -143,7 +143,7 @@ def test_encode_budget_errors_write_nothing(tiny_dataset, tmp_path, kwargs, matc
 
 
 def test_encode_checks_the_device_before_reading_data(tmp_path) -> None:
-    from tascodec.encoding import encode
+    from tascodec.encoding.encode import encode
 
     import torch
 

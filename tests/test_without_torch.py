@@ -89,9 +89,9 @@ def test_reader_and_read_only_commands_without_torch(tmp_path):
         assert code == 2, (name, err)
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
         assert err.startswith(f"tascodec {name}: error: ")
-        assert "PyTorch" in err and 'pip install "tascodec[torch]"' in err, err
+        assert "PyTorch" in err and 'pip install -e ".[torch]"' in err, err
     for name in ("TaszDataset", "tascodec.encode"):
         kind, message = report[name]
         assert kind == "MissingDependencyError", report[name]
-        assert 'pip install "tascodec[torch]"' in message and "\n" not in message
+        assert 'pip install -e ".[torch]"' in message and "\n" not in message
     assert not (tmp_path / "a.tasz").exists()

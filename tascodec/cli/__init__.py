@@ -15,8 +15,12 @@ import os
 import sys
 from importlib import import_module
 
+from tqdm.std import tqdm
+
+from .. import __version__
 from ..errors import TascodecError
 from ..extras import is_torch_import_error, missing_torch_message
+from ..runtime.tempfiles import PREFIX
 
 __all__ = ["main", "EXIT_BROKEN_PIPE"]
 
@@ -30,8 +34,6 @@ _COMMAND_MODULES = ["demo", "synth", "encode", "inspect", "ls", "export", "eval"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="tascodec",
         description="Condensed, versioned storage for temporal action segmentation datasets.",
@@ -62,7 +64,6 @@ def _drop_stdout() -> None:
 def _os_message(exc: OSError) -> str:
     """``exc`` as one line naming the file, the file the user asked for where ``exc`` names a
     temporary beside it (``tempfiles``)."""
-    from ..tempfiles import PREFIX
 
     name = exc.filename
     if name is None:
@@ -79,7 +80,6 @@ def _close_bars() -> None:
     after the command's last line."""
     if "tqdm" not in sys.modules:
         return
-    from tqdm.std import tqdm
 
     for bar in list(getattr(tqdm, "_instances", ())):
         try:

@@ -1,10 +1,11 @@
 """``tascodec card``: a Hugging Face dataset card (README.md) for an archive, with the
-fidelity of every ``tascodec eval --json`` result given (``tascodec.card``)."""
+fidelity of every ``tascodec eval --json`` result given (``tascodec.report.card``)."""
 
 from __future__ import annotations
 
 import argparse
 
+from ..report.card import write_card
 from .options import add_output, output_file
 
 __all__ = ["register", "run"]
@@ -39,8 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..card import write_card
-
     out = write_card(args.archive, output_file(args.output, "README.md"), args.evals,
                      name=args.name, repo=args.repo, overwrite=args.overwrite)
     print(f"wrote {out} ({len(args.evals)} fidelity result{'' if len(args.evals) == 1 else 's'})")

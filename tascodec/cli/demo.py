@@ -17,7 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .options import add_device, add_output, add_quiet
+import tascodec
+from tascodec.dataset.layout import StandardDataset
+from tascodec.encoding.summary import FIDELITY_NOTES
+from tascodec.synth import synthesize
+from tascodec.units import format_bytes
+from ..codecs import list_codecs
+from ..encoding.encode import DEFAULT_CODEC
+from ..errors import OutputExistsError
+from ..extras import require_torch
+from .options import add_device, add_output, add_quiet, check_device
 
 __all__ = ["register", "run_demo"]
 
@@ -41,9 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="gtea", help="synthetic preset (default: gtea)")
     p.add_argument("--videos", type=int, default=12, help="videos to synthesize (default: 12)")
     p.add_argument("--dim", type=int, default=None, help="feature width D (default: the preset's)")
-    from ..codecs import list_codecs
-
-    from ..encoding import DEFAULT_CODEC
 
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=list_codecs(), metavar="ID",
                    help=f"codec id: {', '.join(list_codecs())} (default: {DEFAULT_CODEC})")
@@ -57,9 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ..extras import require_torch
-    from .options import check_device
-
     require_torch("tascodec demo")
     check_device(args.device)  # before anything is synthesized or a folder made
     args.out = None if args.output is None else Path(args.output)
@@ -81,7 +84,6 @@ def run_demo(args: argparse.Namespace) -> int:
 def _check_outputs(out: Path, preset: str, overwrite: bool) -> None:
     """Refuse, before any work, to replace the dataset or archive of an earlier demo in
     ``out`` without ``overwrite``."""
-    from ..errors import OutputExistsError
 
     if overwrite:
         return
@@ -93,12 +95,6 @@ def _check_outputs(out: Path, preset: str, overwrite: bool) -> None:
 
 
 def _demo(workdir: Path, args: argparse.Namespace, *, keep: bool) -> int:
-    import tascodec
-    from tascodec.encode_summary import FIDELITY_NOTES
-    from tascodec.layout import StandardDataset
-    from tascodec.units import format_bytes
-    from tascodec.synth import synthesize
-
     progress = not args.quiet
     data_dir = workdir / f"{args.preset}-synthetic"
     archive_path = workdir / f"{args.preset}.tasz"

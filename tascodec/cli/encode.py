@@ -16,7 +16,7 @@ does not take (``Codec.encode_options``: ``-k 4`` for ``mean``, ``--code-dtype i
 ``raw``) is refused in one line before any work; ``--help`` lists what each codec takes.
 
 Several processes: ``torchrun --nproc_per_node=N -m tascodec encode ...`` shares the work
-between N ranks (``tascodec.parallel``); rank 0 writes the archive and prints the summary.
+between N ranks (``tascodec.runtime.parallel``); rank 0 writes the archive and prints the summary.
 """
 
 from __future__ import annotations
@@ -29,9 +29,14 @@ from typing import Any
 from ..codecs import list_codecs
 from ..codecs.options import (CODEC_OPTIONS, Spelling, check_codec_options, codec_class,
                               codecs_taking)
+from ..dataset.sampling import SAMPLING_METHODS
+from ..encoding.encode import DEFAULT_CODEC, encode
 from ..errors import TascodecError
-from ..sampling import SAMPLING_METHODS
-from .options import add_device, add_output, add_quiet, byte_count
+from ..extras import require_torch
+from ..format import CODE_DTYPES, open_archive
+from ..runtime.parallel import is_main_process
+from ..tca.recipes import list_recipes
+from .options import add_device, add_output, add_quiet, byte_count, output_file
 
 __all__ = ["register", "run_encode", "parse_params", "codec_options", "FlagSpelling", "FLAGS"]
 
@@ -79,8 +84,6 @@ def _codec_table() -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``encode`` subcommand."""
-    from ..format import CODE_DTYPES
-    from ..tca.recipes import list_recipes
 
     p = sub.add_parser(
         "encode", help="condense a dataset into a .tasz archive",
@@ -92,7 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", metavar="OUT", nargs="?", default=None,
                    help="archive to write (.tasz), or -o OUT; a folder gets <DATASET>.tasz")
     add_output(p, help="the archive to write (the same as OUT)", required=False)
-    from ..encoding import DEFAULT_CODEC
 
     p.add_argument("--codec", default=DEFAULT_CODEC, choices=list_codecs(), metavar="ID",
                    help=f"codec id: {', '.join(list_codecs())} (default: {DEFAULT_CODEC})")
@@ -177,7 +179,6 @@ def codec_options(args: argparse.Namespace) -> dict[str, Any]:
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
     """(dataset folder, archive to write), checked before any work: one of OUT and -o, a
     dataset that is a folder (an archive given as DATASET is named as such)."""
-    from .options import output_file
 
     if (args.out is None) == (args.output is None):
         raise TascodecError("give the archive to write once: OUT or -o/--output")
@@ -193,9 +194,6 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def run_encode(args: argparse.Namespace) -> int:
-    from ..encoding import encode
-    from ..extras import require_torch
-
     options = codec_options(args)
     check_codec_options(args.codec, options, FlagSpelling())  # in flags, before any work
     require_torch("tascodec encode")
@@ -208,7 +206,6 @@ def run_encode(args: argparse.Namespace) -> int:
         deterministic=args.deterministic, **options,
         **parse_params(args.param),
     )
-    from ..parallel import is_main_process
 
     if is_main_process():  # under torchrun, one summary (rank 0's)
         print(summary)
@@ -219,7 +216,6 @@ def run_encode(args: argparse.Namespace) -> int:
 def _trimmed_note(path: Path, dataset: Path) -> str | None:
     """A line when the split's label files and feature files differ in length (within what
     ``StandardDataset`` tolerates) and frames were cut to the shorter: what was cut, where."""
-    from ..format import open_archive
 
     with open_archive(path) as ar:
         frames, videos = (int(ar.stats.get(k) or 0) for k in ("trimmed_frames", "trimmed_videos"))

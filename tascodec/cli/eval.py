@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
+from ..dataset.splits import split_names
 from ..errors import TascodecError
+from ..format import open_archive
+from ..harness.backbones import BACKBONES, MODEL_NAMES
+from ..harness.evaluate import evaluate_archive
+from ..harness.fidelity_result import format_results, with_original, FidelityResult
+from ..harness.metrics import CONVENTIONS
 from .options import add_device, add_quiet
 
 __all__ = ["register", "run", "parse_seeds", "parse_choice"]
@@ -55,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=50, help="training epochs (default: 50)")
     p.add_argument("--backbone", default="mstcn",
                    help="the segmentation model trained: mstcn (default; 4 stages x 10 layers x "
-                        "64 maps) or asformer (tascodec.asformer's CPU size: 2 decoders x 10 "
+                        "64 maps) or asformer (tascodec.harness.asformer's CPU size: 2 decoders x 10 "
                         "blocks x 32 maps)")
     p.add_argument("--convention", default="asformer",
                    help="metric convention for the last segment's end: asformer (default; "
@@ -83,11 +90,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..backbones import BACKBONES, MODEL_NAMES
-    from ..evaluate import evaluate_archive
-    from ..fidelity_result import format_results, with_original
-    from ..metrics import CONVENTIONS
-
     seeds = parse_seeds(args.seeds)
     backbone = parse_choice("--backbone", args.backbone, BACKBONES)
     convention = parse_choice("--convention", args.convention, CONVENTIONS)
@@ -144,7 +146,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_result(path: str, flag: str) -> Any:
     """The ``FidelityResult`` in the ``tascodec eval --json`` file ``path``."""
-    from ..fidelity_result import FidelityResult
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -163,10 +164,6 @@ def _count(n: int, word: str) -> str:
 def _say_fold(archive: str, split: str) -> None:
     """A line on stderr, before the training, when the archive condenses another fold than
     ``split``: its videos in the fold's test split are left out."""
-    import sys
-
-    from ..format import open_archive
-    from ..layout import split_names
 
     train_key, _ = split_names(split)
     with open_archive(archive) as ar:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import add_device, add_output
+import numpy as np
+
+from ..decode import decode_video
+from ..errors import OutputExistsError, TascodecError
+from ..format import open_archive
+from ..loading.export import export_archive
+from ..runtime.tempfiles import write_beside
+from .options import add_device, add_output, decode_device, output_file
 
 __all__ = ["register"]
 
@@ -68,10 +75,6 @@ def _limit_option(p: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from ..errors import TascodecError
-    from ..export import export_archive
-    from .options import decode_device
-
     if (args.out_dir is None) == (args.output is None):
         raise TascodecError("give the folder to write once: OUT_DIR or -o/--output")
     device = decode_device(args.device)  # a missing CUDA device: before any folder is made
@@ -90,15 +93,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_decode(args: argparse.Namespace) -> int:
-    import numpy as np
 
-    from ..decode import decode_video
-    from ..format import open_archive
-
-    from ..errors import OutputExistsError
-    from ..tempfiles import write_beside
-
-    from .options import decode_device, output_file
 
     device = decode_device(args.device)  # a missing CUDA device: before any work
     with open_archive(args.archive, decode_limit=args.decode_limit) as ar:
@@ -118,7 +113,6 @@ def _run_decode(args: argparse.Namespace) -> int:
 def stored_video(videos: list[str], given: str, path: object) -> str:
     """The stored video ``given`` names: itself, itself less ``.txt`` / ``.npy`` (as bundles and
     feature files spell it), or an index into ``videos`` (as ``tascodec ls`` numbers them)."""
-    from ..errors import TascodecError
 
     known = set(videos)
     for candidate in (given, given.removesuffix(".txt"), given.removesuffix(".npy")):

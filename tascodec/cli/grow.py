@@ -1,5 +1,5 @@
 """``tascodec append`` and ``tascodec merge``: archives that grow (``tascodec.append``,
-``tascodec.grow.merge``). Both print what they did: the videos added (or merged), the archive's
+``tascodec.encoding.grow.merge``). Both print what they did: the videos added (or merged), the archive's
 size before and after in human units, its groups."""
 
 from __future__ import annotations
@@ -8,7 +8,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .options import add_device, add_output, add_quiet, byte_count
+from ..encoding.append import append
+from ..encoding.grow import merge
+from ..format import open_archive
+from ..units import format_bytes
+from .options import add_device, add_output, add_quiet, byte_count, check_device, output_file
 
 __all__ = ["register"]
 
@@ -62,8 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _facts(path: Path) -> dict[str, Any]:
-    from ..format import open_archive
-
     with open_archive(path) as ar:
         return {"videos": list(ar.videos), "groups": len(ar.groups),
                 "decoders": ar.num_decoders, "classes": len(ar.class_names),
@@ -71,8 +73,6 @@ def _facts(path: Path) -> dict[str, Any]:
 
 
 def _summary(path: Path, facts: dict[str, Any]) -> str:
-    from ..units import format_bytes
-
     return (f"{path}: format {facts['version']}, {len(facts['videos'])} videos in "
             f"{facts['groups']} group(s), {facts['decoders']} decoder(s), "
             f"{facts['classes']} classes, {format_bytes(facts['bytes'])}")
@@ -83,10 +83,6 @@ def _names(videos: list[str]) -> str:
 
 
 def _append(args: argparse.Namespace) -> int:
-    from ..append import append
-    from ..units import format_bytes
-    from .options import check_device
-
     check_device(args.device)
     extra = {k: v for k, v in (("codec", args.codec), ("recipe", args.recipe),
                                ("max_bytes", args.max_bytes),
@@ -107,9 +103,6 @@ def _append(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ..grow import merge
-    from .options import output_file
-
     out = output_file(args.output, "merged.tasz")
     path = merge(args.inputs, out, overwrite=args.overwrite, progress=not args.quiet)
     print(_summary(path, _facts(path)))

@@ -14,6 +14,8 @@ import argparse
 import json
 from typing import Any
 
+from ..dataset.splits import select_split
+from ..format import open_archive
 from ..units import format_bytes
 
 __all__ = ["register", "manifest", "format_manifest", "run_ls"]
@@ -47,7 +49,6 @@ def manifest(archive: Any, split: str | None = None) -> dict[str, Any]:
     per stored video (``index``, ``name``, ``splits``, ``frames``, ``segments``, ``codes``,
     ``code_bytes``), in archive order; only ``split``'s videos when given (their indices
     still the archive's)."""
-    from ..layout import select_split
 
     t = archive.table
     splits = archive.splits
@@ -119,8 +120,6 @@ def format_manifest(m: dict[str, Any]) -> str:
 
 
 def run_ls(args: argparse.Namespace) -> int:
-    from ..format import open_archive
-
     with open_archive(args.archive) as archive:
         m = manifest(archive, args.split)
     print(json.dumps(m, indent=2) if args.json else format_manifest(m))

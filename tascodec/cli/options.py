@@ -17,7 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from importlib.util import find_spec
 from pathlib import Path
+
+from ..errors import TascodecError
+from ..extras import require_torch
+from ..runtime.devices import resolve_device
+from ..runtime.tempfiles import ensure_parent
+from ..units import parse_bytes
 
 __all__ = ["add_output", "output_file", "byte_count", "add_device", "check_device",
            "decode_device", "add_quiet", "DEVICE_WORDS"]
@@ -43,7 +50,6 @@ def output_file(path: str | os.PathLike[str], name: str) -> Path:
     """The file to write for ``-o path``: ``path/name`` when ``path`` is an existing folder or
     ends with a separator, else ``path``; the folders above it created (one line if they
     cannot be)."""
-    from ..tempfiles import ensure_parent
 
     text = os.fspath(path)
     out = Path(text)
@@ -54,7 +60,6 @@ def output_file(path: str | os.PathLike[str], name: str) -> Path:
 
 def byte_count(text: str) -> int:
     """argparse ``type`` of a byte argument: ``30000``, ``30KiB``, ``1.5MiB``, ``2GB``."""
-    from ..units import parse_bytes
 
     n = parse_bytes(text)
     if n is None or n < 1:
@@ -82,9 +87,6 @@ def check_device(device: str) -> None:
     naming ``--device``). Imports torch only for a CUDA device."""
     if not device.startswith("cuda"):
         return
-    from ..devices import resolve_device
-    from ..errors import TascodecError
-    from ..extras import require_torch
 
     require_torch(f"--device {device}")
     try:
@@ -100,11 +102,9 @@ def decode_device(device: str) -> str | None:
     if device == "cpu":
         return None
     if device == "auto":
-        from importlib.util import find_spec
-
         if find_spec("torch") is None:
             return None
-        import torch
+        import torch  # lazy: torch
 
         return "cuda" if torch.cuda.is_available() else None
     check_device(device)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import add_device, add_output, add_quiet
+from ..errors import TascodecError
+from ..format import open_archive
+from ..plots import plot_archive
+from ..plots.figure import require_matplotlib
+from .export import stored_video
+from .options import add_device, add_output, add_quiet, decode_device, output_file
 
 __all__ = ["register"]
 
@@ -18,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "heatmaps on one colour scale, the per-frame error over the video's "
                     "spread, and a summary (that error per class, the archive's bytes by "
                     "part). A .pdf OUT gets one page per video; other formats (.png, .svg) "
-                    "one video. Needs matplotlib (pip install 'tascodec[plot]').",
+                    "one video. Needs matplotlib (pip install -e '.[plot]' in a checkout).",
     )
     p.add_argument("archive", metavar="ARCHIVE", help="a .tasz path or URL")
     p.add_argument("--dataset", type=Path, required=True, metavar="DIR",
@@ -37,13 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_plot(args: argparse.Namespace) -> int:
-    from ..errors import TascodecError
-    from ..format import open_archive
-    from ..plots import plot_archive
-    from ..plots.figure import require_matplotlib
-    from .export import stored_video
-    from .options import decode_device, output_file
-
     if args.all and args.video:
         raise TascodecError("--all and --video: give one of them")
     device = decode_device(args.device)  # a missing CUDA device: before any work

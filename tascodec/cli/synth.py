@@ -6,6 +6,9 @@ import argparse
 import time
 from pathlib import Path
 
+from ..dataset.layout import StandardDataset
+from ..errors import TascodecError
+from ..synth import PRESETS, synthesize
 from .options import add_output, add_quiet
 
 __all__ = ["register"]
@@ -13,7 +16,6 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``tascodec synth`` to the command's subparsers."""
-    from ..synth import PRESETS
 
     parser = sub.add_parser(
         "synth",
@@ -41,11 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..layout import StandardDataset
-    from ..synth import synthesize
-
-    from ..errors import TascodecError
-
     if (args.out_dir is None) == (args.output is None):
         raise TascodecError("give the dataset folder to write once: OUT_DIR or -o/--output")
     t0 = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from ..errors import TascodecError, UnknownCodecError
@@ -28,7 +29,6 @@ def _load_builtin() -> None:
     if _builtin_loaded:
         return
     _builtin_loaded = True
-    from importlib import import_module
 
     for module in _BUILTIN_MODULES:
         import_module(f"{__name__}.{module}")

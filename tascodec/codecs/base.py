@@ -18,12 +18,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..content import ArchiveContent, DecodeKind, SegmentTable
 from ..errors import TascodecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["Codec", "build_table", "alloc_codes", "make_content", "check_frames", "progress_bar"]
 
@@ -121,7 +122,6 @@ def make_content(
 
 def progress_bar(source: "EncodeSource", desc: str, items: Any = None):
     """``items`` (default: the source's videos) with a progress bar when the source shows one."""
-    from tqdm.auto import tqdm
 
     return tqdm(source.videos if items is None else items, desc=desc, unit="video",
                 disable=not source.progress, leave=False)

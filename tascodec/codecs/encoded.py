@@ -18,7 +18,7 @@ from .learned import (BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, check
                       sharded_codes)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["EncodedCodec"]
 
@@ -36,7 +36,7 @@ class EncodedCodec(LearnedCodec):
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
                    resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:
-        from ..tca.encoder import encoded_codes
+        from ..tca.encoder import encoded_codes  # lazy: torch (imported by that module)
 
         start = time.perf_counter()
         codes, _ = sharded_codes(table, int(model.latent_dim), lambda rows, _first: (

@@ -15,12 +15,13 @@ import numpy as np
 
 from ..content import SegmentTable
 from ..errors import TascodecError
+from ..rng import random_codes
 from . import register_codec
 from .learned import (BUDGET_PARAMS, LEARNED_ENCODE_OPTIONS, LearnedCodec, checked_k,
                       sharded_codes)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["InversionCodec", "INITS", "invert_kwargs", "merged_reports"]
 
@@ -53,8 +54,7 @@ class InversionCodec(LearnedCodec):
 
     def make_codes(self, model: Any, source: "EncodeSource", table: SegmentTable,
                    resolved: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict]:
-        from ..rng import random_codes
-        from ..tca.invert import invert
+        from ..tca.invert import invert  # lazy: torch (imported by that module)
 
         start = time.perf_counter()
         init, d = self.params["init"], int(model.latent_dim)

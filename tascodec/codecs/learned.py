@@ -13,25 +13,29 @@ Shapes: N codes, d code width, D feature width, T frames of a video.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
 from dataclasses import asdict
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..content import ArchiveContent, SegmentTable
+from ..decode import decode_segments, prepare_decoder
 from ..errors import BudgetTooSmallError, TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..jsonvalues import json_values
-from ..parallel import current
-from ..tca.recipes import auto_model_dims
+from ..rate import WIDTH_SAMPLE_FRAMES, allocate, latent_width, operating_point, widen_to_budget
+from ..runtime.parallel import current
+from ..tca.recipes import auto_model_dims, get_recipe
 from .base import Codec
 from .base import build_table, make_content
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["BUDGET_PARAMS", "LEARNED_ENCODE_OPTIONS", "LearnedCodec", "checked_k",
            "trained_model", "decoded_mse", "sharded_codes", "table_rows", "TRAIN_KEYS"]
@@ -67,7 +71,6 @@ def checked_k(codec_id: str, k: Any, params: dict[str, Any]) -> int | str | None
 
 def resolve_recipe(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The recipe ``name`` with ``overrides`` applied, as a flat JSON-serialisable dict."""
-    from ..tca.recipes import get_recipe
 
     resolved = json_values(asdict(get_recipe(name, **overrides)), f"recipe {name!r}")
     resolved.pop("name", None)
@@ -168,8 +171,7 @@ def _cache_key(source: "EncodeSource", train: dict[str, Any]) -> str:
 def gathered_frames(source: "EncodeSource", resolved: dict[str, Any], *, width: bool) -> Any:
     """The training frames ``train_tca`` reads for ``resolved`` (``tca.frames``), with the
     rate control's width sample when ``width``: one read of every training video."""
-    from ..rate import WIDTH_SAMPLE_FRAMES
-    from ..tca.train import training_frames
+    from ..tca.train import training_frames  # lazy: torch (imported by that module)
 
     train = {k: resolved[k] for k in TRAIN_KEYS if k in resolved}
     return training_frames(source, seed=source.seed,
@@ -184,7 +186,7 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any],
     Returns the model and stats (``train_seconds``, ``train_reused``, the training report,
     ``gather_seconds`` when it read the frames).
     """
-    from ..tca.train import train_tca
+    from ..tca.train import train_tca  # lazy: torch (imported by that module)
 
     train = {k: resolved[k] for k in TRAIN_KEYS if k in resolved}
     key = _cache_key(source, train)
@@ -224,7 +226,6 @@ def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
 def _error_sums(source: "EncodeSource", table: SegmentTable, codes: np.ndarray, decoder: Any,
                 videos: range, kind: str = "mlp") -> tuple[float, float, float]:
     """(squared error, relative squared error, values) over the table's ``videos``."""
-    from ..decode import decode_segments, prepare_decoder
 
     prep = prepare_decoder(decoder)
     first_seg, first_code = table.video_first_segment, table.video_first_code
@@ -263,7 +264,7 @@ def sharded_codes(table: SegmentTable, code_dim: int, make: Any, what: str
     """Codes (N, ``code_dim``) float32 of every instance of ``table``, in table order, from
     ``make(sub_table, first_code) -> (codes (n, code_dim), info)``, and every call's ``info``.
 
-    Alone: one call on the whole table. On several ranks (``tascodec.parallel``) each calls it
+    Alone: one call on the whole table. On several ranks (``tascodec.runtime.parallel``) each calls it
     on its share of the videos (contiguous, balanced by frames; ``first_code`` is the share's
     first row in ``table``), and the shares are summed into the whole on every rank (each row
     is nonzero on one rank only: exact). ``make`` must give every instance the code it would
@@ -295,7 +296,6 @@ def budget_point(source: "EncodeSource", table: SegmentTable, resolved: dict[str
     """The ``OperatingPoint`` of a budgeted encode (``k="auto"``): d from the data (``width``:
     the normalised frames and labels ``gathered_frames`` keeps for it, read now when absent)
     unless the recipe fixes it, then H and the number of codes from ``params["budget_bytes"]``."""
-    from ..rate import latent_width, operating_point, widen_to_budget
 
     budget = params.get("budget_bytes")
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
@@ -331,9 +331,8 @@ def decoder_as_stored(model: Any) -> Any:
     """A copy of ``model`` whose decoder weights are rounded to float16, as the archive stores
     them (the (D,) normalisation stays float32), so inversion fits codes to the decoder a
     reader will use."""
-    import copy
 
-    import torch
+    import torch  # lazy: torch
 
     rounded = copy.deepcopy(model)
     with torch.no_grad():
@@ -344,9 +343,6 @@ def decoder_as_stored(model: Any) -> Any:
 
 def allocated_table(table: SegmentTable, num_codes: int) -> SegmentTable:
     """``table`` with K per segment from ``tascodec.rate.allocate`` (N = ``num_codes``)."""
-    from dataclasses import replace
-
-    from ..rate import allocate
 
     out = replace(table, seg_num_instances=allocate(table.seg_length, num_codes))
     out.check()

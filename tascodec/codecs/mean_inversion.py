@@ -24,10 +24,10 @@ from ..content import ArchiveContent, SegmentTable
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..format.v1_write import quantise
-from ..parallel import current
+from ..runtime.parallel import current
 from ..rate import CODE_VALUE_BYTES
 from ..segments import labels_to_segments
-from ..source import EncodeSource
+from ..dataset.source import EncodeSource
 from . import register_codec
 from .base import build_table, progress_bar
 from .inversion import InversionCodec

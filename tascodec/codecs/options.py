@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import UnknownCodecError
+from ..errors import TascodecError, UnknownCodecError
+from . import _REGISTRY, _load_builtin, list_codecs
 from .base import Codec
 
 __all__ = ["CODEC_OPTIONS", "BUDGET_OPTIONS", "ENCODE_DEFAULTS", "Spelling", "codec_class",
@@ -48,7 +49,6 @@ class Spelling:
 
 def codec_class(codec: str | Mapping[str, Any]) -> type[Codec]:
     """The registered class of a codec id or of a ``get_config()`` dict."""
-    from . import _REGISTRY, _load_builtin, list_codecs
 
     _load_builtin()
     codec_id = codec.get("id") if isinstance(codec, Mapping) else codec
@@ -60,7 +60,6 @@ def codec_class(codec: str | Mapping[str, Any]) -> type[Codec]:
 
 def codecs_taking(option: str) -> dict[str, tuple[Any, ...] | None]:
     """``{codec id: the values it takes}`` of the registered codecs that take ``option``."""
-    from . import list_codecs
 
     return {c: codec_class(c).encode_options[option] for c in list_codecs()
             if option in codec_class(c).encode_options}
@@ -83,7 +82,6 @@ def check_codec_options(codec: str | Mapping[str, Any], given: Mapping[str, Any]
                         spelling: Spelling | None = None) -> None:
     """Refuse (``TascodecError``) an option in ``given`` (name -> value, only those the caller
     set) that ``codec`` does not take, with that value, and a budget without ``k='auto'``."""
-    from ..errors import TascodecError
 
     spell = spelling or Spelling()
     cls = codec_class(codec)

@@ -47,7 +47,7 @@ from .base import Codec, alloc_codes, build_table, check_frames, make_content, p
 from .learned import BUDGET_PARAMS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["PcaCodec", "FIT_FRAMES", "pca_decoder", "principal_directions", "basis_of",
            "project", "fit_codes", "INTERPOLATIONS"]

@@ -19,7 +19,7 @@ from . import register_codec
 from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["RawCodec", "RAW_DTYPES"]
 

@@ -17,7 +17,7 @@ from ..format.v1 import CODE_DTYPES
 from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["RepeatCodec"]
 

@@ -19,7 +19,7 @@ from . import register_codec
 from .learned import LearnedCodec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..source import EncodeSource
+    from ..dataset.source import EncodeSource
 
 __all__ = ["TcaRandomCodec"]
 

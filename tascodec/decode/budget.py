@@ -26,7 +26,7 @@ the tables and the header alone:
   instance). Measured NumPy peaks stay within the
   estimate (a factor 2 to 7 below it).
 
-The estimate is held to what decodes do: ``tests/adversarial_budget.py`` decodes every
+The estimate is held to what decodes do: ``tests/support/adversarial_budget.py`` decodes every
 archive the standing suite builds under ``tracemalloc`` and requires each peak to stay at
 most 1.5 times ``DecodePlan.total`` (spec ``tasz-v1.md`` section 8.4a states the same sum).
 

@@ -25,7 +25,7 @@ require_torch("decoding on a torch device (cuda, cpu-torch)")  # one line naming
 import torch  # noqa: E402
 
 from ..content import DecoderCheckpoint
-from ..devices import resolve_device
+from ..runtime.devices import resolve_device
 from ..segments import instance_lengths, lerp_weights
 from ..tca_mlp import PreparedDecoder
 from .budget import DecodePlan, group_slices

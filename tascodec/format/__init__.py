@@ -11,11 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..content import DECODE_KINDS, ArchiveContent
+from ..content import DECODE_KINDS, ArchiveContent, CodeGroup, GroupedContent, StoredDecoder
 from ..errors import TascodecError
 from .archive import Archive, open_archive
 from .v1 import CODE_DTYPES
 from .v1_write import write_v1
+from .v2_write import write_grouped
 from .version import FORMAT_NAME, FORMAT_VERSION, KIND_SINCE, check_version, parse_version
 
 __all__ = [
@@ -73,8 +74,6 @@ def _write_one_group(content: ArchiveContent, path: str | Path, *, code_dtype: s
                      decoder_dtype: str, **options: Any) -> Path:
     """``content`` of a decode kind of format 2.x (``"mlp+offset"``: 2.1, ``"mlp+lerp"``:
     2.2) as one group of an archive of that version."""
-    from ..content import CodeGroup, GroupedContent, StoredDecoder
-    from .v2_write import write_grouped
 
     if content.decoder is None:
         raise TascodecError(f"{path}: decode_kind {content.decode_kind!r} needs a decoder")

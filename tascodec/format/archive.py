@@ -16,16 +16,19 @@ from typing import Any
 import numpy as np
 
 from ..content import ArchiveContent, DecoderCheckpoint, SegmentTable
+from ..dataset.orientation import check_frame_args, frame_slice, subsample
+from ..decode import decode_video
+from ..decode.budget import resolve_limit
 from ..errors import IntegrityError, TascodecError
 from ..segments import Segments
+from .archive_codes import CodesAndDecoders, codes_dtype
+from .archive_layout import Layout
 from .byte_source import ByteSource, archive_target, is_file_object, open_source
 from .container import ZipReader
-from .archive_layout import Layout
-from .archive_codes import CodesAndDecoders, codes_dtype
 from .groups import GroupInfo, GroupSource
 from .readers import read_layout, reader_for
-from .version import GROUPS_SINCE
 from .verify import verify_archive
+from .version import GROUPS_SINCE
 
 __all__ = ["Archive", "open_archive"]
 
@@ -45,8 +48,6 @@ class Archive(CodesAndDecoders):
         #: options for fsspec (credentials, endpoints) when ``path`` is a URL
         self.storage_options = dict(storage_options or {})
         if decode_limit is not None:
-            from ..decode.budget import resolve_limit
-
             resolve_limit(decode_limit)  # a bad value fails now, not at the first decode
         #: bytes (or e.g. ``"4GiB"``) a decode may use (``decode.budget``); ``None``: default
         self.decode_limit = decode_limit
@@ -258,7 +259,6 @@ class Archive(CodesAndDecoders):
     def labels(self, video: str | int, sample_rate: int = 1, offset: int = 0) -> np.ndarray:
         """Frame labels: (T,) int64; ``labels[offset::sample_rate]`` with those given (the
         frames :meth:`features` keeps, as standard-layout code subsamples groundTruth)."""
-        from ..orientation import check_frame_args, frame_slice
 
         check_frame_args("DT", sample_rate, offset, where=f"{self.path}: labels")
         s = self.segments(video)
@@ -274,7 +274,6 @@ class Archive(CodesAndDecoders):
         fc = self._layout.video_first_code
         return slice(int(fc[i]), int(fc[i + 1]))
 
-
     def decode(self, video: str | int, device: Any = None, *, limit: Any = None) -> np.ndarray:
         """Decoded features of ``video``: (T, D) float32, frame-major (``decode.decode_video``;
         :meth:`features` gives the standard layout's (D, T)).
@@ -283,7 +282,6 @@ class Archive(CodesAndDecoders):
         ``$TASCODEC_DECODE_LIMIT``, else ``min(8 GiB, half the RAM)``); a decode needing more
         raises ``DecodeBudgetError`` before allocating.
         """
-        from ..decode import decode_video
 
         return decode_video(self, video, device=device, limit=limit)
 
@@ -292,8 +290,7 @@ class Archive(CodesAndDecoders):
         """Decoded features as the standard layout holds them, C-contiguous float32: for
         ``"DT"`` (D, T') what ``np.load(features/<video>.npy)[:, offset::sample_rate]`` gives
         for the decoded video, for ``"TD"`` its transpose (T', D). The orientation rule is
-        ``tascodec.orientation``'s; ``decode`` is the frame-major (T, D) call."""
-        from ..orientation import check_frame_args, subsample
+        ``tascodec.dataset.orientation``'s; ``decode`` is the frame-major (T, D) call."""
 
         check_frame_args(layout, sample_rate, offset, where=f"{self.path}: features")
         return subsample(self.decode(video, device, limit=limit), layout, sample_rate, offset)
@@ -301,7 +298,7 @@ class Archive(CodesAndDecoders):
     def to_content(self) -> ArchiveContent:
         """Everything in the archive as an ``ArchiveContent`` (codes dequantised, float32).
 
-        One-group archives only (``TascodecError`` otherwise: see ``tascodec.grow``)."""
+        One-group archives only (``TascodecError`` otherwise: see ``tascodec.encoding.grow``)."""
         h = self.header
         if len(self._layout.groups) != 1 or self._layout.version >= GROUPS_SINCE:
             raise TascodecError(f"{self.path}: a {self.format_version} archive of "

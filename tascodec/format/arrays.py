@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numcodecs import zstd  # numcodecs.zstd is plain zstd: no codec registry involved
 
 from ..errors import FormatError, IntegrityError
 from .container import ZipReader
@@ -212,8 +213,6 @@ def prefetch_arrays(zr: ZipReader, metas: Iterable[ArrayMeta]) -> None:
 
 
 def _decode_chunk(zr: ZipReader, meta: ArrayMeta, i: int) -> np.ndarray:
-    from numcodecs import zstd  # numcodecs.zstd is plain zstd: no codec registry involved
-
     key = chunk_key(meta, i)
     where = f"{zr.path}: array {meta.key!r} chunk {key!r}"
     if key not in zr:
@@ -279,11 +278,11 @@ def check_chunk(zr: ZipReader, meta: ArrayMeta, i: int) -> None:
 
 def _crc32c(data: bytes) -> int:
     try:
-        import google_crc32c
+        import google_crc32c  # optional: faster where installed (not a dependency)
 
         return int(google_crc32c.value(data))
     except ImportError:  # pragma: no cover - numcodecs ships a crc32c too
-        from numcodecs.checksum32 import CRC32C
+        from numcodecs.checksum32 import CRC32C  # the fallback: only where google_crc32c is not
 
         return int.from_bytes(CRC32C().encode(np.frombuffer(data, "u1"))[:4], "little")
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Union
 
 from ..errors import FormatError, TascodecError
+from .remote import connect
 
 __all__ = [
     "ByteSource",
@@ -233,7 +234,6 @@ class FsspecSource(ByteSource):
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
         super().__init__()
-        from .remote import connect
 
         self.location = url
         self.storage_options = dict(storage_options or {})

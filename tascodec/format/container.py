@@ -1,4 +1,4 @@
-"""The ZIP container of a ``.tasz`` archive: a hostile-input-safe reader and an atomic writer.
+"""The ZIP container of a ``.tasz`` archive: a hostile-input-safe reader.
 
 Reading parses the central directory with :mod:`zipfile` and then reads every entry itself,
 from a :class:`~tascodec.format.byte_source.ByteSource` (a local file, a URL, a file object):
@@ -6,8 +6,7 @@ only STORED entries, unique names, sizes and offsets inside the file, entries th
 overlap, and the ZIP CRC-32 of every entry checked on read. Entry data never pass through a
 decompressor here, so a ZIP bomb is impossible at this level.
 
-Writing zips the entries of a Zarr hierarchy (written by ``zarr``) in one pass into a
-temporary file beside the destination, fsyncs it and moves it into place atomically.
+Writing (one pass, atomic) is ``zip_write.write_zip_atomic``.
 """
 
 from __future__ import annotations
@@ -19,22 +18,19 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 
-from ..errors import FormatError, IntegrityError, OutputExistsError, TascodecError
-from ..tempfiles import clean_stale, mkstemp_beside
+from ..errors import FormatError, IntegrityError
 from .byte_source import ByteSource, LocalSource
 from .coalesce import group_spans
 from .manifest import entry_digest
 
-__all__ = ["ZipReader", "EntryInfo", "write_zip_atomic", "MAX_ENTRIES", "MAX_ENTRY_NAME"]
+__all__ = ["ZipReader", "EntryInfo", "MAX_ENTRIES", "MAX_ENTRY_NAME"]
 
 MAX_ENTRIES = 4_000_000  # entries in one archive
 MAX_ENTRY_NAME = 512  # bytes in one entry name
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
 _LOCAL_SIG = b"PK\x03\x04"
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 TAIL_BYTES = 8 << 10  # read first from the end of a remote archive: end records, directory
 
 
@@ -340,72 +336,3 @@ class _SourceFile:
         return data
 
 
-def _entry_order(name: str) -> tuple[int, int, list[object]]:
-    # Metadata first (root, then groups/arrays by depth), then chunks in numeric order.
-    parts = name.split("/")
-    if parts[-1] == "zarr.json":
-        return (0, len(parts), parts)
-    return (1, 0, [int(p) if p.isdigit() else p for p in parts])
-
-
-def write_zip_atomic(
-    entries: Mapping[str, Callable[[], bytes]], dest: Path, *, overwrite: bool = False
-) -> Path:
-    """Write ``entries`` (name -> a function giving its bytes) as a STORED ZIP at ``dest``.
-
-    One pass, each name once, metadata (``zarr.json``) first, chunks in numeric order.
-
-    The ZIP is written to a temporary file in ``dest``'s directory
-    (``.tascodec-tmp-<name>.<pid>.<random>``, ``tascodec.tempfiles``), fsynced and moved into
-    place; on any failure nothing is left at ``dest`` and the temporary is removed (those of
-    killed runs are removed by the next write to ``dest``). Without ``overwrite`` an existing
-    ``dest`` is never replaced (``OutputExistsError`` naming it).
-    """
-    dest = Path(dest)
-    if dest.exists() and not overwrite:
-        raise OutputExistsError(dest)
-    if dest.is_dir():
-        raise TascodecError(f"{dest}: is a directory")
-    names = sorted(entries, key=_entry_order)
-    clean_stale(dest.parent, dest.name)  # what killed runs to this path left behind
-    fd, tmp = mkstemp_beside(dest)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for name in names:
-                    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-                    info.compress_type = zipfile.ZIP_STORED
-                    info.external_attr = 0o644 << 16
-                    zf.writestr(info, entries[name]())
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, dest)
-        else:
-            try:  # link() refuses to replace an existing file: no clobber, even in a race
-                os.link(tmp, dest)
-            except FileExistsError:
-                raise OutputExistsError(dest) from None
-            except OSError:  # no hard links on this file system
-                if dest.exists():
-                    raise TascodecError(f"{dest}: file exists") from None
-                os.replace(tmp, dest)
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(dest.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return dest
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

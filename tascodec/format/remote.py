@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import FormatError, TascodecError
+from ..extras import install_command
 
 __all__ = ["DEFAULT_TIMEOUT_S", "Remote", "HttpRemote", "FsspecRemote", "connect", "describe",
            "split_options"]
@@ -93,8 +94,8 @@ class HttpRemote(Remote):
 
     def __init__(self, url: str, location: str, options: dict[str, Any], timeout: float,
                  headers: dict[str, str] | None = None) -> None:
-        import aiohttp
-        from fsspec.implementations.http import HTTPFileSystem
+        import aiohttp  # lazy: aiohttp (remote extra)
+        from fsspec.implementations.http import HTTPFileSystem  # lazy: fsspec
 
         client = dict(options.pop("client_kwargs", None) or {})
         client.setdefault("timeout", aiohttp.ClientTimeout(
@@ -105,7 +106,7 @@ class HttpRemote(Remote):
         self.size, self.stamp = self._run(self._head())
 
     def _run(self, coro: Any) -> Any:
-        from fsspec.asyn import sync
+        from fsspec.asyn import sync  # lazy: fsspec
 
         try:
             return sync(self._fs.loop, lambda: coro)
@@ -209,11 +210,11 @@ class FsspecRemote(Remote):
 def _hf_resolve(url: str, options: dict[str, Any], timeout: float) -> tuple[str, dict]:
     """The ``resolve`` URL of an ``hf://`` file and the hub's headers (token, user agent)."""
     try:
-        from huggingface_hub import HfFileSystem
-        from huggingface_hub.utils import build_hf_headers
+        from huggingface_hub import HfFileSystem  # lazy: huggingface_hub (remote extra)
+        from huggingface_hub.utils import build_hf_headers  # lazy: huggingface_hub (remote extra)
     except ImportError:
-        raise TascodecError(f"{url}: hf:// needs huggingface_hub: pip install "
-                            "'tascodec[remote]'") from None
+        raise TascodecError(f"{url}: hf:// needs huggingface_hub: "
+                            f"{install_command('remote')}") from None
     try:
         hfs = HfFileSystem(**options)
         resolved = hfs.resolve_path(url)
@@ -233,10 +234,10 @@ def connect(url: str, storage_options: dict[str, Any] | None) -> Remote:
     """The :class:`Remote` reading ``url`` (see the module docstring)."""
     timeout, options = split_options(url, storage_options)
     try:
-        import fsspec.core
+        import fsspec.core  # lazy: fsspec
     except ImportError:
-        raise TascodecError(f"{url}: reading a URL needs fsspec: pip install "
-                            "'tascodec[remote]'") from None
+        raise TascodecError(f"{url}: reading a URL needs fsspec: "
+                            f"{install_command('remote')}") from None
     scheme = url.split("://", 1)[0].lower() if "::" not in url else ""
     if scheme in ("http", "https"):
         return HttpRemote(url, url, options, timeout)
@@ -251,8 +252,8 @@ def connect(url: str, storage_options: dict[str, Any] | None) -> Remote:
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
-        raise TascodecError(f"{url}: {str(exc).splitlines()[0]} (pip install "
-                            "'tascodec[remote]')") from None
+        raise TascodecError(f"{url}: {str(exc).splitlines()[0]} "
+                            f"({install_command('remote')})") from None
     except (ValueError, TypeError) as exc:
         raise TascodecError(f"{url}: cannot open this URL with fsspec: {exc}") from None
     return FsspecRemote(fs, path, url, timeout)

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +123,6 @@ def cache_folder(value: Any, owner: object) -> str | None:
     if value is False or value is None:
         return None
     if value is True:
-        import tempfile
-        import weakref
-
         folder = tempfile.mkdtemp(prefix="tascodec-remote-")
         weakref.finalize(owner, _remove_folder, folder, os.getpid())
         return folder
@@ -134,8 +134,6 @@ def cache_folder(value: Any, owner: object) -> str | None:
 
 def _remove_folder(folder: str, owner_pid: int) -> None:
     if os.getpid() == owner_pid:
-        import shutil
-
         shutil.rmtree(folder, ignore_errors=True)
 
 

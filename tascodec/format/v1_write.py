@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import tca_mlp
+from .. import __version__, tca_mlp
 from ..content import ArchiveContent, DecoderCheckpoint
 from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
-from .container import write_zip_atomic
+from .arrays import DTYPES
 from .v1 import (
     CODE_DTYPES,
     DECODER_DTYPES,
@@ -28,10 +28,10 @@ from .v1 import (
     RANDOM_GENERATOR,
     TENSOR_NAME_CHARS,
 )
-from .arrays import DTYPES
+from .version import FORMAT_NAME, FORMAT_VERSION, KIND_SINCE, WRITABLE_VERSIONS, version_for_kinds
 from .zarr_entries import (CODES_CHUNK_BYTES, TABLE_CHUNK_BYTES, build_entries, put_tables,
                            with_manifest)
-from .version import FORMAT_NAME, FORMAT_VERSION, KIND_SINCE, WRITABLE_VERSIONS, version_for_kinds
+from .zip_write import write_zip_atomic
 
 __all__ = ["write_v1", "quantise", "int8_scale"]
 
@@ -66,8 +66,6 @@ def quantise(
 def _header(
     content: ArchiveContent, code_dtype: str, decoder_dtype: str, version: str, where: str
 ) -> dict[str, Any]:
-    from .. import __version__
-
     t = content.table
     if content.codes is None:
         seed = content.codec_config.get("seed")

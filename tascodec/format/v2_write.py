@@ -20,7 +20,7 @@ import numpy as np
 from ..content import DECODE_KINDS, MLP_KINDS, ArchiveContent, GroupedContent, SegmentTable
 from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
-from .container import write_zip_atomic
+from .zip_write import write_zip_atomic
 from .v1 import CODE_DTYPES, DECODER_DTYPES, MAX_DIM, MAX_EXPANSION, RANDOM_GENERATOR
 from .v1_write import _decoder_arrays, quantise, write_v1
 from .v2 import MAX_GROUPS

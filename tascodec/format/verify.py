@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
+from tqdm.auto import tqdm
+
 from ..errors import TascodecError
 from .archive_layout import Layout
 from .arrays import chunk_keys, check_chunk
@@ -56,7 +58,6 @@ def verify_archive(
 ) -> list[str]:
     """The problems found in the archive behind ``zr`` (``fmt``: its version's reader module;
     ``check_scale``: reads and checks the int8 code scales there are)."""
-    from tqdm.auto import tqdm
 
     problems: list[str] = []
     try:

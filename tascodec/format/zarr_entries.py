@@ -4,7 +4,7 @@
 the destination for large archives) and hands back its entries with compact JSON documents;
 ``with_manifest`` adds the entry manifest (format >= 1.1) to the root document last;
 ``put_tables`` writes the segment table's arrays. The caller zips the entries in one pass
-(``container.write_zip_atomic``).
+(``zip_write.write_zip_atomic``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tempfiles import mkdtemp_beside
+from ..runtime.tempfiles import mkdtemp_beside
 from .manifest import MANIFEST_KEY, build_manifest
 
 __all__ = ["build_entries", "put_tables", "with_manifest", "TABLE_CHUNK_BYTES",
@@ -53,8 +53,8 @@ def build_entries(path: Path, header: dict[str, Any], payload: int, compression_
     ``put(group, name, data, target_chunk_bytes)``, ``check(stored_bytes)`` may refuse the
     result. Built in memory up to ``_IN_MEMORY_BYTES`` of ``payload``, else in a scratch
     directory beside ``path``, read lazily and removed when the ``with`` block ends."""
-    import zarr
-    from zarr.codecs import BytesCodec, Crc32cCodec, ZstdCodec
+    import zarr  # lazy: zarr, the writer's alone (no read imports it)
+    from zarr.codecs import BytesCodec, Crc32cCodec, ZstdCodec  # lazy: zarr, the writer's alone
 
     def put(group: Any, name: str, data: np.ndarray, target: int) -> None:
         row_bytes = data.itemsize * int(np.prod(data.shape[1:], dtype=np.int64))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependencyError
+from ..extras import install_command
 from ..units import format_bytes
 from .fidelity import VideoFidelity
 
@@ -30,10 +31,10 @@ def require_matplotlib() -> Any:
     """The ``matplotlib`` module; ``MissingDependencyError`` naming the extra when it is
     missing."""
     try:
-        import matplotlib
+        import matplotlib  # lazy: matplotlib
     except ImportError:
         raise MissingDependencyError(
-            "plotting needs matplotlib, which is not installed: pip install \"tascodec[plot]\""
+            f"plotting needs matplotlib, which is not installed: {install_command('plot')}"
         ) from None
     return matplotlib
 
@@ -41,7 +42,7 @@ def require_matplotlib() -> Any:
 def class_colors(num_classes: int) -> np.ndarray:
     """(A, 4) RGBA, class id -> colour, the same in every figure of ``num_classes`` classes:
     tab10 / tab20 when they suffice, then tab20 + tab20b + tab20c, then an even hue wheel."""
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # lazy: matplotlib
 
     if num_classes <= 10:
         return colormaps["tab10"](np.arange(num_classes))
@@ -72,7 +73,7 @@ def display_grid(shape: tuple[int, int], max_channels: int, max_frames: int
 
 
 def _ribbon(ax: Any, vf: VideoFidelity, colors: np.ndarray) -> list[Any]:
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch, Rectangle  # lazy: matplotlib
 
     seg = vf.segments
     for a, s, n in zip(seg.action, seg.start, seg.length):
@@ -159,7 +160,7 @@ def fidelity_figure(vf: VideoFidelity, storage: dict[str, Any], *, max_channels:
     ``error``, ``class-error``, ``storage`` (``ax.get_label()``).
     """
     require_matplotlib()
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: matplotlib
 
     colors = class_colors(len(vf.class_names))
     fig = Figure(figsize=(13, 11), layout="constrained")

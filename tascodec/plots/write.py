@@ -11,16 +11,22 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from tqdm.auto import tqdm
+
+from ..dataset.layout import StandardDataset
 from ..errors import OutputExistsError, TascodecError
-from ..tempfiles import ensure_parent, mkstemp_beside
+from ..format import open_archive
+from ..report.info import info_dict
+from ..runtime.tempfiles import ensure_parent, mkstemp_beside
+from .fidelity import video_fidelity
+from .figure import fidelity_figure, require_matplotlib
 
 __all__ = ["plot_archive", "storage_summary"]
 
 
 def storage_summary(archive: Any) -> dict[str, Any]:
     """``{"sizes": Archive.sizes(), "ratio": float | None}``: the byte accounting and the ratio
-    to the float32 original that ``tascodec info`` prints (``cli.inspect.info_dict``)."""
-    from ..cli.inspect import info_dict
+    to the float32 original that ``tascodec info`` prints (``report.info.info_dict``)."""
 
     info = info_dict(archive)
     return {"sizes": info["sizes"], "ratio": info["ratio"]}
@@ -38,10 +44,6 @@ def plot_archive(archive_path: str | os.PathLike[str], dataset_dir: str | os.Pat
     and ``overwrite`` is false, several videos go to a format other than PDF, or a video is
     not in both.
     """
-    from ..format import open_archive
-    from ..layout import StandardDataset
-    from .fidelity import video_fidelity
-    from .figure import fidelity_figure, require_matplotlib
 
     require_matplotlib()
     out = Path(out)
@@ -58,7 +60,6 @@ def plot_archive(archive_path: str | os.PathLike[str], dataset_dir: str | os.Pat
             raise TascodecError(f"{out}: {len(chosen)} videos need a .pdf output (one page "
                                 f"each); a .{fmt} holds one")
         storage = storage_summary(ar)
-        from tqdm.auto import tqdm
 
         shown = tqdm(chosen, desc="plot", unit="video", disable=not progress or len(chosen) < 2)
         figures = (fidelity_figure(video_fidelity(ar, dataset, v, device=device), storage,
@@ -73,7 +74,7 @@ def _save(figures: Any, out: Path, fmt: str) -> None:
     os.close(fd)
     try:
         if fmt == "pdf":
-            from matplotlib.backends.backend_pdf import PdfPages
+            from matplotlib.backends.backend_pdf import PdfPages  # lazy: matplotlib
 
             with PdfPages(tmp) as pdf:
                 for fig in figures:

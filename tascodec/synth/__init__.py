@@ -15,9 +15,10 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
+from ..dataset.layout_write import LayoutWriter
 from ..errors import DatasetLayoutError, OutputExistsError, TascodecError
-from ..layout_write import LayoutWriter
 from .features import FeatureModel
 from .presets import PRESETS, Preset, VideoSpec, get_preset
 
@@ -157,6 +158,5 @@ def _write_splits(writer: LayoutWriter, specs: list[VideoSpec], folds: int) -> N
 def _progress(items: list, enabled: bool, desc: str):
     if not enabled:
         return items
-    from tqdm import tqdm
 
     return tqdm(items, desc=desc, unit="video")

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..dataset.layout import read_mapping
 from ..segments import labels_to_segments
 from .grammar import END, START
 
@@ -20,7 +21,6 @@ __all__ = ["read_ground_truth", "fit_tables", "segment_stats"]
 
 def read_ground_truth(root: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     """Class names and per-video label ids (T,) of a layout, reading only labels."""
-    from ..layout import read_mapping
 
     names = read_mapping(Path(root) / "mapping.txt")
     index = {n: i for i, n in enumerate(names)}

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import TascodecError
 from .features import FeatureParams
 from .grammar import END, START, Activity, Grammar, LengthModel
 
@@ -202,7 +203,6 @@ def _fitted_preset(name: str, background: tuple[str, ...], videos: Callable[[], 
 
 def get_preset(name: str) -> Preset:
     """The preset called ``name`` (one of ``PRESETS``)."""
-    from ..errors import TascodecError
 
     if name not in _FACTORIES:
         raise TascodecError(f"unknown synthetic preset {name!r}; choose from {list(PRESETS)}")

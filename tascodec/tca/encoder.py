@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from ..content import SegmentTable
-from ..determinism import segment_sum
-from ..devices import resolve_device
+from ..runtime.determinism import segment_sum
+from ..runtime.devices import resolve_device
 from ..errors import TascodecError
-from ..source import FrameSource
+from ..dataset.source import FrameSource
 from .model import TCA
 from .instance_plan import InversionPlan, on_device, require_encoder
 

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..dataset.source import FrameSource
 from ..errors import TascodecError
+from ..runtime.devices import free_memory, resolve_device
+from ..runtime.parallel import current
 from ..segments import labels_to_segments, segment_coherence
-from ..source import FrameSource
 
 __all__ = ["TrainingFrames", "fitting_budget", "gather_training_frames", "heldout_mask",
            "robust_scale", "video_frames", "FIT_FRACTION", "HOLDOUT_BLOCK", "MAX_HELDOUT_FRAMES",
@@ -44,7 +46,6 @@ def fitting_budget(device: str | None) -> int:
     """``memory_budget`` bytes for "every training frame where they fit": ``FIT_FRACTION`` of
     the host's available memory (the gather pass holds the frames there), and on a CUDA
     device of its free memory too (training holds them there), whichever is smaller."""
-    from ..devices import free_memory, resolve_device
 
     dev = resolve_device(device or "cpu")
     free = free_memory("cpu")
@@ -183,12 +184,11 @@ def gather_training_frames(source: FrameSource, videos: list[str], num_classes: 
     every video, each video's sample seeded by ``(seed, its index)``); ``width_frames``: also
     keep about that many evenly spaced frames (``TrainingFrames.width``).
 
-    Several ranks (``tascodec.parallel``) each read a contiguous share of the videos: every row
+    Several ranks (``tascodec.runtime.parallel``) each read a contiguous share of the videos: every row
     of the result has a place known from the videos' lengths alone, so each rank fills its own
     rows, the sums over ranks give the whole arrays (exactly), and the per-video moments merged
     in video order give the one-process statistics bit for bit.
     """
-    from ..parallel import current
 
     world = current()
     dim = int(source.feature_dim)

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from ..content import SegmentTable
-from ..devices import same_device
+from ..runtime.devices import same_device
 from ..errors import TascodecError
 from ..segments import instance_lengths, segment_coherence, segments_to_labels
-from ..source import FrameSource
+from ..dataset.source import FrameSource
 from .model import TCA, TCADecoder
 
 __all__ = ["InversionPlan", "SAMPLED_CHUNK_SPREAD", "chunks", "on_device", "require_encoder",

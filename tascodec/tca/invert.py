@@ -22,7 +22,7 @@ of magnitude all count). What makes it cheap:
   keeps its own step size and stopping state, so instances never influence each other: a subset
   inverts to the same codes as the whole (bit for bit on the CPU; on CUDA to float32 rounding,
   as cuBLAS may pick another kernel for another number of rows);
-* per-instance sums are ordered segment sums (``tascodec.determinism.segment_sum``), not
+* per-instance sums are ordered segment sums (``tascodec.runtime.determinism.segment_sum``), not
   atomic ``index_add_``: the same model, frames and settings give the same codes run after run
   on CUDA too, with or without ``deterministic=True``;
 * warm start from the encoder's mean code (``init="encoded"``), per-instance plateau detection
@@ -42,11 +42,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..content import SegmentTable
-from ..determinism import deterministic_algorithms, segment_sum
-from ..devices import resolve_device
+from ..runtime.determinism import deterministic_algorithms, segment_sum
+from ..runtime.devices import resolve_device
 from ..errors import TascodecError
 from ..rng import random_codes
-from ..source import FrameSource
+from ..dataset.source import FrameSource
 from .encoder import encoded_codes
 from .model import TCA, TCADecoder
 from .instance_plan import (SAMPLED_CHUNK_SPREAD, InversionPlan, chunks as _chunks,
@@ -285,7 +285,7 @@ def invert(model: TCA | TCADecoder, source: FrameSource, table: SegmentTable, *,
     Determinism: on the CPU a call gives the same codes every time. On CUDA the codes of a
     given model are run-to-run identical too (ordered segment sums, no atomics), and equal the
     CPU's to float32 rounding (not bit for bit: other kernels, other rounding).
-    ``deterministic=True`` runs the call inside ``tascodec.determinism.deterministic_algorithms``
+    ``deterministic=True`` runs the call inside ``tascodec.runtime.determinism.deterministic_algorithms``
     (deterministic kernels only, TF32 off; the caller's settings restored after), which also
     covers the ``init="encoded"`` encoder pass; it does not change results on the CPU.
     """

@@ -31,6 +31,7 @@ the others are keywords of ``tascodec.tca.train.train_tca``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from difflib import get_close_matches
 from typing import Any
 
 from ..errors import TascodecError
@@ -138,8 +139,6 @@ def get_recipe(name: str = "cpu", **overrides: Any) -> Recipe:
     known = {f.name for f in fields(Recipe)} - {"name"}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        from difflib import get_close_matches
-
         near = {u: get_close_matches(u, known, n=1) for u in unknown}
         hint = "; ".join(f"did you mean {m[0]!r} for {u!r}?" for u, m in near.items() if m)
         raise TascodecError(f"recipe {name!r}: unknown field(s) {unknown}"

@@ -1,4 +1,4 @@
-"""A TCA training step split over several ranks (``tascodec.parallel``), equal to one process's.
+"""A TCA training step split over several ranks (``tascodec.runtime.parallel``), equal to one process's.
 
 Shapes: B batch (rows drawn by every rank alike), b_r = the rows of rank r (``j[r::size]``),
 D feature width, d latent width.
@@ -17,11 +17,13 @@ are grouped differently, hence "within float tolerance").
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 
-from ..parallel import World, current
+from ..runtime.parallel import current
+from ..runtime.world import World
 from .model import TCA
 
 __all__ = ["ShardedStep", "sharded_step"]
@@ -46,16 +48,14 @@ class ShardedStep:
 
     def __init__(self, model: TCA, opt: torch.optim.Optimizer, kl_weight: float,
                  world: World, dev: torch.device) -> None:
-        import inspect
-
-        from torch.nn.parallel import DistributedDataParallel
+        from torch.nn.parallel import DistributedDataParallel  # lazy: torch
 
         self.model, self.opt, self.kl_weight, self.world = model, opt, kl_weight, world
         # the buffers (normalisation) are equal on every rank: not re-sent before each step
         takes = inspect.signature(DistributedDataParallel).parameters
         no_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in takes
                    else {"broadcast_buffers": False})
-        # one GPU per rank (parallel.World.device_for: cuda:LOCAL_RANK); an index-less
+        # one GPU per rank (world.World.device_for: cuda:LOCAL_RANK); an index-less
         # "cuda" is the rank's current device
         gpu = None if dev.type != "cuda" else [
             dev.index if dev.index is not None else torch.cuda.current_device()]

@@ -30,7 +30,7 @@ not fit and training samples them.
 
 The reparameterisation noise comes from the training device's generator (seeded with
 ``seed``): on CUDA it is another stream than on the CPU, so a CUDA training and a CPU training
-with one seed are two trainings, not one rounded twice (``tascodec.determinism``).
+with one seed are two trainings, not one rounded twice (``tascodec.runtime.determinism``).
 """
 
 from __future__ import annotations
@@ -44,17 +44,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..determinism import deterministic_algorithms
-from ..devices import cuda_rng_devices, resolve_device
+from ..dataset.source import FrameSource
 from ..errors import TascodecError
-from ..source import FrameSource
+from ..runtime.determinism import deterministic_algorithms
+from ..runtime.devices import cuda_rng_devices, resolve_device
+from ..runtime.parallel import current
 from ..units import format_bytes
-from .model import TCA
-from .recipes import auto_model_dims
-from .sharded import sharded_step
 from .frames import (HOLDOUT_BLOCK, MAX_HELDOUT_FRAMES, RELATIVE_SCALE_FLOOR, TrainingFrames,
                      feature_stats, fitting_budget, gather_training_frames, heldout_mask,
                      robust_scale, video_frames)
+from .model import TCA
+from .recipes import auto_model_dims
+from .sharded import sharded_step
 
 __all__ = ["TrainReport", "feature_stats", "robust_scale", "train_tca", "training_frames",
            "video_frames",
@@ -99,7 +100,7 @@ def train_tca(source: FrameSource, *, latent_dim: int | None = None,
 
     Deterministic for a given ``seed`` on CPU (it runs under a forked torch RNG, so the global
     generator is left alone); on CUDA only with ``deterministic=True`` (the call runs inside
-    ``tascodec.determinism.deterministic_algorithms``: deterministic kernels, TF32 off, the
+    ``tascodec.runtime.determinism.deterministic_algorithms``: deterministic kernels, TF32 off, the
     caller's settings restored after).
     """
     with deterministic_algorithms(deterministic):
@@ -216,7 +217,6 @@ def training_frames(source: FrameSource, *, holdout: float = 0.05,
 
     ``memory_budget=None``: ``fitting_budget`` of ``device`` (default ``source.device``, else
     the CPU), and a ``RuntimeWarning`` (rank 0) when the frames are sampled even so."""
-    from ..parallel import current
 
     budget = memory_budget
     if budget is None:
@@ -244,7 +244,6 @@ def _heldout_recon(model: TCA, held: tuple[torch.Tensor, ...]) -> float:
 
     On several ranks each scores every ``size``-th block of 8192 frames and the sum is shared,
     so every rank takes the same early-stopping decision."""
-    from ..parallel import current
 
     world = current()
     x, a, c = held

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tascodec.codecs import Codec, get_codec
-from tascodec.source import EncodeSource
+from tascodec.dataset.source import EncodeSource
 from tascodec.content import ArchiveContent
 
 __all__ = ["check_codec", "check_content", "reference_mse", "TINY_TCA", "FakeDataset", "fake_source"]

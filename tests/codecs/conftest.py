@@ -9,7 +9,7 @@ from importlib import import_module
 
 import pytest
 
-from tascodec.source import EncodeSource
+from tascodec.dataset.source import EncodeSource
 
 # get_codec loads the built-in codecs only while the registry is empty; a test module that
 # imports one codec module first would hide the rest, so import them all here.
@@ -19,14 +19,14 @@ for _module in ("raw", "mean", "coreset", "encoded", "inversion", "tca_random", 
 
 @pytest.fixture
 def model_cache(request) -> dict:
-    """One TCA cache for the whole pytest run (``tests/test_encode.py`` uses the same one), so
+    """One TCA cache for the whole pytest run (``tests/encoding/test_encode.py`` uses the same one), so
     the model of tiny's training split is trained once."""
     return request.config.__dict__.setdefault("_tascodec_tca_cache", {})
 
 
 @pytest.fixture
 def source(tiny_dataset, model_cache) -> EncodeSource:
-    from tascodec.layout import StandardDataset
+    from tascodec.dataset.layout import StandardDataset
 
     ds = StandardDataset(tiny_dataset)
     train = ds.split("train")

@@ -1,0 +1,100 @@
+"""The package's shape (docs/ARCHITECTURE.md, "Modules"): a small root, subpackages whose imports
+all point down one order, and no import cycle between modules (imports inside functions
+included)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tascodec"
+#: top to bottom; a subpackage imports only those after it (and the root)
+ORDER = ["cli", "plots", "report", "harness", "encoding", "loading", "synth", "codecs", "tca",
+         "format", "decode", "dataset", "runtime"]
+#: the one arrow up: free_memory off Linux reads the host's memory the decode budget reads
+UPWARD = {("tascodec.runtime.devices", "tascodec.decode.budget")}
+ENTRY_POINTS = {"tascodec", "tascodec.__main__"}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Modules of the package that ``name`` imports, anywhere in it."""
+    found = set()
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1] + (node.module or "").split(".")
+                base = [p for p in base if p]
+            else:
+                base = (node.module or "").split(".")
+            # a name that is a submodule imports it; any other name, the module it comes from
+            targets = [".".join(base + [a.name]) if ".".join(base + [a.name]) in modules
+                       else ".".join(base) for a in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name and target.startswith("tascodec"):
+                found.add(target)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(name, path, modules) for name, path in modules.items()}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) \
+        else "root"
+
+
+def test_root_holds_at_most_twelve_modules():
+    root = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(root) <= 12, root
+
+
+def test_subpackage_imports_point_down():
+    rank = {name: i for i, name in enumerate(ORDER)}
+    rank["root"] = len(ORDER)
+    wrong = []
+    for module, targets in _graph().items():
+        if module in ENTRY_POINTS:
+            continue
+        for target in targets:
+            a, b = _layer(module), _layer(target)
+            if a != b and rank[b] <= rank[a] and (module, target) not in UPWARD:
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, wrong
+
+
+def test_no_import_cycle():
+    graph = _graph()
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, cycles
