@@ -41,6 +41,9 @@ class RangeServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def reset(self) -> None:
+        """Zero the counters once no request is being answered: a request of an earlier test
+        still streaming on a loaded machine would otherwise count in the next one's bytes."""
+        self.wait_idle()
         with self._lock:
             self.gets = self.heads = self.bytes_sent = self.bytes_written = 0
             self.bytes_by_path: dict[str, int] = {}  # body bytes served per path
