@@ -48,7 +48,6 @@ __all__ = [
     "PCA_STRIDES",
     "PCA_VARIANCE",
     "PCA_MAX_STRIDE",
-    "PCA_MAX_STRIDE_LINEAR",
 ]
 
 #: fraction of the within-class variance a code width must span
@@ -276,11 +275,10 @@ PCA_MAX_COMPONENTS = 256
 #: the longest stride rate control picks while it can hold one component there: a code held
 #: over more frames puts a step in the features every ``stride`` frames, which segmentation
 #: models read as boundaries (MS-TCN, 50 epochs, 50Salads split 2 at about 115x: stride 2 kept
-#: 92% of Edit, stride 3 80%, stride 4 63%; ``benchmarks/RESULTS.md`` section 12)
+#: 92% of Edit, stride 3 80%, stride 4 63%), and interpolated codes, which have no steps, lose
+#: the within-segment detail just as much (stride 4 kept 68% of Edit there; stride 8 at 300x
+#: 57%; ``benchmarks/RESULTS.md`` section 12)
 PCA_MAX_STRIDE = 2
-#: the same for codes interpolated between instances (``interpolation="linear"``, the
-#: default): no steps, so a budget trades temporal detail for components further
-PCA_MAX_STRIDE_LINEAR = 8
 
 
 @dataclass(frozen=True)
@@ -319,8 +317,8 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
     """Components p and stride for the ``pca`` codec under ``budget_bytes``.
 
     ``lengths`` (S,): the stored segments; ``variances`` (D,): the principal variances,
-    largest first. The rule, among the strides of ``PCA_STRIDES`` up to ``PCA_MAX_STRIDE``
-    (``PCA_MAX_STRIDE_LINEAR`` for ``interpolation="linear"``):
+    largest first; ``interpolation``: the codec's (its byte model only: interpolated codes
+    are a 2.2 archive). The rule, among the strides of ``PCA_STRIDES`` up to ``PCA_MAX_STRIDE``:
     the shortest at which the budget buys the components holding ``PCA_VARIANCE`` of the
     variance, with as many components as it buys there (at most ``PCA_MAX_COMPONENTS`` and
     D); where none does, the one that buys the most components. Only a budget too small for
@@ -362,8 +360,7 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
                                  stride=s, strict=True,
                                  **{k: v for k, v in dims.items() if k != "num_segments"}),
                        budget_bytes=int(budget_bytes), budget_raised=True)
-    longest = PCA_MAX_STRIDE_LINEAR if interpolation == "linear" else PCA_MAX_STRIDE
-    short = [o for o in fits if o[0] <= longest]
+    short = [o for o in fits if o[0] <= PCA_MAX_STRIDE]
     good = [o for o in short if o[2] >= min(wanted, cap)]
     s, n, p = (good[0] if good else max(short, key=lambda o: (o[2], -o[0])) if short
                else fits[0])

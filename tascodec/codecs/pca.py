@@ -24,9 +24,9 @@ Why it is a codec of its own (``benchmarks/RESULTS.md`` section 12): at equal by
 trained on these frames keeps more of the original's Edit and F1 on the six real folds than on
 inverted TCA codes, and costs one covariance and one projection instead of training and
 inversion. Rate control (``tascodec.rate.pca_point``) picks ``components`` and ``stride`` for a
-byte budget (held codes: a stride of at most 2 while the budget allows, since longer holds put
-steps in the features that segmentation models read as boundaries; interpolated codes have no
-steps and take longer strides).
+byte budget (a stride of at most 2 while the budget allows: longer holds put steps in the
+features that segmentation models read as boundaries, and longer interpolated strides lose the
+within-segment detail MS-TCN's segment decisions read just as much).
 """
 
 from __future__ import annotations
@@ -203,7 +203,8 @@ class PcaCodec(Codec):
     ``components`` (p) and ``stride``: integers, or ``"auto"`` (rate control picks them under
     ``budget_bytes``, ``tascodec.rate.pca_point``); given both, no budget is needed.
     ``interpolation``: ``"linear"`` (codes interpolated between instances, decode kind
-    ``"mlp+lerp"``, format 2.2) or ``"hold"`` (each code held over its instance, ``"mlp"``).
+    ``"mlp+lerp"``, format 2.2) or ``"hold"`` (each code held over its instance, ``"mlp"``);
+    at stride 1 (a code per frame) the two are the same frames, stored as ``"hold"``.
     """
 
     codec_id = "pca"
@@ -259,12 +260,14 @@ class PcaCodec(Codec):
         from .learned import decoded_mse
 
         start = time.perf_counter()
-        interpolation = str(self.params["interpolation"])
-        kind = INTERPOLATIONS[interpolation]
         dim = source.feature_dim
         mean, basis, variances, covariance = principal_directions(source, dim)
         table = build_table(source, 1)
         p, stride, point = self._operating_point(source, table.seg_length, variances)
+        # one code per frame leaves nothing to interpolate: held codes are the same frames,
+        # in a 1.1 archive that every reader decodes
+        interpolation = str(self.params["interpolation"]) if stride > 1 else "hold"
+        kind = INTERPOLATIONS[interpolation]
         basis = basis[:, :p]
         table.seg_num_instances = num_instances_for_stride(table.seg_length, stride)
         codes = alloc_codes(table.num_codes, p)

@@ -5,7 +5,7 @@ import pytest
 
 from tascodec.codecs import get_codec
 from tascodec.errors import BudgetTooSmallError, TascodecError
-from tascodec.rate import PCA_MAX_STRIDE, PCA_MAX_STRIDE_LINEAR, PCA_STRIDES, PCA_VARIANCE, pca_bytes, pca_point
+from tascodec.rate import PCA_MAX_STRIDE, PCA_STRIDES, PCA_VARIANCE, pca_bytes, pca_point
 
 from codec_checks import check_codec, fake_source
 
@@ -95,9 +95,9 @@ def test_int8_codes_within_budget(tiny_dataset, tmp_path):
         assert ar.codec == "pca"
 
 
-@pytest.mark.parametrize("interpolation, longest", [("hold", PCA_MAX_STRIDE),
-                                                     ("linear", PCA_MAX_STRIDE_LINEAR)])
-def test_rate_prefers_components_over_temporal_detail(interpolation, longest):
+@pytest.mark.parametrize("interpolation", ["hold", "linear"])
+def test_rate_prefers_components_over_temporal_detail(interpolation):
+    longest = PCA_MAX_STRIDE
     lengths = np.array([40, 10, 3, 100] * 20)
     var = 0.5 ** np.arange(32)  # 2 components hold 75%, 3 hold 87.5% > PCA_VARIANCE
     assert 0.75 < PCA_VARIANCE < 0.875
@@ -194,3 +194,9 @@ def test_a_default_target_too_small_for_the_dataset_is_said_once(tiny_dataset, t
     summary = tascodec.encode(tiny_dataset, tmp_path / "f.tasz", max_bytes=floor,
                               progress=False)
     assert summary.bytes["total"] <= floor and summary.target_missed is None
+
+
+def test_one_code_per_frame_is_stored_as_held_codes(source, tmp_path):
+    """At stride 1 there is nothing to interpolate: decode kind "mlp", a 1.1 archive."""
+    content, _ = check_codec(get_codec("pca", components=3, stride=1), source, tmp_path)
+    assert content.decode_kind == "mlp" and content.codec_config["interpolation"] == "hold"
