@@ -19,10 +19,7 @@ __all__ = [
     "FORMAT_VERSION",
     "WRITABLE_VERSIONS",
     "MANIFEST_SINCE",
-    "GROUPED_VERSION",
     "GROUPS_SINCE",
-    "OFFSETS_VERSION",
-    "LERP_VERSION",
     "KIND_SINCE",
     "version_for_kinds",
     "SUPPORTED_MAJORS",
@@ -34,13 +31,9 @@ FORMAT_NAME = "tascodec"
 FORMAT_VERSION = "1.1"  # what writers write by default
 WRITABLE_VERSIONS = ("1.0", "1.1")  # what the single-decoder writer (``v1_write``) writes
 #: the version of archives with several decoder groups (``v2``, ``v2_write``); writers write
-#: the lowest version that can express the content, so one group is still written as 1.1
-GROUPED_VERSION = "2.0"
+#: the lowest version that can express the content (one group is still written as 1.1, a
+#: group of a later kind raises the minor: ``version_for_kinds``, ``content.KIND_SINCE``)
 GROUPS_SINCE = (2, 0)
-#: the version of archives with a group of decode kind ``"mlp+offset"`` (segment offsets)
-OFFSETS_VERSION = "2.1"
-#: the version of archives with a group of decode kind ``"mlp+lerp"`` (interpolated codes)
-LERP_VERSION = "2.2"
 #: the first version whose root holds an entry manifest (``manifest``) and whose decoder
 #: tensors may be float16; every later minor of major 1 keeps both
 MANIFEST_SINCE = (1, 1)  # 2.0 keeps both
