@@ -189,12 +189,12 @@ def check_decodable(archive: Any) -> None:
             f"{where}: decode_kind {kind!r} is unknown to this reader "
             f"(known: {', '.join(DECODE_KINDS)}); tables and codes are still readable"
         )
-    since, version = KIND_SINCE.get(kind), getattr(archive, "format_version", None)
-    if since is not None and isinstance(version, str) and int(version.split(".")[0]) < since[0]:
+    since, version = KIND_SINCE.get(kind), getattr(archive, "version", None)
+    if since is not None and version is not None and version[0] < since[0]:
         raise UnknownCodecError(
             f"{where}: decode_kind {kind!r} came with format {since[0]}.{since[1]}; a "
-            f"{version} archive cannot hold it, so it is unknown here; tables and codes are "
-            "still readable"
+            f"{version[0]}.{version[1]} archive cannot hold it, so it is unknown here; tables "
+            "and codes are still readable"
         )
     arch_of = getattr(archive, "decoder_arch", None)
     if kind in MLP_KINDS and callable(arch_of):

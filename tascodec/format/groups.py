@@ -95,7 +95,7 @@ class GroupSource:
         self.path = archive.path
         self.decode_limit = archive.decode_limit
         self.decode_kind = self.info.decode_kind
-        self.format_version = archive.format_version
+        self.version = archive._layout.version  # (major, minor), parsed by format.version
         self.code_dim = self.info.code_dim
         self.feature_dim = archive.feature_dim
         dec = self.info.decoder
