@@ -41,11 +41,11 @@ from .fidelity_result import (
     FidelityResult,
     check_seeds,
     combine_results,
-    summarise,
+    scores_of,
 )
 from .fidelity_result import with_original as _attach_original
 from .items import DecodedItems, OriginalItems, decode_device, worker_pool
-from .metrics import check_convention, evaluate_segmentation
+from .metrics import CONVENTIONS, check_convention, evaluate_segmentation
 
 __all__ = ["evaluate_archive", "evaluate_items"]
 
@@ -103,15 +103,39 @@ def evaluate_items(
     device (trained on as they are). Returns (metrics per seed, device, training seconds per
     seed).
     """
+    check_convention(convention)
+    by_convention, dev, seconds = _train_and_score(
+        train_items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
+        progress=progress, background=background, mstcn_options=mstcn_options,
+        backbone=backbone, asformer_options=asformer_options, deterministic=deterministic)
+    return by_convention[convention], dev, seconds
 
+
+def _train_and_score(
+    train_items: Sequence[Any],
+    dataset: Any,
+    test_videos: list[str],
+    *,
+    seeds: Sequence[int],
+    epochs: int,
+    device: str,
+    progress: bool,
+    background: Sequence[Any],
+    mstcn_options: Mapping[str, Any] | None,
+    backbone: str,
+    asformer_options: Mapping[str, Any] | None,
+    deterministic: bool,
+) -> tuple[dict[str, list[dict[str, float]]], str, list[float]]:
+    """``evaluate_items``, each seed's predictions scored under every metric convention
+    (``metrics.CONVENTIONS``): ({convention: metrics per seed}, device, seconds per seed)."""
     from .mstcn import predict  # lazy: torch (imported by that module)
 
     train, options = trainer(backbone, mstcn_options, asformer_options)
-    check_convention(convention)
     dev = resolve_device(device)
     background_ids = _background_ids(dataset, background)
     gt = [dataset.labels(v) for v in test_videos]
-    per_seed, seconds = [], []
+    per_seed: dict[str, list[dict[str, float]]] = {c: [] for c in CONVENTIONS}
+    seconds = []
     for seed in tqdm(check_seeds(seeds), desc="seeds", unit="seed", disable=not progress, leave=False):
         start = time.perf_counter()
         with deterministic_algorithms(deterministic):
@@ -126,10 +150,30 @@ def evaluate_items(
             )
             seconds.append(time.perf_counter() - start)
             preds = [predict(model, np.asarray(dataset.features(v))) for v in test_videos]
-        scores = evaluate_segmentation(gt, preds, background=background_ids,
-                                       convention=convention)
-        per_seed.append({key: float(scores[key]) for key in METRIC_KEYS})
+        for convention in CONVENTIONS:
+            scores = evaluate_segmentation(gt, preds, background=background_ids,
+                                           convention=convention)
+            per_seed[convention].append({key: float(scores[key]) for key in METRIC_KEYS})
     return per_seed, str(dev), seconds
+
+
+def _scored(items: Sequence[Any], dataset: Any, test_videos: list[str], seeds: tuple[int, ...],
+            epochs: int, device: str, progress: bool, background: Sequence[Any],
+            deterministic: bool, model_kwargs: Mapping[str, Any]
+            ) -> tuple[dict[str, dict[str, Any]], str, list[float]]:
+    """Train and score once; ({convention: {"per_seed", "mean", "std"}}, device, seconds)."""
+    options = {k: v for k, v in model_kwargs.items() if k != "convention"}
+    per_seed, dev, seconds = _train_and_score(
+        items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
+        progress=progress, background=background, deterministic=deterministic, **options)
+    return {c: scores_of(runs) for c, runs in per_seed.items()}, dev, seconds
+
+
+def _main_scores(scores: dict[str, dict[str, Any]], convention: str) -> dict[str, Any]:
+    """FidelityResult's score fields: ``convention``'s at the top, every one's by name."""
+    main = scores[convention]
+    return {"per_seed": main["per_seed"], "mean": main["mean"], "std": main["std"],
+            "by_convention": scores}
 
 
 def evaluate_archive(
@@ -234,15 +278,11 @@ def evaluate_archive(
         if not train_videos:
             raise TascodecError(f"{dataset.root}: split {train_key!r} has no videos")
         items: Sequence[Any] = OriginalItems(dataset, train_videos)
-        per_seed, dev, train_s = evaluate_items(
-            items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
-            progress=progress, background=background, deterministic=deterministic,
-            **model_kwargs,
-        )
-        mean, std = summarise(per_seed)
+        scores, dev, train_s = _scored(items, dataset, test_videos, seeds, epochs, device,
+                                       progress, background, deterministic, model_kwargs)
         return FidelityResult(
             name=name or "original", dataset=dataset_name, split=train_key.split(".", 1)[1],
-            codec=None, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
+            codec=None, seeds=seeds, epochs=epochs, **_main_scores(scores, convention),
             storage_bytes=original_bytes, original_bytes=original_bytes,
             train_videos=len(train_videos), train_frames=original_bytes // (4 * dim),
             test_videos=len(test_videos), seconds=time.perf_counter() - started, device=dev,
@@ -273,19 +313,15 @@ def evaluate_archive(
                 f"{test_key!r} or outside {train_key!r}"
             )
         items = DecodedItems(archive, used, dim, str(path), device=where)
-        per_seed, dev, train_s = evaluate_items(
-            items, dataset, test_videos, seeds=seeds, epochs=epochs, device=device,
-            progress=progress, background=background, deterministic=deterministic,
-            **model_kwargs,
-        )
+        scores, dev, train_s = _scored(items, dataset, test_videos, seeds, epochs, device,
+                                       progress, background, deterministic, model_kwargs)
         config = dict(getattr(archive, "codec_config", None) or {}) or None
         frames = items.frames()
         fingerprint = getattr(archive, "identity", None)
         format_version = getattr(archive, "format_version", None)
-    mean, std = summarise(per_seed)
     return FidelityResult(
         name=name or path.name, dataset=dataset_name, split=train_key.split(".", 1)[1],
-        codec=config, seeds=seeds, epochs=epochs, per_seed=per_seed, mean=mean, std=std,
+        codec=config, seeds=seeds, epochs=epochs, **_main_scores(scores, convention),
         storage_bytes=path.stat().st_size, original_bytes=original_bytes,
         train_videos=len(used), train_frames=frames, test_videos=len(test_videos),
         excluded_videos=excluded, seconds=time.perf_counter() - started, device=dev,

@@ -27,6 +27,7 @@ __all__ = [
     "FidelityResult",
     "check_seeds",
     "summarise",
+    "scores_of",
     "combine_results",
     "format_results",
     "with_original",
@@ -65,8 +66,13 @@ class FidelityResult:
     archive_fingerprint: str | None = None
     format_version: str | None = None  # the archive's
     #: the original's scores, trained the same way (backbone, epochs, seeds, convention):
-    #: ``{"mean", "std", "per_seed"}`` (``with_original``), so ``kept`` can be said
+    #: ``{"mean", "std", "per_seed"}`` (``with_original``; with ``"by_convention"`` when the
+    #: original recorded it), so ``kept`` can be said
     original: dict[str, Any] | None = None
+    #: the same models scored under every metric convention (``metrics.CONVENTIONS``):
+    #: ``{convention: {"per_seed", "mean", "std"}}``; the one named by ``convention`` equals
+    #: ``per_seed`` / ``mean`` / ``std``. Empty in results written before it existed.
+    by_convention: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def kept(self) -> dict[str, float] | None:
@@ -76,6 +82,16 @@ class FidelityResult:
         base = self.original["mean"]
         return {k: 100.0 * self.mean[k] / base[k] if base[k] else math.nan
                 for k in METRIC_KEYS}
+
+    def kept_under(self, convention: str) -> dict[str, float] | None:
+        """Each metric's mean under ``convention`` as a % of the original's under the same
+        convention (``None`` when this result or its original did not record it)."""
+        mine = self.by_convention.get(convention)
+        theirs = ((self.original or {}).get("by_convention") or {}).get(convention)
+        if mine is None or theirs is None:
+            return None
+        return {k: 100.0 * mine["mean"][k] / theirs["mean"][k] if theirs["mean"][k]
+                else math.nan for k in METRIC_KEYS}
 
     @property
     def ratio(self) -> float:
@@ -142,8 +158,18 @@ def with_original(result: FidelityResult, original: FidelityResult) -> FidelityR
             raise TascodecError(
                 f"the original's result differs in {attr} ({getattr(original, attr)!r}, the "
                 f"archive's {getattr(result, attr)!r}): kept percentages compare like with like")
-    return replace(result, original={"mean": dict(original.mean), "std": dict(original.std),
-                                     "per_seed": [dict(s) for s in original.per_seed]})
+    scores: dict[str, Any] = {"mean": dict(original.mean), "std": dict(original.std),
+                              "per_seed": [dict(s) for s in original.per_seed]}
+    if original.by_convention:
+        scores["by_convention"] = {c: scores_of(v["per_seed"])
+                                   for c, v in original.by_convention.items()}
+    return replace(result, original=scores)
+
+
+def scores_of(per_seed: Sequence[dict[str, float]]) -> dict[str, Any]:
+    """``{"per_seed", "mean", "std"}`` of per-seed scores (``summarise``)."""
+    mean, std = summarise(list(per_seed))
+    return {"per_seed": [dict(s) for s in per_seed], "mean": mean, "std": std}
 
 
 def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
@@ -189,8 +215,11 @@ def combine_results(results: Sequence[FidelityResult]) -> FidelityResult:
     seeds = check_seeds([s for r in results for s in r.seeds])
     per_seed = [scores for r in results for scores in r.per_seed]
     mean, std = summarise(per_seed)
+    conventions = set.intersection(*(set(r.by_convention) for r in results))
+    by_convention = {c: scores_of([s for r in results for s in r.by_convention[c]["per_seed"]])
+                     for c in sorted(conventions)}
     return replace(
-        first, seeds=seeds, per_seed=per_seed, mean=mean, std=std,
+        first, seeds=seeds, per_seed=per_seed, mean=mean, std=std, by_convention=by_convention,
         seconds=float(sum(r.seconds for r in results)),
         train_seconds=[t for r in results for t in r.train_seconds],
     )

@@ -102,6 +102,10 @@ def _check_result(r: FidelityResult, seeds) -> None:
         assert r.std[key] >= 0.0
         values = [run[key] for run in r.per_seed]
         assert r.mean[key] == pytest.approx(np.mean(values))
+    assert set(r.by_convention) == {"asformer", "mstcn"}
+    assert r.by_convention[r.convention]["per_seed"] == r.per_seed
+    for scores in r.by_convention.values():  # the same models: only segment ends differ
+        assert [s["acc"] for s in scores["per_seed"]] == [s["acc"] for s in r.per_seed]
 
 
 def test_original_on_hand_made_dataset(small_dataset) -> None:
@@ -210,6 +214,10 @@ def test_combine_results(small_dataset) -> None:
     assert both.mean["acc"] == pytest.approx((a.mean["acc"] + b.mean["acc"]) / 2)
     assert both.std["acc"] == pytest.approx(np.std([a.mean["acc"], b.mean["acc"]], ddof=1))
     assert both.seconds == pytest.approx(a.seconds + b.seconds)
+    for c in ("asformer", "mstcn"):
+        assert both.by_convention[c]["per_seed"] == (a.by_convention[c]["per_seed"]
+                                                     + b.by_convention[c]["per_seed"])
+    _check_result(both, (0, 1))
     with pytest.raises(TascodecError, match="repeated seed"):
         fr.combine_results([a, a])
     with pytest.raises(TascodecError, match="epochs differs"):
@@ -376,3 +384,26 @@ def test_cli_backbone_errors(small_dataset, capsys, argv, match) -> None:
     rc = main(["eval", "original", "--dataset", str(small_dataset), "--no-progress", *argv])
     assert rc == 2
     assert match in capsys.readouterr().err
+
+
+def test_every_convention_scores_the_same_models(small_dataset) -> None:
+    """One training scored under both conventions: asking for the other convention trains the
+    same models (same seed) and puts the other scores on top; ``kept_under`` compares each
+    convention with the original's under the same one."""
+    args = dict(seeds=(0,), epochs=2, progress=False, device="cpu", mstcn_options=SMALL)
+    a = evaluate_archive(None, small_dataset, convention="asformer", **args)
+    m = evaluate_archive(None, small_dataset, convention="mstcn", **args)
+    assert a.by_convention == m.by_convention
+    assert m.per_seed == a.by_convention["mstcn"]["per_seed"] and m.mean == a.by_convention["mstcn"]["mean"]
+    halved = dataclasses.replace(a, by_convention={
+        c: fr.scores_of([{k: v / 2 for k, v in s.items()} for s in v["per_seed"]])
+        for c, v in a.by_convention.items()})
+    kept = fr.with_original(halved, a).kept_under("mstcn")
+    for k in METRIC_KEYS:
+        if a.by_convention["mstcn"]["mean"][k]:
+            assert kept[k] == pytest.approx(50.0)
+        else:
+            assert np.isnan(kept[k])
+    assert fr.with_original(halved, dataclasses.replace(a, by_convention={})).kept_under("mstcn") is None
+    back = FidelityResult.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert back.by_convention == a.by_convention
