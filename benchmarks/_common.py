@@ -157,29 +157,13 @@ def resolve_dataset(name: str, work_dir: Path, *, progress: bool = False) -> Pat
     return path
 
 
+
 def write_results(out_dir: Path, stem: str, payload: dict[str, Any], markdown: str) -> None:
     """Write ``<stem>.json`` and ``<stem>.md`` under ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
     (out_dir / f"{stem}.md").write_text(markdown + "\n")
     print(f"wrote {out_dir / (stem + '.json')} and {out_dir / (stem + '.md')}", file=sys.stderr)
-
-
-def at_budget_or_floor(run: Callable[[int], Any], budget: int, attempts: int = 3
-                       ) -> tuple[Any, int]:
-    """``(run(budget), budget)``; when ``BudgetTooSmallError`` names a larger minimum (rate
-    control's floor, then the size measured there when the byte model underestimates it),
-    ``run`` at that instead, at most ``attempts`` runs in all; returns the budget it ran at."""
-    from tascodec.errors import BudgetTooSmallError
-
-    for attempt in range(attempts):
-        try:
-            return run(budget), budget
-        except BudgetTooSmallError as exc:
-            if exc.minimum_bytes <= budget or attempt == attempts - 1:
-                raise
-            budget = exc.minimum_bytes
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def parse_list(text: str, kind: Callable[[str], Any] = str) -> list[Any]:

@@ -59,10 +59,10 @@ from typing import Any
 import numpy as np
 
 from tascodec.errors import TascodecError
+from tascodec.rate import at_budget_or_floor
 
 from ._common import (
     SHARED_DATA,
-    at_budget_or_floor,
     machine,
     machine_line,
     markdown_table,

@@ -32,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from ._common import SHARED_DATA, at_budget_or_floor, machine, machine_line, markdown_table, parse_list, \
+from tascodec.rate import at_budget_or_floor
+
+from ._common import SHARED_DATA, machine, machine_line, markdown_table, parse_list, \
     resolve_dataset, write_results
 from .bench_incremental import BREAKFAST_TASKS, GTEA_FOLDS, GTEA_TASKS, _TASK_SPLIT, \
     breakfast_activity, gtea_activity, split_tasks, write_task_folder

@@ -10,7 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "tascodec"
 #: top to bottom; a subpackage imports only those after it (and the root)
 ORDER = ["cli", "plots", "report", "harness", "encoding", "loading", "synth", "codecs", "tca",
-         "format", "decode", "dataset", "runtime"]
+         "format", "decode", "dataset", "rate", "runtime"]
 #: the one arrow up: free_memory off Linux reads the host's memory the decode budget reads
 UPWARD = {("tascodec.runtime.devices", "tascodec.decode.budget")}
 ENTRY_POINTS = {"tascodec", "tascodec.__main__"}

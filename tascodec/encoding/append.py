@@ -48,23 +48,21 @@ from ..codecs.pca import project
 from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
 from ..dataset.layout import StandardDataset
 from ..dataset.splits import select_split
-from ..errors import BudgetTooSmallError, TascodecError
+from ..errors import TascodecError
 from ..extras import require_torch
 from ..format.v2_write import write_grouped
-from ..rate import FIXED_BYTES
+from ..rate.fit import SIZE_ATTEMPTS, Trial, fit_within
+from ..rate.model import FIXED_BYTES
 from ..rng import random_codes
 from ..runtime.devices import resolve_device
 from ..runtime.tempfiles import clean_stale, mkdtemp_beside
 from ..segments import num_instances_for_stride
-from .encode import HEADER_SLACK, budgeted_codec, encode
+from .encode import budgeted_codec, encode
 from .grow import join, open_verified, read_groups
 
 __all__ = ["append", "DECODER_CHOICES", "video_seed"]
 
 DECODER_CHOICES = ("reuse", "new")
-#: encodes of the new part allowed when the archive grows by more than ``max_bytes``
-_GROWTH_ATTEMPTS = 3
-
 
 def video_seed(seed: int, video: str) -> int:
     """The seed of one video's starting codes: from ``seed`` and its name only (32 bits)."""
@@ -306,18 +304,6 @@ def _new_videos(path: Path, archive_splits: dict[str, list[str]], stored: set[st
     return videos, listing(chosen or available) or listing(available)
 
 
-def _at_floor(trial: Any, minimum: int) -> tuple[Path, int, int]:
-    """``trial`` at rate control's smallest budget, ``minimum``. The byte model's floor is an
-    estimate: when the part comes out larger, ``encode`` names the size it measured there, and
-    ``trial`` runs once more at that size."""
-    try:
-        return trial(minimum)
-    except BudgetTooSmallError as exc:
-        if exc.minimum_bytes <= minimum:
-            raise
-        return trial(exc.minimum_bytes)
-
-
 def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str], splits: dict,
                 dev: str, seed: int, progress: bool, encode_kwargs: dict[str, Any]) -> Path:
     """``decoder="new"``: encode ``videos`` alone, join them to ``base`` as a new group and
@@ -328,10 +314,10 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     The part is encoded as a standalone archive (which pays that part again) under the growth
     budget plus ``rate.FIXED_BYTES``; when the joined archive grows by more than
     ``max_bytes``, the part is encoded again under a budget smaller than the part by the
-    excess plus 1%, the trained TCA reused (at most ``_GROWTH_ATTEMPTS`` times). Nothing is
-    written until it fits. A budget below what the smallest group rate control allows adds is
-    refused with that measured growth plus ``encoding.HEADER_SLACK`` (the header's timings
-    vary by a few bytes between runs) as ``BudgetTooSmallError.minimum_bytes``.
+    excess plus 1%, the trained TCA reused: ``rate.fit.fit_within``, at most
+    ``rate.fit.SIZE_ATTEMPTS`` trials. Nothing is written until it fits. A budget below what
+    the smallest group rate control allows adds is refused with that measured growth plus
+    ``rate.fit.HEADER_SLACK`` as ``BudgetTooSmallError.minimum_bytes``.
     """
 
     kwargs = dict(encode_kwargs)
@@ -349,8 +335,9 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
     scratch = Path(mkdtemp_beside(path))
     cache: dict[str, Any] = {}
 
-    def trial(budget: int | None) -> tuple[Path, int, int]:
-        """Encode the part under ``budget``, join it: (joined file, part's bytes, growth)."""
+    def trial(budget: int | None) -> Trial[Path]:
+        """Encode the part under ``budget``, join it: the joined file, measured by what it
+        adds to the archive, produced: the part's bytes."""
         part = scratch / "appended.tasz"
         limit = {} if budget is None else {"max_bytes": budget}
         encode(dataset.root, part, split=None, videos=videos, device=dev, seed=seed,
@@ -362,40 +349,23 @@ def _append_new(path: Path, base: GroupedContent, dataset: Any, videos: list[str
             new_ar.close()
         joined = write_grouped(join([base, new], [str(path), "appended videos"]),
                                scratch / path.name, overwrite=True)
-        return joined, part.stat().st_size, joined.stat().st_size - before
+        return Trial(joined, joined.stat().st_size - before, part.stat().st_size)
 
-    smallest: int | None = None  # the least a joined trial added
     try:
-        budget = None if growth is None else growth + FIXED_BYTES
-        for _ in range(_GROWTH_ATTEMPTS):
-            try:
-                joined, part_bytes, added = trial(budget)
-            except BudgetTooSmallError as exc:
-                if growth is None:
-                    raise
-                # the smallest part rate control allows: it may still fit (the rate model's
-                # floor is an estimate); if not, what it added is the measured minimum
-                joined, part_bytes, added = _at_floor(trial, exc.minimum_bytes)
-                smallest = added if smallest is None else min(smallest, added)
-                if added <= growth:
-                    os.replace(joined, path)
-                    return path
-                least = max(growth + 1, smallest + HEADER_SLACK)
-                raise BudgetTooSmallError(
+        if growth is None:
+            joined = trial(None).result
+        else:
+            joined = fit_within(
+                trial, growth, growth + FIXED_BYTES, attempts=SIZE_ATTEMPTS,
+                too_small=lambda _added, least: (
                     f"append: max_bytes={growth} (the bytes the append may add to {path.name}) "
-                    f"cannot hold the new group: at least {least} bytes", least) from exc
-            smallest = added if smallest is None else min(smallest, added)
-            if growth is None or added <= growth:
-                os.replace(joined, path)
-                return path
-            # the part may sit well under its budget (every frame has a code): shrink from
-            # what it came to, not from the budget
-            assert budget is not None
-            budget = min(budget, part_bytes) - (added - growth) - max(256, added // 100)
-        raise TascodecError(
-            f"append: max_bytes={growth} (the bytes the append may add to {path.name}) not met "
-            f"after {_GROWTH_ATTEMPTS} attempts (the last added {added}); {path.name} is "
-            f"unchanged: raise max_bytes")
+                    f"cannot hold the new group: at least {least} bytes"),
+                not_met=lambda added: (
+                    f"append: max_bytes={growth} (the bytes the append may add to {path.name}) "
+                    f"not met after {SIZE_ATTEMPTS} attempts (the last added {added}); "
+                    f"{path.name} is unchanged: raise max_bytes")).result
+        os.replace(joined, path)
+        return path
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -27,9 +27,10 @@ from ..dataset.layout import StandardDataset
 from ..dataset.layout_write import check_file_name
 from ..dataset.sampling import DEFAULT_GAMMA, SAMPLING_METHODS, select_videos
 from ..dataset.source import EncodeSource
-from ..errors import BudgetTooSmallError, OutputExistsError, TascodecError, UnknownCodecError
+from ..errors import OutputExistsError, TascodecError, UnknownCodecError
 from ..extras import require_torch
 from ..format import open_archive, write_archive
+from ..rate.fit import SIZE_ATTEMPTS, Trial, fit_within
 from ..runtime.determinism import deterministic_algorithms
 from ..runtime.devices import resolve_device
 from ..runtime.parallel import current, entry_point
@@ -83,63 +84,54 @@ def _build_codec(codec: str | dict[str, Any], k: int | None, recipe: str, code_d
 #: the codec's phases in ``EncodeSummary.seconds``: name -> key of the content's stats
 _PHASES = {"gather": "gather_seconds", "train": "train_seconds", "codes": "code_seconds",
            "mse": "mse_seconds"}
-#: re-encodes allowed when an archive comes out over ``max_bytes``
-_SIZE_ATTEMPTS = 3
-#: bytes added to a measured smallest archive when naming it as the minimum budget: the same
-#: content's header differs by a few bytes from run to run (its timing figures)
-HEADER_SLACK = 256
-
-
 def _write_within(out: Path, max_bytes: int | None, overwrite: bool, content: Any,
                   budget: int | None, condense: Any, writing: dict[str, str]
                   ) -> tuple[Any, Path, dict[str, int]]:
     """Write ``content`` to ``out`` only once the file is at most ``max_bytes`` (None: any);
-    returns the content, ``out`` and the archive's sizes by part. The byte model of ``tascodec.rate`` estimates the container's overhead; when a trial
-    archive (written beside ``out``, never over it) comes out larger, the budget shrinks by the
-    excess plus 1% and the codec runs again (a trained TCA is reused from the cache); a budget
-    below rate control's floor is tried at the floor, and when even that archive is too large
-    ``BudgetTooSmallError`` names its measured size as the minimum. On
-    several ranks (``tascodec.runtime.parallel``) rank 0 writes, and renames into place only after
-    every rank's last exchange.
+    returns the content, ``out`` and the archive's sizes by part. Trial archives are written
+    beside ``out``, never over it, and fitted under the limit by ``rate.fit.fit_within``
+    (``condense(budget)`` makes the next content; a trained TCA is reused from the cache). On
+    several ranks (``tascodec.runtime.parallel``) every rank condenses, rank 0 writes, and
+    renames into place only after every rank's last exchange.
     """
 
     world = current()
     scratch = world.run("writing the archive", lambda: mkdtemp_beside(out)
                         if world.is_main else None)
-    at_floor = False  # content is the smallest archive rate control makes
+    trial_path = scratch / out.name if scratch is not None else None
+
+    def written(made: Any) -> Trial[Any]:
+        size = world.run_all("writing the archive", lambda: Path(write_archive(
+            made, trial_path, overwrite=True, **writing)).stat().st_size
+            if world.is_main else None)[0]
+        return Trial(made, size, size)
+
+    def trial(next_budget: int) -> Trial[Any]:
+        return written(condense(next_budget)[0])
+
     try:
-        for attempt in range(_SIZE_ATTEMPTS + 1):
-            trial = scratch / out.name if scratch is not None else None
-            size = world.run_all("writing the archive", lambda: Path(write_archive(
-                content, trial, overwrite=True, **writing)).stat().st_size
-                if world.is_main else None)[0]
-            if max_bytes is None or size <= max_bytes:
-                def free() -> dict[str, int] | None:
-                    if world.is_main and out.exists() and not overwrite:
-                        raise OutputExistsError(out)
-                    return _archive_sizes(trial) if world.is_main else None
-                sizes = world.run_all("writing the archive", free)[0]  # the last exchange
-                if world.is_main:
-                    os.replace(trial, out)
-                return content, out, sizes
-            if at_floor:  # measured: the least any budget gives here
-                least = size + HEADER_SLACK  # timings in the header vary from run to run
-                raise BudgetTooSmallError(
+        first = written(content)
+        if max_bytes is None or budget is None:
+            fitted = first
+        else:
+            fitted = fit_within(
+                trial, max_bytes, budget, first=first,
+                too_small=lambda size, least: (
                     f"{out}: max_bytes={max_bytes} cannot hold the archive: the smallest rate "
-                    f"control makes here is {size} bytes; raise max_bytes to at least {least}",
-                    least)
-            if attempt == _SIZE_ATTEMPTS - 1:
-                break
-            budget -= (size - max_bytes) + max(256, size // 100)
-            try:
-                content, _ = condense(budget)
-            except BudgetTooSmallError as exc:  # below the floor: try the floor itself
-                budget, at_floor = exc.minimum_bytes, True
-                content, _ = condense(budget)
-        raise TascodecError(
-            f"{out}: max_bytes={max_bytes} not met after {_SIZE_ATTEMPTS} attempts (the last "
-            f"came out at {size} bytes); nothing was written: lower max_bytes' target or raise "
-            f"it")
+                    f"control makes here is {size} bytes; raise max_bytes to at least {least}"),
+                not_met=lambda size: (
+                    f"{out}: max_bytes={max_bytes} not met after {SIZE_ATTEMPTS} attempts (the "
+                    f"last came out at {size} bytes); nothing was written: lower max_bytes' "
+                    "target or raise it"))
+
+        def free() -> dict[str, int] | None:
+            if world.is_main and out.exists() and not overwrite:
+                raise OutputExistsError(out)
+            return _archive_sizes(trial_path) if world.is_main else None
+        sizes = world.run_all("writing the archive", free)[0]  # the last exchange
+        if world.is_main:
+            os.replace(trial_path, out)
+        return fitted.result, out, sizes
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -280,9 +272,8 @@ def encode(
         dataset=dataset, videos=stored, training_videos=training, splits=splits,
         device=dev, seed=seed, progress=progress, cache=cache if cache is not None else {},
     )
-    frames, source_frames = _frames(dataset, stored), _frames(dataset, training)
-    dim = dataset.feature_dim
-    trimmed = {v: n for v, n in dataset.trimmed.items() if v in set(training)}
+    facts = _source_facts(dataset, stored, training, split, split_name, gamma, sampling, seed,
+                          dev, recipe, deterministic, store_dtype)
 
     def condense(budget: int | None) -> tuple[Any, Any]:
         """(content with its stats, the codec that made it), under ``budget`` when given."""
@@ -298,34 +289,12 @@ def encode(
         with deterministic_algorithms(deterministic):
             made = codec_now.encode(source)
         t_codec = time.perf_counter()
-        made.stats.update(
-            {
-                "purpose": "archive" if split is None else "condense-split",
-                "split": split_name,
-                "gamma": float(gamma),
-                "sampling": sampling if split is not None else "none",
-                "seed": seed,
-                "source_videos": len(stored),
-                "source_frames": frames,
-                "source_bytes_float32": frames * dim * _FLOAT32,
-                "split_videos": len(training),
-                "split_frames": source_frames,
-                "split_bytes_float32": source_frames * dim * _FLOAT32,
-                "feature_dim": dim,
-                "num_classes": dataset.num_classes,
-                "trimmed_frames": int(sum(trimmed.values())),
-                "trimmed_videos": len(trimmed),
-                "device": dev,
-                "recipe": recipe,
-                "deterministic": bool(deterministic),
-                "code_dtype": store_dtype,
-                "target_ratio": (None if budget is None or max_bytes is not None
-                                 else float(target_ratio or DEFAULT_TARGET_RATIO)),
-                "max_bytes": max_bytes,
-                "encode_seconds": t_codec - t0,
-                "codec_seconds": t_codec - t_read,
-            }
-        )
+        made.stats.update(facts)
+        made.stats.update({
+            "target_ratio": (None if budget is None or max_bytes is not None
+                             else float(target_ratio or DEFAULT_TARGET_RATIO)),
+            "max_bytes": max_bytes, "encode_seconds": t_codec - t0,
+            "codec_seconds": t_codec - t_read})
         if store_dtype != "float32" and raw_dtype is None and made.codes is not None:
             made.stats["reconstruction_mse_note"] = (
                 f"measured with float32 codes, before the writer stores them as {store_dtype}"
@@ -335,7 +304,7 @@ def encode(
     budget = None
     if budgeted:
         budget = int(max_bytes) if max_bytes is not None else int(
-            source_frames * dim * _FLOAT32 / (target_ratio or DEFAULT_TARGET_RATIO))
+            facts["split_bytes_float32"] / (target_ratio or DEFAULT_TARGET_RATIO))
     content, codec_obj = condense(budget)
     t_codec = time.perf_counter()
     writing = {"code_dtype": store_dtype,
@@ -347,32 +316,70 @@ def encode(
         content, path, sizes = _write_within(out, max_bytes, overwrite, content, budget,
                                              condense, writing)
     t_end = time.perf_counter()
-    mse = content.stats.get("reconstruction_mse")
-    point = content.stats.get("operating_point") or {}
-    missed = (float(target_ratio or DEFAULT_TARGET_RATIO) if point.get("budget_raised")
+    missed = (float(target_ratio or DEFAULT_TARGET_RATIO)
+              if (content.stats.get("operating_point") or {}).get("budget_raised")
               and max_bytes is None else None)
+    seconds = {"read+sample": t_read - t0, **{name: float(content.stats[key]) for name, key
+                                               in _PHASES.items() if key in content.stats},
+               "codec": t_codec - t_read, "write": t_end - t_codec, "total": t_end - t0}
+    return _summary(content, path, sizes, split_name, seconds, dev, missed)
+
+
+def _source_facts(dataset: Any, stored: list[str], training: list[str], split: str | None,
+                  split_name: Any, gamma: float, sampling: str, seed: int, dev: str,
+                  recipe: str, deterministic: bool, store_dtype: str) -> dict[str, Any]:
+    """What an archive's header says about where its content came from (``stats``)."""
+    frames, source_frames = _frames(dataset, stored), _frames(dataset, training)
+    dim = dataset.feature_dim
+    trimmed = {v: n for v, n in dataset.trimmed.items() if v in set(training)}
+    return {
+        "purpose": "archive" if split is None else "condense-split",
+        "split": split_name,
+        "gamma": float(gamma),
+        "sampling": sampling if split is not None else "none",
+        "seed": seed,
+        "source_videos": len(stored),
+        "source_frames": frames,
+        "source_bytes_float32": frames * dim * _FLOAT32,
+        "split_videos": len(training),
+        "split_frames": source_frames,
+        "split_bytes_float32": source_frames * dim * _FLOAT32,
+        "feature_dim": dim,
+        "num_classes": dataset.num_classes,
+        "trimmed_frames": int(sum(trimmed.values())),
+        "trimmed_videos": len(trimmed),
+        "device": dev,
+        "recipe": recipe,
+        "deterministic": bool(deterministic),
+        "code_dtype": store_dtype,
+    }
+
+
+def _summary(content: Any, path: Path, sizes: dict[str, int], split_name: Any,
+             seconds: dict[str, float], dev: str, missed: float | None) -> EncodeSummary:
+    """The ``EncodeSummary`` of an archive written from ``content``."""
+    stats = content.stats
+    dim = int(stats["feature_dim"])
+    mse, relative = stats.get("reconstruction_mse"), stats.get("relative_mse")
     return EncodeSummary(
         path=path,
         codec=content.codec,
         codec_config=dict(content.codec_config),
-        purpose=content.stats["purpose"],
+        purpose=stats["purpose"],
         split=split_name,
-        videos=len(stored),
-        split_videos=len(training),
-        frames=frames,
+        videos=int(stats["source_videos"]),
+        split_videos=int(stats["split_videos"]),
+        frames=int(stats["source_frames"]),
         segments=int(content.table.seg_action.shape[0]),
         codes=content.table.num_codes,
         code_dim=content.code_dim,
         feature_dim=dim,
         bytes=sizes,
-        original_bytes=frames * dim * _FLOAT32,
-        source_bytes=source_frames * dim * _FLOAT32,
+        original_bytes=int(stats["source_bytes_float32"]),
+        source_bytes=int(stats["split_bytes_float32"]),
         reconstruction_mse=None if mse is None else float(mse),
-        relative_mse=(None if content.stats.get("relative_mse") is None
-                      else float(content.stats["relative_mse"])),
-        seconds={"read+sample": t_read - t0, **{name: float(content.stats[key]) for name, key
-                                                 in _PHASES.items() if key in content.stats},
-                 "codec": t_codec - t_read, "write": t_end - t_codec, "total": t_end - t0},
+        relative_mse=None if relative is None else float(relative),
+        seconds=seconds,
         device=dev,
         target_missed=missed,
     )

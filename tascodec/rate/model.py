@@ -1,4 +1,4 @@
-"""Rate control: what a byte budget buys, and how many codes each segment gets (NumPy only).
+"""The byte model: what a byte budget buys, and how many codes each segment gets (NumPy only).
 
 Shapes: S segments, l frames of a segment, T frames, D feature width, d code width, H decoder
 hidden width, A classes.
@@ -31,10 +31,25 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import BudgetTooSmallError, TascodecError
+from ..errors import BudgetTooSmallError, TascodecError
+from ..segments import num_instances_for_stride
 
 __all__ = [
     "CODE_VALUE_BYTES",
+    "DECODER_VALUE_BYTES",
+    "DECODER_SHARE",
+    "FIXED_BYTES",
+    "FLOOR_HIDDEN",
+    "GROUPED_FIXED_BYTES",
+    "HIDDEN_CHOICES",
+    "MAX_LATENT",
+    "MIN_CODES_PER_SEGMENT",
+    "MIN_HIDDEN",
+    "TABLE_BYTES_PER_SEGMENT",
+    "WIDTH_SAMPLE_FRAMES",
+    "WITHIN_CLASS_VARIANCE",
+    "PCA_MAX_COMPONENTS",
+    "pca_bytes",
     "OperatingPoint",
     "allocate",
     "decoder_params",
@@ -329,8 +344,6 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
     given: only the other is chosen. A budget too small for one component at the longest
     stride raises ``BudgetTooSmallError`` when ``strict``, else it is raised to that floor.
     """
-    from .segments import num_instances_for_stride
-
     lengths = np.asarray(lengths, dtype=np.int64)
     var = np.asarray(variances, dtype=np.float64)
     dims = dict(feature_dim=feature_dim, num_classes=num_classes, num_segments=lengths.size,
