@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 
 from tascodec.errors import TascodecError
+from tascodec.loading.items import decoded_item
 from tascodec.rate import at_budget_or_floor
 
 from ._common import (
@@ -295,9 +296,7 @@ def replay_items(memory: Memory, split: TaskSplit) -> list[tuple[np.ndarray, np.
     for path in memory.archives:
         with tascodec.open(path) as archive:
             to_global = np.array([index[c] for c in archive.class_names], dtype=np.int64)
-            for v in archive.videos:
-                x = np.asarray(archive.decode(v), dtype=np.float32).T  # (D, T)
-                items.append((np.ascontiguousarray(x), to_global[archive.labels(v)]))
+            items += [decoded_item(archive, v, class_map=to_global) for v in archive.videos]
     return items
 
 

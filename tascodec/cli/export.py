@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataset.orientation import in_layout
 from ..decode import decode_video
 from ..errors import OutputExistsError, TascodecError
 from ..format import open_archive
@@ -104,7 +105,7 @@ def _run_decode(args: argparse.Namespace) -> int:
         if out.exists() and not args.overwrite:  # before decoding; checked again when written
             raise OutputExistsError(out)
         x = decode_video(ar, video, device=device)
-    x = np.ascontiguousarray(x.T if args.layout == "DT" else x)
+    x = in_layout(x, args.layout)
     write_beside(out, lambda handle: np.save(handle, x), overwrite=args.overwrite)
     print(f"{video}: {x.shape} float32 ({args.layout}) -> {out}")
     return 0

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..decode import decode_video_tensor
 from ..errors import TascodecError
+from ..loading.items import decoded_item
 from ..runtime.devices import resolve_device
 
 __all__ = ["DECODE_MODES", "DecodedItems", "OriginalItems", "cache_limit", "decode_device",
@@ -71,30 +71,22 @@ class DecodedItems(Sequence):
         if i in self._cache:
             return self._cache[i]
         video = self.videos[i]
-        labels = np.asarray(self.archive.labels(video), dtype=np.int64)
-        if self.device is None:
-            decoded: Any = np.asarray(self.archive.decode(video), dtype=np.float32)
-        else:
-            # "cpu-torch": the torch decoder on the CPU (the NumPy one is what "cpu" means).
-            where = "cpu-torch" if self.device.type == "cpu" else self.device
-            decoded = decode_video_tensor(self.archive, video, device=where)
-        if decoded.ndim != 2 or decoded.shape[1] != self.dim:
+        # "cpu-torch": the torch decoder on the CPU (the NumPy one is what "cpu" means).
+        where = (None if self.device is None
+                 else "cpu-torch" if self.device.type == "cpu" else self.device)
+        item = decoded_item(self.archive, video, device=where)
+        features, labels = item
+        if features.ndim != 2 or features.shape[0] != self.dim:
             raise TascodecError(
-                f"{self.name}: video {video!r} decodes to shape {tuple(decoded.shape)}, "
-                f"expected (T, {self.dim}) to match the dataset's feature width"
+                f"{self.name}: video {video!r} decodes to shape {tuple(features.shape)[::-1]} "
+                f"(T, D), expected (T, {self.dim}) to match the dataset's feature width"
             )
-        if decoded.shape[0] != labels.shape[0]:
+        if features.shape[1] != labels.shape[0]:
             raise TascodecError(
-                f"{self.name}: video {video!r} decodes to {decoded.shape[0]} frames but has "
+                f"{self.name}: video {video!r} decodes to {features.shape[1]} frames but has "
                 f"{labels.shape[0]} labels"
             )
-        if self.device is None:
-            item: tuple[Any, Any] = (np.ascontiguousarray(decoded.T), labels)
-        else:
-            import torch  # lazy: torch
-
-            item = (decoded.T.contiguous(), torch.from_numpy(labels).to(self.device))
-        nbytes = int(decoded.shape[0]) * self.dim * 4
+        nbytes = int(features.shape[1]) * self.dim * 4
         if self._cached_bytes + nbytes <= self._limit:
             self._cache[i] = item
             self._cached_bytes += nbytes

@@ -20,11 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from .. import errors
 from ..dataset.layout import StandardDataset
+from ..dataset.orientation import in_layout
 from ..dataset.layout_write import (LayoutWriter, check_class_names, check_file_name, first_content,
                            read_marker_at)
 from ..dataset.splits import select_split, split_names
@@ -175,7 +175,7 @@ def export_archive(
 def _write_decoded(ar: Any, writer: LayoutWriter, video: str, device: Any) -> None:
     x = decode_video(ar, video, device=device)
     try:
-        writer.write_video(video, np.ascontiguousarray(x.T), ar.labels(video))
+        writer.write_video(video, in_layout(x, "DT"), ar.labels(video))
     except OSError as exc:  # no space, no permission (what is in the way: the writer's)
         raise TascodecError(f"export: cannot write video {video!r}: {exc}") from None
 

@@ -29,12 +29,12 @@ require_torch("tascodec.TaszDataset")  # one line naming the extra, not an Impor
 import torch  # noqa: E402
 from torch.utils.data import Dataset, Sampler  # noqa: E402
 
-from ..decode import decode_video_tensor
 from ..errors import IntegrityError, TascodecError
 from ..format.byte_source import Target, archive_target, is_file_object, is_url
 from ..dataset.splits import select_split
 from ..dataset.orientation import check_frame_args, frame_slice
 from .batches import Batch, Item, collate
+from .items import decoded_item
 from ..format import open_archive
 from ..format.source_cache import cache_folder, cached
 
@@ -275,14 +275,9 @@ class TaszDataset(Dataset):
         return features, labels, name
 
     def _load(self, name: str, k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        archive = self._archive(k)
-        kept = frame_slice(self.sample_rate, self.offset)
-        unified = self._class_maps[k][archive.labels(name)[kept]]  # ids of ``class_names``
-        labels = torch.from_numpy(np.ascontiguousarray(unified, dtype=np.int64))
-        x = decode_video_tensor(archive, name, device=self.device)[kept]
-        # torch's blocked transpose copy is several times faster than NumPy's here
-        x = (x.T if self.layout == "DT" else x).contiguous()
-        return x, labels.to(x.device)
+        return decoded_item(self._archive(k), name, device=self.device, layout=self.layout,
+                            frames=frame_slice(self.sample_rate, self.offset),
+                            class_map=self._class_maps[k])  # ids of ``class_names``
 
     def _remember(self, name: Any, item: tuple[torch.Tensor, torch.Tensor]) -> None:
         size = sum(t.element_size() * t.nelement() for t in item)
