@@ -12,24 +12,70 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import TascodecError
+from .errors import TascodecError, UnknownCodecError
 from .segments import labels_to_segments, num_instances
 
-__all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "DecodeKind", "DECODE_KINDS",
-           "MLP_KINDS", "KIND_SINCE", "StoredDecoder", "CodeGroup", "GroupedContent"]
+__all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "MLP", "REPEAT", "MLP_OFFSET",
+           "MLP_LERP", "DecodeKind", "DecodeKindSpec", "KINDS", "decode_kind_spec",
+           "DECODE_KINDS", "MLP_KINDS", "KIND_SINCE", "StoredDecoder", "CodeGroup",
+           "GroupedContent"]
 
-DecodeKind = Literal["mlp", "repeat", "mlp+offset", "mlp+lerp"]
-#: How codes become frames (see ``tascodec.decode``); other kinds are unknown to this reader.
-#: ``"mlp+offset"`` (format 2.1) is ``"mlp"`` plus a stored offset per segment;
-#: ``"mlp+lerp"`` (format 2.2) is ``"mlp"`` with each frame's code interpolated linearly
-#: between the codes of the instances around it (``segments.lerp_weights``).
-DECODE_KINDS = ("mlp", "repeat", "mlp+offset", "mlp+lerp")
+#: How codes become frames (see ``tascodec.decode``); ``KINDS`` below is the one place a kind
+#: is declared, other kinds are unknown to this reader.
+MLP = "mlp"  #: through the ``tca-mlp`` decoder, each instance's code held over its frames
+REPEAT = "repeat"  #: each code repeated over its instance's frames (code_dim == D)
+MLP_OFFSET = "mlp+offset"  #: ``"mlp"`` plus a stored offset per segment (format 2.1)
+#: ``"mlp"`` with each frame's code interpolated linearly between the codes of the instances
+#: around it (``segments.lerp_weights``; format 2.2)
+MLP_LERP = "mlp+lerp"
+DecodeKind = Literal["mlp", "repeat", "mlp+offset", "mlp+lerp"]  # the names of ``KINDS``
+
+
+@dataclass(frozen=True)
+class DecodeKindSpec:
+    """What a decode kind is: ``since`` the format version that added it (``None``: 1.0; a
+    writer writes at least that version, ``format.version.version_for_kinds``, and in an
+    archive of an older major the kind is unknown: opened, tables and codes read, frames
+    refused), ``uses_decoder`` decoded through a ``tca-mlp`` decoder (else each code is
+    repeated over its instance's frames, code_dim == D), ``stores_offsets`` a stored offset row
+    per segment added to its frames (``ArchiveContent.segment_offsets``), ``interpolates``
+    each frame's code interpolated between the instances around it."""
+
+    name: str
+    since: tuple[int, int] | None
+    uses_decoder: bool
+    stores_offsets: bool
+    interpolates: bool
+
+
+#: every decode kind this library knows, by name: a new kind is one entry
+KINDS: dict[str, DecodeKindSpec] = {spec.name: spec for spec in (
+    DecodeKindSpec(MLP, since=None, uses_decoder=True, stores_offsets=False,
+                   interpolates=False),
+    DecodeKindSpec(REPEAT, since=None, uses_decoder=False, stores_offsets=False,
+                   interpolates=False),
+    DecodeKindSpec(MLP_OFFSET, since=(2, 1), uses_decoder=True, stores_offsets=True,
+                   interpolates=False),
+    DecodeKindSpec(MLP_LERP, since=(2, 2), uses_decoder=True, stores_offsets=False,
+                   interpolates=True),
+)}
+#: the names of the known decode kinds, in table order
+DECODE_KINDS = tuple(KINDS)
 #: the kinds decoded through a ``tca-mlp`` decoder
-MLP_KINDS = ("mlp", "mlp+offset", "mlp+lerp")
-#: decode kinds that only a grouped archive holds, and the format version that added each: a
-#: writer writes at least that version (``format.version.version_for_kinds``), and in a 1.x
-#: header such a kind is unknown (opened, tables and codes read, frames refused)
-KIND_SINCE = {"mlp+offset": (2, 1), "mlp+lerp": (2, 2)}
+MLP_KINDS = tuple(name for name, spec in KINDS.items() if spec.uses_decoder)
+#: decode kinds that only a grouped archive holds, and the format version that added each
+KIND_SINCE = {name: since for name, spec in KINDS.items() if (since := spec.since) is not None}
+
+
+def decode_kind_spec(name: Any, *, where: str = "decode_kind") -> DecodeKindSpec:
+    """The ``KINDS`` entry of ``name``; ``UnknownCodecError`` naming ``where`` and the known
+    kinds for any other name (a caller that reads archives of unknown kinds uses
+    ``KINDS.get``)."""
+    spec = KINDS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        raise UnknownCodecError(f"{where}: decode kind {str(name)[:40]!r} is unknown "
+                                f"(known: {', '.join(DECODE_KINDS)})")
+    return spec
 
 
 @dataclass

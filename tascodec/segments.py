@@ -8,9 +8,9 @@ Conventions (normative, see ``spec/``):
   segment, so instance lengths sum to ``l`` and differ by at most one;
 * the coherence variable of frame ``i`` (0-based) of a segment is ``c_i = i / (l - 1)``, and
   ``0`` when ``l == 1`` (the paper's ``(i - 1) / (l - 1)`` with 1-based ``i``);
-* linear interpolation between codes (decode kind ``"mlp+lerp"``, format 2.2): instance ``k``
-  of a segment, covering ``[s_k, e_k)``, sits at its centre ``(s_k + e_k - 1) / 2``; frame ``i``
-  between the centres of instances ``k`` and ``k + 1`` of its segment takes
+* linear interpolation between codes (decode kind ``content.MLP_LERP``, format 2.2): instance
+  ``k`` of a segment, covering ``[s_k, e_k)``, sits at its centre ``(s_k + e_k - 1) / 2``; frame
+  ``i`` between the centres of instances ``k`` and ``k + 1`` of its segment takes
   ``w = (2 i - M_k) / (M_{k+1} - M_k)`` (``M_k = s_k + e_k - 1``, float64 cast to float32) of
   the right code, and frames before the first centre or after the last take the nearest code.
 """

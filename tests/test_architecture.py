@@ -5,6 +5,7 @@ included)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tascodec"
@@ -98,3 +99,20 @@ def test_no_import_cycle():
         if node not in state:
             visit(node, [node])
     assert not cycles, cycles
+
+
+def _modules_quoting(name: str) -> list[str]:
+    """The modules under ``tascodec/`` whose text holds ``name`` as a quoted string."""
+    quoted = re.compile(rf"""(["']){re.escape(name)}\1""")
+    return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                  if quoted.search(p.read_text()))
+
+
+def test_decode_kind_names_live_in_at_most_two_modules():
+    # content.KINDS declares every kind; code refers to its constants and traits, so a new
+    # kind is one entry (format/v2.py's docstring may name the kinds its layout describes)
+    from tascodec.content import DECODE_KINDS
+
+    assert "content.py" in _modules_quoting("mlp+offset")  # the check sees what it counts
+    spread = {k: _modules_quoting(k) for k in DECODE_KINDS}
+    assert all(len(found) <= 2 for found in spread.values()), spread

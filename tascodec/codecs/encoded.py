@@ -2,7 +2,8 @@
 
 Parameters: ``k`` (instances per segment, ``None`` for one per frame), ``recipe`` (training
 recipe name, see ``tascodec.tca.recipes``) and overrides of any recipe field (``latent_dim``,
-``hidden_dim``, ``epochs``, ...). Stores codes (N, d) and the decoder; ``decode_kind="mlp"``.
+``hidden_dim``, ``epochs``, ...). Stores codes (N, d) and the decoder (decode kind
+``content.MLP``).
 """
 
 from __future__ import annotations

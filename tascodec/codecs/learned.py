@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..content import ArchiveContent, SegmentTable
+from ..content import MLP, ArchiveContent, SegmentTable
 from ..decode import decode_segments, prepare_decoder
 from ..errors import BudgetTooSmallError, TascodecError
 from ..format.v1 import CODE_DTYPES
@@ -83,7 +83,7 @@ class LearnedCodec(Codec):
     Subclasses implement ``make_codes(model, source, table, resolved) -> (codes, stats)``.
     """
 
-    decode_kind = "mlp"
+    decode_kind = MLP
     encode_options = {"recipe": None}
     #: codec parameters that are not recipe fields
     own_params: tuple[str, ...] = ()
@@ -207,12 +207,13 @@ def trained_model(source: "EncodeSource", resolved: dict[str, Any],
 
 
 def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
-                decoder: Any, kind: str = "mlp") -> tuple[float, float]:
+                decoder: Any, kind: str = MLP) -> tuple[float, float]:
     """Per-frame MSE of what a reader decodes from ``codes``, in one pass over the videos:
     ``(mse in original units, relative mse)``, the latter with each channel's error divided by
     its spread squared (``source.channel_spread``, else the decoder's normalisation scale; 1.0
     = an error as large as the channel's spread). On several ranks each decodes its share of
-    the videos and the sums are shared. ``kind``: the decode kind (``"mlp"``, ``"mlp+lerp"``).
+    the videos and the sums are shared. ``kind``: the decode kind (``content.MLP``,
+    ``content.MLP_LERP``).
     """
     world = current()
     first, stop = world.shard(table.video_num_frames)
@@ -224,7 +225,7 @@ def decoded_mse(source: "EncodeSource", table: SegmentTable, codes: np.ndarray,
 
 
 def _error_sums(source: "EncodeSource", table: SegmentTable, codes: np.ndarray, decoder: Any,
-                videos: range, kind: str = "mlp") -> tuple[float, float, float]:
+                videos: range, kind: str = MLP) -> tuple[float, float, float]:
     """(squared error, relative squared error, values) over the table's ``videos``."""
 
     prep = prepare_decoder(decoder)

@@ -8,8 +8,8 @@ directions, and real segment means lie outside them. This codec stores every seg
 (``offset_dtype``, int8 per channel by default: 1 byte per value) and spends the rest of the
 budget on the ``inversion`` codec run on the residual frames (each frame less its segment's
 stored mean): the decoder models the variation inside segments, which is what it can do.
-Decoding is decode kind ``"mlp+offset"`` (format 2.1): the ``mlp`` frames plus the segment's
-offset. Parameters: those of ``inversion`` plus ``offset_dtype``.
+Decoding is decode kind ``content.MLP_OFFSET`` (format 2.1): the ``mlp`` frames plus the
+segment's offset. Parameters: those of ``inversion`` plus ``offset_dtype``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..content import ArchiveContent, SegmentTable
+from ..content import MLP_OFFSET, ArchiveContent, SegmentTable
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..format.v1_write import quantise
@@ -83,7 +83,7 @@ class MeanInversionCodec(InversionCodec):
     """Segment means stored (``offset_dtype``) plus inversion codes of the residual frames."""
 
     codec_id = "mean+inversion"
-    decode_kind = "mlp+offset"
+    decode_kind = MLP_OFFSET
     own_params = (*InversionCodec.own_params, "offset_dtype")
 
     def __init__(self, k: int | str | None = 8, *, offset_dtype: str = "int8",

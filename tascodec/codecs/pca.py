@@ -7,11 +7,11 @@ Shapes: T frames, D feature width, p components, S segments, N codes (instances)
 The principal directions (D, p) come from the covariance of the training split's frames (whole
 videos evenly spaced over the split, about ``FIT_FRAMES`` frames). Segment ``s`` of length ``l`` gets
 ``K = ceil(l / stride)`` instances (the segment table's even split, ``K <= l``).
-``interpolation="linear"`` (the default) stores decode kind ``"mlp+lerp"`` (format 2.2): a
+``interpolation="linear"`` (the default) stores decode kind ``content.MLP_LERP`` (format 2.2): a
 frame's code is interpolated between the codes of the instances around it
 (``segments.lerp_weights``), and the codes are the least-squares fit of the frames'
 coordinates by that interpolation (per segment a tridiagonal system, solved by Jacobi
-iterations over all segments at once). ``interpolation="hold"`` stores decode kind ``"mlp"``
+iterations over all segments at once). ``interpolation="hold"`` stores decode kind ``content.MLP``
 (format 1.1): each instance's code is the mean of its frames' coordinates, held over them.
 The basis is written as a ``tca-mlp`` decoder whose
 hidden layer passes the code through (``w1 = [I_p, 0, 0]``, a bias ``B`` larger than any stored
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..content import ArchiveContent, DecoderCheckpoint
+from ..content import MLP, MLP_LERP, ArchiveContent, DecoderCheckpoint
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..format.v1_write import int8_scale, quantise
@@ -57,7 +57,7 @@ FIT_FRAMES = 200_000
 #: the pass-through bias exceeds the largest stored |code| by this factor (float16 rounding)
 _BIAS_MARGIN = 1.01
 #: how codes become frames -> the decode kind that stores it
-INTERPOLATIONS = {"linear": "mlp+lerp", "hold": "mlp"}
+INTERPOLATIONS = {"linear": MLP_LERP, "hold": MLP}
 #: Jacobi iterations of the least-squares fit for interpolated codes: the system is
 #: diagonally dominant (an interior row's off-diagonals sum to about half its diagonal), so
 #: the error shrinks at least twofold per iteration
@@ -203,12 +203,13 @@ class PcaCodec(Codec):
     ``components`` (p) and ``stride``: integers, or ``"auto"`` (rate control picks them under
     ``budget_bytes``, ``tascodec.rate.pca_point``); given both, no budget is needed.
     ``interpolation``: ``"linear"`` (codes interpolated between instances, decode kind
-    ``"mlp+lerp"``, format 2.2) or ``"hold"`` (each code held over its instance, ``"mlp"``);
+    ``content.MLP_LERP``, format 2.2) or ``"hold"`` (each code held over its instance,
+    ``content.MLP``);
     at stride 1 (a code per frame) the two are the same frames, stored as ``"hold"``.
     """
 
     codec_id = "pca"
-    decode_kind = "mlp"
+    decode_kind = MLP
     encode_options = {"k": ("auto",), "code_dtype": CODE_DTYPES, "target_ratio": None,
                       "max_bytes": None}
     own_params = ("k", "components", "stride", "interpolation", *BUDGET_PARAMS)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..content import ArchiveContent
+from ..content import REPEAT, ArchiveContent
 from ..errors import TascodecError
 from . import register_codec
 from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
@@ -32,7 +32,7 @@ class RawCodec(Codec):
     """Store every frame: codes (sum T, D) with one instance per frame (K = l)."""
 
     codec_id = "raw"
-    decode_kind = "repeat"
+    decode_kind = REPEAT
     encode_options = {"k": (None,), "code_dtype": RAW_DTYPES}  # one code per frame
 
     def __init__(self, dtype: str = "float32") -> None:

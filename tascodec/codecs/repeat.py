@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..content import ArchiveContent
+from ..content import REPEAT, ArchiveContent
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from .base import Codec, alloc_codes, build_table, check_frames, make_content, progress_bar
@@ -28,7 +28,7 @@ class RepeatCodec(Codec):
     ``segment_code(frames)`` maps one segment's frames (l, D) float32 to its code (D,).
     """
 
-    decode_kind = "repeat"
+    decode_kind = REPEAT
     encode_options = {"k": (1,), "code_dtype": CODE_DTYPES}  # one code per segment
 
     def __init__(self, **params: Any) -> None:

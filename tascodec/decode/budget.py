@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ..content import MLP_KINDS
+from ..content import KINDS
 from ..errors import DecodeBudgetError, TascodecError
 from ..units import format_bytes, parse_bytes
 
@@ -159,7 +159,8 @@ def _codes_bytes(kind: str, N: int, d: int, S: int, D: int, reading: Reading | N
     out = (4 + reading.extra) * N * d
     if reading.generated:
         out += 64 * min(N * d, BLOCK)
-    if kind == "mlp+offset":
+    spec = KINDS.get(kind)
+    if spec is not None and spec.stores_offsets:
         out += (4 + reading.offset_extra) * S * D
     return out
 
@@ -167,13 +168,14 @@ def _codes_bytes(kind: str, N: int, d: int, S: int, D: int, reading: Reading | N
 def _segment_temporaries(kind: str, length: np.ndarray, k_eff: np.ndarray, H: int,
                          D: int, backend: str = "numpy") -> np.ndarray:
     """Bytes of temporaries per segment (S,) (Python ints: no overflow for huge values)."""
-    if kind not in MLP_KINDS:
+    spec = KINDS.get(kind)
+    if spec is None or not spec.uses_decoder:
         return k_eff.astype(object) * 64
     per_inst = 4 * (6 * H + 6 * D) + 64
-    hidden = 7 if backend == "torch" else 4 if kind == "mlp+lerp" else 3
+    hidden = 7 if backend == "torch" else 4 if spec.interpolates else 3
     per_frame = 4 * (hidden * H + 4 * D) + 64
     out = k_eff.astype(object) * per_inst + length.astype(object) * per_frame
-    if kind == "mlp+offset":  # the segment's offset row and its (l, D) repeat
+    if spec.stores_offsets:  # the segment's offset row and its (l, D) repeat
         out = out + 4 * D + length.astype(object) * (4 * D)
     return out
 

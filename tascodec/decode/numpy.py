@@ -3,8 +3,9 @@
 Shapes: S segments, N codes (instances), d code width, A classes, H decoder hidden width,
 D feature width, T frames.
 
-Instances and coherence follow ``decode.plan``. ``"repeat"`` repeats each code
-(width D) over its instance's frames; ``"mlp"`` runs the ``tca-mlp`` decoder on
+Instances and coherence follow ``decode.plan``. A kind without a decoder
+(``content.REPEAT``) repeats each code (width D) over its instance's frames;
+``content.MLP`` runs the ``tca-mlp`` decoder on
 ``u = [z, onehot(a), c]``: ``x = (w2 @ relu(w1 @ u + b1) + b2) * feature_scale + feature_offset``.
 
 The fast path (``decode_segments``) uses the structure of one instance: the code and the
@@ -17,7 +18,7 @@ the frames after it, so each instance is written by one small (L, 2 + F) x (2 + 
 instances of one or two frames are decoded directly, frame by frame. A decoder whose ``w_c``
 is zero (the ``pca`` codec's) makes every instance constant: ``P`` repeated over its frames.
 
-``"mlp+lerp"`` interpolates each frame's code between the instances around it
+``content.MLP_LERP`` interpolates each frame's code between the instances around it
 (``segments.lerp_weights``: ``z = z_l + w (z_r - z_l)``). The first layer is linear in the
 code, so the hidden pre-activation is ``base_l + w (base_r - base_l) + c w_c`` (T, H), and the
 frames are one GEMM per segment. (Interpolating the instances' outputs instead, where the
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..content import DecoderCheckpoint
+from ..content import DecoderCheckpoint, decode_kind_spec
 from ..segments import instance_lengths, lerp_weights, segment_coherence
 from ..tca_mlp import TENSORS, PreparedDecoder
 from .plan import add_offsets, check_codes, check_offsets, check_table, instances
@@ -47,21 +48,22 @@ def decode_segments(
     offsets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Decode one video's codes (N, code_dim) and segments (S,) into frames (T, D) float32;
-    ``offsets`` (S, D): the segments' offsets (``"mlp+offset"`` only)."""
+    ``offsets`` (S, D): the segments' offsets (``content.MLP_OFFSET`` only)."""
     codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
                                                seg_num_instances)
-    if kind == "repeat":
+    spec = decode_kind_spec(kind)
+    if not spec.uses_decoder:
         return np.repeat(codes, instance_lengths(length, k_eff), axis=0)
     prep = check_codes(decoder, codes, action)
     offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
-    if kind == "mlp+lerp":
+    if spec.interpolates:
         return _decode_lerp(codes, action, length, k_eff, prep)
     return add_offsets(_decode_mlp(codes, action, length, k_eff, prep), offsets, length)
 
 
 def _decode_lerp(codes: np.ndarray, action: np.ndarray, length: np.ndarray,
                  k_eff: np.ndarray, prep: PreparedDecoder) -> np.ndarray:
-    """``"mlp+lerp"`` (see the module docstring): (T, D) float32."""
+    """Interpolated codes (``content.MLP_LERP``, see the module docstring): (T, D) float32."""
     seg, _, _, c = instances(length, k_eff)
     if c.size == 0:
         return np.empty((0, prep.feature_dim), dtype=np.float32)
@@ -231,11 +233,12 @@ def decode_reference(
     """
     codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
                                                seg_num_instances)
+    spec = decode_kind_spec(kind)
     inst_len = instance_lengths(length, k_eff)
     z = np.repeat(codes, inst_len, axis=0)
-    if kind == "repeat":
+    if not spec.uses_decoder:
         return z
-    if kind == "mlp+lerp":
+    if spec.interpolates:
         left, right, w = lerp_weights(length, k_eff)
         z = codes[left] + w[:, None] * (codes[right] - codes[left])
     prep = check_codes(decoder, codes, action)  # validates

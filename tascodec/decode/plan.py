@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..content import DECODE_KINDS, KIND_SINCE, MLP_KINDS
+from ..content import DECODE_KINDS, KINDS, MLP, decode_kind_spec
 from ..errors import TascodecError, UnknownCodecError
 from ..segments import instance_lengths, segment_coherence
 from ..tca_mlp import ARCH_NAME, PreparedDecoder, prepare_decoder, tensor_shapes
@@ -77,7 +77,7 @@ def check_table(
 def check_codes(decoder: Any, codes: np.ndarray, action: np.ndarray) -> PreparedDecoder:
     """The folded ``mlp`` decoder, checked against the codes' width and the actions."""
     if decoder is None:
-        raise TascodecError("decoder: decode_kind 'mlp' needs a decoder checkpoint, got None")
+        raise TascodecError(f"decoder: decode_kind {MLP!r} needs a decoder checkpoint, got None")
     prep = prepare_decoder(decoder)
     if codes.shape[1] != prep.latent_dim:
         raise TascodecError(
@@ -94,11 +94,13 @@ def check_codes(decoder: Any, codes: np.ndarray, action: np.ndarray) -> Prepared
 
 def check_offsets(kind: str, offsets: Any, num_segments: int, feature_dim: int
                   ) -> np.ndarray | None:
-    """``offsets`` (S, D) float32 for ``"mlp+offset"`` (checked), ``None`` for other kinds."""
-    if kind != "mlp+offset":
+    """``offsets`` (S, D) float32 for a kind that stores offsets (``content.MLP_OFFSET``),
+    checked; ``None`` for other kinds."""
+    spec = KINDS.get(kind)
+    if spec is None or not spec.stores_offsets:
         return None
     if offsets is None:
-        raise TascodecError("segment_offsets: decode_kind 'mlp+offset' needs one offset per "
+        raise TascodecError(f"segment_offsets: decode_kind {kind!r} needs one offset per "
                             "segment, got None")
     offsets = np.asarray(offsets)
     if offsets.shape != (num_segments, feature_dim):
@@ -141,8 +143,10 @@ def video_rows(archive: Any, video: str | int) -> tuple[np.ndarray, np.ndarray, 
 
 
 def video_offsets(archive: Any, video: str | int) -> np.ndarray | None:
-    """The video's segment offsets (S_v, D) float32 for ``"mlp+offset"``, else ``None``."""
-    if archive.decode_kind != "mlp+offset":
+    """The video's segment offsets (S_v, D) float32 for a kind that stores offsets
+    (``content.MLP_OFFSET``), else ``None``."""
+    spec = KINDS.get(archive.decode_kind)
+    if spec is None or not spec.stores_offsets:
         return None
     return archive.segment_offsets(video)
 
@@ -162,7 +166,8 @@ def archive_decoder(archive: Any) -> PreparedDecoder | None:
     ``format.Archive.prepared_decoder()`` folds once per archive; another archive-like object
     keeps the folded decoder as its attribute ``_prepared_decoder``.
     """
-    if archive.decode_kind not in MLP_KINDS:
+    spec = KINDS.get(archive.decode_kind)
+    if spec is None or not spec.uses_decoder:
         return None
     own = getattr(archive, "prepared_decoder", None)
     if callable(own):
@@ -189,7 +194,8 @@ def check_decodable(archive: Any) -> None:
             f"{where}: decode_kind {kind!r} is unknown to this reader "
             f"(known: {', '.join(DECODE_KINDS)}); tables and codes are still readable"
         )
-    since, version = KIND_SINCE.get(kind), getattr(archive, "version", None)
+    spec, version = decode_kind_spec(kind), getattr(archive, "version", None)
+    since = spec.since  # the format version that added the kind
     if since is not None and version is not None and version[0] < since[0]:
         raise UnknownCodecError(
             f"{where}: decode_kind {kind!r} came with format {since[0]}.{since[1]}; a "
@@ -197,7 +203,7 @@ def check_decodable(archive: Any) -> None:
             "and codes are still readable"
         )
     arch_of = getattr(archive, "decoder_arch", None)
-    if kind in MLP_KINDS and callable(arch_of):
+    if spec.uses_decoder and callable(arch_of):
         arch = arch_of() or {}
         if arch.get("name") != ARCH_NAME:
             raise UnknownCodecError(
@@ -215,9 +221,11 @@ def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.nda
     default (``budget.resolve_limit``). ``device``: NumPy devices or torch (temporaries differ).
     """
     kind = archive.decode_kind
+    spec = KINDS.get(kind)
+    uses_decoder = spec is not None and spec.uses_decoder
     arch_of = getattr(archive, "decoder_arch", None)
     arch = arch_of() if callable(arch_of) else None
-    if kind in MLP_KINDS and not arch:
+    if uses_decoder and not arch:
         prep = archive_decoder(archive)
         arch = {"latent_dim": prep.latent_dim, "num_classes": prep.num_classes,
                 "hidden_dim": int(prep.wz_t.shape[1]), "feature_dim": prep.feature_dim}
@@ -225,9 +233,9 @@ def video_plan(archive: Any, video: str | int, length: np.ndarray, k_eff: np.nda
     D = getattr(archive, "feature_dim", None)
     if d is None or D is None:
         d = int(np.shape(archive.codes(video))[1])
-        D = int(arch["feature_dim"]) if kind in MLP_KINDS and arch else d
+        D = int(arch["feature_dim"]) if uses_decoder and arch else d
     H = floats = 0
-    if kind in MLP_KINDS and arch:
+    if uses_decoder and arch:
         H = int(arch.get("hidden_dim", 0))
         floats = sum(int(np.prod(s, dtype=object)) for s in tensor_shapes(arch).values())
     if limit is None:

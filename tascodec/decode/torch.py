@@ -8,8 +8,9 @@ first layer runs once per instance (``base``, (N, H)); ``P``/``Q`` of every inst
 one GEMM of 2N rows using the ReLU pattern at the instance's first frame; frames are
 ``P + c Q``; hidden units whose sign changes later inside their instance are corrected with one
 (T, J) x (J, D) product over just those J units (J is small: a unit flips at most once per
-instance). ``"mlp+lerp"`` runs the hidden layer per frame on the interpolated
-pre-activation ``base_l + w (base_r - base_l) + c w_c`` and one (T, H) x (H, D) product. Matmuls run in full float32: ``decode`` does not change torch's global precision
+instance). Interpolated codes (``content.MLP_LERP``) run the hidden layer per frame on the
+interpolated pre-activation ``base_l + w (base_r - base_l) + c w_c`` and one (T, H) x (H, D)
+product. Matmuls run in full float32: ``decode`` does not change torch's global precision
 settings, so enabling TF32 globally makes decoding less exact.
 """
 
@@ -24,7 +25,7 @@ from ..extras import require_torch
 require_torch("decoding on a torch device (cuda, cpu-torch)")  # one line naming the extra
 import torch  # noqa: E402
 
-from ..content import DecoderCheckpoint
+from ..content import DecoderCheckpoint, decode_kind_spec
 from ..runtime.devices import resolve_device
 from ..segments import instance_lengths, lerp_weights
 from ..tca_mlp import PreparedDecoder
@@ -66,7 +67,7 @@ def decode_segments_torch(
     offsets: np.ndarray | None = None,
 ) -> torch.Tensor:
     """Decode one video's codes (N, code_dim) into frames: a (T, D) float32 tensor on ``device``;
-    ``offsets`` (S, D): the segments' offsets (``"mlp+offset"`` only).
+    ``offsets`` (S, D): the segments' offsets (``content.MLP_OFFSET`` only).
 
     Host to device: two copies (the float32 inputs together, the int64 indices together) and
     one sync (the hidden units that flip inside an instance)."""
@@ -75,8 +76,9 @@ def decode_segments_torch(
         codes = codes.detach().cpu().numpy()
     codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
                                                seg_num_instances)
+    spec = decode_kind_spec(kind)
     inst_len = instance_lengths(length, k_eff)
-    if kind == "repeat":
+    if not spec.uses_decoder:
         z, reps = torch.from_numpy(codes).to(dev), torch.from_numpy(inst_len).to(dev)
         return torch.repeat_interleave(z, reps, dim=0, output_size=int(inst_len.sum()))
     prep = check_codes(decoder, codes, action)
@@ -85,7 +87,7 @@ def decode_segments_torch(
     seg, _, start, c_np = instances(length, k_eff)
     if c_np.size == 0:
         return torch.empty((0, prep.feature_dim), dtype=torch.float32, device=dev)
-    if kind == "mlp+lerp":
+    if spec.interpolates:
         return _decode_lerp_torch(codes, action, length, k_eff, t, dev)
     inst_np = np.repeat(np.arange(inst_len.size), inst_len)  # (T,) each frame's instance
     floats = [codes, c_np, c_np[start]] + ([offsets] if offsets is not None else [])
@@ -113,7 +115,8 @@ def decode_segments_torch(
 def _decode_lerp_torch(codes: np.ndarray, action: np.ndarray, length: np.ndarray,
                        k_eff: np.ndarray, t: dict[str, torch.Tensor],
                        dev: torch.device) -> torch.Tensor:
-    """``"mlp+lerp"``: (T, D) float32 on ``dev`` (one float and one index upload)."""
+    """Interpolated codes (``content.MLP_LERP``): (T, D) float32 on ``dev`` (one float and
+    one index upload)."""
     seg, _, _, c_np = instances(length, k_eff)
     left_np, right_np, w_np = lerp_weights(length, k_eff)
     z, c, w = _upload(dev, codes, c_np, w_np)

@@ -14,9 +14,9 @@ Two ways to encode the new videos (``decoder=``):
   seed derived from ``seed`` and the video's name (the archive keeps no encoder), with the
   group's inversion settings, so appending videos one by one or all at once gives the same
   codes up to float rounding. Codes are stored with the group's code dtype. A group of decode
-  kind ``"mlp+offset"`` (codec ``mean+inversion``) also stores the new videos' segment means,
-  with the group's offset dtype (int8: a scale of their own, so one-by-one and all-at-once
-  differ by that rounding), and inverts the residual frames.
+  kind ``content.MLP_OFFSET`` (codec ``mean+inversion``) also stores the new videos' segment
+  means, with the group's offset dtype (int8: a scale of their own, so one-by-one and
+  all-at-once differ by that rounding), and inverts the residual frames.
 * ``"new"``: ``tascodec.encode`` the new videos alone (``split=None``, ``videos=``,
   ``encode_kwargs`` passed on) and add the result as a new group with its own decoder. A
   byte budget (``max_bytes``, or ``target_ratio`` over the new videos' float32 bytes) bounds
@@ -45,7 +45,7 @@ import numpy as np
 from ..codecs.inversion import invert_kwargs
 from ..codecs.mean_inversion import less_offsets, segment_means, stored_offsets
 from ..codecs.pca import project
-from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable
+from ..content import KINDS, ArchiveContent, CodeGroup, GroupedContent, SegmentTable
 from ..dataset.layout import StandardDataset
 from ..dataset.splits import select_split
 from ..errors import TascodecError
@@ -72,8 +72,8 @@ def video_seed(seed: int, video: str) -> int:
 
 class _LocalSource:
     """A dataset's frames with labels as decoder class indices (what ``invert`` checks);
-    ``offsets``: video -> (S_v, D) segment offsets subtracted from its frames (``"mlp+offset"``
-    groups)."""
+    ``offsets``: video -> (S_v, D) segment offsets subtracted from its frames (groups of
+    ``content.MLP_OFFSET``)."""
 
     def __init__(self, dataset: Any, videos: list[str], lut: np.ndarray, classes: list[str],
                  offsets: dict[str, np.ndarray] | None = None):
@@ -119,8 +119,9 @@ def _instances(group: CodeGroup, lengths: np.ndarray) -> np.ndarray:
 def _pick_group(base: GroupedContent, used: set[int], group: int | None) -> int:
     def covers(g: CodeGroup) -> bool:
         # interpolated codes are fitted by projection, so only a pca decoder reuses them
-        kind_ok = g.content.decode_kind in ("mlp", "mlp+offset") or (
-            g.content.decode_kind == "mlp+lerp" and g.content.codec == "pca")
+        spec = KINDS.get(g.content.decode_kind)
+        kind_ok = spec is not None and spec.uses_decoder and (
+            not spec.interpolates or g.content.codec == "pca")
         return (g.decoder is not None and kind_ok
                 and used <= set(base.decoders[g.decoder].classes))
 
@@ -210,9 +211,11 @@ def _projected(decoder: Any, source: Any, table: SegmentTable, interpolation: st
 
 def _new_offsets(ref: CodeGroup, dataset: Any, videos: list[str], table: SegmentTable
                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """For a ``"mlp+offset"`` group: the new videos' segment means (S, D), quantised as the
-    group stores offsets (with their own int8 scale), and that scale; else ``(None, None)``."""
-    if ref.content.decode_kind != "mlp+offset":
+    """For a group that stores offsets (``content.MLP_OFFSET``): the new videos' segment means
+    (S, D), quantised as the group stores offsets (with their own int8 scale), and that scale;
+    else ``(None, None)``."""
+    spec = KINDS.get(ref.content.decode_kind)
+    if spec is None or not spec.stores_offsets:
         return None, None
 
     first = table.video_first_segment

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..content import ArchiveContent, CodeGroup, GroupedContent, SegmentTable, StoredDecoder
+from ..content import (KINDS, ArchiveContent, CodeGroup, GroupedContent, SegmentTable,
+                       StoredDecoder)
 from ..errors import OutputExistsError, TascodecError
 from ..format import open_archive
 from ..format.v2_write import write_grouped
@@ -89,7 +90,8 @@ def read_groups(archive: Any) -> GroupedContent:
             table=group_table(archive.table, info.first_video, len(info.videos)),
             codes=archive.group_codes(info.index) if codes_h["storage"] == "array" else None,
             code_dim=info.code_dim, feature_dim=archive.feature_dim, stats=dict(stats or {}))
-        if "offsets" in gl.header and info.decode_kind == "mlp+offset":
+        spec = KINDS.get(info.decode_kind)  # None: a kind unknown to this library
+        if "offsets" in gl.header and spec is not None and spec.stores_offsets:
             content.segment_offsets = archive.group_offsets(info.index)
             content.offset_dtype = gl.header["offsets"]["dtype"]
             content.offset_scale = archive.offset_scale(info.index)

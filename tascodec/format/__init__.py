@@ -72,8 +72,8 @@ def write_archive(
 
 def _write_one_group(content: ArchiveContent, path: str | Path, *, code_dtype: str,
                      decoder_dtype: str, **options: Any) -> Path:
-    """``content`` of a decode kind of format 2.x (``"mlp+offset"``: 2.1, ``"mlp+lerp"``:
-    2.2) as one group of an archive of that version."""
+    """``content`` of a decode kind of format 2.x (``content.KINDS``: its ``since``) as one
+    group of an archive of that version."""
 
     if content.decoder is None:
         raise TascodecError(f"{path}: decode_kind {content.decode_kind!r} needs a decoder")

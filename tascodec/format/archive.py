@@ -182,7 +182,8 @@ class Archive(CodesAndDecoders):
 
     @property
     def decode_kind(self) -> str:
-        """``"mlp"``, ``"repeat"`` or ``"mlp+offset"`` (``"mixed"`` when the groups differ)."""
+        """The decode kind (one of ``content.DECODE_KINDS``, or a kind unknown to this reader;
+        ``"mixed"`` when the groups differ)."""
         return str(self._common("decode_kind", "mixed"))
 
     @property

@@ -133,8 +133,9 @@ class CodesAndDecoders:
         return scale
 
     def segment_offsets(self, video: str | int) -> np.ndarray | None:
-        """The video's segment offsets, dequantised: (S_v, D) float32 for a group of decode
-        kind ``"mlp+offset"`` (added to each segment's frames), else ``None``."""
+        """The video's segment offsets, dequantised: (S_v, D) float32 for a group whose decode
+        kind stores them (``content.MLP_OFFSET``: added to each segment's frames), else
+        ``None``."""
         i = self.video_index(video)
         g = self.group_of(i)
         gl = self._layout.groups[g]

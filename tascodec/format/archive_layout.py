@@ -47,7 +47,7 @@ class GroupLayout:
     code_scale: ArrayMeta | None
     decoder: int | None
     first_segment: int = 0  # the group's first segment row (its ``offsets`` row 0)
-    offsets: ArrayMeta | None = None  # (S_g, D), decode kind "mlp+offset" (2.1)
+    offsets: ArrayMeta | None = None  # (S_g, D), decode kind content.MLP_OFFSET (2.1)
     offset_scale: ArrayMeta | None = None  # (D,) float32 for int8 offsets
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import tca_mlp
-from ..content import DecoderCheckpoint, SegmentTable
+from ..content import MLP, REPEAT, DecoderCheckpoint, SegmentTable
 from ..errors import FormatError, IntegrityError
 from .arrays import ArrayMeta, parse_array_meta, prefetch_arrays, read_array, read_json_entry
 from .container import ZipReader
@@ -255,10 +255,12 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
         seg_num_instances=arrays["segments/num_instances"],
     )
     codes, scale = codes_metas(zr, h["codes"], "", N, d)
-    if h["decode_kind"] == "mlp" and h.get("decoder") is None:
-        raise FormatError(f"{where}: decode_kind 'mlp' but the header describes no decoder")
-    if h["decode_kind"] == "repeat" and d != D:
-        raise FormatError(f"{where}: decode_kind 'repeat' needs code_dim == feature_dim")
+    # the kinds of format 1 (``content.KINDS`` entries without ``since``; later ones are
+    # unknown in a 1.x archive: opened, not decoded)
+    if h["decode_kind"] == MLP and h.get("decoder") is None:
+        raise FormatError(f"{where}: decode_kind {MLP!r} but the header describes no decoder")
+    if h["decode_kind"] == REPEAT and d != D:
+        raise FormatError(f"{where}: decode_kind {REPEAT!r} needs code_dim == feature_dim")
     decoder = None
     decoders = []
     if h.get("decoder") is not None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, tca_mlp
-from ..content import ArchiveContent, DecoderCheckpoint
+from ..content import KINDS, MLP_OFFSET, ArchiveContent, DecoderCheckpoint
 from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
 from .arrays import DTYPES
@@ -131,9 +131,10 @@ def _validate(
         raise TascodecError(f"{where}: codec must be a str and codec_config a dict")
     if not isinstance(content.decode_kind, str) or not content.decode_kind:
         raise TascodecError(f"{where}: decode_kind must be a non-empty str")
-    if content.decode_kind == "mlp+offset" or content.segment_offsets is not None:
-        raise TascodecError(f"{where}: segment offsets (decode_kind 'mlp+offset') need format "
-                            "2.1; write them with format.write_archive or write_grouped")
+    if content.decode_kind == MLP_OFFSET or content.segment_offsets is not None:
+        raise TascodecError(f"{where}: segment offsets (decode_kind {MLP_OFFSET!r}) need format "
+                            f"{version_for_kinds([MLP_OFFSET])}; write them with "
+                            "format.write_archive or write_grouped")
     if content.decode_kind in KIND_SINCE:
         raise TascodecError(f"{where}: decode_kind {content.decode_kind!r} needs format "
                             f"{version_for_kinds([content.decode_kind])}; write it with "
@@ -165,10 +166,11 @@ def _validate(
             )
         if not np.issubdtype(c.dtype, np.floating) or not np.isfinite(c).all():
             raise TascodecError(f"{where}: codes must be finite floating-point values")
-    if content.decode_kind == "repeat" and content.code_dim != content.feature_dim:
-        raise TascodecError(f"{where}: decode_kind 'repeat' needs code_dim == feature_dim")
-    if content.decode_kind == "mlp" and content.decoder is None:
-        raise TascodecError(f"{where}: decode_kind 'mlp' needs a decoder")
+    spec = KINDS.get(content.decode_kind)  # None: a kind unknown to this library
+    if spec is not None and not spec.uses_decoder and content.code_dim != content.feature_dim:
+        raise TascodecError(f"{where}: decode_kind {spec.name!r} needs code_dim == feature_dim")
+    if spec is not None and spec.uses_decoder and content.decoder is None:
+        raise TascodecError(f"{where}: decode_kind {spec.name!r} needs a decoder")
     if content.decoder is not None:
         _validate_decoder(content, where)
         _decoder_arrays(content.decoder, decoder_dtype, where)  # refuses what dtype cannot hold

@@ -52,7 +52,7 @@ from .v1 import (
     decoder_metas,
     read_decoder,
 )
-from ..content import MLP_KINDS, SegmentTable
+from ..content import KINDS, SegmentTable
 
 __all__ = ["read_layout", "check_header", "array_metas", "read_decoder", "PARTS",
            "MAX_GROUPS", "ROOT_FIELDS", "GROUP_FIELDS"]
@@ -74,6 +74,12 @@ def _int(obj: dict, key: str, where: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise FormatError(f"{where}: header field {key!r} = {value} out of [{low}, {high}]")
     return value
+
+
+def _stores_offsets(grp: dict[str, Any]) -> bool:
+    """Whether a group of the header (its ``decode_kind`` a str) stores segment ``offsets``."""
+    spec = KINDS.get(grp["decode_kind"])
+    return spec is not None and spec.stores_offsets
 
 
 def check_header(h: dict[str, Any], where: str) -> None:
@@ -110,7 +116,7 @@ def check_header(h: dict[str, Any], where: str) -> None:
         _field(grp, "decode_kind", str, gw)
         _int(grp, "code_dim", gw, 1, MAX_DIM)
         check_codes_header(_field(grp, "codes", dict, gw), where, f"{name}.codes")
-        if grp["decode_kind"] == "mlp+offset":
+        if _stores_offsets(grp):
             offsets = _field(grp, "offsets", dict, gw)
             if offsets.get("storage") != "array" or offsets.get("dtype") not in CODE_DTYPES:
                 raise FormatError(f"{where}: header {name}.offsets must have storage 'array' "
@@ -136,7 +142,7 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
     nodes = ["segments", "videos", "groups"] + (["decoders"] if h["decoders"] else [])
     nodes += [f"decoders/{j}" for j in range(len(h["decoders"]))]
     nodes += [f"groups/{g}" for g, grp in enumerate(h["groups"])
-              if grp["codes"]["storage"] == "array" or grp["decode_kind"] == "mlp+offset"]
+              if grp["codes"]["storage"] == "array" or _stores_offsets(grp)]
     for node in nodes:
         doc = read_json_entry(zr, f"{node}/zarr.json")
         if doc.get("zarr_format") != 3 or doc.get("node_type") != "group":
@@ -158,7 +164,7 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
     declared += sum(4 * int(fc[first_video[g + 1]] - fc[first_video[g]]) * grp["code_dim"]
                     for g, grp in enumerate(h["groups"]))
     declared += sum(4 * int(fs[first_video[g + 1]] - fs[first_video[g]]) * D
-                    for g, grp in enumerate(h["groups"]) if grp["decode_kind"] == "mlp+offset")
+                    for g, grp in enumerate(h["groups"]) if _stores_offsets(grp))
     if declared > budget:
         raise FormatError(f"{where}: header declares {declared} bytes of tables and codes, "
                           f"implausible for a {zr.file_size}-byte archive")
@@ -177,7 +183,7 @@ def read_layout(zr: ZipReader, h: dict[str, Any], version: tuple[int, int]) -> L
         codes, scale = codes_metas(zr, grp["codes"], f"groups/{g}/", n, grp["code_dim"])
         _check_group(h, g, grp, decoders, arrays["segments/action"][fs[v0]:fs[v1]], where)
         offsets = offset_scale = None
-        if grp["decode_kind"] == "mlp+offset":
+        if _stores_offsets(grp):
             offsets, offset_scale = codes_metas(zr, grp["offsets"], f"groups/{g}/",
                                                 int(fs[v1] - fs[v0]), D, "offsets",
                                                 "offset_scale")
@@ -199,10 +205,11 @@ def _check_group(h: dict, g: int, grp: dict, decoders: list[DecoderLayout],
     """A group's decode kind against its decoder and widths; its segments' actions must be
     classes its decoder knows (an ``IntegrityError`` otherwise)."""
     kind, d, j = grp["decode_kind"], grp["code_dim"], grp["decoder"]
-    if kind in MLP_KINDS and j is None:
+    spec = KINDS.get(kind)  # None: a kind unknown to this reader (read, not decoded)
+    if spec is not None and spec.uses_decoder and j is None:
         raise FormatError(f"{where}: groups[{g}]: decode_kind {kind!r} but no decoder")
-    if kind == "repeat" and d != h["feature_dim"]:
-        raise FormatError(f"{where}: groups[{g}]: decode_kind 'repeat' needs code_dim == "
+    if spec is not None and not spec.uses_decoder and d != h["feature_dim"]:
+        raise FormatError(f"{where}: groups[{g}]: decode_kind {kind!r} needs code_dim == "
                           f"feature_dim")
     if j is None:
         return

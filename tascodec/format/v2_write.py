@@ -2,9 +2,9 @@
 
 ``write_grouped(content, path)`` writes the lowest format version that can express
 ``content``: one group whose decoder knows every archive class in order (or that has no
-decoder) is a 1.1 archive (``v1_write``); a group of decode kind ``"mlp+offset"`` makes a 2.1
-archive, one of ``"mlp+lerp"`` a 2.2 archive (``version.version_for_kinds``); anything else
-is 2.0. Codes are stored with each
+decoder) is a 1.1 archive (``v1_write``); a group of a decode kind that a later format added
+raises the version to that one (``content.KINDS``, ``version.version_for_kinds``: 2.1 for
+segment offsets, 2.2 for interpolated codes); anything else is 2.0. Codes are stored with each
 group's own dtype and int8 scale, decoders with their own dtype, so reading an archive and
 writing its groups again stores the same codes and tensors bit for bit.
 """
@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..content import DECODE_KINDS, MLP_KINDS, ArchiveContent, GroupedContent, SegmentTable
+from ..content import (DECODE_KINDS, MLP_OFFSET, ArchiveContent, GroupedContent, SegmentTable,
+                       decode_kind_spec)
 from ..errors import OutputExistsError, TascodecError
 from ..jsonvalues import json_values
 from .zip_write import write_zip_atomic
@@ -101,11 +102,13 @@ def _validate(content: GroupedContent, where: str) -> SegmentTable:
             raise TascodecError(f"{gw}: codes must be finite ({t.num_codes}, {c.code_dim})")
         if c.decode_kind not in DECODE_KINDS:
             raise TascodecError(f"{gw}: decode_kind must be one of {DECODE_KINDS}")
-        if c.decode_kind in MLP_KINDS and group.decoder is None:
+        spec = decode_kind_spec(c.decode_kind, where=gw)
+        if spec.uses_decoder and group.decoder is None:
             raise TascodecError(f"{gw}: decode_kind {c.decode_kind!r} needs a decoder")
         _check_offsets(c, t, D, gw)
-        if c.decode_kind == "repeat" and c.code_dim != D:
-            raise TascodecError(f"{gw}: decode_kind 'repeat' needs code_dim == feature_dim")
+        if not spec.uses_decoder and c.code_dim != D:
+            raise TascodecError(f"{gw}: decode_kind {c.decode_kind!r} needs code_dim == "
+                                "feature_dim")
         if group.decoder is not None:
             if not 0 <= group.decoder < len(content.decoders):
                 raise TascodecError(f"{gw}: decoder index {group.decoder} out of range")
@@ -124,19 +127,25 @@ def _validate(content: GroupedContent, where: str) -> SegmentTable:
 
 
 def _check_offsets(c: ArchiveContent, t: SegmentTable, D: int, where: str) -> None:
-    """Segment offsets (S_g, D) finite for ``"mlp+offset"``, absent for any other kind."""
-    if c.decode_kind != "mlp+offset":
+    """Segment offsets (S_g, D) finite for a kind that stores them (``content.MLP_OFFSET``),
+    absent for any other kind."""
+    if not _stores_offsets(c):
         if c.segment_offsets is not None:
-            raise TascodecError(f"{where}: segment_offsets need decode_kind 'mlp+offset', not "
+            raise TascodecError(f"{where}: segment_offsets need decode_kind {MLP_OFFSET!r}, not "
                                 f"{c.decode_kind!r}")
         return
     shape = (int(t.seg_action.shape[0]), int(D))
     if (c.segment_offsets is None or np.shape(c.segment_offsets) != shape
             or not np.isfinite(c.segment_offsets).all()):
-        raise TascodecError(f"{where}: decode_kind 'mlp+offset' needs finite segment_offsets "
-                            f"{shape} (one row per segment)")
+        raise TascodecError(f"{where}: decode_kind {c.decode_kind!r} needs finite "
+                            f"segment_offsets {shape} (one row per segment)")
     if c.offset_dtype not in CODE_DTYPES:
         raise TascodecError(f"{where}: offset_dtype must be one of {CODE_DTYPES}")
+
+
+def _stores_offsets(c: ArchiveContent) -> bool:
+    """Whether a group's content (its decode kind known) stores segment offsets."""
+    return decode_kind_spec(c.decode_kind).stores_offsets
 
 
 def _codes_header(group: Any, where: str) -> dict[str, Any]:
@@ -161,7 +170,7 @@ def _header(content: GroupedContent, table: SegmentTable, where: str) -> dict[st
                "decoder": g.decoder, "stats": g.content.stats}
               for g in content.groups]
     for group, g in zip(groups, content.groups):
-        if g.content.decode_kind == "mlp+offset":
+        if _stores_offsets(g.content):
             group["offsets"] = {"storage": "array", "dtype": g.content.offset_dtype}
     version = version_for_kinds(g.content.decode_kind for g in content.groups)
     header = {
@@ -205,7 +214,7 @@ def write_grouped(content: GroupedContent, path: str | Path, *, overwrite: bool 
                     for g in content.groups]
     stored_offsets = [quantise(np.asarray(g.content.segment_offsets, np.float32),
                                 g.content.offset_dtype, where, g.content.offset_scale)
-                      if g.content.decode_kind == "mlp+offset" else None
+                      if _stores_offsets(g.content) else None
                       for g in content.groups]
     tensors = [_decoder_arrays(d.checkpoint, d.dtype, where) for d in content.decoders]
     payload = sum(q.nbytes for q, _ in filter(None, stored_codes + stored_offsets)) + sum(
@@ -239,7 +248,7 @@ def write_grouped(content: GroupedContent, path: str | Path, *, overwrite: bool 
                         + header["num_frames"]) + sum(
             4 * g.content.table.num_codes * g.content.code_dim for g in content.groups) + sum(
             4 * g.content.table.seg_action.shape[0] * content.feature_dim
-            for g in content.groups if g.content.decode_kind == "mlp+offset")
+            for g in content.groups if _stores_offsets(g.content))
         if declared > budget:
             raise TascodecError(f"{where}: the content declares {declared} bytes but stores "
                                 f"{stored}: readers would refuse it (spec section 8)")

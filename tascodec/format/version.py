@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..content import KIND_SINCE
+from ..content import KIND_SINCE, KINDS
 from ..errors import FormatError, UnsupportedVersionError
 
 __all__ = [
@@ -32,7 +32,7 @@ FORMAT_VERSION = "1.1"  # what writers write by default
 WRITABLE_VERSIONS = ("1.0", "1.1")  # what the single-decoder writer (``v1_write``) writes
 #: the version of archives with several decoder groups (``v2``, ``v2_write``); writers write
 #: the lowest version that can express the content (one group is still written as 1.1, a
-#: group of a later kind raises the minor: ``version_for_kinds``, ``content.KIND_SINCE``)
+#: group of a later kind raises the minor: ``version_for_kinds``, ``content.KINDS``)
 GROUPS_SINCE = (2, 0)
 #: the first version whose root holds an entry manifest (``manifest``) and whose decoder
 #: tensors may be float16; every later minor of major 1 keeps both
@@ -66,6 +66,9 @@ def check_version(value: Any, *, where: str = "archive") -> tuple[int, int]:
 
 
 def version_for_kinds(kinds: Any) -> str:
-    """The lowest grouped version (``"2.0"`` or later) that holds groups of ``kinds``."""
-    newest = max([GROUPS_SINCE, *(KIND_SINCE.get(k, GROUPS_SINCE) for k in kinds)])
+    """The lowest grouped version (``"2.0"`` or later) that holds groups of ``kinds``: the
+    newest ``since`` of their ``content.KINDS`` entries (a kind of 1.x or an unknown one:
+    2.0)."""
+    specs = [KINDS.get(k) for k in kinds]
+    newest = max([GROUPS_SINCE, *(s.since for s in specs if s is not None and s.since)])
     return f"{newest[0]}.{newest[1]}"
