@@ -160,7 +160,8 @@ class PreparedDecoder:
     rides on the action row), ``w_c`` (H,), ``w2_t`` (H, D) = ``(feature_scale[:, None] * w2).T``,
     ``b2`` (D,) = ``feature_scale * b2 + feature_offset``; all float32, C-contiguous, read-only.
     ``on_device``: copies of these on torch devices (device name -> tensors), filled by
-    ``decode.torch`` and held here, so they live as long as the decoder.
+    ``decode.torch`` and held here, so they live as long as the decoder. ``latent_dim`` d,
+    ``num_classes`` A and ``feature_dim`` D: the widths, read off the tensors once.
     """
 
     wz_t: np.ndarray
@@ -169,18 +170,14 @@ class PreparedDecoder:
     w2_t: np.ndarray
     b2: np.ndarray
     on_device: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    latent_dim: int = field(init=False, repr=False, compare=False)
+    num_classes: int = field(init=False, repr=False, compare=False)
+    feature_dim: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def latent_dim(self) -> int:
-        return int(self.wz_t.shape[0])
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.wa_t.shape[0])
-
-    @property
-    def feature_dim(self) -> int:
-        return int(self.w2_t.shape[1])
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latent_dim", int(self.wz_t.shape[0]))
+        object.__setattr__(self, "num_classes", int(self.wa_t.shape[0]))
+        object.__setattr__(self, "feature_dim", int(self.w2_t.shape[1]))
 
 
 def prepare_decoder(decoder: DecoderCheckpoint | PreparedDecoder) -> PreparedDecoder:

@@ -1,7 +1,10 @@
 """Decoding codes into frames: one entry, ``decode_video(archive, video, device=None)``.
 
-* ``plan``: what every decoder shares (table checks, instances, coherence, the archive's rows
-  and folded decoder, the decodability check); NumPy only.
+* ``view``: one stored video as decoders read it (``VideoView``: decode kind, rows, widths,
+  readers of codes, decoder and offsets), resolved once per decode (``video_view``); NumPy
+  only.
+* ``plan``: what every decoder shares (table checks, instances, coherence, the decodability
+  check, a video's budget); NumPy only.
 * ``numpy``: the structured fast path (``decode_segments``) and the plain reference
   (``decode_reference``); NumPy only.
 * ``torch``: the same on a torch device (``decode_segments_torch``, ``decode_video_torch``).
@@ -20,8 +23,8 @@ import numpy as np
 from ..tca_mlp import PreparedDecoder, prepare_decoder
 from .numpy import decode_reference, decode_segments
 from .budget import group_slices
-from .plan import (NUMPY_DEVICES, archive_decoder, check_decodable, decode_source, video_offsets,
-                   video_plan, video_rows)
+from .plan import NUMPY_DEVICES, video_plan
+from .view import video_rows, video_view
 
 __all__ = [
     "decode_video",
@@ -39,19 +42,18 @@ def decode_video(archive: Any, video: str | int, *, device: Any = None,
                  limit: Any = None) -> np.ndarray:
     """Decode one stored video of an open archive: (T, D) float32 in host memory.
 
+    ``archive``: a ``format.Archive`` or any archive-like object (``view``'s docstring).
     Every reader goes through here (or ``decode_video_tensor``), so every reader runs the same
     checks (``plan.check_decodable``: known decode kind, known decoder architecture) and the
-    same decode budget (``budget``: ``DecodeBudgetError`` before allocating anything over
-    ``limit``; segment groups when only the temporaries would not fit).
+    same decode budget (``budget``: ``DecodeBudgetError`` before anything is read or allocated
+    over ``limit``; segment groups when only the temporaries would not fit).
     """
     if device not in NUMPY_DEVICES:
         return decode_video_tensor(archive, video, device=device, limit=limit).cpu().numpy()
-    archive = decode_source(archive, video)
-    check_decodable(archive)
-    action, length, k_eff = video_rows(archive, video)
-    plan = video_plan(archive, video, length, k_eff, limit)
-    kind, codes, dec = archive.decode_kind, archive.codes(video), archive_decoder(archive)
-    offsets = video_offsets(archive, video)
+    view = video_view(archive, video)
+    plan = video_plan(view, limit)
+    codes, dec, offsets = view.read()
+    kind, action, length, k_eff = view.kind, view.action, view.length, view.k_eff
     if len(plan.groups) == 1:
         return decode_segments(kind, codes, action, length, k_eff, dec, offsets)
     out = None
@@ -69,7 +71,7 @@ def decode_video_tensor(archive: Any, video: str | int, *, device: Any = None,
     """Decode one stored video: a (T, D) float32 ``torch.Tensor`` on ``device``.
 
     NumPy devices decode with NumPy and wrap the result (CPU tensor, shared memory). The
-    decode budget applies as in ``decode_video``.
+    checks and the decode budget apply as in ``decode_video``.
     """
     if device in NUMPY_DEVICES:
         import torch
@@ -77,8 +79,5 @@ def decode_video_tensor(archive: Any, video: str | int, *, device: Any = None,
         return torch.from_numpy(decode_video(archive, video, device=device, limit=limit))
     from .torch import decode_video_torch
 
-    archive = decode_source(archive, video)
-    check_decodable(archive)
-    action, length, k_eff = video_rows(archive, video)
-    plan = video_plan(archive, video, length, k_eff, limit, device)
-    return decode_video_torch(archive, video, device=device, plan=plan)
+    view = video_view(archive, video)
+    return decode_video_torch(view, device=device, plan=video_plan(view, limit, device))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..content import DecoderCheckpoint, decode_kind_spec
+from ..content import KINDS, DecoderCheckpoint, decode_kind_spec
 from ..segments import instance_lengths, lerp_weights, segment_coherence
 from ..tca_mlp import TENSORS, PreparedDecoder
 from .plan import add_offsets, check_codes, check_offsets, check_table, instances
@@ -51,14 +51,16 @@ def decode_segments(
     ``offsets`` (S, D): the segments' offsets (``content.MLP_OFFSET`` only)."""
     codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
                                                seg_num_instances)
-    spec = decode_kind_spec(kind)
+    spec = KINDS[kind]  # check_table knows the kind
     if not spec.uses_decoder:
         return np.repeat(codes, instance_lengths(length, k_eff), axis=0)
     prep = check_codes(decoder, codes, action)
-    offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
+    if spec.stores_offsets:
+        offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
     if spec.interpolates:
         return _decode_lerp(codes, action, length, k_eff, prep)
-    return add_offsets(_decode_mlp(codes, action, length, k_eff, prep), offsets, length)
+    out = _decode_mlp(codes, action, length, k_eff, prep)
+    return add_offsets(out, offsets, length) if spec.stores_offsets else out
 
 
 def _decode_lerp(codes: np.ndarray, action: np.ndarray, length: np.ndarray,

@@ -25,13 +25,13 @@ from ..extras import require_torch
 require_torch("decoding on a torch device (cuda, cpu-torch)")  # one line naming the extra
 import torch  # noqa: E402
 
-from ..content import DecoderCheckpoint, decode_kind_spec
+from ..content import KINDS, DecoderCheckpoint
 from ..runtime.devices import resolve_device
 from ..segments import instance_lengths, lerp_weights
 from ..tca_mlp import PreparedDecoder
 from .budget import DecodePlan, group_slices
-from .plan import (archive_decoder, check_codes, check_offsets, check_table, decode_source,
-                   instances, video_offsets, video_rows)
+from .plan import check_codes, check_offsets, check_table, instances
+from .view import VideoView, video_view
 
 __all__ = ["decode_segments_torch", "decode_video_torch"]
 
@@ -76,13 +76,14 @@ def decode_segments_torch(
         codes = codes.detach().cpu().numpy()
     codes, action, length, k_eff = check_table(kind, codes, seg_action, seg_length,
                                                seg_num_instances)
-    spec = decode_kind_spec(kind)
+    spec = KINDS[kind]  # check_table knows the kind
     inst_len = instance_lengths(length, k_eff)
     if not spec.uses_decoder:
         z, reps = torch.from_numpy(codes).to(dev), torch.from_numpy(inst_len).to(dev)
         return torch.repeat_interleave(z, reps, dim=0, output_size=int(inst_len.sum()))
     prep = check_codes(decoder, codes, action)
-    offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
+    offsets = (check_offsets(kind, offsets, length.size, prep.feature_dim)
+               if spec.stores_offsets else None)
     t = _device_tensors(prep, dev)
     seg, _, start, c_np = instances(length, k_eff)
     if c_np.size == 0:
@@ -127,17 +128,18 @@ def _decode_lerp_torch(codes: np.ndarray, action: np.ndarray, length: np.ndarray
     return torch.addmm(t["b2"], h, t["w2_t"])
 
 
-def decode_video_torch(archive: Any, video: str, *, device: Any = None,
+def decode_video_torch(archive: Any, video: str | int | None = None, *, device: Any = None,
                        plan: DecodePlan | None = None) -> torch.Tensor:
-    """Decode one stored video of an open archive: (T, D) float32 tensor on ``device``.
+    """Decode one stored video: (T, D) float32 tensor on ``device``.
 
-    ``plan`` (``budget.DecodePlan``, checked by the caller): its segment groups are decoded
-    one by one into the output, so the (frames, H) temporaries stay within the budget.
+    ``archive``: the video's ``view.VideoView`` (``video`` unused), or an open archive and
+    ``video`` (resolved by ``view.video_view``). ``plan`` (``budget.DecodePlan``, checked by
+    the caller): its segment groups are decoded one by one into the output, so the
+    (frames, H) temporaries stay within the budget.
     """
-    archive = decode_source(archive, video)
-    action, length, k_eff = video_rows(archive, video)
-    kind, codes, dec = archive.decode_kind, archive.codes(video), archive_decoder(archive)
-    offsets = video_offsets(archive, video)
+    view = archive if isinstance(archive, VideoView) else video_view(archive, video)
+    codes, dec, offsets = view.read()
+    kind, action, length, k_eff = view.kind, view.action, view.length, view.k_eff
     if plan is None or len(plan.groups) == 1:
         return decode_segments_torch(kind, codes, action, length, k_eff, dec, device=device,
                                      offsets=offsets)

@@ -1,4 +1,5 @@
-"""The codes, decoders and decoder groups of an open archive: a mixin of ``Archive``.
+"""The codes, decoders and decoder groups of an open archive, and a video as ``tascodec.decode``
+reads it (``decode_view``): a mixin of ``Archive``.
 
 Kept apart from ``archive.py`` (file handle, header, per-video tables) so that each stays
 short. It reads through what ``Archive`` sets up: ``_layout`` (``archive_layout.Layout``),
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..content import DecoderCheckpoint
+from ..decode.view import VideoView
 from ..errors import IntegrityError, TascodecError
 from ..rng import random_codes
 from ..tca_mlp import PreparedDecoder, prepare_decoder
@@ -60,15 +62,34 @@ class CodesAndDecoders:
 
     def group_of(self, video: str | int) -> int:
         """The index of the group (:attr:`groups`) that stores ``video``."""
-        i = self.video_index(video)
+        return self._group_at(self.video_index(video))
+
+    def _group_at(self, i: int) -> int:
+        """The group of video index ``i``."""
         firsts = self.__dict__.get("_group_firsts")
         if firsts is None:  # once per archive: O(log G) per call, not O(G)
             firsts = np.array([g.first_video for g in self._layout.groups], dtype=np.int64)
             self._group_firsts = firsts
         return int(np.searchsorted(firsts, i, side="right")) - 1
 
+    def _spans(self, i: int) -> tuple[slice, slice]:
+        """Video index ``i``'s rows: its segments' in the table, its codes' in the archive."""
+        first = self.__dict__.get("_first_segment")
+        if first is None:  # once per archive, not a cumulative sum per video
+            first = self._first_segment = self._layout.table.video_first_segment
+        code = self._layout.video_first_code
+        return slice(int(first[i]), int(first[i + 1])), slice(int(code[i]), int(code[i + 1]))
+
+    def decode_view(self, video: str | int) -> VideoView:
+        """``video`` resolved once for ``tascodec.decode`` (``decode.view.VideoView``: one
+        :meth:`video_index`, then its group's ``GroupSource.video_view``)."""
+        i = self.video_index(video)
+        segs, rows = self._spans(i)
+        return self.group_source(self._group_at(i)).video_view(video, segs, rows)
+
     def group_source(self, group: int) -> GroupSource:
-        """Group ``group`` as the one-decoder view ``tascodec.decode`` decodes through."""
+        """Group ``group`` as ``tascodec.decode`` decodes it (``groups.GroupSource``: what its
+        videos share, resolved once per archive)."""
         self._group_index(group)
         if group not in self._sources:
             self._sources[group] = GroupSource(self, group)
@@ -85,9 +106,9 @@ class CodesAndDecoders:
     # -- codes and decoder ----------------------------------------------------------------
     def codes(self, video: str | int) -> np.ndarray:
         """The video's codes, dequantised: (n, d) float32 (generated for ``tca-random``)."""
-        rows = self.code_rows(video)
-        g = self.group_of(video)
-        return self._group_rows(g, rows.start, rows.stop)
+        i = self.video_index(video)
+        rows = self._spans(i)[1]
+        return self._group_rows(self._group_at(i), rows.start, rows.stop)
 
     def _group_rows(self, g: int, start: int, stop: int) -> np.ndarray:
         """Global code rows ``[start, stop)`` of group ``g``: (stop - start, d_g) float32."""
@@ -137,16 +158,20 @@ class CodesAndDecoders:
         kind stores them (``content.MLP_OFFSET``: added to each segment's frames), else
         ``None``."""
         i = self.video_index(video)
-        g = self.group_of(i)
+        segs = self._spans(i)[0]
+        return self._offset_rows(self._group_at(i), segs.start, segs.stop)
+
+    def _offset_rows(self, g: int, start: int, stop: int) -> np.ndarray | None:
+        """Segment offsets of table rows ``[start, stop)`` of group ``g``: (stop - start, D)
+        float32, or ``None`` when the group stores none."""
         gl = self._layout.groups[g]
         if gl.offsets is None:
             return None
-        rows = self.table.video_slice(i)
-        local = rows.start - gl.first_segment
+        local = start - gl.first_segment
         key = -1 - g  # offset scales share the scale cache, under negative keys
         also = ([gl.offset_scale] if gl.offset_scale is not None and key not in self._scales
                 else [])
-        q = read_rows(self._reader(), gl.offsets, local, local + rows.stop - rows.start,
+        q = read_rows(self._reader(), gl.offsets, local, local + stop - start,
                       cache=self._chunk_cache, also=also)
         if q.dtype == np.int8:
             if key not in self._scales:

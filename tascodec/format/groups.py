@@ -3,23 +3,25 @@
 Shapes: V videos, S_v segments of a video, A archive classes, A_j classes of decoder j.
 
 Every archive is a list of groups (a 1.x archive is one): consecutive videos that share a
-codes array, a codec and a decoder. ``GroupInfo`` describes one; ``GroupSource`` is the
-archive-like object ``tascodec.decode`` decodes a group's videos through: its decoder, its
-codes, and its segments' actions mapped from archive class ids to the decoder's class indices.
+codes array, a codec and a decoder. ``GroupInfo`` describes one; ``GroupSource`` is what
+``tascodec.decode`` decodes a group's videos through: the group's decode facts, resolved once,
+its decoder, and a video's ``decode.view.VideoView`` (its codes, and its segments' actions
+mapped from archive class ids to the decoder's class indices).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 import numpy as np
 
 from ..decode.budget import Reading
+from ..decode.plan import check_decodable
+from ..decode.view import VideoView, decoder_size
 from ..errors import IntegrityError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..tca_mlp import PreparedDecoder
+from ..tca_mlp import PreparedDecoder
 
 __all__ = ["GroupInfo", "GroupSource", "class_lookup", "group_reading"]
 
@@ -81,31 +83,36 @@ def group_reading(layout: Any, group: int) -> Reading:
 
 
 class GroupSource:
-    """Group ``group`` of ``archive`` seen as a one-decoder archive by ``tascodec.decode``:
-    ``decode_kind``, ``code_dim``, ``feature_dim``, ``codes(video)``, ``segment_offsets(video)``,
-    ``decoder()``,
-    ``decoder_arch()``, ``prepared_decoder()``, ``local_actions`` (archive class ids ->
-    the decoder's class indices, applied by ``decode.plan.video_rows``) and ``reading`` (what
-    reading its codes holds, for the decode budget: ``group_reading``)."""
+    """Group ``group`` of ``archive`` as ``tascodec.decode`` decodes it: what the group's videos
+    share, resolved once per archive (``decode_kind``, ``version``, ``code_dim``,
+    ``feature_dim``, ``arch`` the header's decoder description, ``reading`` what reading its
+    codes holds for the decode budget: ``group_reading``), the class indices of its decoder
+    (``local_actions``: archive class ids -> the decoder's), its decoder (``decoder()``,
+    ``decoder_arch()``, ``prepared_decoder()``, folded once) and a video's
+    ``decode.view.VideoView`` (``video_view``; ``decode_view`` for a video named by the
+    caller). It reads through the archive's ``_layout``, ``_group_rows``, ``_offset_rows`` and
+    ``_spans``."""
 
     def __init__(self, archive: Any, group: int) -> None:
         self.archive = archive
         self.group = group
         self.info = archive.groups[group]
         self.path = archive.path
-        self.decode_limit = archive.decode_limit
         self.decode_kind = self.info.decode_kind
         self.version = archive._layout.version  # (major, minor), parsed by format.version
         self.code_dim = self.info.code_dim
         self.feature_dim = archive.feature_dim
+        self.arch = archive.decoder_arch(group=group)  # the header's; None: no decoder
         dec = self.info.decoder
         self._lut = (class_lookup(archive._layout.decoders[dec].classes, len(archive.class_names))
                      if dec is not None else None)
         self.reading = group_reading(archive._layout, group)
+        self._size: tuple[int, int] | None = None  # (H, decoder floats), once decodable
+        self._prepared: PreparedDecoder | None = None
 
     @property
-    def table(self) -> Any:
-        return self.archive.table
+    def decode_limit(self) -> Any:
+        return self.archive.decode_limit
 
     def video_index(self, video: str | int) -> int:
         index = self.archive.video_index(video)
@@ -113,20 +120,38 @@ class GroupSource:
             raise IntegrityError(f"{self.path}: video {video!r} is not in group {self.group}")
         return index
 
-    def codes(self, video: str | int) -> np.ndarray:
-        return self.archive.codes(video)
+    def decode_view(self, video: str | int) -> VideoView:
+        """``video`` (of this group, else ``IntegrityError``) as ``tascodec.decode`` reads it."""
+        segs, rows = self.archive._spans(self.video_index(video))
+        return self.video_view(video, segs, rows)
 
-    def segment_offsets(self, video: str | int) -> np.ndarray | None:
-        return self.archive.segment_offsets(video)
+    def video_view(self, video: str | int, segs: slice, rows: slice) -> VideoView:
+        """The ``decode.view.VideoView`` of the group's video whose segments are the table's
+        rows ``segs`` and whose codes are the archive's rows ``rows``; ``UnknownCodecError``
+        (``decode.plan.check_decodable``) when the group's frames cannot be decoded here."""
+        spec = check_decodable(self.path, self.decode_kind, self.version, self.arch or {})
+        if self._size is None:
+            self._size = decoder_size(self.arch if spec.uses_decoder else None)
+        ar, g = self.archive, self.group
+        t = ar._layout.table
+        return VideoView(
+            video, str(self.path), self.decode_kind, spec, self.local_actions(t.seg_action[segs]),
+            t.seg_length[segs], t.seg_num_instances[segs], self.code_dim, self.feature_dim,
+            *self._size, ar.decode_limit, self.reading,
+            partial(ar._group_rows, g, rows.start, rows.stop),
+            self.prepared_decoder if spec.uses_decoder else None,
+            partial(ar._offset_rows, g, segs.start, segs.stop) if spec.stores_offsets else None)
 
     def decoder(self) -> Any:
         return self.archive.decoder(group=self.group)
 
     def decoder_arch(self) -> dict[str, Any] | None:
-        return self.archive.decoder_arch(group=self.group)
+        return dict(self.arch) if self.arch is not None else None
 
     def prepared_decoder(self) -> "PreparedDecoder | None":
-        return self.archive.prepared_decoder(group=self.group)
+        if self._prepared is None:
+            self._prepared = self.archive.prepared_decoder(group=self.group)
+        return self._prepared
 
     def local_actions(self, action: np.ndarray) -> np.ndarray:
         """(S_v,) archive class ids -> the group decoder's class indices."""

@@ -299,3 +299,21 @@ def test_a_decoder_without_coherence_decodes_constant_instances():
     inst = np.repeat(np.arange(first.size), np.diff(np.append(first, length.sum())))
     np.testing.assert_array_equal(fast, fast[first][inst])
 
+
+
+def test_a_group_decodes_its_own_videos_only():
+    """``Archive.group_source(g)`` is itself decodable (its ``decode_view``): the group's videos
+    as the archive decodes them, another group's refused."""
+    from pathlib import Path
+
+    from tascodec.errors import IntegrityError
+    from tascodec.format import open_archive
+
+    merged = Path(__file__).resolve().parents[1] / "data" / "v2" / "merged.tasz"
+    with open_archive(merged) as ar:
+        last = ar.groups[-1]
+        for v in last.videos:
+            np.testing.assert_array_equal(decode_video(ar.group_source(last.index), v),
+                                          ar.decode(v))
+        with pytest.raises(IntegrityError, match="is not in group 0"):
+            decode_video(ar.group_source(0), last.videos[0])

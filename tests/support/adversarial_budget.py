@@ -26,7 +26,8 @@ import numpy as np
 from make_golden import CLASSES, mlp_decoder
 from tascodec.content import ArchiveContent, SegmentTable
 from tascodec.decode.budget import _segment_temporaries
-from tascodec.decode.plan import decode_source, video_plan, video_rows
+from tascodec.decode.plan import video_plan
+from tascodec.decode.view import video_view
 
 MAX_RATIO = 1.5
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -34,9 +35,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 def estimate(ar, video, limit=None):
     """The budget's plan of decoding ``video`` (``TascodecError`` as the decode would)."""
-    src = decode_source(ar, video)
-    _, length, k_eff = video_rows(src, video)
-    return video_plan(src, video, length, k_eff, limit), src, length, k_eff
+    view = video_view(ar, video)
+    return video_plan(view, limit), view
 
 
 def decode_traced(ar, video, record: list, limit=None):
@@ -66,9 +66,8 @@ def traced_decode(ar, video, limit=None) -> tuple[int, int]:
 
 def grouping_limit(ar, video) -> int:
     """A limit that leaves room for the largest segment's temporaries only (segment groups)."""
-    plan, src, length, k_eff = estimate(ar, video)
-    arch = src.decoder_arch() or {}
-    seg = _segment_temporaries(src.decode_kind, length, k_eff, int(arch.get("hidden_dim", 0)),
+    plan, view = estimate(ar, video)
+    seg = _segment_temporaries(view.kind, view.length, view.k_eff, view.hidden_dim,
                                int(ar.feature_dim))
     return plan.total - plan.temporaries + int(max(seg))
 

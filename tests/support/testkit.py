@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from tascodec.content import ArchiveContent, DecoderCheckpoint, SegmentTable
-from tascodec.decode.plan import decode_source, video_plan, video_rows
+from tascodec.decode.plan import video_plan
+from tascodec.decode.view import video_view
 from tascodec.format import open_archive
 from tascodec.dataset.source import ArraySource
 from tascodec.segments import num_instances
@@ -245,7 +246,5 @@ def check_decode_in_segment_groups(path, limit: int) -> None:
         v = max(ar.videos, key=lambda n: len(ar.labels(n)))
         whole = ar.decode(v)
     with open_archive(path, decode_limit=limit) as small:
-        source = decode_source(small, v)
-        _, length, k_eff = video_rows(source, v)
-        assert len(video_plan(source, v, length, k_eff).groups) > 1
+        assert len(video_plan(video_view(small, v)).groups) > 1
         np.testing.assert_array_equal(small.decode(v), whole)
