@@ -52,7 +52,7 @@ from ..errors import TascodecError
 from ..extras import require_torch
 from ..format.v2_write import write_grouped
 from ..rate.fit import SIZE_ATTEMPTS, Trial, fit_within
-from ..rate.model import FIXED_BYTES
+from ..rate.byte_model import FIXED_BYTES
 from ..rng import random_codes
 from ..runtime.devices import resolve_device
 from ..runtime.tempfiles import clean_stale, mkdtemp_beside

@@ -1,6 +1,6 @@
 """Fitting an archive under a hard byte limit by measuring it (NumPy-free, torch-free).
 
-The byte model (``rate.model``) estimates the container's bytes; only the written file says
+The byte model (``rate.byte_model``) estimates the container's bytes; only the written file says
 them exactly. Every place that must stay within a limit (``encode(max_bytes=...)``,
 ``append``'s growth limit, the benchmarks' budgets) runs the same loop, here:
 
