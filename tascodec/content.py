@@ -16,7 +16,7 @@ from .errors import TascodecError, UnknownCodecError
 from .segments import labels_to_segments, num_instances
 
 __all__ = ["DecoderCheckpoint", "SegmentTable", "ArchiveContent", "MLP", "REPEAT", "MLP_OFFSET",
-           "MLP_LERP", "DecodeKind", "DecodeKindSpec", "KINDS", "decode_kind_spec",
+           "MLP_LERP", "MLP_LERP_VIDEO", "DecodeKind", "DecodeKindSpec", "KINDS", "decode_kind_spec",
            "DECODE_KINDS", "MLP_KINDS", "KIND_SINCE", "StoredDecoder", "CodeGroup",
            "GroupedContent"]
 
@@ -28,7 +28,10 @@ MLP_OFFSET = "mlp+offset"  #: ``"mlp"`` plus a stored offset per segment (format
 #: ``"mlp"`` with each frame's code interpolated linearly between the codes of the instances
 #: around it (``segments.lerp_weights``; format 2.2)
 MLP_LERP = "mlp+lerp"
-DecodeKind = Literal["mlp", "repeat", "mlp+offset", "mlp+lerp"]  # the names of ``KINDS``
+#: ``MLP_LERP`` over the video's whole timeline: between the centres of consecutive instances
+#: whatever segment each belongs to, so no step marks where a segment ends (format 2.3)
+MLP_LERP_VIDEO = "mlp+lerp-video"
+DecodeKind = Literal["mlp", "repeat", "mlp+offset", "mlp+lerp", "mlp+lerp-video"]
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,15 @@ class DecodeKindSpec:
     refused), ``uses_decoder`` decoded through a ``tca-mlp`` decoder (else each code is
     repeated over its instance's frames, code_dim == D), ``stores_offsets`` a stored offset row
     per segment added to its frames (``ArchiveContent.segment_offsets``), ``interpolates``
-    each frame's code interpolated between the instances around it."""
+    each frame's code interpolated between the instances around it, ``across_segments`` those
+    of the whole video rather than of its segment (``segments.lerp_weights``)."""
 
     name: str
     since: tuple[int, int] | None
     uses_decoder: bool
     stores_offsets: bool
     interpolates: bool
+    across_segments: bool = False
 
 
 #: every decode kind this library knows, by name: a new kind is one entry
@@ -58,6 +63,8 @@ KINDS: dict[str, DecodeKindSpec] = {spec.name: spec for spec in (
                    interpolates=False),
     DecodeKindSpec(MLP_LERP, since=(2, 2), uses_decoder=True, stores_offsets=False,
                    interpolates=True),
+    DecodeKindSpec(MLP_LERP_VIDEO, since=(2, 3), uses_decoder=True, stores_offsets=False,
+                   interpolates=True, across_segments=True),
 )}
 #: the names of the known decode kinds, in table order
 DECODE_KINDS = tuple(KINDS)

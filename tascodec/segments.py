@@ -12,7 +12,11 @@ Conventions (normative, see ``spec/``):
   ``k`` of a segment, covering ``[s_k, e_k)``, sits at its centre ``(s_k + e_k - 1) / 2``; frame
   ``i`` between the centres of instances ``k`` and ``k + 1`` of its segment takes
   ``w = (2 i - M_k) / (M_{k+1} - M_k)`` (``M_k = s_k + e_k - 1``, float64 cast to float32) of
-  the right code, and frames before the first centre or after the last take the nearest code.
+  the right code, and frames before the first centre or after the last take the nearest code;
+* the same over the video's whole timeline (decode kind ``content.MLP_LERP_VIDEO``, format 2.3):
+  instance ``j`` of the video, covering video frames ``[S_j, E_j)``, sits at ``M_j = S_j + E_j
+  - 1`` (doubled), and frame ``t`` between ``M_j`` and ``M_{j+1}`` takes ``w = (2 t - M_j) /
+  (M_{j+1} - M_j)`` of code ``j + 1``, whether or not the two instances share a segment.
 """
 
 from __future__ import annotations
@@ -129,26 +133,35 @@ def segment_coherence(length: np.ndarray) -> np.ndarray:
     return (i / denom).astype(np.float32)
 
 
-def lerp_weights(length: np.ndarray, k_eff: np.ndarray
+def lerp_weights(length: np.ndarray, k_eff: np.ndarray, across_segments: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per frame of consecutive segments (T,): the instances ``left`` and ``right`` (int64,
-    indices over all instances) whose centres bracket it inside its segment, and the weight
-    ``w`` (float32 in [0, 1]) of ``right`` (module docstring): a frame's code is
-    ``z[left] + w * (z[right] - z[left])``. Outside the first and last centres, and in a
-    segment of one instance, ``left == right`` and ``w == 0``."""
+    indices over all instances) whose centres bracket it, and the weight ``w`` (float32 in
+    [0, 1]) of ``right`` (module docstring): a frame's code is ``z[left] + w * (z[right] -
+    z[left])``. Inside its segment (``across_segments=False``, format 2.2's ``MLP_LERP``) or
+    over the video's whole timeline (``True``, format 2.3's ``MLP_LERP_VIDEO``: the centres
+    of consecutive instances bracket a frame whatever segments they belong to). Outside the
+    first and last bracketing centres, and with one instance, ``left == right`` and
+    ``w == 0``."""
     length = np.asarray(length, dtype=np.int64)
     k_eff = np.asarray(k_eff, dtype=np.int64)
     inst_len = instance_lengths(length, k_eff)
     n = inst_len.size
-    seg = np.repeat(np.arange(length.size), k_eff)  # (N,) each instance's segment
     inst_start = np.concatenate(([0], np.cumsum(inst_len)[:-1]))  # (N,) first frame, global
-    seg_start = np.concatenate(([0], np.cumsum(length)[:-1]))
-    local = inst_start - seg_start[seg]  # (N,) s_k inside the segment
-    centre2 = 2 * local + inst_len - 1  # (N,) M_k = s_k + e_k - 1
     inst = np.repeat(np.arange(n), inst_len)  # (T,) each frame's instance
-    frame2 = 2 * (np.arange(inst.size) - seg_start[seg[inst]])  # (T,) 2 i
-    first = np.concatenate(([0], np.cumsum(k_eff)[:-1]))[seg[inst]]  # segment's first instance
-    last = first + k_eff[seg[inst]] - 1
+    if across_segments:
+        centre2 = 2 * inst_start + inst_len - 1  # (N,) M_k = s_k + e_k - 1, video frames
+        frame2 = 2 * np.arange(inst.size)  # (T,) 2 t
+        first = np.zeros_like(inst)
+        last = np.full_like(inst, n - 1)
+    else:
+        seg = np.repeat(np.arange(length.size), k_eff)  # (N,) each instance's segment
+        seg_start = np.concatenate(([0], np.cumsum(length)[:-1]))
+        local = inst_start - seg_start[seg]  # (N,) s_k inside the segment
+        centre2 = 2 * local + inst_len - 1  # (N,) M_k = s_k + e_k - 1
+        frame2 = 2 * (np.arange(inst.size) - seg_start[seg[inst]])  # (T,) 2 i
+        first = np.concatenate(([0], np.cumsum(k_eff)[:-1]))[seg[inst]]  # segment's first
+        last = first + k_eff[seg[inst]] - 1
     after = frame2 >= centre2[inst]
     left = np.where(after, inst, np.maximum(inst - 1, first))
     right = np.where(after, np.minimum(inst + 1, last), inst)

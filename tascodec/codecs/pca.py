@@ -8,10 +8,13 @@ The principal directions (D, p) come from the covariance of the training split's
 videos evenly spaced over the split, about ``FIT_FRAMES`` frames). Segment ``s`` of length ``l`` gets
 ``K = ceil(l / stride)`` instances (the segment table's even split, ``K <= l``).
 ``interpolation="linear"`` (the default) stores decode kind ``content.MLP_LERP`` (format 2.2): a
-frame's code is interpolated between the codes of the instances around it
+frame's code is interpolated between the codes of the instances around it inside its segment
 (``segments.lerp_weights``), and the codes are the least-squares fit of the frames'
 coordinates by that interpolation (per segment a tridiagonal system, solved by Jacobi
-iterations over all segments at once). ``interpolation="hold"`` stores decode kind ``content.MLP``
+iterations over all segments at once). ``interpolation="video"`` stores ``content.MLP_LERP_VIDEO``
+(format 2.3): the same between consecutive instances of the whole video, across segment
+boundaries (one tridiagonal system per video), so no step in the decoded features marks where a
+segment ends. ``interpolation="hold"`` stores decode kind ``content.MLP``
 (format 1.1): each instance's code is the mean of its frames' coordinates, held over them.
 The basis is written as a ``tca-mlp`` decoder whose
 hidden layer passes the code through (``w1 = [I_p, 0, 0]``, a bias ``B`` larger than any stored
@@ -37,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..content import MLP, MLP_LERP, ArchiveContent, DecoderCheckpoint
+from ..content import KINDS, MLP, MLP_LERP, MLP_LERP_VIDEO, ArchiveContent, DecoderCheckpoint
 from ..errors import TascodecError
 from ..format.v1 import CODE_DTYPES
 from ..format.v1_write import int8_scale, quantise
@@ -57,7 +60,9 @@ FIT_FRAMES = 200_000
 #: the pass-through bias exceeds the largest stored |code| by this factor (float16 rounding)
 _BIAS_MARGIN = 1.01
 #: how codes become frames -> the decode kind that stores it
-INTERPOLATIONS = {"linear": MLP_LERP, "hold": MLP}
+#: ``interpolation`` -> the decode kind it stores: ``"video"`` codes interpolated over the
+#: video's whole timeline (2.3), ``"linear"`` inside each segment (2.2), ``"hold"`` held (1.1)
+INTERPOLATIONS = {"video": MLP_LERP_VIDEO, "linear": MLP_LERP, "hold": MLP}
 #: Jacobi iterations of the least-squares fit for interpolated codes: the system is
 #: diagonally dominant (an interior row's off-diagonals sum to about half its diagonal), so
 #: the error shrinks at least twofold per iteration
@@ -129,7 +134,7 @@ def basis_of(decoder: DecoderCheckpoint) -> tuple[np.ndarray, np.ndarray, np.nda
 def project(decoder: DecoderCheckpoint, frames: np.ndarray, length: np.ndarray,
             k_eff: np.ndarray, interpolation: str = "hold") -> tuple[np.ndarray, int]:
     """Codes (N, p) float32 of one video's frames (T, D) for a stored ``pca`` decoder (fitted
-    as the codec fits them, ``interpolation`` ``"hold"`` or ``"linear"``), each within the
+    as the codec fits them, ``interpolation`` one of ``INTERPOLATIONS``), each within the
     decoder's bound, and how many values had to be brought within it (``tascodec.append`` of
     new videos to a pca group)."""
     mean, basis, bound = basis_of(decoder)
@@ -162,19 +167,21 @@ class _AsStored:
 def fit_codes(coef: np.ndarray, length: np.ndarray, k_eff: np.ndarray,
               interpolation: str) -> np.ndarray:
     """Codes (N, p) float64 for one video's coordinates ``coef`` (T, p) and segments
-    (``length``, ``k_eff`` (S,)): instance means for ``"hold"``; for ``"linear"`` the
-    least-squares codes whose interpolation (``segments.lerp_weights``) best fits ``coef``."""
+    (``length``, ``k_eff`` (S,)): instance means for ``"hold"``; for ``"linear"`` and
+    ``"video"`` the least-squares codes whose interpolation (``segments.lerp_weights``,
+    inside each segment or over the video) best fits ``coef``."""
     inst_len = instance_lengths(length, k_eff)
     starts = np.concatenate(([0], np.cumsum(inst_len)[:-1]))
     codes = np.add.reduceat(coef, starts, axis=0) / inst_len[:, None]
     if interpolation == "hold" or coef.shape[0] == 0:
         return codes
-    left, right, w = lerp_weights(length, k_eff)
+    left, right, w = lerp_weights(length, k_eff,
+                                  KINDS[INTERPOLATIONS[interpolation]].across_segments)
     w = w.astype(np.float64)
     a = 1.0 - w
     n = codes.shape[0]
     # Normal equations G z = b, G tridiagonal: frame f adds a^2, w^2 to the diagonal at its
-    # left and right codes and a w between them (never across a segment: left, right share it)
+    # left and right codes and a w between them (right is left + 1, or left itself with w = 0)
     diag = np.bincount(left, a * a, n) + np.bincount(right, w * w, n)
     upper = np.bincount(left, a * w, n)  # G[k, k + 1]
     lower = np.concatenate(([0.0], upper[:-1]))  # G[k, k - 1]
@@ -202,9 +209,10 @@ class PcaCodec(Codec):
 
     ``components`` (p) and ``stride``: integers, or ``"auto"`` (rate control picks them under
     ``budget_bytes``, ``tascodec.rate.pca_point``); given both, no budget is needed.
-    ``interpolation``: ``"linear"`` (codes interpolated between instances, decode kind
-    ``content.MLP_LERP``, format 2.2) or ``"hold"`` (each code held over its instance,
-    ``content.MLP``);
+    ``interpolation``: ``"linear"`` (codes interpolated between instances of a segment, decode
+    kind ``content.MLP_LERP``, format 2.2), ``"video"`` (between consecutive instances of the
+    video, ``content.MLP_LERP_VIDEO``, format 2.3) or ``"hold"`` (each code held over its
+    instance, ``content.MLP``);
     at stride 1 (a code per frame) the two are the same frames, stored as ``"hold"``.
     """
 

@@ -57,12 +57,13 @@ def decode_video(archive: Any, video: str | int, *, device: Any = None,
     if len(plan.groups) == 1:
         return decode_segments(kind, codes, action, length, k_eff, dec, offsets)
     out = None
-    for seg, frames, rows in group_slices(plan, length, k_eff):
+    for seg, frames, rows, keep in group_slices(plan, length, k_eff,
+                                                context=view.spec.across_segments):
         part = decode_segments(kind, codes[rows], action[seg], length[seg], k_eff[seg], dec,
                                None if offsets is None else offsets[seg])
         if out is None:
             out = np.empty((int(length.sum()), part.shape[1]), dtype=np.float32)
-        out[frames] = part
+        out[frames] = part[keep]
     return out
 
 

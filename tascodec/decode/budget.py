@@ -206,7 +206,14 @@ def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: i
     fixed = output + codes + decoder + read
     if fixed + temps <= lim:
         return DecodePlan(output, codes, decoder, temps, lim, ((0, int(length.size)),), read)
-    largest = int(max(seg)) if seg.size else 0
+    spec = KINDS.get(kind)
+    context = spec is not None and spec.across_segments  # a group decodes with its neighbours
+    if context:  # segment s decoded alone costs its own and its neighbours' temporaries
+        padded = np.concatenate(([0], seg, [0])).astype(object)
+        alone = padded[:-2] + padded[1:-1] + padded[2:]
+    else:
+        alone = seg
+    largest = int(max(alone)) if seg.size else 0
     if fixed + largest > lim:
         raise DecodeBudgetError(
             f"{where}: decoding video {video!r} needs {format_bytes(fixed + largest, 1)} "
@@ -216,20 +223,35 @@ def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: i
             f"all at once {fixed + temps}), over the decode limit of {format_bytes(lim, 1)} "
             f"({lim} bytes; set it with limit= / decode_limit= or ${ENV_VAR})"
         )
-    room, groups, start, used = lim - fixed, [], 0, 0
-    for s, need in enumerate(seg):
-        if used + need > room and s > start:
+    prefix = np.concatenate(([0], np.cumsum(seg))).astype(object)
+    S = int(length.size)
+
+    def cost(a: int, b: int) -> int:
+        """Temporaries of decoding segments [a, b) (with a neighbour each side: ``context``)."""
+        lo, hi = (max(a - 1, 0), min(b + 1, S)) if context else (a, b)
+        return int(prefix[hi] - prefix[lo])
+
+    room, groups, start = lim - fixed, [], 0
+    for s in range(1, S):
+        if cost(start, s + 1) > room:
             groups.append((start, s))
-            start, used = s, 0
-        used += need
-    groups.append((start, int(length.size)))
-    return DecodePlan(output, codes, decoder, max(int(sum(seg[a:b])) for a, b in groups), lim,
+            start = s
+    groups.append((start, S))
+    return DecodePlan(output, codes, decoder, max(cost(a, b) for a, b in groups), lim,
                       tuple(groups), read)
 
 
-def group_slices(plan: DecodePlan, length: np.ndarray, k_eff: np.ndarray):
-    """Per group of ``plan``: ``(segments, frames, code rows)`` as three slices of the video."""
+def group_slices(plan: DecodePlan, length: np.ndarray, k_eff: np.ndarray,
+                 context: bool = False):
+    """Per group of ``plan``: ``(segments, frames, code rows, kept)``: three slices of the
+    video and the slice of the decoded part that is the group's frames. ``context``: the
+    decode reads past the group's ends (codes interpolated over the video), so each group is
+    decoded with the segment before and after it, and ``kept`` drops their frames."""
     frame = np.concatenate(([0], np.cumsum(length))).tolist()
     code = np.concatenate(([0], np.cumsum(k_eff))).tolist()
-    return [(slice(a, b), slice(frame[a], frame[b]), slice(code[a], code[b]))
-            for a, b in plan.groups]
+    out = []
+    for a, b in plan.groups:
+        lo, hi = (max(a - 1, 0), min(b + 1, int(length.size))) if context else (a, b)
+        kept = slice(frame[a] - frame[lo], frame[b] - frame[lo])
+        out.append((slice(lo, hi), slice(frame[a], frame[b]), slice(code[lo], code[hi]), kept))
+    return out

@@ -57,6 +57,8 @@ def decode_segments(
     prep = check_codes(decoder, codes, action)
     if spec.stores_offsets:
         offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)
+    if spec.across_segments:
+        return _decode_lerp_video(codes, action, length, k_eff, prep)
     if spec.interpolates:
         return _decode_lerp(codes, action, length, k_eff, prep)
     out = _decode_mlp(codes, action, length, k_eff, prep)
@@ -80,6 +82,32 @@ def _decode_lerp(codes: np.ndarray, action: np.ndarray, length: np.ndarray,
         h += c[:, None] * prep.w_c
     np.maximum(h, 0, out=h)
     out = _per_segment_matmul(h, prep.w2_t, seg[left])
+    out += prep.b2
+    return out
+
+
+def _decode_lerp_video(codes: np.ndarray, action: np.ndarray, length: np.ndarray,
+                       k_eff: np.ndarray, prep: PreparedDecoder) -> np.ndarray:
+    """Codes interpolated over the video (``content.MLP_LERP_VIDEO``): (T, D) float32. The
+    code's first-layer term is interpolated between instances, whatever their segments; the
+    action and coherence terms are the frame's own. Both products run once per segment (the
+    instances', then the frames'), so a segment's frames are the same bits decoded with the
+    whole video or with the segments around it (the decode budget's groups)."""
+    seg, _, _, c = instances(length, k_eff)
+    if c.size == 0:
+        return np.empty((0, prep.feature_dim), dtype=np.float32)
+    left, right, w = lerp_weights(length, k_eff, across_segments=True)
+    frame_seg = np.repeat(np.arange(length.size), length)
+    base = _per_segment_matmul(codes, prep.wz_t, seg)  # (N, H): the code's term
+    h, step = base[left], base[right]  # (T, H)
+    step -= h
+    step *= w[:, None]
+    h += step
+    h += prep.wa_t[action[frame_seg]]
+    if prep.w_c.any():
+        h += c[:, None] * prep.w_c
+    np.maximum(h, 0, out=h)
+    out = _per_segment_matmul(h, prep.w2_t, frame_seg)
     out += prep.b2
     return out
 
@@ -241,7 +269,7 @@ def decode_reference(
     if not spec.uses_decoder:
         return z
     if spec.interpolates:
-        left, right, w = lerp_weights(length, k_eff)
+        left, right, w = lerp_weights(length, k_eff, spec.across_segments)
         z = codes[left] + w[:, None] * (codes[right] - codes[left])
     prep = check_codes(decoder, codes, action)  # validates
     offsets = check_offsets(kind, offsets, length.size, prep.feature_dim)

@@ -89,7 +89,7 @@ def decode_segments_torch(
     if c_np.size == 0:
         return torch.empty((0, prep.feature_dim), dtype=torch.float32, device=dev)
     if spec.interpolates:
-        return _decode_lerp_torch(codes, action, length, k_eff, t, dev)
+        return _decode_lerp_torch(codes, action, length, k_eff, t, dev, spec.across_segments)
     inst_np = np.repeat(np.arange(inst_len.size), inst_len)  # (T,) each frame's instance
     floats = [codes, c_np, c_np[start]] + ([offsets] if offsets is not None else [])
     ints = [action[seg], inst_np] + ([np.repeat(np.arange(length.size), length)]
@@ -115,12 +115,19 @@ def decode_segments_torch(
 
 def _decode_lerp_torch(codes: np.ndarray, action: np.ndarray, length: np.ndarray,
                        k_eff: np.ndarray, t: dict[str, torch.Tensor],
-                       dev: torch.device) -> torch.Tensor:
-    """Interpolated codes (``content.MLP_LERP``): (T, D) float32 on ``dev`` (one float and
-    one index upload)."""
+                       dev: torch.device, across_segments: bool = False) -> torch.Tensor:
+    """Interpolated codes (``content.MLP_LERP``; ``across_segments``: ``MLP_LERP_VIDEO``, the
+    action term the frame's own): (T, D) float32 on ``dev`` (one float and one index
+    upload)."""
     seg, _, _, c_np = instances(length, k_eff)
-    left_np, right_np, w_np = lerp_weights(length, k_eff)
+    left_np, right_np, w_np = lerp_weights(length, k_eff, across_segments)
     z, c, w = _upload(dev, codes, c_np, w_np)
+    if across_segments:
+        frame_action, left, right = _upload(dev, np.repeat(action, length), left_np, right_np)
+        base = z @ t["wz_t"]  # (N, H)
+        h = torch.lerp(base[left], base[right], w[:, None]) + t["wa_t"][frame_action]
+        h = torch.relu(torch.addcmul(h, c[:, None], t["w_c"]))  # (T, H)
+        return torch.addmm(t["b2"], h, t["w2_t"])
     inst_action, left, right = _upload(dev, action[seg], left_np, right_np)
     base = z @ t["wz_t"] + t["wa_t"][inst_action]  # (N, H)
     h = torch.lerp(base[left], base[right], w[:, None])
@@ -144,12 +151,13 @@ def decode_video_torch(archive: Any, video: str | int | None = None, *, device: 
         return decode_segments_torch(kind, codes, action, length, k_eff, dec, device=device,
                                      offsets=offsets)
     out = None
-    for seg, frames, rows in group_slices(plan, length, k_eff):
+    for seg, frames, rows, keep in group_slices(plan, length, k_eff,
+                                                context=view.spec.across_segments):
         part = decode_segments_torch(kind, codes[rows], action[seg], length[seg], k_eff[seg],
                                      dec, device=device,
                                      offsets=None if offsets is None else offsets[seg])
         if out is None:
             out = torch.empty((int(length.sum()), part.shape[1]), dtype=torch.float32,
                               device=part.device)
-        out[frames] = part
+        out[frames] = part[keep]
     return out

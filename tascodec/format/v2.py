@@ -25,6 +25,8 @@ kind ``"mlp+offset"``: a group of that kind also has ``offsets`` (a codes descri
 storage ``"array"``) and one stored offset row per segment, added to the segment's frames.
 Version 2.2 adds the decode kind ``"mlp+lerp"``: nothing new is stored; each frame's code is
 interpolated between the codes of the instances around it (``segments.lerp_weights``).
+Version 2.3 adds ``"mlp+lerp-video"``: the same between consecutive instances of the whole
+video, across segment boundaries.
 """
 
 from __future__ import annotations

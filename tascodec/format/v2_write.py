@@ -4,7 +4,8 @@
 ``content``: one group whose decoder knows every archive class in order (or that has no
 decoder) is a 1.1 archive (``v1_write``); a group of a decode kind that a later format added
 raises the version to that one (``content.KINDS``, ``version.version_for_kinds``: 2.1 for
-segment offsets, 2.2 for interpolated codes); anything else is 2.0. Codes are stored with each
+segment offsets, 2.2 for interpolated codes, 2.3 for codes interpolated over the video);
+anything else is 2.0. Codes are stored with each
 group's own dtype and int8 scale, decoders with their own dtype, so reading an archive and
 writing its groups again stores the same codes and tensors bit for bit.
 """
@@ -195,7 +196,8 @@ def write_grouped(content: GroupedContent, path: str | Path, *, overwrite: bool 
                   compression_level: int = 3, codes_chunk_bytes: int = CODES_CHUNK_BYTES) -> Path:
     """Write ``content`` at ``path`` (atomic; an existing file is replaced only with
     ``overwrite=True``): 1.1 when one group can say it all, else the lowest 2.x that holds its
-    decode kinds (2.1 with segment offsets, 2.2 with interpolated codes). Returns the path."""
+    decode kinds (2.1 with segment offsets, 2.2 with interpolated codes, 2.3 with codes
+    interpolated over the video). Returns the path."""
     path = Path(path)
     where = str(path)
     one = _one_group_content(content)

@@ -63,6 +63,8 @@ __all__ = [
     "PCA_STRIDES",
     "PCA_VARIANCE",
     "PCA_MAX_STRIDE",
+    "PCA_MAX_STRIDE_VIDEO",
+    "pca_max_stride",
 ]
 
 #: fraction of the within-class variance a code width must span
@@ -294,6 +296,16 @@ PCA_MAX_COMPONENTS = 256
 #: the within-segment detail just as much (stride 4 kept 68% of Edit there; stride 8 at 300x
 #: 57%; ``benchmarks/RESULTS.md`` section 12)
 PCA_MAX_STRIDE = 2
+#: the same for codes interpolated over the video's whole timeline (``interpolation="video"``,
+#: format 2.3): with no step at a segment's end the features no longer mark the boundaries,
+#: and longer strides keep MS-TCN's segment metrics (``benchmarks/RESULTS.md`` section 13)
+PCA_MAX_STRIDE_VIDEO = 8
+
+
+def pca_max_stride(interpolation: str) -> int:
+    """The longest stride rate control picks for ``interpolation`` while it can hold one
+    component there (``PCA_MAX_STRIDE`` / ``PCA_MAX_STRIDE_VIDEO``)."""
+    return PCA_MAX_STRIDE_VIDEO if interpolation == "video" else PCA_MAX_STRIDE
 
 
 @dataclass(frozen=True)
@@ -317,8 +329,8 @@ def pca_bytes(components: int, num_codes: int, *, feature_dim: int, num_classes:
               interpolation: str = "hold") -> int:
     """The byte model of a ``pca`` archive: container, tables, codes and their int8 scales,
     and the pass-through ``tca-mlp`` decoder (H = latent width = p); interpolated codes are a
-    grouped (2.2) archive, ``GROUPED_FIXED_BYTES`` more."""
-    grouped = GROUPED_FIXED_BYTES if interpolation == "linear" else 0
+    grouped (2.2 or 2.3) archive, ``GROUPED_FIXED_BYTES`` more."""
+    grouped = GROUPED_FIXED_BYTES if interpolation in ("linear", "video") else 0
     return int(FIXED_BYTES + grouped + TABLE_BYTES_PER_SEGMENT * num_segments + 4 * components
                + CODE_VALUE_BYTES[code_dtype] * num_codes * components
                + DECODER_VALUE_BYTES[decoder_dtype] * decoder_params(
@@ -332,8 +344,9 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
     """Components p and stride for the ``pca`` codec under ``budget_bytes``.
 
     ``lengths`` (S,): the stored segments; ``variances`` (D,): the principal variances,
-    largest first; ``interpolation``: the codec's (its byte model only: interpolated codes
-    are a 2.2 archive). The rule, among the strides of ``PCA_STRIDES`` up to ``PCA_MAX_STRIDE``:
+    largest first; ``interpolation``: the codec's (interpolated codes are a grouped archive;
+    codes interpolated over the video may take longer strides). The rule, among the strides
+    of ``PCA_STRIDES`` up to ``pca_max_stride(interpolation)``:
     the shortest at which the budget buys the components holding ``PCA_VARIANCE`` of the
     variance, with as many components as it buys there (at most ``PCA_MAX_COMPONENTS`` and
     D); where none does, the one that buys the most components. Only a budget too small for
@@ -373,7 +386,7 @@ def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_c
                                  stride=s, strict=True,
                                  **{k: v for k, v in dims.items() if k != "num_segments"}),
                        budget_bytes=int(budget_bytes), budget_raised=True)
-    short = [o for o in fits if o[0] <= PCA_MAX_STRIDE]
+    short = [o for o in fits if o[0] <= pca_max_stride(interpolation)]
     good = [o for o in short if o[2] >= min(wanted, cap)]
     s, n, p = (good[0] if good else max(short, key=lambda o: (o[2], -o[0])) if short
                else fits[0])

@@ -5,7 +5,9 @@ import pytest
 
 from tascodec.codecs import get_codec
 from tascodec.errors import BudgetTooSmallError, TascodecError
-from tascodec.rate import PCA_MAX_STRIDE, PCA_STRIDES, PCA_VARIANCE, pca_bytes, pca_point
+from tascodec.format import open_archive, write_archive
+from tascodec.rate import (PCA_MAX_STRIDE, PCA_MAX_STRIDE_VIDEO, PCA_STRIDES, PCA_VARIANCE,
+                           pca_bytes, pca_max_stride, pca_point)
 
 from codec_checks import check_codec, fake_source
 
@@ -29,6 +31,18 @@ def test_round_trip(source, tmp_path):
     assert content.codec_config == {"id": "pca", "components": 4, "stride": 2,
                                      "interpolation": "linear"}
     assert 0 < content.stats["pca_variance_kept"] <= 1
+
+
+def test_codes_interpolated_over_the_video(source, tmp_path):
+    """``interpolation="video"``: a 2.3 archive whose frames at a boundary blend the codes of
+    both segments (the held and segment-interpolated kinds keep a step there)."""
+    content, decoded = check_codec(get_codec("pca", components=4, stride=2,
+                                             interpolation="video"), source, tmp_path)
+    assert content.decode_kind == "mlp+lerp-video"
+    assert content.codec_config["interpolation"] == "video"
+    path = write_archive(content, tmp_path / "v.tasz")
+    with open_archive(path) as ar:
+        assert ar.format_version == "2.3"
 
 
 def test_exact_for_frames_in_the_subspace(tmp_path):
@@ -95,9 +109,10 @@ def test_int8_codes_within_budget(tiny_dataset, tmp_path):
         assert ar.codec == "pca"
 
 
-@pytest.mark.parametrize("interpolation", ["hold", "linear"])
+@pytest.mark.parametrize("interpolation", ["hold", "linear", "video"])
 def test_rate_prefers_components_over_temporal_detail(interpolation):
-    longest = PCA_MAX_STRIDE
+    longest = pca_max_stride(interpolation)
+    assert longest == (PCA_MAX_STRIDE_VIDEO if interpolation == "video" else PCA_MAX_STRIDE)
     lengths = np.array([40, 10, 3, 100] * 20)
     var = 0.5 ** np.arange(32)  # 2 components hold 75%, 3 hold 87.5% > PCA_VARIANCE
     assert 0.75 < PCA_VARIANCE < 0.875
@@ -142,7 +157,10 @@ def test_bad_parameters():
         get_codec("pca").encode(low_rank_source())
 
 
-def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path):
+@pytest.mark.parametrize("interpolation, kind", [("linear", "mlp+lerp"),
+                                                  ("video", "mlp+lerp-video")])
+def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path,
+                                                          interpolation, kind):
     """``append(decoder="reuse")`` to a pca archive projects the new videos (no inversion):
     one code per stride frames, fitted to their coordinates on the stored basis as the codec
     fits them (least squares of the interpolation)."""
@@ -153,14 +171,14 @@ def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path
     ds = StandardDataset(tiny_dataset)
     path = tmp_path / "p.tasz"
     tascodec.encode(tiny_dataset, path, split=None, videos=ds.videos[:4], codec="pca",
-                    target_ratio=8, progress=False)
+                    target_ratio=8, progress=False, interpolation=interpolation)
     with tascodec.open(path) as ar:
         stored = {v: ar.decode(v) for v in ar.videos}
         stride = ar.codec_config["stride"]
     tascodec.append(path, tiny_dataset, [ds.videos[4]], decoder="reuse")
     with tascodec.open(path) as ar:
         assert len(ar.groups) == 2 and ar.num_decoders == 1
-        assert [g.decode_kind for g in ar.groups] == ["mlp+lerp", "mlp+lerp"]
+        assert [g.decode_kind for g in ar.groups] == [kind, kind]
         for v, x in stored.items():
             np.testing.assert_array_equal(ar.decode(v), x)
         v = ds.videos[4]
@@ -168,7 +186,7 @@ def test_append_projects_new_videos_onto_the_stored_basis(tiny_dataset, tmp_path
         lengths = np.diff(np.flatnonzero(np.diff(ds.labels(v), prepend=-1, append=-1)))
         k = -(-lengths // stride)
         want, _ = project(ar.group_source(1).decoder(), ds.features(v).T, lengths, k,
-                          "linear")
+                          interpolation)
         np.testing.assert_allclose(ar.codes(v), want, atol=np.abs(want).max() / 100)
         assert t.codec == "pca"
 

@@ -408,7 +408,7 @@ class Archive:
         self.groups = []
         for g, grp in enumerate(groups):
             j, kind = grp.get("decoder"), grp["decode_kind"]
-            if kind in ("mlp", "mlp+offset", "mlp+lerp") and j is None:
+            if kind in ("mlp", "mlp+offset", "mlp+lerp", "mlp+lerp-video") and j is None:
                 raise FormatError(f"groups[{g}]: decode_kind {kind!r} without a decoder")
             if kind == "repeat" and grp["code_dim"] != self.D:
                 raise FormatError(f"groups[{g}]: repeat needs code_dim == feature_dim")
@@ -586,8 +586,30 @@ def decode_mlp_lerp(ar, g, seg, codes, dec) -> np.ndarray:
     return _mlp(ar, g, seg, np.asarray(z, np.float32).reshape(-1, codes.shape[1]), dec)
 
 
+def decode_mlp_lerp_video(ar, g, seg, codes, dec) -> np.ndarray:
+    """v2 s.8: each frame's code interpolated between the centres of the video's consecutive
+    instances, whatever their segments."""
+    ends, start = [0], 0
+    for ln, k in zip(seg["length"].tolist(), seg["k_eff"].tolist()):
+        ends += [start + (j + 1) * ln // k for j in range(k)]
+        start += ln
+    centre2 = [ends[j] + ends[j + 1] - 1 for j in range(len(ends) - 1)]
+    z = []
+    for t in range(start):
+        j = int(np.searchsorted(centre2, 2 * t, "right")) - 1
+        if j < 0 or len(centre2) == 1:
+            z.append(codes[0])
+        elif j >= len(centre2) - 1:
+            z.append(codes[-1])
+        else:
+            w = np.float32((2 * t - centre2[j]) / (centre2[j + 1] - centre2[j]))
+            z.append(codes[j] + w * (codes[j + 1] - codes[j]))
+    return _mlp(ar, g, seg, np.asarray(z, np.float32).reshape(-1, codes.shape[1]), dec)
+
+
 KINDS = {"repeat": (decode_repeat, 1, False), "mlp": (decode_mlp, 1, True),
-         "mlp+offset": (decode_mlp_offset, 2, True), "mlp+lerp": (decode_mlp_lerp, 2, True)}
+         "mlp+offset": (decode_mlp_offset, 2, True), "mlp+lerp": (decode_mlp_lerp, 2, True),
+         "mlp+lerp-video": (decode_mlp_lerp_video, 2, True)}
 
 
 # -- the zstd frame header and the random stream ------------------------------------------

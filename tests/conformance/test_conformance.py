@@ -38,7 +38,7 @@ def error_ratio(got: np.ndarray, want: np.ndarray) -> float:
 
 
 def test_goldens_found():
-    assert {p.parent.name for p in GOLDENS} >= {"v1", "v1_1", "v2", "v2_1", "v2_2"}
+    assert {p.parent.name for p in GOLDENS} >= {"v1", "v1_1", "v2", "v2_1", "v2_2", "v2_3"}
 
 
 @pytest.mark.parametrize("path", GOLDENS, ids=lambda p: f"{p.parent.name}/{p.stem}")

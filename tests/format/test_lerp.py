@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tascodec.codecs.pca import fit_codes, pca_decoder
-from tascodec.decode import decode_reference, decode_segments
+from tascodec.codecs.pca import fit_codes
+from tascodec.decode import decode_reference
 from tascodec.errors import TascodecError, UnknownCodecError
 from tascodec.format import open_archive, write_archive
 from tascodec.format.v1_write import write_v1
@@ -23,7 +23,9 @@ from tascodec.segments import instance_lengths, lerp_weights
 
 from make_golden import check_grouped_golden
 from old_readers import old_decode_refusal
-from testkit import check_decode_in_segment_groups, offset_content, small_content
+from testkit import (check_decode_in_segment_groups, check_least_squares_codes,
+                     check_pca_decoder_decodes,
+                     interpolated_codes, lerp_case, offset_content, small_content)
 
 GOLDEN = Path(__file__).parents[1] / "data" / "v2_2"
 LAST_2_1_COMMIT = "56c78fc"  # the last commit whose reader knows format 2.1 at most
@@ -58,15 +60,11 @@ def normative(codes, length, k_eff) -> np.ndarray:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 40), st.integers(1, 40)), min_size=1, max_size=6))
 def test_lerp_weights_follow_the_spec(segs):
-    length = np.array([l for l, _ in segs])
-    k_eff = np.array([min(k, l) for l, k in segs])
-    codes = np.random.default_rng(0).standard_normal((int(k_eff.sum()), 3)).astype(np.float32)
-    left, right, w = lerp_weights(length, k_eff)
-    assert ((w >= 0) & (w <= 1)).all() and (right - left <= 1).all() and (left <= right).all()
+    length, k_eff, codes, got = interpolated_codes(segs)
+    left, right, _ = lerp_weights(length, k_eff)
     seg_of_inst = np.repeat(np.arange(length.size), k_eff)
     frame_seg = np.repeat(np.arange(length.size), length)
     assert (seg_of_inst[left] == frame_seg).all() and (seg_of_inst[right] == frame_seg).all()
-    got = codes[left] + w[:, None] * (codes[right] - codes[left])
     np.testing.assert_array_equal(got, normative(codes, length, k_eff))
     # one instance per frame: every frame is its own code (nothing to interpolate)
     l2, r2, w2 = lerp_weights(length, length)
@@ -96,19 +94,7 @@ def test_lerp_round_trip_numpy_torch_and_reference(tmp_path):
 def test_a_pca_decoder_decodes_the_interpolated_coordinates():
     """With the ``pca`` codec's pass-through decoder a frame is ``mean + basis z_i``, z_i the
     interpolated code; the structured decode agrees with the plain forward pass."""
-    rng = np.random.default_rng(3)
-    length, k_eff = np.array([9, 1, 30, 4]), np.array([3, 1, 8, 4])
-    codes = rng.standard_normal((k_eff.sum(), 5)).astype(np.float32)
-    basis = np.linalg.qr(rng.standard_normal((16, 5)))[0]
-    dec = pca_decoder(rng.standard_normal(16), basis, np.abs(codes).max(0), 4)
-    action = np.array([0, 1, 2, 3])
-    fast = decode_segments("mlp+lerp", codes, action, length, k_eff, dec)
-    ref = decode_reference("mlp+lerp", codes, action, length, k_eff, dec)
-    np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-5)
-    z = normative(codes, length, k_eff)
-    mean, b2 = dec.tensors["feature_offset"] + dec.tensors["w2"] @ dec.tensors["b1"], \
-        dec.tensors["w2"]
-    np.testing.assert_allclose(fast, mean + z @ b2.T, rtol=1e-5, atol=1e-5)
+    check_pca_decoder_decodes("mlp+lerp", normative)
 
 
 def test_a_segment_decodes_to_the_same_bits_in_any_group(tmp_path):
@@ -173,16 +159,9 @@ def test_a_2_1_reader_refuses_to_decode_2_2_cleanly(tmp_path):
        st.integers(0, 2**31 - 1))
 def test_linear_codes_are_the_least_squares_fit(segs, seed):
     """``fit_codes(..., "linear")`` solves the least-squares problem of the interpolation."""
-    length = np.array([l for l, _ in segs])
-    k_eff = np.array([min(k, l) for l, k in segs])
+    check_least_squares_codes(segs, seed, "linear")
+    length, k_eff = lerp_case(segs)
     coef = np.random.default_rng(seed).standard_normal((int(length.sum()), 2))
-    left, right, w = lerp_weights(length, k_eff)
-    a = np.zeros((coef.shape[0], int(k_eff.sum())))
-    a[np.arange(coef.shape[0]), left] += 1 - w.astype(np.float64)
-    a[np.arange(coef.shape[0]), right] += w.astype(np.float64)
-    want = np.linalg.lstsq(a, coef, rcond=None)[0]
-    got = fit_codes(coef, length, k_eff, "linear")
-    np.testing.assert_allclose(a @ got, a @ want, atol=1e-6)
     held = fit_codes(coef, length, k_eff, "hold")
     starts = np.concatenate(([0], np.cumsum(instance_lengths(length, k_eff))[:-1]))
     np.testing.assert_allclose(held[0], coef[starts[0]:starts[0] + instance_lengths(

@@ -69,6 +69,9 @@ def grouping_limit(ar, video) -> int:
     plan, view = estimate(ar, video)
     seg = _segment_temporaries(view.kind, view.length, view.k_eff, view.hidden_dim,
                                int(ar.feature_dim))
+    if view.spec.across_segments:  # a segment decodes with its neighbours
+        padded = np.concatenate(([0], seg, [0])).astype(object)
+        seg = padded[:-2] + padded[1:-1] + padded[2:]
     return plan.total - plan.temporaries + int(max(seg))
 
 
@@ -89,7 +92,8 @@ def _segments(rng, count: int, longest: int, k: str | int = 1):
 
 def _content(kind: str, table: SegmentTable, d: int, D: int, H: int, codes_of, rng, **kw):
     decoder = mlp_decoder(rng, d=d, h=H, D=D) if kind != "repeat" else None
-    codec = {"repeat": "raw", "mlp": "inversion", "mlp+offset": "mean+inversion"}[kind]
+    codec = {"repeat": "raw", "mlp": "inversion", "mlp+offset": "mean+inversion",
+             "mlp+lerp-video": "pca"}[kind]
     return ArchiveContent(codec, {"id": codec}, kind, list(CLASSES),
                           {"train.split1": table.video_names}, table, codes_of(table.num_codes),
                           d, D, decoder, {"note": "budget family"}, **kw)
@@ -126,6 +130,8 @@ def built(workdir: Path) -> list[tuple[str, Path]]:
     for dt in ("int8", "float32"):
         add(f"offsets-{dt}", _content("mlp+offset", many, 8, 48, 16, normal(8), rng,
                                       **offsets(dt)))
+    add("lerp-video-int8", _content("mlp+lerp-video", mlp, 64, 6, 16, normal(64), rng),
+        code_dtype="int8")
     return out
 
 

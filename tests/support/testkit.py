@@ -248,3 +248,61 @@ def check_decode_in_segment_groups(path, limit: int) -> None:
     with open_archive(path, decode_limit=limit) as small:
         assert len(video_plan(video_view(small, v)).groups) > 1
         np.testing.assert_array_equal(small.decode(v), whole)
+
+
+def lerp_case(segs) -> tuple[np.ndarray, np.ndarray]:
+    """``(length, k_eff)`` (S,) of hypothesis' ``[(l, k), ...]`` (k capped at l)."""
+    return np.array([l for l, _ in segs]), np.array([min(k, l) for l, k in segs])
+
+
+def check_least_squares_codes(segs, seed: int, interpolation: str) -> None:
+    """``pca.fit_codes(..., interpolation)`` solves the least-squares problem of the
+    interpolation ``segments.lerp_weights`` gives (inside segments or over the video)."""
+    from tascodec.codecs.pca import INTERPOLATIONS, fit_codes
+    from tascodec.content import KINDS
+    from tascodec.segments import lerp_weights
+
+    length, k_eff = lerp_case(segs)
+    coef = np.random.default_rng(seed).standard_normal((int(length.sum()), 2))
+    across = KINDS[INTERPOLATIONS[interpolation]].across_segments
+    left, right, w = lerp_weights(length, k_eff, across)
+    a = np.zeros((coef.shape[0], int(k_eff.sum())))
+    a[np.arange(coef.shape[0]), left] += 1 - w.astype(np.float64)
+    a[np.arange(coef.shape[0]), right] += w.astype(np.float64)
+    want = np.linalg.lstsq(a, coef, rcond=None)[0]
+    got = fit_codes(coef, length, k_eff, interpolation)
+    np.testing.assert_allclose(a @ got, a @ want, atol=1e-6)
+
+
+def interpolated_codes(segs, across_segments: bool = False):
+    """``(length, k_eff, codes, z)``: random codes of hypothesis' segments and each frame's
+    interpolated code by ``segments.lerp_weights`` (its weights checked to lie in [0, 1]
+    between neighbouring instances)."""
+    from tascodec.segments import lerp_weights
+
+    length, k_eff = lerp_case(segs)
+    codes = np.random.default_rng(0).standard_normal((int(k_eff.sum()), 3)).astype(np.float32)
+    left, right, w = lerp_weights(length, k_eff, across_segments)
+    assert ((w >= 0) & (w <= 1)).all() and (right - left <= 1).all() and (left <= right).all()
+    return length, k_eff, codes, codes[left] + w[:, None] * (codes[right] - codes[left])
+
+
+def check_pca_decoder_decodes(kind: str, normative) -> None:
+    """With the ``pca`` codec's pass-through decoder a frame of an interpolating ``kind`` is
+    ``mean + basis z``, z ``normative(codes, length, k_eff)`` (the spec's words); the
+    structured decode agrees with the plain forward pass."""
+    from tascodec.codecs.pca import pca_decoder
+    from tascodec.decode import decode_reference, decode_segments
+
+    rng = np.random.default_rng(3)
+    length, k_eff = np.array([9, 1, 30, 4]), np.array([3, 1, 8, 4])
+    codes = rng.standard_normal((k_eff.sum(), 5)).astype(np.float32)
+    basis = np.linalg.qr(rng.standard_normal((16, 5)))[0]
+    dec = pca_decoder(rng.standard_normal(16), basis, np.abs(codes).max(0), 4)
+    action = np.array([0, 1, 2, 3])
+    fast = decode_segments(kind, codes, action, length, k_eff, dec)
+    np.testing.assert_allclose(fast, decode_reference(kind, codes, action, length, k_eff, dec),
+                               rtol=1e-5, atol=1e-5)
+    mean = dec.tensors["feature_offset"] + dec.tensors["w2"] @ dec.tensors["b1"]
+    np.testing.assert_allclose(fast, mean + normative(codes, length, k_eff) @ dec.tensors["w2"].T,
+                               rtol=1e-5, atol=1e-5)
