@@ -22,8 +22,8 @@ def frame_error(original: np.ndarray, decoded: np.ndarray) -> np.ndarray:
     ``||x_hat_t - x_t||^2 / mean_t ||x_t - mean(x)||^2``; 1.0 is an error as large as the
     video's own spread around its mean frame (0 spread: the plain squared error).
 
-    This is the plot's error, per video: not the ``relative_mse`` ``encode`` and ``info``
-    report, which divides each channel's MSE by that channel's variance over the whole split
+    This is the plot's error, per video (``VideoFidelity.mean_frame_error`` its mean): not
+    the ``relative_mse`` ``encode`` and ``info`` report, which divides each channel's MSE by that channel's variance over the whole split
     (``sum_c MSE_c / var_c / D``). The two differ (a video spreads less than its split, and
     channels weigh by their variance here), so each is named for what it divides by."""
     x = np.asarray(original, np.float64)
@@ -62,8 +62,9 @@ class VideoFidelity:
         return labels_to_segments(self.labels)
 
     @property
-    def relative_mse(self) -> float:
-        """The video's mean error over its spread (the mean of ``frame_error``)."""
+    def mean_frame_error(self) -> float:
+        """The video's mean error over its spread (the mean of ``frame_error``; not
+        ``encode``'s ``relative_mse``, which divides by each channel's variance)."""
         return float(self.frame_error.mean())
 
 

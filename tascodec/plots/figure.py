@@ -112,14 +112,14 @@ def _error(ax: Any, vf: VideoFidelity) -> None:
     if bounds.size:
         ax.vlines(bounds, 0, 1, transform=ax.get_xaxis_transform(), color="0.55",
                   linewidth=0.6, linestyle=":")
-    ax.axhline(vf.relative_mse, color="k", linewidth=0.8, linestyle="--")
+    ax.axhline(vf.mean_frame_error, color="k", linewidth=0.8, linestyle="--")
     ax.set_ylim(bottom=0)
     ax.set_xlim(0, t)
     ax.set_xlabel("frame")
     ax.set_ylabel("error / video spread")
     ax.set_title(f"per-frame squared error over this video's spread (1 = as far off as the "
                  f"video's frames are from its mean frame; dashed: mean "
-                 f"{vf.relative_mse:.3g}; dotted: segment boundaries)", loc="left", fontsize=10)
+                 f"{vf.mean_frame_error:.3g}; dotted: segment boundaries)", loc="left", fontsize=10)
 
 
 def _class_bars(ax: Any, vf: VideoFidelity, colors: np.ndarray) -> None:
