@@ -44,6 +44,16 @@ def gtea_tcn128() -> Path:
     return shared_dataset("gtea-tcn128")
 
 
+@pytest.fixture(scope="session")
+def tiny_archive(tiny_dataset, tmp_path_factory) -> Path:
+    """A ``mean`` archive of every training video of ``tiny_dataset`` (the plots' tests)."""
+    from tascodec import encode
+
+    path = tmp_path_factory.mktemp("plot") / "t.tasz"
+    encode(tiny_dataset, path, codec="mean", split="train", gamma=1.0, progress=False)
+    return path
+
+
 @pytest.fixture(scope="module")
 def torch_one_thread():
     """Run a module's tiny-tensor tests on one torch thread (restored after): on a shared

@@ -1,14 +1,16 @@
 """The package's shape (docs/ARCHITECTURE.md, "Modules"): a small root, subpackages whose imports
 all point down one order, and no import cycle between modules (imports inside functions
-included)."""
+included); tests that mirror it (each module's tests in ``tests/<same path>/test_<module>.py``)."""
 
 from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tascodec"
+TESTS = PACKAGE.parent / "tests"
 #: top to bottom; a subpackage imports only those after it (and the root)
 ORDER = ["cli", "plots", "report", "harness", "encoding", "loading", "synth", "codecs", "tca",
          "format", "decode", "dataset", "rate", "runtime"]
@@ -116,3 +118,43 @@ def test_decode_kind_names_live_in_at_most_two_modules():
     assert "content.py" in _modules_quoting("mlp+offset")  # the check sees what it counts
     spread = {k: _modules_quoting(k) for k in DECODE_KINDS}
     assert all(len(found) <= 2 for found in spread.values()), spread
+
+
+#: modules whose mirrored test file would share its name with another module's (pytest imports
+#: test files by name: ``tests/`` has no ``__init__.py``), and the file their tests are in
+UNMIRRORED = {
+    "cli/card.py": "cli/test_cli_card.py",  # test_card.py is report/card.py's
+    "cli/encode.py": "cli/test_cli_encode.py",  # test_encode.py is encoding/encode.py's
+    "cli/export.py": "cli/test_cli_export.py",  # test_export.py is loading/export.py's
+    "cli/grow.py": "cli/test_cli_grow.py",  # test_grow.py is encoding/grow.py's
+    "cli/options.py": "cli/test_cli_options.py",  # test_options.py is codecs/options.py's
+    "harness/items.py": "harness/test_harness_items.py",  # test_items.py is loading/items.py's
+    "synth/fit.py": "synth/test_synth_fit.py",  # test_fit.py is rate/fit.py's
+}
+
+
+def _mirror(module: Path) -> Path:
+    """``tests/<same path>/test_<module>.py`` of a module under ``tascodec/``."""
+    return TESTS / module.relative_to(PACKAGE).parent / f"test_{module.stem}.py"
+
+
+def test_tests_mirror_the_package():
+    modules = sorted(p for p in PACKAGE.rglob("*.py")
+                     if p.name not in ("__init__.py", "__main__.py"))
+    assert len(modules) > 90  # the check sees the package
+    missing = [str(p.relative_to(PACKAGE)) for p in modules
+               if str(p.relative_to(PACKAGE)) not in UNMIRRORED and not _mirror(p).is_file()]
+    assert not missing, f"modules without tests/<same path>/test_<module>.py: {missing}"
+    for name, tests in UNMIRRORED.items():
+        module = PACKAGE / name
+        assert module.is_file(), f"{name}: no such module (drop it from UNMIRRORED)"
+        assert (TESTS / tests).is_file(), f"{name}: its tests, {tests}, are missing"
+        holders = [p for p in modules
+                   if p != module and p.stem == module.stem and _mirror(p).is_file()]
+        assert holders, (f"{name}: no other module's tests are {_mirror(module).name}: move "
+                         f"its tests there and drop it from UNMIRRORED")
+
+
+def test_test_file_names_are_unique():
+    names = Counter(p.name for p in TESTS.rglob("test_*.py"))
+    assert not [name for name, count in names.items() if count > 1], names.most_common(3)

@@ -1,5 +1,7 @@
-"""The ``tascodec`` entry point: a reader of stdout that goes away early (``| head``) ends the
-command quietly with exit code 141 (128 + SIGPIPE), for every command, and no traceback."""
+"""The ``tascodec`` entry point (``tascodec.cli``): a reader of stdout that goes away early
+(``| head``) ends the command quietly with exit code 141 (128 + SIGPIPE), for every command,
+and no traceback; Ctrl-C closes the progress bars before its message; a file that cannot be
+written is one line naming it."""
 
 from __future__ import annotations
 
@@ -75,59 +77,33 @@ def test_main_returns_the_command_code(capsys):
     assert exc.value.code == 2
 
 
-# --- tascodec demo: where its archive lives --------------------------------------------------
+def test_ctrl_c_closes_the_bars_before_its_message(monkeypatch, capsys):
+    from tqdm.auto import tqdm
 
-DEMO = ["demo", "--preset", "tiny", "--videos", "4", "--codec", "mean", "--quiet"]
+    import tascodec.cli.inspect as inspect_cli
 
+    bars = []
 
-def test_demo_out_keeps_the_archive(tmp_path, capsys):
-    out_dir = tmp_path / "kept"
-    assert main([*DEMO, "-o", str(out_dir)]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith("archive kept: ")
-    kept = Path(last.removeprefix("archive kept: ").split(" (")[0])
-    assert kept == (out_dir / "tiny.tasz").resolve() and kept.is_file()
-    assert main(["ls", str(kept), "--json"]) == 0  # a usable archive
-    assert capsys.readouterr().out.count('"name"') == 2  # gamma 1 (every codec): both training videos
+    def interrupted(args):
+        bars.append(tqdm(total=10, desc="invert"))
+        raise KeyboardInterrupt
 
-
-def test_demo_workdir_is_an_alias_of_out(tmp_path, capsys):
-    assert main([*DEMO, "--workdir", str(tmp_path), "--no-progress"]) == 0
-    assert (tmp_path / "tiny.tasz").is_file()
-    assert "archive kept:" in capsys.readouterr().out
+    monkeypatch.setattr(inspect_cli, "run_info", interrupted)
+    assert main(["info", ARCHIVE]) == 130
+    assert bars[0] not in list(tqdm._instances)  # closed: it cannot draw again
+    assert capsys.readouterr().err.rstrip().endswith("tascodec info: interrupted")
 
 
-def test_demo_without_out_names_no_deleted_path(capsys):
-    assert main(DEMO) == 0
-    out = capsys.readouterr().out
-    assert "tascodec-demo-" not in out and "/tiny.tasz" not in out  # no path in the temp dir
-    assert "tiny.tasz (temporary)" in out
-    assert out.strip().splitlines()[-1].startswith(
-        "the dataset and the archive were in a temporary folder, now removed")
-    assert "| archive bytes | " in out and " KiB |" in out  # human units, no 27,624
-    assert "| relative error (decoded vs original) | " in out
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    import errno
 
+    import tascodec.runtime.tempfiles as tempfiles
 
-@pytest.mark.parametrize("argv", [
-    ["eval", "a.tasz", "--dataset", "d"],
-    ["demo"],
-])
-@pytest.mark.parametrize("flag", ["--quiet", "--no-progress"])
-def test_quiet_and_its_old_spelling(argv, flag):
-    from tascodec.cli import build_parser
+    def full(dest):
+        raise OSError(errno.ENOSPC, "No space left on device",
+                      str(dest.parent / f"{tempfiles.PREFIX}{dest.name}.123.abc"))
 
-    parser = build_parser()
-    assert parser.parse_args(argv).quiet is False
-    assert parser.parse_args([*argv, flag]).quiet is True
-
-
-def test_every_command_with_progress_takes_quiet_and_the_old_spelling():
-    import argparse
-
-    from tascodec.cli import build_parser
-
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    for name in ("encode", "export", "verify", "synth", "eval", "demo"):
-        options = {o for a in sub.choices[name]._actions for o in a.option_strings}
-        assert "--quiet" in options, name
+    monkeypatch.setattr(tempfiles, "mkstemp_beside", full)
+    assert main(["decode", ARCHIVE, "0", "-o", str(tmp_path / "x.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"tascodec decode: error: {tmp_path / 'x.npy'}: No space left on device\n"

@@ -12,7 +12,6 @@ import pytest
 
 from make_golden import GOLDEN_DIR_1_1
 from tascodec.cli import build_parser, main
-from tascodec.errors import OutputExistsError
 
 GOLDEN = str(GOLDEN_DIR_1_1 / "repeat.tasz")
 
@@ -68,23 +67,3 @@ def test_every_writing_command_takes_overwrite():
         options = {o for a in sub.choices[name]._actions for o in a.option_strings}
         assert "--overwrite" in options, name
     assert {c.split()[0] for c in CASES} == set(WRITERS)
-
-
-def test_python_errors_name_the_keyword(tiny_dataset, tmp_path):
-    from tascodec import encode, synthesize
-    from tascodec.loading.export import export_archive
-
-    out = tmp_path / "a.tasz"
-    out.write_bytes(b"mine")
-    with pytest.raises(OutputExistsError) as exc:
-        encode(tiny_dataset, out, codec="mean", device="cpu", progress=False)
-    (tmp_path / "ds").mkdir()
-    (tmp_path / "ds" / "mapping.txt").write_text("0 a\n")
-    with pytest.raises(OutputExistsError) as exc2:
-        synthesize(tmp_path / "ds", "tiny", videos=2, dim=4)
-    with pytest.raises(OutputExistsError) as exc3:
-        export_archive(GOLDEN, tmp_path / "ds", progress=False)
-    for e in (exc.value, exc2.value, exc3.value):
-        assert "overwrite=True" in str(e) and "--overwrite" not in str(e)
-        assert "--overwrite" in e.cli_message()
-    assert out.read_bytes() == b"mine"

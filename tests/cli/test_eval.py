@@ -1,13 +1,18 @@
 """``tascodec eval`` as a user reads it (issue 24): a note when the archive condenses another
 fold than ``--split``, the table's ratio (the factor) and % of the original, no ``± 0.0`` for
-one seed, ``1 epoch``."""
+one seed, ``1 epoch``; the original's flags checked before any training."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tascodec.cli import main
 from tascodec.cli.eval import _count, _say_fold
 from tascodec.harness.fidelity_result import METRIC_KEYS, FidelityResult, format_results
+
+GOLDEN = Path(__file__).parents[1] / "data" / "v1_1" / "mlp.tasz"
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +52,17 @@ def test_table_ratio_percent_and_one_seed():
     assert r.ratio == pytest.approx(53.1) and r.to_dict()["ratio"] == pytest.approx(53.1)
     assert r.to_dict()["storage_fraction"] == pytest.approx(1000 / 53_100)
     assert (_count(1, "epoch"), _count(50, "epoch")) == ("1 epoch", "50 epochs")
+
+
+def test_eval_original_flags_are_checked_before_any_training(tmp_path, capsys):
+    pytest.importorskip("torch")
+    data = str(tmp_path / "nodata")  # never read: the flags are refused first
+    assert main(["eval", "original", "--dataset", data, "--with-original"]) == 2
+    assert "ARCHIVE is the original" in capsys.readouterr().err
+    bad = tmp_path / "orig.json"
+    bad.write_text('{"name": "original"}')
+    assert main(["eval", str(GOLDEN), "--dataset", data, "--original", str(bad)]) == 2
+    assert "no field" in capsys.readouterr().err
+    assert main(["eval", str(GOLDEN), "--dataset", data, "--original", str(bad),
+                 "--with-original"]) == 2
+    assert "give one of them" in capsys.readouterr().err

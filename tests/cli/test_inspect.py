@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -127,19 +126,3 @@ def test_info_shows_1_1_and_decoder_dtype(capsys):
     assert main(["info", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz")]) == 0
     assert "tascodec 1.1" in capsys.readouterr().out
     assert main(["verify", str(GOLDEN_DIR_1_1 / "mlp-f16dec.tasz"), "--no-progress"]) == 0
-
-
-def test_decode_takes_bundle_names_and_indexes_and_never_overwrites(tmp_path):
-    from tascodec.cli import main
-    from tascodec.format import open_archive
-
-    golden = Path(__file__).parents[1] / "data" / "v1" / "mlp.tasz"
-    with open_archive(golden) as ar:
-        videos = list(ar.videos)
-    for i, given in enumerate((videos[0], f"{videos[0]}.txt", "1")):
-        out = tmp_path / f"x{i}.npy"
-        assert main(["decode", str(golden), given, "-o", str(out)]) == 0
-        assert out.is_file()
-    assert main(["decode", str(golden), "1", "-o", str(tmp_path / "x0.npy")]) == 2
-    assert main(["decode", str(golden), "1", "-o", str(tmp_path / "x0.npy"), "--overwrite"]) == 0
-    assert main(["decode", str(golden), "no-such-video", "-o", str(tmp_path / "y.npy")]) == 2

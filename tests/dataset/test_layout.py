@@ -9,7 +9,6 @@ import pytest
 
 from tascodec.errors import DatasetLayoutError, TascodecError
 from tascodec.dataset.layout import StandardDataset, read_npy_header
-from tascodec.dataset.splits import split_names
 
 CLASSES = ["bg", "cut", "mix"]
 
@@ -311,17 +310,6 @@ def test_real_gtea_tcn128(gtea_tcn128: Path) -> None:
     x, y = ds.features(v), ds.labels(v)
     assert x.shape == (128, y.size) and x.dtype == np.float32 and np.isfinite(x).all()
     assert y.min() >= 0 and y.max() < 11
-
-
-@pytest.mark.parametrize("given", ["split2", "train.split2", "test.split2"])
-def test_split_names(given) -> None:
-    assert split_names(given) == ("train.split2", "test.split2")
-
-
-@pytest.mark.parametrize("bad", ["", "train.", "a/b", "x.y"])
-def test_split_names_rejects(bad) -> None:
-    with pytest.raises(TascodecError, match="split"):
-        split_names(bad)
 
 
 def test_non_utf8_mapping_and_bundle_name_the_file(tiny_dataset, tmp_path):

@@ -204,23 +204,6 @@ def test_huge_limits_are_exact_not_overflow(text, monkeypatch):
         assert ar.decode(0).shape[1] == 12
 
 
-def test_generated_codes_hold_the_codes_and_one_block():
-    """Issue 28 item 1: ``random_codes`` held several uint64 / float64 arrays of N d values
-    (10.5 x the estimate of a ``tca-random`` decode); now the float32 codes and one block."""
-    from tascodec import rng
-
-    n, d = 2000, 256
-    tracemalloc.start()
-    try:
-        codes = rng.random_codes(3, 10, n, d)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert codes.shape == (n, d) and codes.dtype == np.float32
-    assert peak <= 4 * n * d + 64 * rng.BLOCK + (16 << 10), peak
-    np.testing.assert_array_equal(codes[5:7], rng.random_codes(3, 15, 2, d))
-
-
 def test_code_heavy_decodes_stay_within_the_estimate(tmp_path):
     """The family's own archives (``adversarial_budget.built``): each decode's traced peak is
     at most 1.5 x ``DecodePlan.total``, with the default limit and in segment groups."""

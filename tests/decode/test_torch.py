@@ -1,4 +1,5 @@
-"""The torch decode agrees with the NumPy path (CPU torch here; CUDA under the ``gpu`` mark)."""
+"""The torch decode agrees with the NumPy path (CPU torch here; CUDA under the ``gpu`` mark),
+copying its inputs to the device twice."""
 
 from __future__ import annotations
 
@@ -77,3 +78,30 @@ def test_cuda_agrees_with_numpy():
     x = decode_segments_torch("mlp", codes, action, length, k_eff, dec, device="cuda")
     assert x.device.type == "cuda"
     _close(x.cpu().numpy(), decode_segments("mlp", codes, action, length, k_eff, dec), 1e-5)
+
+
+def test_torch_decode_copies_to_the_device_twice(tiny_dataset, tmp_path, monkeypatch):
+    import sys
+
+    import tascodec
+    from tascodec.decode import decode_video_tensor
+
+    path = tmp_path / "t.tasz"
+    tascodec.encode(tiny_dataset, path, codec="inversion", recipe="quick", device="cpu",
+                    progress=False, k=2)
+    with tascodec.open(path) as archive:
+        video = archive.videos[0]
+        want = archive.decode(video)
+        decode_video_tensor(archive, video, device="cpu-torch")  # the decoder's copy, once
+        calls = []
+        original = torch.Tensor.to
+
+        def counted(t, *a, **k):
+            if sys._getframe(1).f_code.co_filename.endswith("decode/torch.py"):
+                calls.append(k.get("device", a[0] if a else None))
+            return original(t, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, "to", counted)
+        got = decode_video_tensor(archive, video, device="cpu-torch")
+    assert len(calls) == 2  # the float32 inputs together, the int64 indices together
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())

@@ -1,13 +1,12 @@
-"""``tascodec.encode`` and ``tascodec encode``: purposes, sampling, stats, atomicity, errors."""
+"""``tascodec.encode``: purposes, sampling, stats, atomicity, errors (the command:
+``tests/cli/test_cli_encode.py``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tascodec.cli import main
 from tascodec.codecs.mean import MeanCodec
-from tascodec.runtime.devices import device_name as resolve_device
 from tascodec.encoding.encode import EncodeSummary, encode
 from tascodec.errors import TascodecError, UnknownCodecError
 from tascodec.format import open_archive
@@ -158,31 +157,6 @@ def test_sampling_none_stores_whole_split(tiny_dataset, tmp_path):
     summary = encode(tiny_dataset, tmp_path / "n.tasz", codec="coreset", sampling="none",
                      gamma=1.0, progress=False)
     assert summary.videos == summary.split_videos == len(StandardDataset(tiny_dataset).split("train"))
-
-
-def test_resolve_device():
-    assert resolve_device("auto") in ("cpu", "cuda")
-    assert resolve_device("cuda:1") == "cuda:1"
-    with pytest.raises(TascodecError, match="device"):
-        resolve_device("cuda:x")
-
-
-def test_cli(tiny_dataset, tmp_path, capsys):
-    out = tmp_path / "cli.tasz"
-    assert main(["encode", str(tiny_dataset), str(out), "--codec", "mean", "--quiet",
-                 "--gamma", "0.34", "--sampling", "random", "--seed", "3"]) == 0
-    printed = capsys.readouterr().out
-    assert "reconstruction MSE" in printed and str(out) in printed
-    with open_archive(out) as ar:
-        assert len(ar.videos) == 2 and ar.header["stats"]["seed"] == 3
-    assert main(["encode", str(tiny_dataset), str(out), "--codec", "mean", "--quiet"]) == 2
-    assert "already exists" in capsys.readouterr().err
-    assert main(["encode", str(tiny_dataset), str(out), "--all", "--codec", "raw", "--quiet",
-                 "-p", "dtype=float16", "--overwrite"]) == 0
-    with open_archive(out) as ar:
-        assert ar.header["stats"]["purpose"] == "archive"
-        assert ar.codec_config == {"id": "raw", "dtype": "float16"}
-    assert main(["encode", str(tiny_dataset), str(out), "-p", "oops", "--overwrite"]) == 2
 
 
 @pytest.fixture

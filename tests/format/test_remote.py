@@ -23,7 +23,6 @@ from range_server import RangeServer
 from tascodec.errors import FormatError, IntegrityError, TascodecError
 from tascodec.format import open_archive, write_archive
 from tascodec.format.arrays import chunk_keys
-from tascodec.format.byte_source import archive_target, is_url
 from tascodec.format.container import TAIL_BYTES
 from testkit import big_content, entry_span
 
@@ -55,17 +54,6 @@ def assert_same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
     assert list(a) == list(b)
     for v in a:
         assert a[v].dtype == b[v].dtype and np.array_equal(a[v], b[v]), v
-
-
-# --------------------------------------------------------------------------- URLs, targets
-def test_targets():
-    assert is_url("s3://bucket/a.tasz") and is_url("hf://datasets/o/r/a.tasz")
-    assert is_url("simplecache::https://h/a.tasz") and is_url("memory://a.tasz")
-    assert not is_url("C:\\data\\a.tasz") and not is_url("a.tasz") and not is_url(Path("x"))
-    assert archive_target("file:///tmp/a.tasz") == Path("/tmp/a.tasz")
-    assert archive_target("http://h/a.tasz") == "http://h/a.tasz"
-    with pytest.raises(TascodecError, match="binary file object"):
-        open_archive(12)
 
 
 # ------------------------------------------------------------------------------- memory://

@@ -1,4 +1,5 @@
-"""MS-TCN: shapes, masking, the loss (against hand computations), training and its errors."""
+"""MS-TCN: shapes, masking (checked without a host sync off the CPU), the loss (against hand
+computations), training and its errors."""
 
 from __future__ import annotations
 
@@ -220,3 +221,20 @@ def test_resolve_device_and_predict_errors() -> None:
             resolve_device("cuda")
     with pytest.raises(TascodecError, match=r"\(D, T\)"):
         predict(_small_model(), np.zeros(5, dtype=np.float32))
+
+
+def test_mstcn_mask_is_checked_on_the_cpu_and_taken_as_is_elsewhere(monkeypatch):
+    from tascodec.errors import TascodecError
+    from tascodec.harness.mstcn import input_mask
+
+    x, mask = torch.zeros(2, 5, 7), torch.ones(2, 3, 7)
+    mask[1, 2, 3] = 0  # channels differ
+    with pytest.raises(TascodecError, match="same in every channel"):
+        input_mask("MS-TCN", 5, x, mask)
+
+    def no_sync(*a, **k):  # pragma: no cover - must not be called off the CPU
+        raise AssertionError("torch.equal: a host sync per forward")
+
+    monkeypatch.setattr(torch, "equal", no_sync)
+    meta = input_mask("MS-TCN", 5, x.to("meta"), mask.to("meta"))  # a device tensor stand-in
+    assert meta.shape == (2, 1, 7) and meta.device.type == "meta"

@@ -165,18 +165,6 @@ def test_max_bytes_never_touches_an_existing_archive_when_it_fails(tiny_dataset,
     assert [p.name for p in tmp_path.iterdir()] == ["keep.tasz"]  # no temporary left
 
 
-def test_auto_recipe_follows_the_device():
-    from tascodec.tca.recipes import get_recipe, recipe_for_device
-
-    assert recipe_for_device("auto", "cpu") == "cpu"
-    assert recipe_for_device("auto", "cuda:1") == "gpu"
-    assert recipe_for_device("paper", "cuda") == "paper"
-    gpu = get_recipe("gpu")
-    assert gpu.invert_chunk_frames > get_recipe("cpu").invert_chunk_frames
-    assert gpu.memory_budget > get_recipe("cpu").memory_budget
-    assert get_recipe("cpu", memory_budget=123).train_kwargs()["memory_budget"] == 123
-
-
 def test_a_budget_beyond_a_code_per_frame_widens_the_codes():
     from tascodec.rate import widen_to_budget
 

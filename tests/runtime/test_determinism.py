@@ -1,5 +1,5 @@
 """Determinism: the scoped switch restores every flag, the segment sum equals ``index_add_``,
-inversion and training repeat with ``deterministic=True``, and ``same_device`` reads "cuda"."""
+inversion and training repeat with ``deterministic=True``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tascodec.runtime.determinism import CUBLAS_WORKSPACE, deterministic_algorithms, segment_sum
-from tascodec.runtime.devices import same_device
 from tascodec.errors import TascodecError
 from tascodec.tca.invert import invert
 from tascodec.tca.train import train_tca
@@ -201,21 +200,6 @@ def test_training_deterministic_repeats():
     b, rb = train_tca(src, **kw)
     assert not ra.in_memory and ra.history == rb.history
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
-
-
-def test_same_device_reads_cuda_as_the_current_device(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    assert same_device("cuda", "cuda:0") and same_device(torch.device("cuda:0"), "cuda")
-    assert not same_device("cuda", "cuda:1") and not same_device("cuda:0", "cuda:1")
-    assert not same_device("cpu", "cuda") and same_device("cpu", torch.device("cpu"))
-    assert torch.device("cuda") != torch.device("cuda:0")  # why same_device exists
-
-
-def test_on_device_keeps_the_module_on_its_device():
-    from tascodec.tca.instance_plan import on_device
-
-    layer = torch.nn.Linear(2, 2)
-    assert on_device(layer, torch.device("cpu")) is layer
 
 
 @pytest.mark.gpu

@@ -12,7 +12,7 @@ import torch
 
 from tascodec.errors import TascodecError
 from tascodec.harness.evaluate import evaluate_archive
-from tascodec.harness.items import DecodedItems, decode_device
+from tascodec.harness.items import DecodedItems
 from tascodec.harness.mstcn import train_mstcn
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -98,13 +98,6 @@ def test_encode_records_deterministic(encoded_archive):
         assert archive.header["stats"]["deterministic"] is True
 
 
-def test_decode_device_choice():
-    assert decode_device("auto", "cpu") is None and decode_device("numpy", "cpu") is None
-    assert decode_device("torch", "cpu") == torch.device("cpu")
-    with pytest.raises(TascodecError, match="decode: expected one of"):
-        decode_device("gpu", "cpu")
-
-
 def test_torch_decoded_items_equal_numpy_items(encoded_archive, tiny_dataset):
     import tascodec
 
@@ -130,22 +123,6 @@ def test_evaluate_through_the_torch_decoder(encoded_archive, tiny_dataset):
     assert numpy_path.per_seed == auto_path.per_seed  # on a CPU "auto" is the NumPy decoder
     for key, value in numpy_path.mean.items():  # same training on nearly equal features
         assert torch_path.mean[key] == pytest.approx(value, abs=5.0), key
-
-
-def test_evaluate_workers_divide_the_decode_cache(monkeypatch):
-    # evaluate_archive(jobs=N) on one GPU: N workers keep half its free memory together.
-    from tascodec.harness import items
-
-    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (8 << 30, 16 << 30))
-    cuda = torch.device("cuda")
-    assert items.cache_limit(cuda) == 4 << 30 and items.cache_limit() == 4 << 30
-    monkeypatch.setattr(items, "_cache_shares", 4)  # what worker_pool(4) tells a worker
-    assert items.cache_limit(cuda) == 1 << 30 and items.cache_limit(None) == 1 << 30
-    assert DecodedItems(None, [], 4, "a", device=cuda)._limit == 1 << 30
-    assert DecodedItems(None, [], 4, "a")._limit == 1 << 30
-    monkeypatch.undo()
-    with items.worker_pool(2) as pool:  # spawned workers are told their share
-        assert pool.submit(items.cache_limit).result() == items._CACHE_LIMIT // 2
 
 
 @pytest.mark.gpu

@@ -1,5 +1,7 @@
 """Issue 26's fixes where only a GPU shows them (marked ``gpu``, skipped without CUDA; their CPU
-halves are in test_determinism, test_parallel, test_device_paths and test_device_budgets).
+halves are in test_determinism, test_parallel, test_device_paths, and in the tests of the
+modules they fixed: test_recipes, test_frames, test_train, test_invert, test_instance_plan,
+test_torch and test_mstcn).
 
 Each test that depends on a process's first CUDA work runs in a child process of its own, so
 the order of the gpu tests cannot decide the outcome (what issue 26 found: a CUDA matmul in

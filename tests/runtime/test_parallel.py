@@ -25,7 +25,7 @@ import pytest
 
 from tascodec.format import open_archive
 from tascodec.runtime.parallel import current, launched, session
-from tascodec.runtime.world import SINGLE, World, shard_ranges
+from tascodec.runtime.world import SINGLE, World
 from testkit import torchrun
 
 INVERSION = ["--codec", "inversion"]  # the codec these runs shard (TCA training, inversion)
@@ -37,21 +37,6 @@ QUICK = ["--recipe", "quick", "--device", "cpu", "--quiet", "--seed", "3",
 
 def _leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.startswith(".tascodec-tmp-"))
-
-
-def test_shard_ranges_are_contiguous_balanced_and_complete():
-    assert shard_ranges([100] * 10, 2) == [(0, 5), (5, 10)]
-    assert shard_ranges([1, 1, 1, 100], 2) == [(0, 3), (3, 4)]
-    assert shard_ranges([5], 3) == [(0, 0), (0, 0), (0, 1)] or sum(
-        b - a for a, b in shard_ranges([5], 3)) == 1
-    rng = np.random.default_rng(0)
-    for parts in (1, 2, 3, 7):
-        w = rng.integers(1, 1000, size=40)
-        ranges = shard_ranges(w, parts)
-        assert ranges[0][0] == 0 and ranges[-1][1] == 40
-        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
-        share = [int(w[a:b].sum()) for a, b in ranges]
-        assert max(share) - min(share) <= 2 * int(w.max())
 
 
 def test_alone_everything_is_a_noop():
@@ -199,24 +184,6 @@ def test_two_ranks_store_the_same_segment_means_as_one_process(tiny_dataset, tmp
             np.testing.assert_array_equal(two.segment_offsets(video), one.segment_offsets(video))
             x1, x2 = one.decode(video), two.decode(video)
             np.testing.assert_allclose(x2, x1, rtol=0, atol=1e-4 * float(np.abs(x1).max()))
-
-
-def test_an_explicit_gpu_is_refused_where_several_ranks_share_a_host(monkeypatch):
-    from tascodec.errors import TascodecError
-    from tascodec.runtime.world import check_rank_device
-
-    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
-    with pytest.raises(TascodecError, match=r"device='cuda:1': 2 ranks run on this host and "
-                       r"each would compute on that one GPU; pass device 'cuda'"):
-        check_rank_device("cuda:1")
-    world = World(rank=1, size=2, backend="nccl", local_rank=1)
-    with pytest.raises(TascodecError, match="device='cuda:0'"):
-        world.device_for("cuda:0")
-    assert world.device_for("cuda") == "cuda:1" and world.device_for("cpu") == "cpu"
-    check_rank_device("cuda")
-    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")  # one rank per host: its own choice
-    check_rank_device("cuda:1")
-    assert world.device_for("cuda:1") == "cuda:1"
 
 
 def test_a_rank_checks_its_gpu_before_set_device(monkeypatch):

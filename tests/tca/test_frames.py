@@ -1,9 +1,11 @@
-"""The one pass that gathers the TCA's training frames (tascodec.tca.frames)."""
+"""The one pass that gathers the TCA's training frames (tascodec.tca.frames), within a budget
+that fits the device."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from tascodec.errors import TascodecError
 from tascodec.dataset.source import ArraySource
@@ -85,3 +87,13 @@ def test_a_budget_below_one_frame_is_refused():
     src = make()
     with pytest.raises(TascodecError, match="memory_budget"):
         gather_training_frames(src, src.videos, 3, holdout=0.0, seed=0, memory_budget=8)
+
+
+def test_fitting_budget_is_half_the_smaller_free_memory(monkeypatch):
+    free = {"cpu": 10_000, "cuda": 4_000}  # frames' own bindings of runtime.devices' functions
+    monkeypatch.setattr(frames_mod, "free_memory", lambda d: free[torch.device(d).type])
+    monkeypatch.setattr(frames_mod, "resolve_device", torch.device)  # no CUDA here
+    assert frames_mod.fitting_budget("cpu") == 5_000
+    assert frames_mod.fitting_budget("cuda") == 2_000  # the GPU holds less
+    free["cuda"] = 1 << 40
+    assert frames_mod.fitting_budget("cuda:0") == 5_000  # the host gathers them first

@@ -1,25 +1,18 @@
-"""Network inversion: objective forms, gradients, convergence, independence, K_eff, errors."""
+"""Network inversion: objective forms, gradients, convergence, independence, K_eff, errors,
+chunks counted in sampled frames (issue 26)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tascodec.content import SegmentTable
 from tascodec.errors import TascodecError
 from tascodec.tca.encoder import encoded_codes
-from tascodec.tca.invert import (
-    _chunks,
-    _loss_grad,
-    _Objective,
-    _subsample,
-    invert,
-)
+from tascodec.tca.invert import _loss_grad, _Objective, invert
 from tascodec.tca.instance_plan import InversionPlan
-from tascodec.tca.model import TCA, decoder_from_checkpoint
+from tascodec.tca.model import decoder_from_checkpoint
 from tascodec.rng import random_codes
 from tascodec.dataset.source import ArraySource
 from tascodec.tca.train import train_tca
@@ -27,18 +20,6 @@ from testkit import make_source, table_of
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
-
-
-@pytest.fixture(scope="module")
-def src() -> ArraySource:
-    return make_source()
-
-
-@pytest.fixture(scope="module")
-def model(src) -> TCA:
-    m, _ = train_tca(src, latent_dim=6, hidden_dim=16, epochs=15, lr=1e-2, batch_size=32,
-                     progress=False)
-    return m
 
 
 def decoded_mse(model, src, table, codes) -> float:
@@ -92,19 +73,6 @@ def test_manual_gradient_matches_autograd(model, src, form):
         err, grad = _loss_grad(obj, pre, torch.arange(n), local, w, w1[:, :6], rows)
     torch.testing.assert_close(grad, z.grad, rtol=1e-3, atol=1e-3)
     torch.testing.assert_close((err * w).sum(), loss.detach(), rtol=1e-4, atol=1e-3)
-
-
-def test_encoded_codes_are_instance_means(model, src):
-    table = table_of(src, 3)
-    codes = encoded_codes(model, src, table, batch_frames=17)
-    plan = InversionPlan.build(src, table)
-    x = torch.from_numpy(np.concatenate([src.features(v) for v in src.videos]))
-    with torch.no_grad():
-        mu, _ = model.encode(model.normalize(x), torch.from_numpy(plan.inst_action[plan.frame_inst]),
-                             torch.from_numpy(plan.frame_c))
-    want = np.stack([mu[plan.frame_inst == i].mean(0).numpy() for i in range(table.num_codes)])
-    assert codes.shape == (table.num_codes, 6) and codes.dtype == np.float32
-    np.testing.assert_allclose(codes, want, rtol=1e-4, atol=1e-5)
 
 
 def test_inversion_beats_encoded(model, src):
@@ -186,32 +154,6 @@ def test_frame_subsampling(model, src):
                     **{**FAST, "max_iters": 20})
     assert sub.decoder_evals < full.decoder_evals / 2
     assert sub.mse < sub.init_mse
-
-
-def test_subsample_indices():
-    lengths = np.array([1, 5, 10, 2])
-    first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    idx = _subsample(lengths, first, 3)
-    assert idx.tolist() == [0, 1, 3, 5, 7, 11, 14, 16, 17]
-    assert _subsample(lengths, first, None).tolist() == list(range(18))
-
-
-@settings(max_examples=50, deadline=None)
-@given(lengths=st.lists(st.integers(1, 40), min_size=1, max_size=12),
-       m=st.one_of(st.none(), st.integers(1, 12)), limit=st.integers(1, 60))
-def test_subsample_and_chunks_properties(lengths, m, limit):
-    lengths = np.array(lengths)
-    first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    idx = _subsample(lengths, first, m)
-    inst = np.searchsorted(first, idx, side="right") - 1
-    assert (np.diff(idx) > 0).all() and idx[0] >= 0 and idx[-1] < lengths.sum()
-    want = lengths if m is None or lengths.max() <= m else np.minimum(lengths, m)
-    np.testing.assert_array_equal(np.bincount(inst, minlength=lengths.size), want)
-    chunks = _chunks(lengths, limit)
-    assert chunks[0][0] == 0 and chunks[-1][1] == lengths.size
-    assert all(a < b for a, b in chunks) and all(chunks[i][1] == chunks[i + 1][0]
-                                                 for i in range(len(chunks) - 1))
-    assert all(lengths[a:b].sum() <= limit or b - a == 1 for a, b in chunks)
 
 
 @pytest.mark.parametrize("k", [1, 2, 50, None])
@@ -328,3 +270,23 @@ def test_mstcn_smoothing_needs_no_host_sync(monkeypatch):
     monkeypatch.undo()
     empty = torch.zeros(1, 7)
     assert float(smoothing_loss(logits[:1], empty)) == 0.0
+
+
+def test_inversion_chunked_by_sampled_frames_gives_the_same_codes():
+    from tascodec.errors import TascodecError
+    from tascodec.tca.invert import invert
+
+    from testkit import table_of
+
+    src = make_source(videos=3, frames=120)
+    model, _ = train_tca(src, latent_dim=6, hidden_dim=16, epochs=2, lr=1e-2, batch_size=32,
+                         progress=False)
+    table = table_of(src, 2)
+    kw = dict(progress=False, max_iters=40, max_frames_per_instance=4, chunk_frames=24)
+    by_all, r_all = invert(model, src, table, **kw)  # "auto" on a CPU: "all"
+    by_sampled, r_sampled = invert(model, src, table, chunk_by="sampled", **kw)
+    assert r_all.chunks > r_sampled.chunks >= 1  # several instances of 4 sampled frames each
+    np.testing.assert_allclose(by_sampled, by_all, rtol=1e-4, atol=1e-4)
+    assert r_sampled.decoder_evals == r_all.decoder_evals
+    with pytest.raises(TascodecError, match="chunk_by must be"):
+        invert(model, src, table, chunk_by="frames", **kw)

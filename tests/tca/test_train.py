@@ -1,8 +1,9 @@
-"""TCA training (loss goes down, determinism, streaming, normalisation), ArraySource, recipes."""
+"""TCA training (loss goes down, determinism, streaming, normalisation, the frames that fit),
+and a quick recipe end to end."""
 
 from __future__ import annotations
 
-import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -12,9 +13,9 @@ from hypothesis import strategies as st
 
 from tascodec.errors import TascodecError
 from tascodec.tca.invert import invert
-from tascodec.tca.recipes import RECIPES, Recipe, auto_model_dims, get_recipe, list_recipes
+from tascodec.tca.recipes import get_recipe
 from tascodec.dataset.source import ArraySource
-from tascodec.tca.train import feature_stats, train_tca
+from tascodec.tca.train import feature_stats, train_tca, training_frames
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -152,54 +153,7 @@ def test_empty_training_videos():
         train_tca(src, epochs=1, **KW)
 
 
-def test_array_source_errors():
-    x = np.zeros((4, 3), np.float32)
-    with pytest.raises(TascodecError, match="different videos"):
-        ArraySource({"a": x}, {"b": np.zeros(4)}, ["c"])
-    with pytest.raises(TascodecError, match="one D"):
-        ArraySource({"a": x, "b": np.zeros((4, 2))}, {"a": np.zeros(4), "b": np.zeros(4)}, ["c"])
-    with pytest.raises(TascodecError, match="unknown training"):
-        ArraySource({"a": x}, {"a": np.zeros(4)}, ["c"], training_videos=["z"])
-    with pytest.raises(TascodecError, match="unknown video"):
-        ArraySource({"a": x}, {"a": np.zeros(4)}, ["c"]).features("q")
-
-
 # -- recipes ---------------------------------------------------------------------------------
-
-
-def test_recipes_known_and_defaults():
-    assert list_recipes() == ["cpu", "gpu", "paper", "quick"]
-    assert get_recipe() == RECIPES["cpu"]
-    paper = get_recipe("paper")
-    assert (paper.epochs, paper.lr, paper.invert_max_iters, paper.invert_lr) == (7500, 1e-3,
-                                                                                  10000, 1e-3)
-    assert paper.invert_tol is None and paper.invert_max_frames_per_instance is None
-    assert paper.latent_dim is None  # auto: the paper's d = 256 at D = 2048
-    assert auto_model_dims(2048) == (256, 512)
-    assert auto_model_dims(128) == (16, 256)
-    assert auto_model_dims(128, 32, 64) == (32, 64)
-
-
-def test_recipe_overrides_and_errors():
-    r = get_recipe("cpu", epochs=3, invert_betas=[0.8, 0.9])
-    assert r.epochs == 3 and r.invert_betas == (0.8, 0.9) and r.name == "cpu"
-    assert RECIPES["cpu"].epochs != 3  # the registry is not mutated
-    with pytest.raises(TascodecError, match="unknown recipe 'tpu'"):
-        get_recipe("tpu")
-    with pytest.raises(TascodecError, match="unknown field"):
-        get_recipe("cpu", epoch=3)
-    with pytest.raises(TascodecError, match="invert_betas"):
-        get_recipe("cpu", invert_betas=0.9)
-    assert r.as_dict()["invert_betas"] == [0.8, 0.9]
-
-
-def test_recipe_kwargs_match_signatures():
-    train_params = set(inspect.signature(train_tca).parameters)
-    invert_params = set(inspect.signature(invert).parameters)
-    r = Recipe()
-    assert set(r.train_kwargs()) <= train_params
-    assert set(r.invert_kwargs()) <= invert_params
-    assert "init" not in r.invert_kwargs()  # the init is a codec parameter
 
 
 def test_quick_recipe_runs_end_to_end():
@@ -235,3 +189,29 @@ def test_early_stopping_keeps_the_best_epoch_and_stops():
         train_tca(src, epochs=1, patience=2, holdout=0.7, **KW)
     with pytest.raises(TascodecError, match="patience"):
         train_tca(src, epochs=1, patience=0, **KW)
+
+
+def test_a_fitting_budget_trains_on_every_frame_and_warns_when_it_samples(monkeypatch):
+    from testkit import make_source  # D = 24 (this module's make_source: D = 16)
+
+    src = make_source(videos=2, frames=80)  # 160 frames of D = 24: 15,360 bytes as float32
+    import tascodec.tca.train as train_mod
+
+    monkeypatch.setattr(train_mod, "fitting_budget", lambda device: 1 << 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fits: no warning
+        whole = training_frames(src, memory_budget=None, device="cpu")
+    assert not whole.sampled and whole.x.shape[0] == 160
+    monkeypatch.setattr(train_mod, "fitting_budget", lambda device: 4_000)
+    with pytest.warns(RuntimeWarning, match=r"training: the 160 training frames \(15.00 KiB "
+                      r"as float32\) do not fit in 3.91 KiB \(half the host's available memory\): training "
+                      r"on a uniform sample of 40 \(25.0%\)"):
+        part = training_frames(src, memory_budget=None, device="cpu")
+    assert part.sampled
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a recipe's fixed budget samples by design, silently
+        assert training_frames(src, memory_budget=4_000).sampled
+    monkeypatch.setattr(train_mod, "fitting_budget", lambda device: 1 << 20)
+    model, report = train_tca(src, latent_dim=4, hidden_dim=8, epochs=1, batch_size=32,
+                              progress=False, memory_budget=None)
+    assert report.in_memory and report.frames_per_epoch == 160

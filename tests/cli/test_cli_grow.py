@@ -9,10 +9,15 @@ import shutil
 import pytest
 
 import tascodec
+from file_modes import mode
+from make_golden import GOLDEN_DIR
 from tascodec.cli import main
 from tascodec.errors import TascodecError
 from tascodec.format import open_archive
 from tascodec.dataset.layout import StandardDataset
+from tascodec.runtime.tempfiles import file_mode
+
+ARCHIVE = str(GOLDEN_DIR / "mlp.tasz")
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +72,13 @@ def test_merge_shows_progress_unless_quiet(train_archive, tmp_path, capsys):
     assert main(["merge", str(train_archive), "-o", str(tmp_path / "q.tasz"), "--quiet"]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and "1 group(s)" in captured.out
+
+
+def test_merge_output_folder_and_alias(tmp_path, capsys):
+    folder = tmp_path / "merged"
+    folder.mkdir()
+    assert main(["merge", ARCHIVE, "-o", f"{folder}/"]) == 0
+    assert (folder / "merged.tasz").is_file()
+    assert main(["merge", ARCHIVE, "--out", str(tmp_path / "new" / "m.tasz")]) == 0  # old flag
+    assert (tmp_path / "new" / "m.tasz").is_file() and mode(tmp_path / "new" / "m.tasz") == \
+        file_mode()

@@ -1,4 +1,4 @@
-"""Synthetic presets: determinism, layout, shapes, statistics and feature structure."""
+"""``synthesize`` (``tascodec.synth``): determinism, layout, shapes, statistics, refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tascodec.cli import main as cli_main
 from tascodec.errors import DatasetLayoutError, OutputExistsError, TascodecError
 from tascodec.dataset.layout import StandardDataset
 from tascodec.segments import labels_to_segments
@@ -95,13 +94,6 @@ def test_every_preset_writes_a_valid_layout(tmp_path: Path, preset: str) -> None
         assert ds.features(v).min() >= 0 and ds.labels(v).size == ds.features(v).shape[1]
 
 
-def test_default_dim_is_2048() -> None:
-    assert get_preset("gtea").dim == 2048 and get_preset("breakfast").dim == 2048
-    assert get_preset("50salads").dim == 2048 and get_preset("tiny").dim == 64
-    assert [get_preset(p).num_classes for p in ("gtea", "50salads", "breakfast")] == [11, 19, 48]
-    assert [get_preset(p).num_videos for p in ("gtea", "50salads", "breakfast")] == [28, 50, 1712]
-
-
 def test_gtea_statistics_follow_the_real_dataset(tmp_path: Path) -> None:
     ds = StandardDataset(synthesize(tmp_path / "g", "gtea", dim=8))
     assert len(ds) == 28 and ds.num_classes == 11
@@ -124,53 +116,6 @@ def test_breakfast_statistics(tmp_path: Path) -> None:
     assert 6.8 * 0.8 < np.mean(segs) < 6.8 * 1.2  # real: 6.8
     first = {int(ds.labels(v)[0]) for v in ds.videos}
     assert first == {ds.class_names.index("SIL")}  # videos open with silence, as the real ones
-
-
-def test_feature_structure(tmp_path: Path) -> None:
-    root = synthesize(tmp_path / "g", "gtea", dim=64)
-    ds = StandardDataset(root)
-    xs = [ds.features(v) for v in ds.videos]
-    ys = [ds.labels(v) for v in ds.videos]
-    # temporally correlated, not i.i.d.
-    lag1 = np.mean([np.corrcoef(x[:, :-1].ravel(), x[:, 1:].ravel())[0, 1] for x in xs])
-    assert lag1 > 0.8
-    # not all features are zero: a pooled-activation-like density
-    density = np.mean([np.mean(x > 0) for x in xs])
-    assert 0.3 < density < 0.95
-    # classes are separable on average, and confusable pairs are closer than the others
-    X = np.concatenate(xs, axis=1).T
-    Y = np.concatenate(ys)
-    cents = np.stack([X[Y == a].mean(0) for a in range(ds.num_classes)])
-    dist = np.linalg.norm(cents[:, None] - cents[None], axis=-1)
-    pairs = json.loads((root / "synth.json").read_text())["confusable_pairs"]
-    assert pairs
-    idx = [(ds.class_names.index(a), ds.class_names.index(b)) for a, b in pairs]
-    conf = np.mean([dist[a, b] for a, b in idx])
-    others = np.mean([dist[a, b] for a in range(11) for b in range(a + 1, 11)
-                      if (a, b) not in idx and (b, a) not in idx])
-    assert conf < 0.7 * others
-    # nearest-centroid frame accuracy: well above chance, but far from perfect
-    pred = np.argmin(((X[:, None, :] - cents[None]) ** 2).sum(-1), axis=1)
-    acc = np.mean(pred == Y)
-    assert 0.3 < acc < 0.95
-    # confusable pairs are confused with each other far more than with other classes, so
-    # a model needs the temporal context (neighbouring segments) to tell them apart
-    def confusion(a: int, b: int) -> float:
-        return float(np.mean(pred[Y == a] == b))
-
-    pair_rate = np.mean([confusion(a, b) + confusion(b, a) for a, b in idx]) / 2
-    paired = {a for p in idx for a in p}
-    other_rate = np.mean([confusion(a, b) for a in paired for b in range(11)
-                          if b != a and (a, b) not in idx and (b, a) not in idx])
-    assert pair_rate > 2 * other_rate
-    # within a segment the features drift with progress: first vs last third differ
-    x, y = xs[0], ys[0]
-    seg = labels_to_segments(y)
-    longest = int(np.argmax(seg.length))
-    s, l = int(seg.start[longest]), int(seg.length[longest])
-    head = x[:, s : s + l // 3].mean(1)
-    tail = x[:, s + 2 * l // 3 : s + l].mean(1)
-    assert np.linalg.norm(head - tail) > 0.05 * np.linalg.norm(head)
 
 
 def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
@@ -220,48 +165,3 @@ def test_a_crash_leaves_no_dataset(tmp_path: Path, monkeypatch) -> None:
 def test_bad_arguments(tmp_path: Path, kwargs: dict, fragment: str) -> None:
     with pytest.raises(TascodecError, match=fragment):
         synthesize(tmp_path / "x", **kwargs)
-
-
-def test_cli(tmp_path: Path, capsys) -> None:
-    out = tmp_path / "cli"
-    argv = ["synth", "--preset", "tiny", "--videos", "3", "--dim", "8", "--seed", "2",
-            "--no-progress", str(out)]
-    assert cli_main(argv) == 0
-    assert "3 videos" in capsys.readouterr().out
-    ds = StandardDataset(out)
-    assert len(ds) == 3 and ds.feature_dim == 8
-    assert cli_main(argv) == 2
-    assert "not empty" in capsys.readouterr().err
-    assert cli_main(argv[:-1] + ["--overwrite", str(out)]) == 0
-    with pytest.raises(SystemExit):
-        cli_main(["synth", "--preset", "nope", str(out)])
-
-
-def test_fitted_tables_match_a_refit_of_the_real_labels(gtea_tcn128: Path) -> None:
-    from tascodec.synth.fit import fit_tables, read_ground_truth
-    from tascodec.synth.presets import fitted_tables
-
-    names, labels = read_ground_truth(gtea_tcn128)
-    table = fit_tables(names, labels, lambda v: v.split("_")[1],
-                       permutation=list(range(1, 11)) + [0])
-    stored = fitted_tables()["gtea"]
-    assert table["activities"] == stored["activities"]
-    assert table["log_length_quantiles"] == stored["log_length_quantiles"]
-    assert table["stats"] == stored["stats"] and stored["stats"]["videos"] == 28
-
-
-def test_grammar_sampling_respects_its_tables() -> None:
-    from tascodec.synth.grammar import END, START, Activity, LengthModel
-
-    rng = np.random.default_rng(0)
-    # a chain that can only produce 0 1 0 1 ... and ends after a 1
-    act = Activity("x", 1.0, {(START, START): [(0, 1)], (START, 0): [(1, 1)],
-                              (0, 1): [(0, 1), (END, 1)], (1, 0): [(1, 1)]},
-                   count_quantiles=(4.0, 4.0))
-    for _ in range(20):
-        t = act.sample(rng, max_segments=50)
-        assert t == [0, 1, 0, 1]
-    q = np.log(np.array([[2.0, 10.0, 50.0]]))
-    lengths = LengthModel(q, tempo_sd=0.0).sample(rng, [0] * 4000, 0.0)
-    assert lengths.min() >= 2 and lengths.max() <= 50
-    assert abs(np.median(lengths) - 10) <= 1

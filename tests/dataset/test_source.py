@@ -1,4 +1,6 @@
-"""Hostile datasets (issue 28 item 10): a frame value no feature has (3e38, finite) in one
+"""Sources of frames (``tascodec.dataset.source``): ``ArraySource`` checks what it is given.
+
+Hostile datasets (issue 28 item 10): a frame value no feature has (3e38, finite) in one
 video wrecked the channel's normalisation for every video of an inversion encode, which
 exited 0. Frames are checked where they are read for encoding (``source.check_frame_values``,
 through ``StandardDataset`` and ``ArraySource``): a clear error naming the video, the
@@ -53,3 +55,15 @@ def test_array_source_refuses_outliers():
     with pytest.raises(TascodecError, match=r"video 'v1'.*-3e\+38 at dimension 2, frame 7"):
         ArraySource({"v0": np.zeros((5, 4)), "v1": x}, {"v0": np.zeros(5), "v1": np.zeros(20)},
                     ["a"])
+
+
+def test_array_source_errors():
+    x = np.zeros((4, 3), np.float32)
+    with pytest.raises(TascodecError, match="different videos"):
+        ArraySource({"a": x}, {"b": np.zeros(4)}, ["c"])
+    with pytest.raises(TascodecError, match="one D"):
+        ArraySource({"a": x, "b": np.zeros((4, 2))}, {"a": np.zeros(4), "b": np.zeros(4)}, ["c"])
+    with pytest.raises(TascodecError, match="unknown training"):
+        ArraySource({"a": x}, {"a": np.zeros(4)}, ["c"], training_videos=["z"])
+    with pytest.raises(TascodecError, match="unknown video"):
+        ArraySource({"a": x}, {"a": np.zeros(4)}, ["c"]).features("q")
