@@ -7,14 +7,14 @@ Shapes: T frames, D feature width, p components, S segments, N codes (instances)
 The principal directions (D, p) come from the covariance of the training split's frames (whole
 videos evenly spaced over the split, about ``FIT_FRAMES`` frames). Segment ``s`` of length ``l`` gets
 ``K = ceil(l / stride)`` instances (the segment table's even split, ``K <= l``).
-``interpolation="linear"`` (the default) stores decode kind ``content.MLP_LERP`` (format 2.2): a
-frame's code is interpolated between the codes of the instances around it inside its segment
+``interpolation="video"`` (the default) stores decode kind ``content.MLP_LERP_VIDEO`` (format
+2.3): a frame's code is interpolated between the codes of the video's consecutive instances,
+across segment boundaries (one tridiagonal least-squares system per video), so no step in the
+decoded features marks where a segment ends. ``interpolation="linear"`` stores decode kind
+``content.MLP_LERP`` (format 2.2): the same inside each segment
 (``segments.lerp_weights``), and the codes are the least-squares fit of the frames'
 coordinates by that interpolation (per segment a tridiagonal system, solved by Jacobi
-iterations over all segments at once). ``interpolation="video"`` stores ``content.MLP_LERP_VIDEO``
-(format 2.3): the same between consecutive instances of the whole video, across segment
-boundaries (one tridiagonal system per video), so no step in the decoded features marks where a
-segment ends. ``interpolation="hold"`` stores decode kind ``content.MLP``
+iterations over all segments at once). ``interpolation="hold"`` stores decode kind ``content.MLP``
 (format 1.1): each instance's code is the mean of its frames' coordinates, held over them.
 The basis is written as a ``tca-mlp`` decoder whose
 hidden layer passes the code through (``w1 = [I_p, 0, 0]``, a bias ``B`` larger than any stored
@@ -27,9 +27,10 @@ Why it is a codec of its own (``benchmarks/RESULTS.md`` section 12): at equal by
 trained on these frames keeps more of the original's Edit and F1 on the six real folds than on
 inverted TCA codes, and costs one covariance and one projection instead of training and
 inversion. Rate control (``tascodec.rate.pca_point``) picks ``components`` and ``stride`` for a
-byte budget (a stride of at most 2 while the budget allows: longer holds put steps in the
-features that segmentation models read as boundaries, and longer interpolated strides lose the
-within-segment detail MS-TCN's segment decisions read just as much).
+byte budget: strides up to 8 for codes interpolated over the video, up to 2 for the others
+(held codes put a step in the features every ``stride`` frames and codes interpolated inside
+segments a step at every boundary, cues segmentation models learn and then miss in real
+features; ``benchmarks/RESULTS.md`` section 13).
 """
 
 from __future__ import annotations
@@ -209,9 +210,9 @@ class PcaCodec(Codec):
 
     ``components`` (p) and ``stride``: integers, or ``"auto"`` (rate control picks them under
     ``budget_bytes``, ``tascodec.rate.pca_point``); given both, no budget is needed.
-    ``interpolation``: ``"linear"`` (codes interpolated between instances of a segment, decode
-    kind ``content.MLP_LERP``, format 2.2), ``"video"`` (between consecutive instances of the
-    video, ``content.MLP_LERP_VIDEO``, format 2.3) or ``"hold"`` (each code held over its
+    ``interpolation``: ``"video"`` (the default: codes interpolated between consecutive
+    instances of the video, ``content.MLP_LERP_VIDEO``, format 2.3), ``"linear"`` (between
+    instances of a segment, ``content.MLP_LERP``, format 2.2) or ``"hold"`` (each code held over its
     instance, ``content.MLP``);
     at stride 1 (a code per frame) the two are the same frames, stored as ``"hold"``.
     """
@@ -223,7 +224,7 @@ class PcaCodec(Codec):
     own_params = ("k", "components", "stride", "interpolation", *BUDGET_PARAMS)
 
     def __init__(self, *, components: int | str = "auto", stride: int | str = "auto",
-                 interpolation: str = "linear", k: str = "auto", **budget: Any) -> None:
+                 interpolation: str = "video", k: str = "auto", **budget: Any) -> None:
         unknown = sorted(set(budget) - set(BUDGET_PARAMS))
         if unknown:
             raise TascodecError(f"codec 'pca' does not take {unknown}; it takes components, "

@@ -340,7 +340,7 @@ def pca_bytes(components: int, num_codes: int, *, feature_dim: int, num_classes:
 def pca_point(budget_bytes: int, *, lengths: np.ndarray, feature_dim: int, num_classes: int,
               variances: np.ndarray, code_dtype: str = "int8", decoder_dtype: str = "float16",
               components: int | None = None, stride: int | None = None, strict: bool = True,
-              interpolation: str = "linear") -> PcaPoint:
+              interpolation: str = "video") -> PcaPoint:
     """Components p and stride for the ``pca`` codec under ``budget_bytes``.
 
     ``lengths`` (S,): the stored segments; ``variances`` (D,): the principal variances,

@@ -26,10 +26,10 @@ def low_rank_source(rank=3, dim=10, seed=0):
 def test_round_trip(source, tmp_path):
     content, decoded = check_codec(get_codec("pca", components=4, stride=2), source, tmp_path)
     table = content.table
-    assert content.decode_kind == "mlp+lerp" and content.code_dim == 4
+    assert content.decode_kind == "mlp+lerp-video" and content.code_dim == 4
     np.testing.assert_array_equal(table.seg_num_instances, -(-table.seg_length // 2))
     assert content.codec_config == {"id": "pca", "components": 4, "stride": 2,
-                                     "interpolation": "linear"}
+                                     "interpolation": "video"}
     assert 0 < content.stats["pca_variance_kept"] <= 1
 
 
