@@ -4,7 +4,8 @@
 
 One video of 2,100 frames in 7 segments of 300, D = 2048 (Breakfast's mean shape), decoded by
 the NumPy decoder with a ``pca`` decoder of p components at a stride (the operating points rate
-control picks from 50x down), held (``"mlp"``) and interpolated (``"mlp+lerp"``, the default),
+control picks from 50x down), held (``"mlp"``), interpolated inside segments (``"mlp+lerp"``)
+and over the video (``"mlp+lerp-video"``, the default),
 against ``np.load`` of the same (D, T) float32 file (best of 7, from the page cache). Prints
 frames/s and the ratio to ``np.load``.
 """
@@ -21,7 +22,7 @@ from tascodec.codecs.pca import pca_decoder
 from tascodec.decode import decode_segments, prepare_decoder
 from tascodec.segments import num_instances_for_stride
 
-POINTS = ((160, 1), (64, 2), (32, 2), (16, 2), (32, 4), (12, 8))
+POINTS = ((160, 1), (64, 2), (32, 2), (16, 2), (32, 4), (16, 4), (12, 8), (5, 8))
 D, SEGMENTS, LENGTH = 2048, 7, 300
 
 
@@ -49,9 +50,9 @@ def main() -> int:
         dec = prepare_decoder(pca_decoder(np.zeros(D), basis, np.full(p, 5.0), 48, "float16"))
         k = num_instances_for_stride(length, stride)
         codes = rng.standard_normal((int(k.sum()), p)).astype(np.float32)
-        for kind in ("mlp", "mlp+lerp"):
+        for kind in ("mlp", "mlp+lerp", "mlp+lerp-video"):
             took = _best(lambda: decode_segments(kind, codes, action, length, k, dec))
-            print(f"p={p:4d} stride={stride} {kind:8s}: {frames / took:10,.0f} frames/s = "
+            print(f"p={p:4d} stride={stride} {kind:14s}: {frames / took:10,.0f} frames/s = "
                   f"{load / took:.2f}x np.load")
     return 0
 

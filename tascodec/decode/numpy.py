@@ -99,17 +99,20 @@ def _decode_lerp_video(codes: np.ndarray, action: np.ndarray, length: np.ndarray
     left, right, w = lerp_weights(length, k_eff, across_segments=True)
     frame_seg = np.repeat(np.arange(length.size), length)
     base = _per_segment_matmul(codes, prep.wz_t, seg)  # (N, H): the code's term
-    h, step = base[left], base[right]  # (T, H)
-    step -= h
-    step *= w[:, None]
-    h += step
+    width = base.shape[1]
+    # (T, H + 1): the hidden layer and a column of ones, so the second product adds b2 itself
+    # (one pass over the (T, D) output instead of two)
+    hidden = np.empty((c.size, width + 1), dtype=np.float32)
+    h = hidden[:, :width]
+    np.subtract(base[right], base[left], out=h)
+    h *= w[:, None]
+    h += base[left]
     h += prep.wa_t[action[frame_seg]]
     if prep.w_c.any():
         h += c[:, None] * prep.w_c
     np.maximum(h, 0, out=h)
-    out = _per_segment_matmul(h, prep.w2_t, frame_seg)
-    out += prep.b2
-    return out
+    hidden[:, width] = 1.0
+    return _per_segment_matmul(hidden, np.vstack([prep.w2_t, prep.b2]), frame_seg)
 
 
 def _decode_mlp(codes: np.ndarray, action: np.ndarray, length: np.ndarray, k_eff: np.ndarray,
@@ -169,6 +172,11 @@ def _per_segment_matmul(a: np.ndarray, b: np.ndarray, row_seg: np.ndarray) -> np
     """
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
     if a.shape[0] == 0:
+        return out
+    if (np.diff(row_seg) >= 0).all():  # rows already by segment: no gather, no scatter
+        bounds = np.flatnonzero(np.diff(row_seg)) + 1
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), a.shape[0]]):
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
         return out
     order = np.argsort(row_seg, kind="stable")
     a_sorted = a[order]
