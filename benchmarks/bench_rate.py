@@ -91,6 +91,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--progress", action="store_true")
     p.add_argument("--replot", type=Path, default=None, metavar="RATE_JSON",
                    help="only redraw rate.png (under --out) from a rate.json of an earlier run")
+    p.add_argument("--merge", type=Path, nargs="+", default=None, metavar="RATE_JSON",
+                   help="only merge the rate.json of earlier runs with other seeds (or other "
+                        "rows, the original's among them) into one table under --out")
     args = p.parse_args(argv)
     args.fold_list = parse_list(args.folds)
     args.ratio_list = parse_list(args.ratios, float)
@@ -130,6 +133,16 @@ def _rows(args: argparse.Namespace) -> list[tuple[str, dict[str, Any] | None]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.merge is not None:
+        payload = merge_runs([json.loads(p.read_text()) for p in args.merge],
+                             [str(p) for p in args.merge])
+        args.seed_list = tuple(payload["config"]["seeds"])
+        args.epochs = payload["config"]["epochs"]
+        args.backbone_list = payload["config"]["backbones"]
+        text = report(payload["results"], args)
+        print(text)
+        write_results(args.out, "rate", payload, text)
+        return 0
     if args.replot is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         plot(json.loads(args.replot.read_text())["results"], args.out / "rate.png")
@@ -168,6 +181,55 @@ def _payload(results: dict[str, dict[str, Any]], args: argparse.Namespace, start
                        "ratios": args.ratio_list, "folds": args.fold_list,
                        "backbones": args.backbone_list, "gammas": args.gamma_list},
             "results": results, "paper": PAPER_POINTS, "seconds": time.perf_counter() - started}
+
+
+def merge_runs(runs: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
+    """One ``rate.json`` payload from several runs' (the same epochs): per fold, row and
+    backbone, the seeds of every run that has it, their per-seed scores pooled (mean and sample
+    std again; ``by_convention`` kept where every part has it) and the ratio's mean. A seed
+    given twice for one row is an error naming both files."""
+    epochs = {r["config"]["epochs"] for r in runs}
+    if len(epochs) != 1:
+        raise SystemExit(f"--merge: runs of different epochs {sorted(epochs)}: {names}")
+    parts: dict[tuple[str, str, str], list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+    for name, run in zip(names, runs):
+        for fold, rows in run["results"].items():
+            for row, rec in rows.items():
+                for backbone, fid in _fidelities(rec).items():
+                    parts.setdefault((fold, row, backbone), []).append((name, rec, fid))
+    results: dict[str, dict[str, Any]] = {}
+    for (fold, row, backbone), got in parts.items():
+        seeds = [s for _, _, fid in got for s in fid["seeds"]]
+        if len(set(seeds)) != len(seeds):
+            raise SystemExit(f"--merge: {fold} {row} {backbone}: a seed repeats in "
+                             f"{[n for n, _, _ in got]} (seeds {seeds})")
+        per_seed = [s for _, _, fid in got for s in fid["per_seed"]]
+        fid = {**got[0][2], "seeds": seeds, "per_seed": per_seed,
+               "compression": float(np.mean([f["compression"] for _, _, f in got])),
+               **_pooled(per_seed)}
+        conventions = set.intersection(*(set(f.get("by_convention") or {}) for _, _, f in got))
+        fid["by_convention"] = {c: {"per_seed": ps, **_pooled(ps)} for c in sorted(conventions)
+                                for ps in [[s for _, _, f in got
+                                            for s in f["by_convention"][c]["per_seed"]]]}
+        rec = results.setdefault(fold, {}).setdefault(row, {**got[0][1], "by_backbone": {}})
+        rec.pop("fidelity", None)
+        rec["by_backbone"][backbone] = fid
+    seeds = sorted({s for rows in results.values() for rec in rows.values()
+                    for fid in rec["by_backbone"].values() for s in fid["seeds"]})
+    backbones = sorted({b for rows in results.values() for rec in rows.values()
+                        for b in rec["by_backbone"]})
+    return {"machine": machine(), "merged": names,
+            "config": {"epochs": epochs.pop(), "seeds": seeds, "backbones": backbones,
+                       "folds": list(results)},
+            "results": results, "paper": PAPER_POINTS}
+
+
+def _pooled(per_seed: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """``{"mean", "std"}`` of per-seed scores (sample std, 0 for one seed)."""
+    keys = per_seed[0].keys()
+    values = {k: np.array([s[k] for s in per_seed], dtype=np.float64) for k in keys}
+    return {"mean": {k: float(v.mean()) for k, v in values.items()},
+            "std": {k: float(v.std(ddof=1)) if v.size > 1 else 0.0 for k, v in values.items()}}
 
 
 def _fidelities(rec: dict[str, Any]) -> dict[str, dict[str, Any]]:
