@@ -14,8 +14,8 @@ TESTS = PACKAGE.parent / "tests"
 #: top to bottom; a subpackage imports only those after it (and the root)
 ORDER = ["cli", "plots", "report", "harness", "encoding", "loading", "synth", "codecs", "tca",
          "format", "decode", "dataset", "rate", "runtime"]
-#: the one arrow up: free_memory off Linux reads the host's memory the decode budget reads
-UPWARD = {("tascodec.runtime.devices", "tascodec.decode.budget")}
+#: arrows up (none: runtime/memory owns the host's memory facts both layers read)
+UPWARD: set[tuple[str, str]] = set()
 ENTRY_POINTS = {"tascodec", "tascodec.__main__"}
 
 

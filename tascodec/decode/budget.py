@@ -50,6 +50,7 @@ import numpy as np
 
 from ..content import KINDS
 from ..errors import DecodeBudgetError, TascodecError
+from ..runtime.memory import address_space_limit, physical_memory
 from ..units import format_bytes, parse_bytes
 
 __all__ = [
@@ -67,27 +68,6 @@ ENV_VAR = "TASCODEC_DECODE_LIMIT"
 DEFAULT_CAP = 8 << 30
 #: bytes any decode holds besides its arrays (index arrays of a few segments, entry records)
 BASE = 8 << 10
-
-
-def physical_memory() -> int | None:
-    """Bytes of physical memory (``os.sysconf``), or ``None`` where unknown."""
-    try:
-        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
-        return None
-    return int(pages) * int(size) if pages > 0 and size > 0 else None
-
-
-def address_space_limit() -> int | None:
-    """The process's address-space limit (``RLIMIT_AS``, e.g. ``ulimit -v``), ``None`` when
-    unlimited or unknown."""
-    try:
-        import resource
-
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-    except (ImportError, AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
-        return None
-    return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
 
 
 def default_limit() -> int:

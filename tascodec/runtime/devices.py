@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import TascodecError
+from .memory import physical_memory
 
 __all__ = ["cuda_rng_devices", "device_name", "free_memory", "resolve_device", "same_device"]
 
@@ -90,7 +91,4 @@ def free_memory(device: Any) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         pass
-    # lazy: the package's one upward import (decode/budget owns physical_memory)
-    from ..decode.budget import physical_memory  # pragma: no cover - not Linux
-
     return (physical_memory() or 0) // 2  # pragma: no cover - not Linux
