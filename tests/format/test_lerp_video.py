@@ -103,17 +103,29 @@ def test_a_segment_decodes_to_the_same_bits_in_any_group(tmp_path):
     content = replace(video_content(), table=table, splits={"train.split1": ["long"]},
                       codes=rng.standard_normal((table.num_codes, 8)).astype(np.float32))
     path = write_archive(content, tmp_path / "v.tasz")
-    for limit in range(40_000, 400_000, 5_000):
+    limit = _splitting_limit(path, device=None)
+    check_decode_in_segment_groups(path, limit)
+    pytest.importorskip("torch")
+    with open_archive(path) as ar:
+        whole = ar.decode("long", device="cpu-torch")
+    limit = _splitting_limit(path, device="cpu-torch")
+    with open_archive(path, decode_limit=limit) as small:  # the torch groups, neighbours too
+        np.testing.assert_allclose(small.decode("long", device="cpu-torch"), whole,
+                                   rtol=1e-6, atol=1e-6)
+
+
+def _splitting_limit(path, device) -> int:
+    """The smallest decode limit (in 5 KB steps) that splits video "long" in three or more
+    segment groups for ``device``'s decoder."""
+    for limit in range(40_000, 800_000, 5_000):
         with open_archive(path, decode_limit=limit) as ar:
             try:
-                groups = video_plan(video_view(ar, "long")).groups
+                groups = video_plan(video_view(ar, "long"), device=device).groups
             except DecodeBudgetError:
                 continue
         if len(groups) > 2:
-            break
-    else:
-        raise AssertionError("no limit splits the video in three or more groups")
-    check_decode_in_segment_groups(path, limit)
+            return limit
+    raise AssertionError("no limit splits the video in three or more groups")
 
 
 def test_writers_write_2_3_and_refuse_1_x(tmp_path):
