@@ -50,7 +50,7 @@ import numpy as np
 
 from ..content import KINDS
 from ..errors import DecodeBudgetError, TascodecError
-from ..runtime.memory import address_space_limit, physical_memory
+from ..runtime.memory import half_of_memory
 from ..units import format_bytes, parse_bytes
 
 __all__ = [
@@ -73,8 +73,8 @@ BASE = 8 << 10
 def default_limit() -> int:
     """``min(8 GiB, half the physical memory, half the address-space limit)`` (each where
     known): a decode the default admits does not run into ``ulimit -v``."""
-    caps = [DEFAULT_CAP, physical_memory(), address_space_limit()]
-    return min(DEFAULT_CAP, *(c // 2 for c in caps[1:] if c is not None))
+    half = half_of_memory()
+    return DEFAULT_CAP if half is None else min(DEFAULT_CAP, half)
 
 
 def _parse(value: Any, where: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["physical_memory", "address_space_limit"]
+__all__ = ["physical_memory", "address_space_limit", "half_of_memory"]
 
 
 def physical_memory() -> int | None:
@@ -27,3 +27,10 @@ def address_space_limit() -> int | None:
     except (ImportError, AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
         return None
     return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
+
+
+def half_of_memory() -> int | None:
+    """Half the smaller of the physical memory and the address-space limit, where known
+    (``None`` when neither is): what one process may hold without running into either."""
+    known = [c for c in (physical_memory(), address_space_limit()) if c is not None]
+    return min(known) // 2 if known else None

@@ -223,16 +223,17 @@ def test_default_limit_respects_the_address_space_limit(monkeypatch):
     """Issue 28 item 1: under ``ulimit -v 4GiB`` the default (half the RAM) admitted decodes
     that raised ``MemoryError``; the default is at most half the address-space limit."""
     from tascodec.decode import budget
+    from tascodec.runtime import memory
 
-    monkeypatch.setattr(budget, "physical_memory", lambda: 64 << 30)
-    monkeypatch.setattr(budget, "address_space_limit", lambda: 4 << 30)
+    monkeypatch.setattr(memory, "physical_memory", lambda: 64 << 30)
+    monkeypatch.setattr(memory, "address_space_limit", lambda: 4 << 30)
     assert budget.default_limit() == 2 << 30
-    monkeypatch.setattr(budget, "address_space_limit", lambda: None)
+    monkeypatch.setattr(memory, "address_space_limit", lambda: None)
     assert budget.default_limit() == budget.DEFAULT_CAP
-    import resource
-
-    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-    assert budget.address_space_limit() == (None if soft == resource.RLIM_INFINITY else soft)
+    monkeypatch.setattr(memory, "physical_memory", lambda: 6 << 30)
+    assert budget.default_limit() == 3 << 30
+    monkeypatch.setattr(memory, "physical_memory", lambda: None)
+    assert budget.default_limit() == budget.DEFAULT_CAP
 
 
 def test_generated_codes_under_an_address_space_cap_are_refused_not_memory_error(tmp_path):
