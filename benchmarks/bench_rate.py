@@ -58,8 +58,18 @@ KEPT = ("acc", "edit", "f1@50")
 
 
 def _kept(row: dict[str, Any], original: dict[str, Any]) -> dict[str, float]:
-    return {m: row["mean"][m] / original["mean"][m] if original["mean"][m] else float("nan")
-            for m in KEPT}
+    """Each metric's mean over the row's seeds as a fraction of the original's over the same
+    seeds (its mean over all of its seeds when a record lacks them; merged runs pool seeds)."""
+    base = _same_seeds(original, row.get("seeds"))
+    return {m: row["mean"][m] / base[m] if base[m] else float("nan") for m in KEPT}
+
+
+def _same_seeds(original: dict[str, Any], seeds: list[int] | None) -> dict[str, float]:
+    """The original's mean scores over ``seeds`` where it has each of them, else its mean."""
+    by_seed = dict(zip(original.get("seeds") or [], original.get("per_seed") or []))
+    if not seeds or not all(s in by_seed for s in seeds):
+        return original["mean"]
+    return {m: float(np.mean([by_seed[s][m] for s in seeds])) for m in by_seed[seeds[0]]}
 
 
 #: the metric convention that is not the harness's default (``tascodec.harness.metrics``)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.bench_rate import merge_runs
+from benchmarks.bench_rate import _kept, merge_runs
 
 
 def _run(seed: int, acc: float, ratio: float, conventions: bool = True) -> dict:
@@ -43,3 +43,15 @@ def test_a_repeated_seed_or_other_epochs_is_refused():
     other["config"]["epochs"] = 20
     with pytest.raises(SystemExit, match="different epochs"):
         merge_runs([_run(0, 50.0, 100.0), other], ["a", "b"])
+
+
+def test_kept_compares_the_same_seeds():
+    """A one-seed row against a three-seed original: the original's score on that seed."""
+    original = {"seeds": [0, 1, 2], "mean": {"acc": 60.0, "edit": 1.0, "f1@50": 1.0},
+                "per_seed": [{"acc": 50.0, "edit": 1.0, "f1@50": 1.0},
+                             {"acc": 60.0, "edit": 1.0, "f1@50": 1.0},
+                             {"acc": 70.0, "edit": 1.0, "f1@50": 1.0}]}
+    row = {"seeds": [0], "mean": {"acc": 45.0, "edit": 1.0, "f1@50": 1.0}}
+    assert _kept(row, original)["acc"] == pytest.approx(0.9)
+    assert _kept({**row, "seeds": [0, 1, 2]}, original)["acc"] == pytest.approx(0.75)
+    assert _kept({**row, "seeds": [5]}, original)["acc"] == pytest.approx(0.75)  # not there
