@@ -188,12 +188,15 @@ def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: i
         return DecodePlan(output, codes, decoder, temps, lim, ((0, int(length.size)),), read)
     spec = KINDS.get(kind)
     context = spec is not None and spec.across_segments  # a group decodes with its neighbours
-    if context:  # segment s decoded alone costs its own and its neighbours' temporaries
-        padded = np.concatenate(([0], seg, [0])).astype(object)
-        alone = padded[:-2] + padded[1:-1] + padded[2:]
-    else:
-        alone = seg
-    largest = int(max(alone)) if seg.size else 0
+    prefix = np.concatenate(([0], np.cumsum(seg))).astype(object)
+    S = int(length.size)
+
+    def cost(a: int, b: int) -> int:
+        """Temporaries of decoding segments [a, b) (with a neighbour each side: ``context``)."""
+        lo, hi = _decoded_span(a, b, S, context)
+        return int(prefix[hi] - prefix[lo])
+
+    largest = max((cost(s, s + 1) for s in range(S)), default=0)
     if fixed + largest > lim:
         raise DecodeBudgetError(
             f"{where}: decoding video {video!r} needs {format_bytes(fixed + largest, 1)} "
@@ -203,14 +206,6 @@ def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: i
             f"all at once {fixed + temps}), over the decode limit of {format_bytes(lim, 1)} "
             f"({lim} bytes; set it with limit= / decode_limit= or ${ENV_VAR})"
         )
-    prefix = np.concatenate(([0], np.cumsum(seg))).astype(object)
-    S = int(length.size)
-
-    def cost(a: int, b: int) -> int:
-        """Temporaries of decoding segments [a, b) (with a neighbour each side: ``context``)."""
-        lo, hi = (max(a - 1, 0), min(b + 1, S)) if context else (a, b)
-        return int(prefix[hi] - prefix[lo])
-
     room, groups, start = lim - fixed, [], 0
     for s in range(1, S):
         if cost(start, s + 1) > room:
@@ -219,6 +214,11 @@ def plan_decode(kind: str, length: np.ndarray, k_eff: np.ndarray, *, code_dim: i
     groups.append((start, S))
     return DecodePlan(output, codes, decoder, max(cost(a, b) for a, b in groups), lim,
                       tuple(groups), read)
+
+
+def _decoded_span(a: int, b: int, num_segments: int, context: bool) -> tuple[int, int]:
+    """The segments decoded to give segments [a, b): with ``context``, one more each side."""
+    return (max(a - 1, 0), min(b + 1, num_segments)) if context else (a, b)
 
 
 def group_slices(plan: DecodePlan, length: np.ndarray, k_eff: np.ndarray,
@@ -231,7 +231,7 @@ def group_slices(plan: DecodePlan, length: np.ndarray, k_eff: np.ndarray,
     code = np.concatenate(([0], np.cumsum(k_eff))).tolist()
     out = []
     for a, b in plan.groups:
-        lo, hi = (max(a - 1, 0), min(b + 1, int(length.size))) if context else (a, b)
+        lo, hi = _decoded_span(a, b, int(length.size), context)
         kept = slice(frame[a] - frame[lo], frame[b] - frame[lo])
         out.append((slice(lo, hi), slice(frame[a], frame[b]), slice(code[lo], code[hi]), kept))
     return out
